@@ -1,0 +1,40 @@
+# Quick start: `make demo` runs the main example, `make test` runs the whole suite.
+# Each target creates .venv on first use with only python3 and make on the machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench lint clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.base
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.test
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,rich]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(PY) examples/demo.py
+
+test: $(VENV)/.test
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.bench
+	$(PY) -m benchmarks
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy actors supervision runtime
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,172 @@
+"""Actor: the base class users subclass. Private state, one mailbox, one handler at a time."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ._reasons import ExitReason, Normal
+from ._timers import TimerHandle
+
+if TYPE_CHECKING:
+    import trio
+
+    from ._cell import Cell, Monitor
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+__all__ = ["Actor"]
+
+_HOOKS = ("on_start", "on_receive", "on_stop", "on_failure")
+
+
+class Actor:
+    """Base class of trio actors.
+
+    Subclass it and define ``on_receive(message)`` (sync or ``async``); the runtime calls it
+    for one message at a time, in mailbox order. Its return value is the reply to an ``ask``.
+    Public methods may also be called through ``ref.proxy()``.
+
+    Hooks, each sync or async: ``on_start()`` runs before the first message (if it raises the
+    actor fails to start); ``on_failure(exc)`` runs after a handler raised; ``on_stop(reason)``
+    runs last, whatever the reason, except ``Killed``. An exception escaping a handler ends the
+    actor with ``Crashed(exc)`` ("let it crash"): a supervisor restarts a fresh instance.
+
+    Class options: ``trap_exits = True`` turns exit signals from linked actors into ``Exit``
+    messages; ``owns_nursery = True`` gives the actor ``self.nursery`` for tasks of its own that
+    live as long as the actor (a crash in one of them crashes the actor).
+
+    Example:
+        >>> class Counter(Actor):
+        ...     def __init__(self) -> None:
+        ...         self.count = 0
+        ...     def on_receive(self, message: int) -> int:
+        ...         self.count += message
+        ...         return self.count
+    """
+
+    owns_nursery: ClassVar[bool] = False
+    trap_exits: ClassVar[bool] = False
+    _receive_is_async: ClassVar[bool] = False
+
+    _cell: Cell
+    _nursery: trio.Nursery
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for hook in _HOOKS:
+            fn = getattr(cls, hook)
+            if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+                raise TypeError(
+                    f"{cls.__name__}.{hook} is a generator; define it with `def` or `async def`"
+                )
+        cls._receive_is_async = inspect.iscoroutinefunction(cls.on_receive)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def on_start(self) -> Awaitable[None] | None:
+        """Run once before the first message; raise to fail the start."""
+        return None
+
+    def on_receive(self, message: Any) -> Any:
+        """Handle one message and return the reply (used by ``ask``)."""
+        raise TypeError(
+            f"{type(self).__name__} received {message!r} but defines no on_receive; "
+            "define on_receive(self, message), or call methods through ref.proxy()"
+        )
+
+    def on_failure(self, exc: BaseException) -> Awaitable[None] | None:
+        """Run after a handler raised ``exc``, before ``on_stop``."""
+        return None
+
+    def on_stop(self, reason: ExitReason) -> Awaitable[None] | None:
+        """Run last when the actor ends for any reason but ``Killed``."""
+        return None
+
+    # -- context -----------------------------------------------------------------------------
+
+    @property
+    def ref(self) -> ActorRef:
+        """This actor's own ref."""
+        return self._started_cell().ref
+
+    @property
+    def system(self) -> ActorSystem:
+        """The actor system this actor runs in."""
+        return self._started_cell().system
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """The actor's own nursery (only with ``owns_nursery = True``)."""
+        if not type(self).owns_nursery:
+            raise AttributeError(
+                f"{type(self).__name__} has no nursery; set `owns_nursery = True` on the class"
+            )
+        cell = self._started_cell()
+        del cell
+        return self._nursery
+
+    def _started_cell(self) -> Cell:
+        try:
+            return self._cell
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(self).__name__} is not running yet; use on_start() for start-up work "
+                "that needs the ref, the system or timers"
+            ) from None
+
+    def stop(self, reason: ExitReason | None = None) -> None:
+        """Stop after the current message (``Normal`` by default); queued messages are dropped."""
+        self._started_cell().request_stop(reason if reason is not None else Normal())
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def send_after(self, delay: float, message: Any) -> TimerHandle:
+        """Deliver ``message`` to this actor in ``delay`` seconds of trio time.
+
+        Timer messages bypass the mailbox bound. The timer is cancelled when the actor exits.
+
+        Raises:
+            ValueError: ``delay`` is negative.
+        """
+        if not delay >= 0:
+            raise ValueError(f"send_after delay must be >= 0 seconds; got {delay!r}")
+        return self._started_cell().send_timer(delay, message, None)
+
+    def send_interval(self, period: float, message: Any, *, first: float | None = None) -> TimerHandle:
+        """Deliver ``message`` every ``period`` seconds (first after ``first``, default ``period``).
+
+        Ticks are anchored to the start, so they do not drift. Cancelled when the actor exits.
+
+        Raises:
+            ValueError: ``period`` is not positive or ``first`` is negative.
+        """
+        if not period > 0:
+            raise ValueError(f"send_interval period must be > 0 seconds; got {period!r}")
+        if first is not None and not first >= 0:
+            raise ValueError(f"send_interval first delay must be >= 0 seconds; got {first!r}")
+        return self._started_cell().send_timer(period if first is None else first, message, period)
+
+    # -- monitors and links ------------------------------------------------------------------
+
+    def monitor(self, target: ActorRef) -> Monitor:
+        """Receive ``Down(target, reason)`` when ``target`` ends (at once if it already has)."""
+        return self._started_cell().monitor(target)
+
+    def demonitor(self, monitor: Monitor) -> None:
+        """Stop a monitor; no ``Down`` is delivered for it afterwards (one already queued stays)."""
+        monitor.target._cell.watchers.pop(monitor, None)
+        self._started_cell().watching.discard(monitor)
+
+    def link(self, other: ActorRef) -> None:
+        """Link with ``other``: when either ends with a reason other than ``Normal``, the other
+        gets an exit signal (an ``Exit`` message if it traps exits, else it ends the same way).
+        """
+        self._started_cell().link(other._cell)
+
+    def unlink(self, other: ActorRef) -> None:
+        """Remove a link in both directions (no-op if not linked)."""
+        cell = self._started_cell()
+        cell.links.discard(other._cell)
+        other._cell.links.discard(cell)

@@ -1,0 +1,366 @@
+"""The cell: one incarnation of an actor at run time (its task, mailbox, timers, links, monitors).
+
+Life of a cell, in order:
+
+1. ``run`` enters the cell's cancel scope (and the actor's own nursery if it asks for one).
+2. ``on_start`` runs; if it raises, the spawner gets ``ActorStartError`` and nothing else happens.
+3. The ref is handed to the spawner (``task_status.started``), then messages are handled one at
+   a time in mailbox order until a stop is requested, the stop marker is reached, or a handler
+   raises (``Crashed``).
+4. The mailbox closes; ``on_failure(exc)`` runs after a crash, then ``on_stop(reason)`` always.
+5. ``finish`` (synchronous, also after cancellation): pending asks fail with ``ActorDiedError``,
+   timers are cancelled, the name is released, links get exit signals, monitors get ``Down``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import outcome
+import trio
+
+from ._envelopes import Call, MethodCall, StopRequest
+from ._errors import ActorDiedError
+from ._mailbox import Mailbox
+from ._messages import Down, Exit
+from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from ._ref import ActorRef
+from ._timers import TimerHandle
+
+if TYPE_CHECKING:
+    from ._actor import Actor
+    from ._system import ActorSystem
+
+__all__ = ["Cell", "Monitor"]
+
+logger = logging.getLogger("arborist.actors")
+
+# A sync handler hands control back to trio at least this often, so an actor that keeps
+# messaging itself cannot starve the other tasks.
+_BATCH = 1024
+
+_ids = itertools.count(1)
+
+
+class Monitor:
+    """A handle on one monitor; pass it to ``Actor.demonitor`` to stop watching."""
+
+    __slots__ = ("target", "watcher")
+
+    def __init__(self, target: ActorRef, watcher: Cell | None) -> None:
+        self.target = target
+        self.watcher = watcher
+
+    def __repr__(self) -> str:
+        return f"<Monitor of {self.target!r}>"
+
+
+def first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    """Return the first non-group exception inside ``group``."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+class Cell:
+    """The run-time side of one actor incarnation. Not public: users hold ``ActorRef``."""
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        actor: Actor,
+        *,
+        name: str | None,
+        mailbox_size: int | None,
+        trap_exits: bool,
+    ) -> None:
+        self.system = system
+        self.actor = actor
+        self.name = name
+        self.trap_exits = trap_exits
+        self.mailbox = Mailbox(mailbox_size)
+        self.ref = ActorRef._create(self, next(_ids))
+        self.scope = trio.CancelScope()
+        self.started = False
+        self.stop_reason: ExitReason | None = None
+        self.exit_reason: ExitReason | None = None
+        self.kill_reason: ExitReason | None = None
+        self.start_error: BaseException | None = None
+        self.current_call: Call | None = None
+        self.task: trio.lowlevel.Task | None = None
+        self.timers: set[TimerHandle] = set()
+        self.watchers: dict[Monitor, Callable[[ExitReason], None]] = {}
+        self.watching: set[Monitor] = set()
+        self.links: set[Cell] = set()
+        self.exit_event: trio.Event | None = None
+        self.leftover: list[Any] = []
+        actor._cell = self
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, task_status: trio.TaskStatus[ActorRef] = trio.TASK_STATUS_IGNORED) -> None:
+        """The actor's task: start, handle messages, stop. Never raises after ``started``."""
+        self.task = trio.lowlevel.current_task()
+        reason: ExitReason | None = None
+        try:
+            with self.scope:
+                if self.actor.owns_nursery:
+                    try:
+                        async with trio.open_nursery() as nursery:
+                            self.actor._nursery = nursery
+                            reason = await self._lifecycle(task_status)
+                            nursery.cancel_scope.cancel()
+                    except BaseExceptionGroup as group:
+                        crashes, rest = group.split(Exception)
+                        if crashes is not None and reason is None:
+                            reason = Crashed(first_leaf(crashes))
+                        if rest is not None:
+                            raise rest from None
+                else:
+                    reason = await self._lifecycle(task_status)
+        finally:
+            if reason is None:
+                reason = self.kill_reason if self.kill_reason is not None else Killed()
+            self.finish(reason)
+        if self.start_error is not None:
+            from ._errors import ActorStartError
+
+            raise ActorStartError(self.describe(), self.start_error) from self.start_error
+
+    async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+        actor = self.actor
+        try:
+            started = actor.on_start()
+            if inspect.isawaitable(started):
+                await started
+        except Exception as exc:
+            self.start_error = exc
+            return Crashed(exc)
+        self.started = True
+        task_status.started(self.ref)
+        reason = await self._loop()
+        return await self._stop_hooks(reason)
+
+    async def _loop(self) -> ExitReason:
+        actor = self.actor
+        mailbox = self.mailbox
+        queue = mailbox._queue
+        space = mailbox._space
+        handler = actor.on_receive
+        is_async = type(actor)._receive_is_async
+        handled = 0
+        try:
+            while True:
+                if self.stop_reason is not None:
+                    return self.stop_reason
+                if not queue:
+                    handled = 0
+                    await mailbox.wait()
+                    continue
+                item = queue.popleft()
+                if space is not None and space:
+                    space.unpark()
+                kind = type(item)
+                if kind is Call:
+                    self.current_call = item
+                    message = item.message
+                    if type(message) is MethodCall:
+                        result = getattr(actor, message.name)(*message.args, **message.kwargs)
+                        if inspect.isawaitable(result):
+                            result = await result
+                    else:
+                        result = handler(message)
+                        if is_async:
+                            result = await result
+                    self.current_call = None
+                    item.reply(outcome.Value(result))
+                elif kind is StopRequest:
+                    return Normal()
+                elif is_async:
+                    await handler(item)
+                else:
+                    handler(item)
+                    handled += 1
+                    if handled >= _BATCH:
+                        handled = 0
+                        await trio.lowlevel.checkpoint()
+        except Exception as exc:
+            return Crashed(exc)
+
+    async def _stop_hooks(self, reason: ExitReason) -> ExitReason:
+        self.leftover = self.mailbox.close()
+        actor = self.actor
+        if isinstance(reason, Crashed):
+            try:
+                result = actor.on_failure(reason.exc)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("%r: on_failure raised while handling a crash", self.ref)
+        try:
+            result = actor.on_stop(reason)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            logger.exception("%r: on_stop raised", self.ref)
+            if not isinstance(reason, Crashed):
+                reason = Crashed(exc)
+        return reason
+
+    def finish(self, reason: ExitReason) -> None:
+        """Record the exit and tell everyone who needs to know. Synchronous; never raises."""
+        if self.exit_reason is not None:
+            return
+        self.exit_reason = reason
+        leftover = self.leftover + self.mailbox.close()
+        self.leftover = []
+        if self.current_call is not None:
+            leftover.insert(0, self.current_call)
+            self.current_call = None
+        dropped = 0
+        told = 0
+        for item in leftover:
+            if type(item) is Call:
+                told += not item.abandoned
+                item.reply(outcome.Error(self.died_error(reason)))
+            elif type(item) is not StopRequest:
+                dropped += 1
+        if dropped and self.started:
+            logger.warning("%r exited (%s) with %d unhandled messages", self.ref, reason, dropped)
+        for timer in list(self.timers):
+            timer.cancel()
+        if self.name is not None:
+            self.system.registry.unregister(self.name, self.ref)
+        for monitor in list(self.watching):
+            monitor.target._cell.watchers.pop(monitor, None)
+        self.watching.clear()
+        links, self.links = self.links, set()
+        for other in links:
+            other.links.discard(self)
+            other.exit_signal(self.ref, reason)
+        watchers, self.watchers = self.watchers, {}
+        for callback in watchers.values():
+            callback(reason)
+        if self.exit_event is not None:
+            self.exit_event.set()
+        if isinstance(reason, Crashed) and self.started and not (watchers or links or told):
+            logger.error("%r crashed", self.ref, exc_info=reason.exc)
+        self.system._forget(self)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """A short description for error messages: class name and registered name."""
+        cls = type(self.actor).__name__
+        return f"{cls} {self.name!r}" if self.name is not None else cls
+
+    def died_error(self, reason: ExitReason | None) -> ActorDiedError:
+        """A fresh ``ActorDiedError`` for this actor, with the crash chained as the cause."""
+        error = ActorDiedError(self.ref, reason)
+        if isinstance(reason, Crashed):
+            error.__cause__ = reason.exc
+        return error
+
+    def request_stop(self, reason: ExitReason) -> None:
+        """Stop after the message being handled; queued messages are not handled."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.mailbox.wake()
+
+    def kill(self, reason: ExitReason | None = None) -> None:
+        """Cancel the actor now; it ends with ``reason`` (``Killed`` by default), no hooks run."""
+        if self.exit_reason is not None:
+            return
+        if self.kill_reason is None:
+            self.kill_reason = reason if reason is not None else Killed()
+        self.scope.cancel()
+
+    def exit_signal(self, sender: ActorRef, reason: ExitReason) -> None:
+        """A linked actor ended: trap it as an ``Exit`` message, or die with it unless Normal."""
+        if self.exit_reason is not None:
+            return
+        if self.trap_exits:
+            self.mailbox.put_system(Exit(sender, reason))
+        elif not isinstance(reason, Normal):
+            self.kill(reason)
+
+    async def wait_exit(self) -> ExitReason:
+        """Wait until the actor has ended; return its exit reason."""
+        if self.exit_reason is None:
+            if self.exit_event is None:
+                self.exit_event = trio.Event()
+            await self.exit_event.wait()
+        else:
+            await trio.lowlevel.checkpoint()
+        assert self.exit_reason is not None
+        return self.exit_reason
+
+    async def shutdown(self, timeout: float | None) -> ExitReason:
+        """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever)."""
+        if self.exit_reason is not None:
+            await trio.lowlevel.checkpoint()
+            return self.exit_reason
+        if timeout is not None and timeout <= 0:
+            self.kill()
+        else:
+            self.request_stop(Shutdown())
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            return await self.wait_exit()
+        self.kill()
+        return await self.wait_exit()
+
+    # -- monitors, links, timers -------------------------------------------------------------
+
+    def add_watcher(self, monitor: Monitor, callback: Callable[[ExitReason], None]) -> None:
+        """Call ``callback(reason)`` when this actor ends (at once if it already has)."""
+        if self.exit_reason is not None:
+            callback(self.exit_reason)
+            return
+        self.watchers[monitor] = callback
+        if monitor.watcher is not None:
+            monitor.watcher.watching.add(monitor)
+
+    def monitor(self, target: ActorRef) -> Monitor:
+        """Deliver ``Down(target, reason)`` to this actor's mailbox when ``target`` ends."""
+        monitor = Monitor(target, self)
+        mailbox = self.mailbox
+        target._cell.add_watcher(monitor, lambda reason: mailbox.put_system(Down(target, reason)))
+        return monitor
+
+    def link(self, other: Cell) -> None:
+        """Link both ways; if ``other`` is already dead this actor gets its exit signal now."""
+        if other is self:
+            raise ValueError("an actor cannot link to itself")
+        if other.exit_reason is not None:
+            self.exit_signal(other.ref, other.exit_reason)
+            return
+        self.links.add(other)
+        other.links.add(self)
+
+    def send_timer(self, delay: float, message: Any, period: float | None) -> TimerHandle:
+        """Deliver ``message`` to this actor after ``delay`` seconds, then every ``period``."""
+        mailbox = self.mailbox
+        timers = self.timers
+        handle = self.system._timers.call_at(
+            trio.current_time() + delay,
+            lambda: mailbox.put_system(message),
+            period=period,
+            on_cancel=timers.discard,
+        )
+        if period is None:
+            # A fired one-shot timer leaves the set when it fires.
+            callback = handle._callback
+
+            def fire_once() -> None:
+                timers.discard(handle)
+                callback()
+
+            handle._callback = fire_once
+        timers.add(handle)
+        return handle

@@ -1,0 +1,76 @@
+"""Internal envelopes the kernel puts in mailboxes next to user messages: calls and stops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import outcome
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+
+__all__ = ["STOP", "Call", "MethodCall", "StopRequest"]
+
+
+class Call:
+    """A request awaiting one reply: the envelope behind ``ask`` and proxy calls.
+
+    The reply is delivered at most once. A caller that gave up (timeout, cancellation) marks
+    the call abandoned, and a late reply is then discarded without touching the callee.
+    """
+
+    __slots__ = ("abandoned", "message", "result", "task")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        self.task: Task | None = None
+        self.result: outcome.Outcome[Any] | None = None
+        self.abandoned = False
+
+    def reply(self, result: outcome.Outcome[Any]) -> None:
+        """Deliver the reply (a value or an error) to the waiting caller, if still waiting."""
+        if self.abandoned:
+            return
+        task = self.task
+        if task is not None:
+            self.task = None
+            reschedule(task, result)
+        elif self.result is None:
+            self.result = result
+
+    async def wait(self) -> Any:
+        """Wait for the reply; cancellation abandons the call."""
+        if self.result is not None:
+            return self.result.unwrap()
+        self.task = current_task()
+
+        def abort(_: Any) -> Abort:
+            self.task = None
+            self.abandoned = True
+            return Abort.SUCCEEDED
+
+        return await wait_task_rescheduled(abort)
+
+
+class MethodCall:
+    """The message behind ``ref.proxy().name(*args, **kwargs)``."""
+
+    __slots__ = ("args", "kwargs", "name")
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"<call {self.name}()>"
+
+
+class StopRequest:
+    """Queued by ``await ref.stop()``: the actor stops normally when it reaches this marker."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<stop>"
+
+
+STOP = StopRequest()

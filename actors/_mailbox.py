@@ -1,0 +1,124 @@
+"""The mailbox: an actor's FIFO queue, optionally bounded, with one parked receiver.
+
+A mailbox never drops a message. ``put_nowait`` refuses when full or closed (the caller raises
+a clear error); ``put`` waits for room. The single receiver (the actor's task) parks when the
+queue is empty and is woken by the next put. Items put by one task come out in the order put.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import trio
+from trio.lowlevel import Abort, ParkingLot, Task, current_task, reschedule, wait_task_rescheduled
+
+__all__ = ["Mailbox"]
+
+
+class MailboxClosed(Exception):  # noqa: N818 - internal control-flow signal, never escapes
+    """Internal: the mailbox is closed to new messages."""
+
+
+class MailboxFull(Exception):  # noqa: N818 - internal control-flow signal, never escapes
+    """Internal: the bounded mailbox has no room."""
+
+
+class Mailbox:
+    """FIFO queue of messages for one actor.
+
+    Not thread-safe: every call happens on the trio thread (threads go through ``from_thread``).
+    """
+
+    __slots__ = ("_capacity", "_closed", "_queue", "_receiver", "_space")
+
+    def __init__(self, capacity: int | None) -> None:
+        self._queue: deque[Any] = deque()
+        self._capacity = capacity
+        self._closed = False
+        self._receiver: Task | None = None
+        self._space: ParkingLot | None = ParkingLot() if capacity is not None else None
+
+    @property
+    def capacity(self) -> int | None:
+        """The maximum number of queued messages, or None when unbounded."""
+        return self._capacity
+
+    @property
+    def closed(self) -> bool:
+        """Whether the mailbox refuses new messages (its actor is stopping or dead)."""
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def put_nowait(self, item: Any) -> None:
+        """Append ``item``; raise ``MailboxClosed`` or ``MailboxFull`` instead of blocking."""
+        if self._closed:
+            raise MailboxClosed
+        queue = self._queue
+        if self._capacity is not None and len(queue) >= self._capacity:
+            raise MailboxFull
+        queue.append(item)
+        receiver = self._receiver
+        if receiver is not None:
+            self._receiver = None
+            reschedule(receiver)
+
+    def put_system(self, item: Any) -> bool:
+        """Append a kernel message (Down, Exit, timer) regardless of capacity.
+
+        Returns:
+            False if the mailbox is closed and the item was not queued.
+        """
+        if self._closed:
+            return False
+        self._queue.append(item)
+        receiver = self._receiver
+        if receiver is not None:
+            self._receiver = None
+            reschedule(receiver)
+        return True
+
+    async def put(self, item: Any) -> None:
+        """Append ``item``, waiting while the mailbox is full. Always a checkpoint."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        space = self._space
+        while True:
+            try:
+                self.put_nowait(item)
+            except MailboxFull:
+                assert space is not None
+                await space.park()
+                continue
+            break
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def wake(self) -> None:
+        """Wake the parked receiver, if any, without queueing anything."""
+        receiver = self._receiver
+        if receiver is not None:
+            self._receiver = None
+            reschedule(receiver)
+
+    async def wait(self) -> None:
+        """Park the receiver until an item is put or ``wake`` is called."""
+        if self._queue:
+            await trio.lowlevel.checkpoint()
+            return
+        self._receiver = current_task()
+
+        def abort(_: Any) -> Abort:
+            self._receiver = None
+            return Abort.SUCCEEDED
+
+        await wait_task_rescheduled(abort)
+
+    def close(self) -> list[Any]:
+        """Refuse further puts; return (and remove) every item still queued."""
+        self._closed = True
+        items = list(self._queue)
+        self._queue.clear()
+        if self._space is not None:
+            self._space.unpark_all()
+        return items

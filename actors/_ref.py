@@ -1,0 +1,237 @@
+"""ActorRef: the handle through which everyone else talks to an actor incarnation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from ._envelopes import STOP, Call, MethodCall
+from ._errors import ActorDeadError, AskTimeoutError, MailboxFullError
+from ._mailbox import MailboxClosed, MailboxFull
+
+if TYPE_CHECKING:
+    from ._actor import Actor
+    from ._cell import Cell
+    from ._reasons import ExitReason
+
+__all__ = ["DEFAULT_ASK_TIMEOUT", "ActorProxy", "ActorRef"]
+
+DEFAULT_ASK_TIMEOUT: Final = 5.0
+"""Seconds an ``ask`` waits by default, as ``GenServer.call``."""
+
+
+class ActorRef:
+    """A reference to one incarnation of an actor. Refs are created by ``spawn``, never by hand.
+
+    A ref stays valid after its actor dies: sending then raises ``ActorDeadError``. A restarted
+    actor is a new incarnation with a new ref; reach "whichever is alive" through its name
+    (``system.tell(name, msg)``).
+    """
+
+    __slots__ = ("__weakref__", "_cell", "_mailbox", "id")
+
+    _cell: Cell
+
+    def __init__(self) -> None:
+        raise TypeError("ActorRef has no public constructor; spawn an actor to get its ref")
+
+    @classmethod
+    def _create(cls, cell: Cell, ident: int) -> ActorRef:
+        self = object.__new__(cls)
+        self._cell = cell
+        self._mailbox = cell.mailbox
+        self.id = ident
+        return self
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The registered name of this incarnation, or None."""
+        return self._cell.name
+
+    @property
+    def actor_class(self) -> type[Actor]:
+        """The class of the actor behind this ref."""
+        return type(self._cell.actor)
+
+    @property
+    def is_alive(self) -> bool:
+        """True until the actor has exited (a stopping actor is still alive)."""
+        return self._cell.exit_reason is None
+
+    @property
+    def exit_reason(self) -> ExitReason | None:
+        """Why the actor ended, or None while it lives."""
+        return self._cell.exit_reason
+
+    @property
+    def mailbox_size(self) -> int:
+        """How many messages wait in the mailbox right now."""
+        return len(self._mailbox)
+
+    def __repr__(self) -> str:
+        cell = self._cell
+        label = f"{type(cell.actor).__name__}#{self.id}"
+        if cell.name is not None:
+            label += f" {cell.name!r}"
+        if cell.exit_reason is None:
+            return f"<ActorRef {label} alive>"
+        return f"<ActorRef {label} dead: {cell.exit_reason}>"
+
+    # -- messaging ---------------------------------------------------------------------------
+
+    def tell(self, message: Any) -> None:
+        """Queue ``message`` for the actor and return at once (fire and forget).
+
+        Never blocks and is not a checkpoint. Messages told by one task arrive in order.
+
+        Raises:
+            ActorDeadError: the actor is dead or stopping; the message was not queued.
+            MailboxFullError: the bounded mailbox is full; use ``await send(msg)`` instead.
+        """
+        try:
+            self._mailbox.put_nowait(message)
+        except MailboxClosed:
+            raise self._dead() from None
+        except MailboxFull:
+            raise MailboxFullError(self, self._mailbox.capacity or 0) from None
+
+    async def send(self, message: Any) -> None:
+        """Queue ``message``, waiting for room if the bounded mailbox is full (backpressure).
+
+        Raises:
+            ActorDeadError: the actor is dead or stopping (also if it dies while we wait).
+        """
+        try:
+            await self._mailbox.put(message)
+        except MailboxClosed:
+            raise self._dead() from None
+
+    async def ask(self, message: Any, *, timeout: float | None = DEFAULT_ASK_TIMEOUT) -> Any:
+        """Send ``message`` and wait for the value ``on_receive`` returns for it.
+
+        Cancellation or timeout abandons the request; the actor still handles it, and its
+        late reply is dropped. On a full bounded mailbox, waits for room within the timeout.
+
+        Args:
+            message: the request.
+            timeout: seconds to wait for the reply, or None to wait forever.
+
+        Returns:
+            What the actor's handler returned.
+
+        Raises:
+            AskTimeoutError: no reply within ``timeout``.
+            ActorDiedError: the actor was dead, or died before replying (a crash is chained as
+                ``__cause__``).
+        """
+        return await self._call(Call(message), message, timeout)
+
+    async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
+        mailbox = self._mailbox
+        if timeout is None:
+            await self._enqueue(mailbox, call)
+            return await call.wait()
+        with trio.CancelScope(deadline=trio.current_time() + timeout):
+            await self._enqueue(mailbox, call)
+            return await call.wait()
+        call.abandoned = True
+        raise AskTimeoutError(self, message, timeout)
+
+    async def _enqueue(self, mailbox: Any, call: Call) -> None:
+        try:
+            if mailbox._capacity is None:
+                mailbox.put_nowait(call)
+            else:
+                await mailbox.put(call)
+        except MailboxClosed:
+            cell = self._cell
+            raise cell.died_error(cell.exit_reason) from None
+
+    def proxy(self, *, timeout: float | None = DEFAULT_ASK_TIMEOUT) -> ActorProxy:
+        """Return a proxy: ``await ref.proxy().method(*args)`` calls the actor's method.
+
+        The call runs inside the actor, in mailbox order, like any message.
+        """
+        return ActorProxy(self, timeout)
+
+    async def stop(self) -> ExitReason:
+        """Stop the actor after the messages already queued, and wait until it has exited.
+
+        New messages are refused from now on. Idempotent: returns the exit reason of an actor
+        that already ended.
+
+        Returns:
+            The exit reason (``Normal`` unless it crashed or was killed meanwhile).
+        """
+        cell = self._cell
+        if cell.task is not None and cell.task is trio.lowlevel.current_task():
+            raise RuntimeError(
+                f"{self!r} cannot await its own stop(); call self.stop() inside the actor"
+            )
+        mailbox = self._mailbox
+        if not mailbox.closed:
+            mailbox.put_system(STOP)
+            mailbox._closed = True
+        return await cell.wait_exit()
+
+    async def shutdown(self, timeout: float | None = 5.0) -> ExitReason:
+        """Shut the actor down as a supervisor does, and wait until it has exited.
+
+        It finishes the message it is handling, runs ``on_stop(Shutdown())`` and exits; queued
+        messages are not handled (their asks fail with ``ActorDiedError``). If it has not exited
+        after ``timeout`` seconds it is killed. ``timeout=0`` kills at once; None waits forever.
+
+        Returns:
+            The exit reason: ``Shutdown``, or ``Killed`` after the timeout.
+        """
+        return await self._cell.shutdown(timeout)
+
+    def kill(self) -> None:
+        """Cancel the actor at once: it ends with ``Killed`` and its ``on_stop`` does not run."""
+        self._cell.kill()
+
+    async def wait_exit(self) -> ExitReason:
+        """Wait until the actor has exited and return its exit reason."""
+        return await self._cell.wait_exit()
+
+    def _dead(self) -> ActorDeadError:
+        cell = self._cell
+        error = ActorDeadError(self, cell.exit_reason)
+        if cell.exit_reason is not None and hasattr(cell.exit_reason, "exc"):
+            error.__cause__ = cell.exit_reason.exc
+        return error
+
+
+class ActorProxy:
+    """Calls an actor's public methods as messages: ``await proxy.method(*args, **kwargs)``."""
+
+    __slots__ = ("_ref", "_timeout")
+
+    def __init__(self, ref: ActorRef, timeout: float | None) -> None:
+        self._ref = ref
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        ref = self._ref
+        if name.startswith("_"):
+            raise AttributeError(f"proxies call public methods only; {name!r} is private")
+        attribute = getattr(ref.actor_class, name, None)
+        if not callable(attribute):
+            raise AttributeError(
+                f"{ref.actor_class.__name__} has no method {name!r} to call through a proxy"
+            )
+        timeout = self._timeout
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            message = MethodCall(name, args, kwargs)
+            return await ref._call(Call(message), message, timeout)
+
+        call.__name__ = name
+        return call
+
+    def __repr__(self) -> str:
+        return f"<ActorProxy of {self._ref!r}>"

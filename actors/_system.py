@@ -1,0 +1,203 @@
+"""ActorSystem: the owner of actors outside a full runtime; its nursery outlives every actor."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from ._actor import Actor
+from ._cell import Cell
+from ._errors import ActorStartError, NameTakenError
+from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
+from ._registry import Registry
+from ._timers import TimerService
+
+__all__ = ["ActorSystem", "open_actor_system"]
+
+
+class ActorSystem:
+    """Owns a nursery, a registry of names and a timer heap. Get one from ``open_actor_system``.
+
+    Actors spawned without an explicit nursery are children of the system; on exit the system
+    shuts them down in reverse spawn order, each within ``shutdown_timeout`` seconds.
+    """
+
+    def __init__(self) -> None:
+        raise TypeError("use `async with open_actor_system() as system:`")
+
+    @classmethod
+    def _create(cls, nursery: trio.Nursery, shutdown_timeout: float) -> ActorSystem:
+        self = object.__new__(cls)
+        self._nursery = nursery
+        self._timers = TimerService()
+        self._top: dict[Cell, None] = {}
+        self._open = True
+        self.registry = Registry()
+        self.shutdown_timeout = shutdown_timeout
+        self.token = trio.lowlevel.current_trio_token()
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ActorSystem {len(self._top)} actors {'open' if self._open else 'closed'}>"
+
+    async def spawn(
+        self,
+        actor_class: type[Actor],
+        /,
+        *args: Any,
+        name: str | None = None,
+        mailbox_size: int | None = None,
+        trap_exits: bool | None = None,
+        nursery: trio.Nursery | None = None,
+        **kwargs: Any,
+    ) -> ActorRef:
+        """Create an actor, run its ``on_start`` and return its ref once it has started.
+
+        Args:
+            actor_class: an ``Actor`` subclass (``ThreadActor`` included).
+            *args: positional arguments for the constructor.
+            name: register the actor under this unique name.
+            mailbox_size: bound the mailbox (None: unbounded).
+            trap_exits: override the class's ``trap_exits``.
+            nursery: run the actor in this nursery instead of the system's (supervisors do).
+            **kwargs: keyword arguments for the constructor.
+
+        Raises:
+            TypeError: ``actor_class`` is not an Actor subclass.
+            ValueError: ``mailbox_size`` is not a positive int.
+            NameTakenError: ``name`` is held by a live actor.
+            ActorStartError: the constructor or ``on_start`` raised (chained as the cause).
+        """
+        cell = self.prepare(
+            actor_class, args, kwargs, name=name, mailbox_size=mailbox_size, trap_exits=trap_exits
+        )
+        return await self.start_cell(cell, nursery)
+
+    def prepare(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        name: str | None,
+        mailbox_size: int | None,
+        trap_exits: bool | None,
+    ) -> Cell:
+        """Validate and construct an actor without starting it (the first half of ``spawn``)."""
+        if not self._open:
+            raise RuntimeError("this actor system is closed; spawn inside `async with` only")
+        check_actor_class(actor_class)
+        if mailbox_size is not None and (
+            not isinstance(mailbox_size, int) or isinstance(mailbox_size, bool) or mailbox_size < 1
+        ):
+            raise ValueError(
+                f"mailbox_size must be a positive int, or None for unbounded; got {mailbox_size!r}"
+            )
+        if name is not None:
+            holder = self.registry.whereis(name)
+            if holder is not None:
+                raise NameTakenError(name, holder)
+        try:
+            actor = actor_class(*args, **kwargs)
+        except Exception as exc:
+            label = actor_class.__name__ + (f" {name!r}" if name else "")
+            raise ActorStartError(label, exc) from exc
+        cell = Cell(
+            self,
+            actor,
+            name=name,
+            mailbox_size=mailbox_size,
+            trap_exits=actor_class.trap_exits if trap_exits is None else trap_exits,
+        )
+        if name is not None:
+            self.registry.register(name, cell.ref)
+        return cell
+
+    async def start_cell(self, cell: Cell, nursery: trio.Nursery | None) -> ActorRef:
+        """Start a prepared actor in ``nursery`` (default: the system's) and return its ref."""
+        if nursery is None:
+            nursery = self._nursery
+            self._top[cell] = None
+        ref: ActorRef = await nursery.start(cell.run)
+        return ref
+
+    def _forget(self, cell: Cell) -> None:
+        self._top.pop(cell, None)
+
+    # -- by name -----------------------------------------------------------------------------
+
+    def whereis(self, name: str) -> ActorRef | None:
+        """Return the live actor registered as ``name``, or None."""
+        return self.registry.whereis(name)
+
+    def resolve(self, target: ActorRef | str) -> ActorRef:
+        """Return ``target`` itself, or the live actor registered under that name.
+
+        Raises:
+            LookupError: no live actor has that name.
+        """
+        if isinstance(target, ActorRef):
+            return target
+        ref = self.registry.whereis(target)
+        if ref is None:
+            raise LookupError(f"no live actor is registered as {target!r}")
+        return ref
+
+    def tell(self, target: ActorRef | str, message: Any) -> None:
+        """``tell`` to a ref or to whichever incarnation holds the name now."""
+        self.resolve(target).tell(message)
+
+    async def ask(
+        self, target: ActorRef | str, message: Any, *, timeout: float | None = DEFAULT_ASK_TIMEOUT
+    ) -> Any:
+        """``ask`` a ref or whichever incarnation holds the name now."""
+        return await self.resolve(target).ask(message, timeout=timeout)
+
+    def actors(self) -> list[ActorRef]:
+        """Live actors spawned directly under the system, in spawn order."""
+        return [cell.ref for cell in self._top]
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        self._open = False
+        for cell in reversed(list(self._top)):
+            await cell.shutdown(self.shutdown_timeout)
+
+
+def check_actor_class(actor_class: Any) -> None:
+    """Raise TypeError unless ``actor_class`` is an ``Actor`` subclass."""
+    if not (isinstance(actor_class, type) and issubclass(actor_class, Actor)):
+        raise TypeError(
+            f"spawn() takes an Actor subclass (or a ThreadActor for blocking code); "
+            f"got {actor_class!r}"
+        )
+
+
+@asynccontextmanager
+async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[ActorSystem]:
+    """Open an actor system; every actor it spawns ends before the block exits.
+
+    On exit (normal, error or cancellation) the system's actors are shut down in reverse spawn
+    order, each killed if it has not stopped after ``shutdown_timeout`` seconds.
+
+    Example:
+        >>> async with open_actor_system() as system:  # doctest: +SKIP
+        ...     ref = await system.spawn(Counter)
+        ...     await ref.ask(1)
+    """
+    if not shutdown_timeout >= 0 or math.isnan(shutdown_timeout):
+        raise ValueError(f"shutdown_timeout must be >= 0 seconds; got {shutdown_timeout!r}")
+    async with trio.open_nursery() as nursery:
+        system = ActorSystem._create(nursery, shutdown_timeout)
+        nursery.start_soon(system._timers.run)
+        try:
+            yield system
+        finally:
+            with trio.CancelScope(shield=True):
+                await system._shutdown()
+            nursery.cancel_scope.cancel()

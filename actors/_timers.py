@@ -1,0 +1,103 @@
+"""Timers: one heap of due times per actor system, driven by a single trio task.
+
+Every timer reads trio's clock, so ``MockClock`` drives them in tests. Thousands of timers
+cost one sleeping task, not one task each. Interval timers are anchored (the n-th tick is due
+at ``start + n * period``), so they do not drift.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+
+import trio
+
+__all__ = ["TimerHandle", "TimerService"]
+
+
+class TimerHandle:
+    """A scheduled one-shot or repeating timer. Cancel it with ``cancel()``; it is idempotent."""
+
+    __slots__ = ("_active", "_callback", "_on_cancel", "deadline", "period")
+
+    def __init__(
+        self,
+        deadline: float,
+        period: float | None,
+        callback: Callable[[], None],
+        on_cancel: Callable[[TimerHandle], None] | None,
+    ) -> None:
+        self.deadline = deadline
+        self.period = period
+        self._callback = callback
+        self._active = True
+        self._on_cancel = on_cancel
+
+    @property
+    def active(self) -> bool:
+        """Whether the timer will still fire (a fired one-shot timer is no longer active)."""
+        return self._active
+
+    def cancel(self) -> None:
+        """Stop the timer; a message already delivered stays in the mailbox."""
+        if self._active:
+            self._active = False
+            if self._on_cancel is not None:
+                self._on_cancel(self)
+
+    def __repr__(self) -> str:
+        kind = f"every {self.period} s" if self.period is not None else "once"
+        state = "active" if self._active else "inactive"
+        return f"<TimerHandle {kind} due {self.deadline:.6f} {state}>"
+
+
+class TimerService:
+    """The heap of due timers and the task that fires them at their deadlines."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._seq = itertools.count()
+        self._wakeup = trio.Event()
+        self._waiting_until = math.inf
+
+    def __len__(self) -> int:
+        return sum(1 for _, _, h in self._heap if h.active)
+
+    def call_at(
+        self,
+        deadline: float,
+        callback: Callable[[], None],
+        *,
+        period: float | None = None,
+        on_cancel: Callable[[TimerHandle], None] | None = None,
+    ) -> TimerHandle:
+        """Run ``callback`` (sync, must not raise) at ``deadline`` on trio's clock, then every ``period``."""
+        handle = TimerHandle(deadline, period, callback, on_cancel)
+        heapq.heappush(self._heap, (deadline, next(self._seq), handle))
+        if deadline < self._waiting_until:
+            self._wakeup.set()
+        return handle
+
+    async def run(self) -> None:
+        """Fire timers forever; run this in the system's nursery."""
+        heap = self._heap
+        while True:
+            now = trio.current_time()
+            while heap and heap[0][0] <= now:
+                deadline, _, handle = heapq.heappop(heap)
+                if not handle.active:
+                    continue
+                if handle.period is None:
+                    handle._active = False
+                else:
+                    handle.deadline = deadline + handle.period
+                    heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
+                handle._callback()
+            while heap and not heap[0][2].active:
+                heapq.heappop(heap)
+            self._waiting_until = heap[0][0] if heap else math.inf
+            self._wakeup = trio.Event()
+            with trio.move_on_at(self._waiting_until):
+                await self._wakeup.wait()
