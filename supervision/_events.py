@@ -1,0 +1,53 @@
+"""Event subscriptions: supervisors and task supervisors report what happened to subscribers.
+
+A handler is a plain callable taking one event (a frozen attrs value). Handlers run
+synchronously on the trio thread, in subscription order; an exception in one is logged and
+does not stop the others or the supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["EventBus", "Unsubscribe"]
+
+logger = logging.getLogger("arborist.supervision")
+
+E = TypeVar("E")
+
+Unsubscribe = Callable[[], None]
+"""Call it to remove the handler it was returned for (idempotent)."""
+
+
+class EventBus(Generic[E]):
+    """An ordered list of handlers; ``emit`` calls each with the event."""
+
+    __slots__ = ("_handlers",)
+
+    def __init__(self) -> None:
+        self._handlers: list[Callable[[E], Any]] = []
+
+    def subscribe(self, handler: Callable[[E], Any]) -> Unsubscribe:
+        """Call ``handler(event)`` for every later event; return a function that unsubscribes."""
+        if not callable(handler):
+            raise TypeError(f"event handlers are callables taking one event; got {handler!r}")
+        self._handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in self._handlers:
+                self._handlers.remove(handler)
+
+        return unsubscribe
+
+    def emit(self, event: E) -> None:
+        """Deliver ``event`` to every handler; a failing handler is logged, never propagated."""
+        for handler in tuple(self._handlers):
+            try:
+                handler(event)
+            except Exception:
+                logger.exception("event handler %r failed on %r", handler, event)
+
+    def __bool__(self) -> bool:
+        return bool(self._handlers)
