@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -33,9 +33,7 @@ def _check_attempts(_: Retry, __: attrs.Attribute[int], attempts: int) -> None:
 
 def _check_backoff(_: Retry, __: attrs.Attribute[str], backoff: str) -> None:
     if backoff not in ("constant", "exponential"):
-        raise ValueError(
-            f"Retry(backoff={backoff!r}): backoff must be 'constant' or 'exponential'"
-        )
+        raise ValueError(f"Retry(backoff={backoff!r}): backoff must be 'constant' or 'exponential'")
 
 
 def _seconds(name: str, number: float) -> float:
@@ -73,7 +71,7 @@ def _check_max_delay(retry: Retry, __: attrs.Attribute[float | None], cap: float
         )
 
 
-def _check_jitter(_: Retry, __: attrs.Attribute[bool | float], jitter: bool | float) -> None:
+def _check_jitter(_: Retry, __: attrs.Attribute[Any], jitter: bool | float) -> None:
     if isinstance(jitter, bool):
         return
     if not isinstance(jitter, int | float):
