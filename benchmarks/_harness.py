@@ -1,0 +1,397 @@
+"""The benchmark harness: discovery, alternating repetitions, medians, ratios and the table.
+
+Convention (every benchmark module follows it; the harness finds them by name):
+
+1. A benchmark is one module ``benchmarks/w<N>_<topic>.py`` (``w1_tell.py``,
+   ``w5_fire_and_forget.py``). Modules whose name does not start with ``w<digits>_`` are not
+   benchmarks (``_harness.py``).
+2. It exposes ``run(quick: bool) -> list[Row]``. ``quick=True`` must finish in well under a
+   second (the test suite calls it); ``quick=False`` is the real measurement.
+3. It measures every implementation of a workload over at least ``repeats(quick)``
+   repetitions, ALTERNATING them (A B C A B C ...) with ``alternate()``, and builds rows with
+   ``rows()``: medians, and ratios to the floor computed from the same run. One of the
+   implementations is the floor (usually the raw trio version) and gets ratio 1.0.
+4. It is self-contained: it imports only the harness, arborist and its peers; a peer that is
+   not installed is skipped with ``optional_import()`` (its row is simply missing).
+5. Anything that must run in a fresh interpreter (memory) uses ``run_child()``, which runs
+   ``python -m benchmarks.<module> --child <args>`` and reads one JSON object from the child's
+   last line of stdout; the module handles ``--child`` under ``if __name__ == "__main__"``.
+
+``python -m benchmarks [--quick] [--json PATH] [w1 w2 ...]`` runs the selection (a selector
+matches the module name or its ``w<N>`` prefix), prints the table and writes JSON to
+``benchmarks/results/`` (git-ignored).
+
+Example of a module::
+
+    from benchmarks._harness import Row, alternate, repeats, rows, timed_trio
+
+    def run(quick: bool) -> list[Row]:
+        n = 1_000 if quick else 100_000
+        samples = alternate(
+            {"trio floor": lambda: timed_trio(floor, n), "arborist Actor": lambda: ...},
+            repeats(quick),
+        )
+        return rows("W9 thing", samples, per=n, unit="us/msg", scale=1e6, floor="trio floor")
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+import trio
+
+__all__ = [
+    "Row",
+    "alternate",
+    "discover",
+    "format_table",
+    "machine_info",
+    "optional_import",
+    "repeats",
+    "rows",
+    "run_child",
+    "run_modules",
+    "timed_trio",
+    "write_json",
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = PACKAGE_DIR / "results"
+_BENCH_NAME = re.compile(r"^w(\d+)_\w+$")
+
+MIN_REPEATS = 5
+"""Full runs measure every implementation at least this many times (alternating)."""
+
+
+@attrs.frozen
+class Row:
+    """One measured (workload, implementation) pair.
+
+    Attributes:
+        workload: e.g. ``"W1 tell 200k"``; rows of one workload share it.
+        implementation: e.g. ``"arborist Actor"``, ``"trio floor"``, ``"pykka ThreadingActor"``.
+        median: the median over the repetitions, in ``unit``.
+        unit: e.g. ``"us/msg"``, ``"KB/actor"``.
+        ratio: ``median / floor median`` of the same run (1.0 for the floor; lower is better).
+        samples: every repetition, in ``unit``, in the order measured.
+        target: a human-readable target for this row, or ``""`` (e.g. ``"<= 2.5x floor"``).
+        met: whether the target was met, or None when there is no target.
+        note: anything a reader must know (e.g. ``"1,000 actors, scaled per actor"``).
+    """
+
+    workload: str
+    implementation: str
+    median: float
+    unit: str
+    ratio: float
+    samples: tuple[float, ...] = attrs.field(converter=tuple, factory=tuple)
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def repeats(quick: bool) -> int:
+    """How many alternating repetitions to run: ``MIN_REPEATS`` (5), or 1 when quick."""
+    return 1 if quick else MIN_REPEATS
+
+
+def alternate(
+    implementations: Mapping[str, Callable[[], float]],
+    n: int,
+    *,
+    warmup: bool = True,
+) -> dict[str, list[float]]:
+    """Measure each implementation ``n`` times, interleaved A B C A B C ...
+
+    Each callable performs one full repetition and returns its measurement (seconds, bytes...).
+    A full garbage collection runs before each call so one implementation's garbage is not
+    charged to the next. With ``warmup`` each implementation runs once first, unrecorded.
+
+    Returns:
+        ``{name: [sample, ...]}`` in the order of ``implementations``.
+    """
+    if n < 1:
+        raise ValueError(f"alternate() needs at least 1 repetition; got n={n!r}")
+    samples: dict[str, list[float]] = {name: [] for name in implementations}
+    if warmup:
+        for fn in implementations.values():
+            gc.collect()
+            fn()
+    for _ in range(n):
+        for name, fn in implementations.items():
+            gc.collect()
+            samples[name].append(float(fn()))
+    return samples
+
+
+def timed_trio(fn: Callable[..., Any], *args: Any) -> float:
+    """Run ``trio.run(fn, *args)``; ``fn`` returns the seconds it measured itself.
+
+    Measuring inside the run keeps trio's start-up and teardown out of the number. Use
+    ``time.perf_counter()`` around the part that matters and return the difference.
+    """
+    result = trio.run(fn, *args)
+    if not isinstance(result, float):
+        raise TypeError(f"{fn!r} must return the elapsed seconds as a float; got {result!r}")
+    return result
+
+
+def rows(
+    workload: str,
+    samples: Mapping[str, Sequence[float]],
+    *,
+    unit: str,
+    floor: str,
+    per: float = 1.0,
+    scale: float = 1.0,
+    targets: Mapping[str, tuple[str, float]] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> list[Row]:
+    """Turn raw samples into rows: medians in ``unit`` and ratios to ``floor``'s median.
+
+    Args:
+        workload: the workload label shared by the rows.
+        samples: from ``alternate()``; values are divided by ``per`` then multiplied by
+            ``scale`` (e.g. seconds for 200,000 messages, ``per=200_000, scale=1e6`` -> us/msg).
+        unit: the unit after scaling.
+        floor: the implementation every ratio is relative to (must be in ``samples``).
+        per: divide each sample by this (operations per repetition).
+        scale: multiply each sample by this after dividing.
+        targets: ``{implementation: (description, max_ratio)}``; the row is met when its
+            ratio to the floor is at most ``max_ratio``.
+        notes: ``{implementation: note}``.
+    """
+    if floor not in samples:
+        raise ValueError(f"floor {floor!r} is not one of the implementations {list(samples)}")
+    scaled = {name: [v / per * scale for v in values] for name, values in samples.items()}
+    base = statistics.median(scaled[floor])
+    result = []
+    for name, values in scaled.items():
+        median = statistics.median(values)
+        target, met = "", None
+        if targets and name in targets:
+            target, limit = targets[name]
+            met = median / base <= limit
+        result.append(
+            Row(
+                workload=workload,
+                implementation=name,
+                median=median,
+                unit=unit,
+                ratio=median / base,
+                samples=values,
+                target=target,
+                met=met,
+                note=(notes or {}).get(name, ""),
+            )
+        )
+    return result
+
+
+def optional_import(name: str) -> ModuleType | None:
+    """Import a peer library, or return None if it is not installed (its rows are skipped)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def run_child(module: str, *args: str, timeout: float = 300.0) -> dict[str, Any]:
+    """Run ``python -m benchmarks.<module> --child *args`` and parse its last stdout line as JSON.
+
+    Raises:
+        RuntimeError: the child failed; its stderr is in the message.
+    """
+    cmd = [sys.executable, "-m", f"benchmarks.{module}", "--child", *args]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PACKAGE_DIR.parent,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(
+            f"benchmark child {' '.join(cmd[1:])} failed with code {proc.returncode}:\n"
+            f"{proc.stderr.strip()}"
+        )
+    payload = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not isinstance(payload, dict):
+        raise TypeError(f"benchmark child printed {payload!r}; expected a JSON object")
+    return payload
+
+
+# -- discovery and running ---------------------------------------------------------------------
+
+
+def discover() -> list[str]:
+    """Names of every benchmark module (``w<N>_*``) in this package, ordered by N then name."""
+    found = [
+        info.name
+        for info in pkgutil.iter_modules([str(PACKAGE_DIR)])
+        if _BENCH_NAME.match(info.name)
+    ]
+
+    def key(name: str) -> tuple[int, str]:
+        match = _BENCH_NAME.match(name)
+        assert match is not None
+        return int(match.group(1)), name
+
+    return sorted(found, key=key)
+
+
+def select(selectors: Sequence[str]) -> list[str]:
+    """Benchmark modules matching ``selectors`` (``w1``, ``w1_tell``); all when empty.
+
+    Raises:
+        ValueError: a selector matches no benchmark module.
+    """
+    names = discover()
+    if not selectors:
+        return names
+    chosen: list[str] = []
+    for selector in selectors:
+        wanted = selector.lower().removesuffix(".py")
+        matches = [n for n in names if n == wanted or n.split("_", 1)[0] == wanted]
+        if not matches:
+            raise ValueError(
+                f"no benchmark matches {selector!r}; choose from: {', '.join(names) or 'none'}"
+            )
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+def load(name: str) -> ModuleType:
+    """Import ``benchmarks.<name>`` and check it follows the convention."""
+    module = importlib.import_module(f"benchmarks.{name}")
+    if not callable(getattr(module, "run", None)):
+        raise TypeError(f"benchmarks/{name}.py must define run(quick: bool) -> list[Row]")
+    return module
+
+
+def run_modules(
+    names: Sequence[str], *, quick: bool, echo: Callable[[str], None] | None = None
+) -> list[Row]:
+    """Run the named benchmark modules in order and return all their rows.
+
+    Raises:
+        TypeError: a module returned something other than a list of ``Row``.
+    """
+    result: list[Row] = []
+    for name in names:
+        if echo is not None:
+            echo(f"running {name}{' (quick)' if quick else ''} ...")
+        started = time.perf_counter()
+        produced = load(name).run(quick)
+        if not isinstance(produced, list) or not all(isinstance(r, Row) for r in produced):
+            raise TypeError(f"benchmarks/{name}.py run() must return list[Row]; got {produced!r}")
+        if echo is not None:
+            echo(f"  {name}: {len(produced)} rows in {time.perf_counter() - started:.1f}s")
+        result.extend(produced)
+    return result
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def format_table(table: Sequence[Row]) -> str:
+    """A Markdown table: workload, implementation, median, unit, ratio to floor, target, note."""
+    header = ("workload", "implementation", "median", "unit", "x floor", "target", "note")
+    lines = [header]
+    for row in table:
+        if row.met is None:
+            target = row.target
+        else:
+            target = f"{row.target} {'MET' if row.met else 'MISSED'}".strip()
+        lines.append(
+            (
+                row.workload,
+                row.implementation,
+                _fmt(row.median),
+                row.unit,
+                f"{row.ratio:.2f}",
+                target,
+                row.note,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    right = {2, 4}
+
+    def render(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    sep = (
+        "|"
+        + "|".join(
+            "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+        )
+        + "|"
+    )
+    return "\n".join([render(lines[0]), sep, *(render(line) for line in lines[1:])])
+
+
+def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
+    """Date, cores, Python version, CPU model and the command, for the record."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    command = "python -m benchmarks" + (" " + " ".join(argv) if argv else "")
+    return {
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "command": command,
+    }
+
+
+def write_json(table: Sequence[Row], info: Mapping[str, str], path: Path | None = None) -> Path:
+    """Write the rows and machine info as JSON (default ``benchmarks/results/<stamp>.json``)."""
+    if path is None:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = RESULTS_DIR / f"{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"machine": dict(info), "rows": [attrs.asdict(row) for row in table]}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
