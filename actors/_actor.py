@@ -134,7 +134,9 @@ class Actor:
             raise ValueError(f"send_after delay must be >= 0 seconds; got {delay!r}")
         return self._started_cell().send_timer(delay, message, None)
 
-    def send_interval(self, period: float, message: Any, *, first: float | None = None) -> TimerHandle:
+    def send_interval(
+        self, period: float, message: Any, *, first: float | None = None
+    ) -> TimerHandle:
         """Deliver ``message`` every ``period`` seconds (first after ``first``, default ``period``).
 
         Ticks are anchored to the start, so they do not drift. Cancelled when the actor exits.
@@ -160,8 +162,10 @@ class Actor:
         self._started_cell().watching.discard(monitor)
 
     def link(self, other: ActorRef) -> None:
-        """Link with ``other``: when either ends with a reason other than ``Normal``, the other
-        gets an exit signal (an ``Exit`` message if it traps exits, else it ends the same way).
+        """Link with ``other`` in both directions.
+
+        When either ends with a reason other than ``Normal``, the other gets an exit signal: an
+        ``Exit`` message if it traps exits, else it ends the same way.
         """
         self._started_cell().link(other._cell)
 

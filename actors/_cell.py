@@ -25,7 +25,7 @@ import outcome
 import trio
 
 from ._envelopes import Call, MethodCall, StopRequest
-from ._errors import ActorDiedError
+from ._errors import ActorDiedError, ActorStartError
 from ._mailbox import Mailbox
 from ._messages import Down, Exit
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
@@ -95,7 +95,7 @@ class Cell:
         self.current_call: Call | None = None
         self.task: trio.lowlevel.Task | None = None
         self.timers: set[TimerHandle] = set()
-        self.watchers: dict[Monitor, Callable[[ExitReason], None]] = {}
+        self.watchers: dict[Monitor, Callable[[ExitReason], object]] = {}
         self.watching: set[Monitor] = set()
         self.links: set[Cell] = set()
         self.exit_event: trio.Event | None = None
@@ -129,8 +129,6 @@ class Cell:
                 reason = self.kill_reason if self.kill_reason is not None else Killed()
             self.finish(reason)
         if self.start_error is not None:
-            from ._errors import ActorStartError
-
             raise ActorStartError(self.describe(), self.start_error) from self.start_error
 
     async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
@@ -147,7 +145,7 @@ class Cell:
         reason = await self._loop()
         return await self._stop_hooks(reason)
 
-    async def _loop(self) -> ExitReason:
+    async def _loop(self) -> ExitReason:  # noqa: PLR0912 - the hot loop stays in one frame
         actor = self.actor
         mailbox = self.mailbox
         queue = mailbox._queue
@@ -213,7 +211,7 @@ class Cell:
                 reason = Crashed(exc)
         return reason
 
-    def finish(self, reason: ExitReason) -> None:
+    def finish(self, reason: ExitReason) -> None:  # noqa: PLR0912 - one ordered exit sequence
         """Record the exit and tell everyone who needs to know. Synchronous; never raises."""
         if self.exit_reason is not None:
             return
@@ -317,7 +315,7 @@ class Cell:
 
     # -- monitors, links, timers -------------------------------------------------------------
 
-    def add_watcher(self, monitor: Monitor, callback: Callable[[ExitReason], None]) -> None:
+    def add_watcher(self, monitor: Monitor, callback: Callable[[ExitReason], object]) -> None:
         """Call ``callback(reason)`` when this actor ends (at once if it already has)."""
         if self.exit_reason is not None:
             callback(self.exit_reason)

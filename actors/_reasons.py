@@ -43,7 +43,7 @@ class Crashed:
 
 @attrs.frozen
 class Killed:
-    """The actor was cancelled without running its ``on_stop`` hook (kill, or a shutdown timeout)."""
+    """The actor was cancelled without running ``on_stop`` (a kill, or a shutdown timeout)."""
 
     def __str__(self) -> str:
         return "killed"

@@ -14,6 +14,7 @@ from ._mailbox import MailboxClosed, MailboxFull
 if TYPE_CHECKING:
     from ._actor import Actor
     from ._cell import Cell
+    from ._mailbox import Mailbox
     from ._reasons import ExitReason
 
 __all__ = ["DEFAULT_ASK_TIMEOUT", "ActorProxy", "ActorRef"]
@@ -33,6 +34,9 @@ class ActorRef:
     __slots__ = ("__weakref__", "_cell", "_mailbox", "id")
 
     _cell: Cell
+    _mailbox: Mailbox
+    id: int
+    """A number unique to this incarnation within the process (shown in the repr)."""
 
     def __init__(self) -> None:
         raise TypeError("ActorRef has no public constructor; spawn an actor to get its ref")
@@ -221,7 +225,7 @@ class ActorProxy:
             raise AttributeError(f"proxies call public methods only; {name!r} is private")
         attribute = getattr(ref.actor_class, name, None)
         if not callable(attribute):
-            raise AttributeError(
+            raise AttributeError(  # noqa: TRY004 - __getattr__ must raise AttributeError
                 f"{ref.actor_class.__name__} has no method {name!r} to call through a proxy"
             )
         timeout = self._timeout

@@ -26,6 +26,17 @@ class ActorSystem:
     shuts them down in reverse spawn order, each within ``shutdown_timeout`` seconds.
     """
 
+    registry: Registry
+    """The names of this system's live actors."""
+    shutdown_timeout: float
+    """Seconds each top-level actor gets to shut down when the system closes."""
+    token: trio.lowlevel.TrioToken
+    """The trio token of the system's run, for threads that call back into trio."""
+    _nursery: trio.Nursery
+    _timers: TimerService
+    _top: dict[Cell, None]
+    _open: bool
+
     def __init__(self) -> None:
         raise TypeError("use `async with open_actor_system() as system:`")
 
@@ -34,7 +45,7 @@ class ActorSystem:
         self = object.__new__(cls)
         self._nursery = nursery
         self._timers = TimerService()
-        self._top: dict[Cell, None] = {}
+        self._top = {}
         self._open = True
         self.registry = Registry()
         self.shutdown_timeout = shutdown_timeout

@@ -26,7 +26,7 @@ class TimerHandle:
         self,
         deadline: float,
         period: float | None,
-        callback: Callable[[], None],
+        callback: Callable[[], object],
         on_cancel: Callable[[TimerHandle], None] | None,
     ) -> None:
         self.deadline = deadline
@@ -68,12 +68,15 @@ class TimerService:
     def call_at(
         self,
         deadline: float,
-        callback: Callable[[], None],
+        callback: Callable[[], object],
         *,
         period: float | None = None,
         on_cancel: Callable[[TimerHandle], None] | None = None,
     ) -> TimerHandle:
-        """Run ``callback`` (sync, must not raise) at ``deadline`` on trio's clock, then every ``period``."""
+        """Run ``callback`` (sync, must not raise) at ``deadline`` on trio's clock.
+
+        With ``period``, it runs again every ``period`` seconds after that (anchored).
+        """
         handle = TimerHandle(deadline, period, callback, on_cancel)
         heapq.heappush(self._heap, (deadline, next(self._seq), handle))
         if deadline < self._waiting_until:
