@@ -195,7 +195,15 @@ class Step:
 def _callable_name(fn: object) -> str:
     while isinstance(fn, functools.partial):
         fn = fn.func
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
+def _partial_keywords(fn: object) -> frozenset[str]:
+    names: set[str] = set()
+    while isinstance(fn, functools.partial):
+        names.update(fn.keywords)
+        fn = fn.func
+    return frozenset(names)
 
 
 @attrs.define(eq=False, repr=False)
@@ -335,7 +343,8 @@ class Workflow:
         (declared before or after) receives that value; ``args=`` overrides it; a parameter
         with a default and no match keeps its default; the parameter named ``ctx``, or
         annotated with a class named ``StepContext``, receives the step context. ``*args`` and
-        ``**kwargs`` cannot be wired and are rejected.
+        ``**kwargs`` cannot be wired and are rejected; keywords bound by ``functools.partial``
+        stay as bound.
 
         An ``async def`` is awaited; a plain ``def`` is blocking work that the executor runs on
         a worker thread.
@@ -422,7 +431,7 @@ class _StepBuilder:
     def _check_name(self, fn: Callable[..., Any], name: str | None) -> str:
         wf = self.workflow
         if name is None:
-            derived = _callable_name(fn).rsplit(".", 1)[-1]
+            derived = _callable_name(fn)
             if not _is_name(derived):
                 raise WorkflowDefinitionError(
                     f"cannot name a step after {fn!r}; pass name='...' to the decorator",
@@ -517,10 +526,13 @@ class _StepBuilder:
                 f"cannot read the parameters of step {self.name!r} ({self.fn!r}); wrap it in "
                 f"a def with named parameters"
             ) from exc
+        bound = _partial_keywords(self.fn)
         params: list[str] = []
         optional: set[str] = set()
         contexts: list[str] = []
         for param in signature.parameters.values():
+            if param.name in bound:
+                continue  # fixed by functools.partial: never rewired
             self._check_kind(param)
             if param.name not in explicit and (
                 param.name == CONTEXT_PARAM or _is_context_annotation(param.annotation)
