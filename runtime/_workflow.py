@@ -90,7 +90,7 @@ class Step:
         inline: Run inside the coordinator instead of a step actor (tiny steps only).
         when: Guard predicate, or ``None``; the step is skipped when it returns false.
         when_params: The step arguments the guard receives, in order; ``None`` means all of
-            them (the guard takes ``**kwargs``).
+            them (the guard takes ``**kwargs``); empty when there is no guard.
         context_param: Name of the parameter receiving the step context, or ``None``.
     """
 

@@ -500,6 +500,13 @@ def test_adding_a_step_invalidates_the_cached_plan():
     assert "extra" in [s.name for s in after.steps]
 
 
+def test_setting_returns_invalidates_the_cached_plan():
+    wf = _chain(("a", ()))
+    assert plan(wf).returns is None
+    wf.returns("a")
+    assert plan(wf).returns == "a"
+
+
 def test_a_failed_plan_is_not_cached():
     wf = _chain(("a", ("b",)))
     with pytest.raises(WorkflowDefinitionError):
