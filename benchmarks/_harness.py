@@ -58,6 +58,7 @@ import trio
 
 __all__ = [
     "Row",
+    "Target",
     "alternate",
     "discover",
     "format_table",
@@ -90,7 +91,7 @@ class Row:
         unit: e.g. ``"us/msg"``, ``"KB/actor"``.
         ratio: ``median / floor median`` of the same run (1.0 for the floor; lower is better).
         samples: every repetition, in ``unit``, in the order measured.
-        target: a human-readable target for this row, or ``""`` (e.g. ``"<= 2.5x floor"``).
+        target: the targets with measured values, or ``""`` (``"<= 2.5x floor: 1.90x ok"``).
         met: whether the target was met, or None when there is no target.
         note: anything a reader must know (e.g. ``"1,000 actors, scaled per actor"``).
     """
@@ -104,6 +105,30 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+
+
+@attrs.frozen
+class Target:
+    """A goal for one implementation's median, checked within the same run.
+
+    ``Target(2.5)``: at most 2.5x the floor's median. ``Target(0.2, of="pykka ThreadingActor")``:
+    at most 0.2x that implementation's median (5x faster). ``Target(8.0, absolute=True)``: at
+    most 8.0 in the row's unit. A target relative to an implementation that was not measured
+    (peer not installed) is skipped.
+    """
+
+    limit: float
+    of: str | None = None
+    absolute: bool = False
+
+    def check(self, median: float, medians: Mapping[str, float], floor: str) -> tuple[str, bool]:
+        """Return ``(description with the measured value, met)``."""
+        if self.absolute:
+            return f"<= {self.limit:g}: {_fmt(median)}", median <= self.limit
+        other = floor if self.of is None else self.of
+        ratio = median / medians[other]
+        label = "floor" if self.of is None else self.of
+        return f"<= {self.limit:g}x {label}: {ratio:.2f}x", ratio <= self.limit
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -163,7 +188,7 @@ def rows(
     floor: str,
     per: float = 1.0,
     scale: float = 1.0,
-    targets: Mapping[str, tuple[str, float]] | None = None,
+    targets: Mapping[str, Sequence[Target]] | None = None,
     notes: Mapping[str, str] | None = None,
 ) -> list[Row]:
     """Turn raw samples into rows: medians in ``unit`` and ratios to ``floor``'s median.
@@ -176,21 +201,26 @@ def rows(
         floor: the implementation every ratio is relative to (must be in ``samples``).
         per: divide each sample by this (operations per repetition).
         scale: multiply each sample by this after dividing.
-        targets: ``{implementation: (description, max_ratio)}``; the row is met when its
-            ratio to the floor is at most ``max_ratio``.
+        targets: ``{implementation: [Target, ...]}``; the row is met when all are.
         notes: ``{implementation: note}``.
     """
     if floor not in samples:
         raise ValueError(f"floor {floor!r} is not one of the implementations {list(samples)}")
     scaled = {name: [v / per * scale for v in values] for name, values in samples.items()}
-    base = statistics.median(scaled[floor])
+    medians = {name: statistics.median(values) for name, values in scaled.items()}
+    base = medians[floor]
     result = []
     for name, values in scaled.items():
-        median = statistics.median(values)
+        median = medians[name]
         target, met = "", None
-        if targets and name in targets:
-            target, limit = targets[name]
-            met = median / base <= limit
+        checks = [
+            t.check(median, medians, floor)
+            for t in (targets or {}).get(name, ())
+            if t.of is None or t.of in medians
+        ]
+        if checks:
+            target = "; ".join(f"{text} {'ok' if ok else 'MISSED'}" for text, ok in checks)
+            met = all(ok for _, ok in checks)
         result.append(
             Row(
                 workload=workload,
@@ -328,22 +358,18 @@ def format_table(table: Sequence[Row]) -> str:
     """A Markdown table: workload, implementation, median, unit, ratio to floor, target, note."""
     header = ("workload", "implementation", "median", "unit", "x floor", "target", "note")
     lines = [header]
-    for row in table:
-        if row.met is None:
-            target = row.target
-        else:
-            target = f"{row.target} {'MET' if row.met else 'MISSED'}".strip()
-        lines.append(
-            (
-                row.workload,
-                row.implementation,
-                _fmt(row.median),
-                row.unit,
-                f"{row.ratio:.2f}",
-                target,
-                row.note,
-            )
+    lines.extend(
+        (
+            row.workload,
+            row.implementation,
+            _fmt(row.median),
+            row.unit,
+            f"{row.ratio:.2f}",
+            row.target,
+            row.note,
         )
+        for row in table
+    )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     right = {2, 4}
 
