@@ -117,7 +117,9 @@ class ActorSystem:
         except Exception as exc:
             label = actor_class.__name__ + (f" {name!r}" if name else "")
             raise ActorStartError(label, exc) from exc
-        cell = Cell(
+        # A class may run on another kind of cell (ThreadActor runs its handlers on a thread).
+        cell_class: type[Cell] = getattr(actor_class, "_cell_class", Cell)
+        cell = cell_class(
             self,
             actor,
             name=name,
@@ -182,6 +184,13 @@ class ActorSystem:
 
 def check_actor_class(actor_class: Any) -> None:
     """Raise TypeError unless ``actor_class`` is an ``Actor`` subclass."""
+    if isinstance(actor_class, type) and any(
+        base.__module__.split(".")[0] == "pykka" for base in actor_class.__mro__
+    ):
+        raise TypeError(
+            f"{actor_class.__name__} is a pykka actor; spawn it as "
+            f"`system.spawn(ThreadActor.adopt({actor_class.__name__}), ...)`"
+        )
     if not (isinstance(actor_class, type) and issubclass(actor_class, Actor)):
         raise TypeError(
             f"spawn() takes an Actor subclass (or a ThreadActor for blocking code); "
