@@ -1,0 +1,499 @@
+"""Triggers: the pure, deterministic time maths that decide when a schedule comes due.
+
+Triggers are frozen values, validated at construction, with no clock and no I/O: the scheduler
+asks them "when next?" and executes the answer. There are two families:
+
+- `Interval` (made by `every`) runs on trio's *monotonic* clock (`trio.current_time()` floats,
+  so `MockClock` drives it). Due times are anchored: each one is the previous *due* time plus
+  the period, never "when the last run happened to start" plus the period, so lateness never
+  accumulates.
+- Wall-clock triggers satisfy the `Trigger` protocol, `next_after(after) -> datetime | None`,
+  over timezone-aware datetimes, and always answer in UTC: `Cron` (made by `cron`) and `At`
+  (made by `at`).
+
+Cron syntax: 5 fields, ``minute hour day-of-month month day-of-week``, or 6 with a *leading*
+seconds field, ``second minute hour day-of-month month day-of-week`` (the Quartz and cronsim
+order; croniter puts seconds last, we do not). A field holds numbers, ranges ``1-5``, lists
+``1,15``, steps ``*/10`` or ``3-59/15``; months also take JAN-DEC, days of week SUN-SAT or 0-7
+(0 and 7 are both Sunday); day-of-month takes ``L`` (last day) and ``LW`` (last weekday),
+day-of-week ``5L`` (last Friday) and ``MON#2`` (second Monday). The aliases ``@yearly``,
+``@annually``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight`` and ``@hourly`` stand for
+their 5-field forms. When both day fields are restricted (neither starts with ``*``), a day
+matches if either one matches, as in Vixie and Debian cron. Parsing and calendar arithmetic
+come from cronsim, used only on naive wall times; the time-zone rules below are ours.
+
+Daylight saving time. A cron expression is read in its zone's wall time. It is *fixed-time*
+when its minute and hour fields both start with something other than ``*`` (``30 2 * * *``,
+``0 9-17 * * MON-FRI``), and *periodic* otherwise (``0 * * * *``, ``*/15 * * * *``). This is
+Debian cron's rule; cronsim applies it to 5-field expressions only (a 6-field ``0 30 2 * * *``
+skips the spring-forward day and fires twice on fall-back day there), we apply it to both.
+
+1. Spring forward, a gap in wall time (Europe/Paris, 2026-03-29, 02:00 CET jumps to 03:00
+   CEST): a fixed-time job whose time falls in the gap fires **once, at the first instant
+   after the gap** (03:00 CEST, 01:00 UTC), however many of its times fall in the gap. This is
+   cronie's and Debian cron's behaviour, and we prefer it to skipping the day: a nightly backup
+   or report that silently does not happen one day a year is a worse surprise than one that
+   runs at 03:00 instead of the 02:30 that did not exist. A periodic job simply has no ticks in
+   the gap: ``0 * * * *`` fires at 01:00 CET and then 03:00 CEST, one real hour apart.
+2. Fall back, a repeated hour (Paris, 2026-10-25, 02:00-03:00 happens twice): a fixed-time job
+   fires **once, at the first occurrence** (``fold=0``, the summer-time offset); the second
+   pass is not a new day. A periodic job fires at every real instant whose wall time matches,
+   so ``0 * * * *`` fires at 02:00 CEST and at 02:00 CET, two instants an hour apart: every
+   real hour exactly once, never twice in one instant.
+
+Results are strictly increasing UTC instants with no duplicates; wall times that do not exist
+are never returned. Zone transitions are found by probing the zone every 6 hours (then to the
+second), which assumes a zone never changes its offset twice within 6 hours; tzdata has no such
+case in the era anyone schedules jobs for.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+from cronsim import CronSim, CronSimError
+
+__all__ = ["At", "Cron", "Interval", "Trigger", "at", "cron", "every"]
+
+_ONE_SECOND = timedelta(seconds=1)
+_UTC_ZONE = ZoneInfo("UTC")
+
+
+@runtime_checkable
+class Trigger(Protocol):
+    """A wall-clock trigger: it knows its next due instant after any given instant.
+
+    `Cron` and `At` satisfy it; `Interval` does not, because it runs on the monotonic clock.
+    """
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """Return the first due instant strictly after `after`, in UTC, or None if none is left.
+
+        Args:
+            after: A timezone-aware datetime, in any zone.
+
+        Raises:
+            ValueError: If `after` is naive.
+        """
+        ...
+
+
+def _aware_utc(value: object, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{what} must be timezone-aware, got naive {value.isoformat()}: attach a tzinfo, "
+            "e.g. datetime(..., tzinfo=ZoneInfo('Europe/Paris')) or when.replace(tzinfo=UTC)"
+        )
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _period_seconds(value: float | timedelta) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | timedelta):
+        raise TypeError(f"Interval period must be a number of seconds, got {value!r}")
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(
+            f"Interval period must be a positive, finite number of seconds, got {value!r}: "
+            "use e.g. every(seconds=30)"
+        )
+    return seconds
+
+
+def _finite_time(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite monotonic time, got {value!r}")
+    return value
+
+
+@attrs.frozen
+class Interval:
+    """A periodic trigger on trio's monotonic clock (`trio.current_time()` seconds).
+
+    Due times form a grid anchored at the schedule's start: `start + k * period` for
+    k = 1, 2, ... (k = 0, 1, ... when `immediate`). All methods are pure.
+
+    Attributes:
+        period: Seconds between due times; positive and finite.
+        immediate: Whether the first due time is the start itself rather than one period later.
+
+    Example:
+        >>> trigger = every(minutes=1)
+        >>> trigger.first_fire(100.0), trigger.next_fire(160.0)
+        (160.0, 220.0)
+    """
+
+    period: float = attrs.field(converter=_period_seconds)
+    immediate: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    def first_fire(self, start: float) -> float:
+        """Return the first due time of a schedule started at `start`."""
+        return start if self.immediate else start + self.period
+
+    def next_fire(self, previous_due: float) -> float:
+        """Return the due time after `previous_due`: `previous_due + period`.
+
+        Pass the previous *due* time, not the time its run started: a late run does not push
+        the schedule back. Chaining this k times rounds k times; `nth_fire` rounds once.
+        """
+        return previous_due + self.period
+
+    def nth_fire(self, start: float, n: int) -> float:
+        """Return the n-th due time (n >= 1) of a schedule started at `start`, in one rounding.
+
+        Raises:
+            ValueError: If `n` < 1.
+        """
+        if n < 1:
+            raise ValueError(f"nth_fire() counts due times from 1, got n={n}")
+        return start + (n - 1 if self.immediate else n) * self.period
+
+    def missed_count(self, previous_due: float, now: float) -> int:
+        """Return how many due times fell in `(previous_due, now]`, in constant time.
+
+        These are the ticks that came due since `previous_due` and have not run yet; 1 when
+        the scheduler woke on time, more when it fell behind. A due time exactly at `now`
+        counts.
+
+        Raises:
+            ValueError: If `now` is before `previous_due` or either is not finite.
+        """
+        _finite_time(previous_due, "previous_due")
+        _finite_time(now, "now")
+        if now < previous_due:
+            raise ValueError(
+                f"now ({now!r}) is before previous_due ({previous_due!r}): the monotonic "
+                "clock never goes backwards, so pass the times in that order"
+            )
+        period = self.period
+        n = math.floor((now - previous_due) / period)
+        # Agree exactly with the values due_times_between() computes, despite rounding.
+        while previous_due + (n + 1) * period <= now:
+            n += 1
+        while n > 0 and previous_due + n * period > now:
+            n -= 1
+        return n
+
+    def due_times_between(self, previous_due: float, now: float) -> list[float]:
+        """Return the due times in `(previous_due, now]`, oldest first.
+
+        Each is `previous_due + k * period`, computed by one multiplication, so the k-th equals
+        `nth_fire` for a schedule anchored at `previous_due`. The list holds `missed_count`
+        items; after a long stall of a short period that can be large, so use `missed_count`
+        when only the number matters.
+
+        Raises:
+            ValueError: If `now` is before `previous_due` or either is not finite.
+        """
+        count = self.missed_count(previous_due, now)
+        return [previous_due + k * self.period for k in range(1, count + 1)]
+
+
+def every(
+    *,
+    seconds: float = 0,
+    minutes: float = 0,
+    hours: float = 0,
+    days: float = 0,
+    immediate: bool = False,
+) -> Interval:
+    """Return an `Interval` trigger firing every given amount of (monotonic) time.
+
+    Args:
+        seconds: Seconds to add to the period.
+        minutes: Minutes to add to the period.
+        hours: Hours to add to the period.
+        days: Days of 86,400 seconds to add; monotonic days know nothing of DST.
+        immediate: Fire at the start too, not only one period after it.
+
+    Raises:
+        ValueError: If an amount is negative or not finite, or the total is not positive.
+
+    Example:
+        >>> every(minutes=1, seconds=30)
+        Interval(period=90.0, immediate=False)
+    """
+    amounts = {"seconds": seconds, "minutes": minutes, "hours": hours, "days": days}
+    for name, amount in amounts.items():
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise TypeError(f"every() takes numbers, got {name}={amount!r}")
+        if not math.isfinite(amount) or amount < 0:
+            raise ValueError(
+                f"every() takes finite, non-negative amounts, got {name}={amount!r}: "
+                "build the period from positive parts, e.g. every(minutes=1, seconds=30)"
+            )
+    total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+    if total <= 0:
+        given = ", ".join(f"{name}={amount!r}" for name, amount in amounts.items())
+        raise ValueError(
+            f"every() needs a positive period, got {given}: "
+            "pass at least one positive amount, e.g. every(seconds=30)"
+        )
+    return Interval(period=total, immediate=immediate)
+
+
+# --------------------------------------------------------------------------- cron
+
+_ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
+_FIELD_RULES = {
+    "second": "0-59",
+    "minute": "0-59",
+    "hour": "0-23",
+    "day-of-month": "1-31 (a day that exists in one of the chosen months), L or LW",
+    "month": "1-12 or JAN-DEC",
+    "day-of-week": "0-7 (0 and 7 are Sunday), SUN-SAT, MON#2 or 5L",
+}
+_SYNTAX_HINT = (
+    "use 5 fields (minute hour day-of-month month day-of-week), 6 with a leading seconds "
+    "field (second minute hour day-of-month month day-of-week), or an alias such as @daily"
+)
+
+
+def _normalise_expr(expr: str) -> str:
+    if not isinstance(expr, str):
+        raise TypeError(f"cron expression must be a string, got {expr!r}")
+    text = " ".join(expr.split())
+    text = _ALIASES.get(text.lower(), text)
+    fields = text.split(" ") if text else []
+    if len(fields) not in (5, 6):
+        raise ValueError(f"cron expression {expr!r} has {len(fields)} fields: {_SYNTAX_HINT}")
+    try:
+        CronSim(text, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        names = _FIELD_NAMES[6 - len(fields) :]
+        name = str(exc).removeprefix("Bad ")
+        if name not in names:  # pragma: no cover - cronsim names every field it rejects
+            raise ValueError(f"cron expression {expr!r} is invalid: {_SYNTAX_HINT}") from exc
+        field = fields[names.index(name)]
+        raise ValueError(
+            f"cron expression {expr!r} has an invalid {name} field {field!r}: "
+            f"use {_FIELD_RULES[name]}, a range like 1-5, a list like 1,15 or a step like */10"
+        ) from exc
+    return text
+
+
+def _zone(tz: str | tzinfo) -> ZoneInfo:
+    if isinstance(tz, ZoneInfo):
+        return tz
+    if tz is UTC:
+        return _UTC_ZONE
+    if not isinstance(tz, str):
+        raise TypeError(
+            f"tz must be an IANA time-zone name or a zoneinfo.ZoneInfo, got {tz!r}: "
+            "pass e.g. tz='Europe/Paris'; fixed offsets have no DST rules to follow"
+        )
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"time zone {tz!r} is not in the IANA time-zone database: use a name such as "
+            "'Europe/Paris', 'America/New_York' or 'UTC' (install tzdata if the system has none)"
+        ) from exc
+
+
+def _offset(tz: ZoneInfo, timestamp: int) -> timedelta | None:
+    return datetime.fromtimestamp(timestamp, tz).utcoffset()
+
+
+@functools.lru_cache(maxsize=512)
+def _transitions_in_year(tz: ZoneInfo, year: int) -> tuple[int, ...]:
+    """Return the whole-second Unix times in UTC `year` at which `tz` changes its offset."""
+    start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
+    step = 6 * 3600
+    found: list[int] = []
+    probe, before = start - 1, _offset(tz, start - 1)
+    while probe < end - 1:
+        ahead = min(probe + step, end - 1)
+        after = _offset(tz, ahead)
+        if after != before:
+            low, high = probe, ahead  # offset(low) == before != offset(high)
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _offset(tz, middle) == before:
+                    low = middle
+                else:
+                    high = middle
+            found.append(high)
+        probe, before = ahead, after
+    return tuple(found)
+
+
+def _first_transition(tz: ZoneInfo, after: datetime, until: datetime) -> datetime | None:
+    """Return the first instant in `(after, until]` at which `tz` changes offset, if any."""
+    low, high = after.timestamp(), until.timestamp()
+    for year in range(after.year, until.year + 1):
+        for moment in _transitions_in_year(tz, year):
+            if moment > high:
+                return None
+            if moment > low:
+                return datetime.fromtimestamp(moment, UTC)
+    return None
+
+
+def _real_instant(wall: datetime, tz: ZoneInfo) -> datetime:
+    """Map a naive wall time to the instant a fixed-time job fires for it.
+
+    An existing wall time maps to its first occurrence (fold=0); one inside a spring-forward
+    gap maps to the first instant after the gap.
+    """
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    # In a gap: fold=0 reads the wall with the offset before the jump, fold=1 with the one
+    # after; the jump lies between the two readings.
+    other = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    low, high = min(first, other), max(first, other)
+    jump = _first_transition(tz, low, high)
+    return high if jump is None else jump  # None only if the probe missed the jump
+
+
+@attrs.frozen
+class Cron:
+    """A wall-clock trigger from a cron expression read in a time zone.
+
+    See the module docstring for the syntax (5 fields, or 6 with leading seconds) and for the
+    daylight-saving rules. Pure and deterministic: the same inputs always give the same answer.
+
+    Attributes:
+        expr: The expression, whitespace-normalised, aliases expanded.
+        tz: The zone whose wall time the expression is read in.
+
+    Example:
+        >>> trigger = cron("0 8 * * MON-FRI", tz="Europe/Paris")
+        >>> trigger.next_after(datetime(2026, 3, 27, 12, tzinfo=UTC)).isoformat()
+        '2026-03-30T06:00:00+00:00'
+    """
+
+    expr: str = attrs.field(converter=_normalise_expr)
+    tz: ZoneInfo = attrs.field(default=_UTC_ZONE, converter=_zone)
+
+    @property
+    def is_fixed_time(self) -> bool:
+        """Whether the minute and hour fields both name specific values (see DST rules)."""
+        *_, minute, hour, _dom, _month, _dow = self.expr.split(" ")
+        return not minute.startswith("*") and not hour.startswith("*")
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """Return the first due instant strictly after `after`, in UTC.
+
+        Args:
+            after: A timezone-aware datetime, in any zone.
+
+        Returns:
+            The next due instant, or None if the expression has no match in the next 50
+            years or before the end of the calendar.
+
+        Raises:
+            ValueError: If `after` is naive.
+        """
+        moment = _aware_utc(after, "Cron.next_after() argument")
+        try:
+            if self.is_fixed_time:
+                return self._next_fixed_time(moment)
+            return self._next_periodic(moment)
+        except (StopIteration, OverflowError):
+            return None
+
+    def _next_fixed_time(self, after: datetime) -> datetime | None:
+        # Walk wall times in calendar order; the mapping to instants is non-decreasing, so the
+        # first instant past `after` is the answer. Walls in a gap all map to its end, and
+        # only the first of them passes `after`; the second pass of a repeated hour is never
+        # produced.
+        wall = after.astimezone(self.tz).replace(tzinfo=None)
+        for candidate in CronSim(self.expr, wall):
+            instant = _real_instant(candidate, self.tz)
+            if instant > after:
+                return instant
+        return None
+
+    def _next_periodic(self, after: datetime) -> datetime:
+        # Walk the timeline one constant-offset stretch at a time: inside a stretch, wall
+        # time is UTC plus the offset, so the first matching wall time gives the answer
+        # unless the stretch ends first; then continue from the start of the next stretch.
+        # Gap walls belong to no stretch, and both passes of a repeated hour do.
+        start = after.replace(microsecond=0) + _ONE_SECOND
+        while True:
+            offset = start.astimezone(self.tz).utcoffset()
+            assert offset is not None  # a ZoneInfo always knows its offset
+            wall = (start + offset).replace(tzinfo=None)
+            match = next(CronSim(self.expr, wall - _ONE_SECOND))
+            instant = (match - offset).replace(tzinfo=UTC)
+            jump = _first_transition(self.tz, start, instant)
+            if jump is None:
+                return instant
+            start = jump
+
+
+def cron(expr: str, *, tz: str | tzinfo = "UTC") -> Cron:
+    """Return a `Cron` trigger for `expr` read in the time zone `tz`.
+
+    Args:
+        expr: 5 fields, or 6 with a leading seconds field, or an alias such as ``@daily``.
+        tz: An IANA zone name or a `zoneinfo.ZoneInfo` (`datetime.UTC` is accepted too); UTC
+            by default.
+
+    Raises:
+        ValueError: If the expression or the zone is invalid; the message names the field.
+
+    Example:
+        >>> cron("*/15 * * * *").next_after(datetime(2026, 1, 1, 9, 7, tzinfo=UTC)).isoformat()
+        '2026-01-01T09:15:00+00:00'
+    """
+    return Cron(expr, tz)
+
+
+# --------------------------------------------------------------------------- one-shot
+
+
+def _aware_when(value: datetime) -> datetime:
+    return _aware_utc(value, "at() time")
+
+
+@attrs.frozen
+class At:
+    """A wall-clock trigger that fires once, at `when` (stored in UTC).
+
+    Example:
+        >>> once = at(datetime(2026, 6, 1, 9, tzinfo=UTC))
+        >>> once.next_after(datetime(2026, 6, 1, 9, tzinfo=UTC)) is None
+        True
+    """
+
+    when: datetime = attrs.field(converter=_aware_when)
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """Return `when` if it is strictly after `after`, else None.
+
+        Raises:
+            ValueError: If `after` is naive.
+        """
+        moment = _aware_utc(after, "At.next_after() argument")
+        return self.when if self.when > moment else None
+
+
+def at(when: datetime) -> At:
+    """Return an `At` trigger firing once at `when`, a timezone-aware datetime.
+
+    Raises:
+        ValueError: If `when` is naive; attach a tzinfo.
+    """
+    return At(when)
