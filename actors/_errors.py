@@ -43,7 +43,10 @@ class ActorDiedError(ActorDeadError):
 
     def __init__(self, ref: ActorRef, reason: ExitReason | None) -> None:
         super().__init__(ref, reason)
-        self.args = (f"{ref!r} died before replying ({reason})",)
+        if reason is None:
+            self.args = (f"{ref!r} is stopping and takes no new requests",)
+        else:
+            self.args = (f"{ref!r} died before replying ({reason})",)
 
 
 class ActorStartError(ActorError):

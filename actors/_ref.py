@@ -99,7 +99,8 @@ class ActorRef:
         try:
             self._mailbox.put_nowait(message)
         except MailboxClosed:
-            raise self._dead() from None
+            error = self._dead()
+            raise error from error.__cause__
         except MailboxFull:
             raise MailboxFullError(self, self._mailbox.capacity or 0) from None
 
@@ -112,7 +113,8 @@ class ActorRef:
         try:
             await self._mailbox.put(message)
         except MailboxClosed:
-            raise self._dead() from None
+            error = self._dead()
+            raise error from error.__cause__
 
     async def ask(self, message: Any, *, timeout: float | None = DEFAULT_ASK_TIMEOUT) -> Any:
         """Send ``message`` and wait for the value ``on_receive`` returns for it.
@@ -131,7 +133,9 @@ class ActorRef:
             AskTimeoutError: no reply within ``timeout``.
             ActorDiedError: the actor was dead, or died before replying (a crash is chained as
                 ``__cause__``).
+            ValueError: ``timeout`` is negative or NaN.
         """
+        check_timeout(timeout)
         return await self._call(Call(message), message, timeout)
 
     async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
@@ -153,13 +157,18 @@ class ActorRef:
                 await mailbox.put(call)
         except MailboxClosed:
             cell = self._cell
-            raise cell.died_error(cell.exit_reason) from None
+            error = cell.died_error(cell.exit_reason)
+            raise error from error.__cause__
 
     def proxy(self, *, timeout: float | None = DEFAULT_ASK_TIMEOUT) -> ActorProxy:
         """Return a proxy: ``await ref.proxy().method(*args)`` calls the actor's method.
 
         The call runs inside the actor, in mailbox order, like any message.
+
+        Raises:
+            ValueError: ``timeout`` is negative or NaN.
         """
+        check_timeout(timeout)
         return ActorProxy(self, timeout)
 
     async def stop(self) -> ExitReason:
@@ -208,6 +217,15 @@ class ActorRef:
         if cell.exit_reason is not None and hasattr(cell.exit_reason, "exc"):
             error.__cause__ = cell.exit_reason.exc
         return error
+
+
+def check_timeout(timeout: float | None) -> None:
+    """Raise ValueError unless ``timeout`` is None or a number of seconds >= 0."""
+    if timeout is not None and not timeout >= 0:
+        raise ValueError(
+            f"ask timeout must be >= 0 seconds or None; got {timeout!r}; "
+            "pass None to wait forever"
+        )
 
 
 class ActorProxy:
