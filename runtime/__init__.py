@@ -1,3 +1,82 @@
-"""The workflow engine, the runtime tree, jobs, schedules and the CLI."""
+"""The workflow engine and the runtime: workflows, runs, pools and events.
 
-__all__: list[str] = []
+Semantics, in one place:
+
+- A ``Workflow`` is a graph of named steps. A parameter named like an input or a step receives
+  that value; ``args={...}`` with ``input()``, ``result()``, ``value()`` or ``outcome()``
+  overrides it; ``wait_for=[...]`` orders without passing a value; a ``ctx`` parameter gets the
+  ``StepContext``. Every definition and input error is raised before any step runs.
+- A run is a coordinator actor supervising one task actor per step attempt. A step starts as
+  soon as its arguments exist, under the run's ``max_concurrency`` and any named pools
+  (``rt.pool(name, limit)``); ``concurrent=False`` runs one step at a time in the plan's
+  topological order; ``def`` steps run on worker threads; ``inline=True`` steps run inside the
+  coordinator.
+- A step's ``Retry`` re-runs it with backoff (no slot held while waiting) and ``timeout``
+  bounds each attempt. The first final failure cancels the steps in flight and raises one
+  ``WorkflowFailedError`` naming the step, with its error as ``__cause__``.
+- A result is dropped as soon as every step that takes it has started, unless it is returned.
+- Every run and step transition is an event for ``rt.subscribe(handler)``.
+"""
+
+from ._context import StepContext
+from ._errors import WorkflowDefinitionError, WorkflowInputError
+from ._events import (
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    StepCancelled,
+    StepFailed,
+    StepFinished,
+    StepRetried,
+    StepStarted,
+)
+from ._planner import Plan, plan
+from ._pools import Pool, PoolStatistics
+from ._retry import Retry
+from ._run import RunHandle, StepRecord
+from ._run_errors import (
+    StepTimeoutError,
+    WorkflowCancelledError,
+    WorkflowCrashedError,
+    WorkflowFailedError,
+)
+from ._runtime import RUN_OPTIONS, Runtime
+from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
+from ._workflow import Step, Workflow
+
+__all__ = [
+    "RUN_OPTIONS",
+    "InputRef",
+    "OutcomeRef",
+    "Plan",
+    "Pool",
+    "PoolStatistics",
+    "ResultRef",
+    "Retry",
+    "RunEvent",
+    "RunFinished",
+    "RunHandle",
+    "RunStarted",
+    "Runtime",
+    "Step",
+    "StepCancelled",
+    "StepContext",
+    "StepFailed",
+    "StepFinished",
+    "StepRecord",
+    "StepRetried",
+    "StepStarted",
+    "StepTimeoutError",
+    "ValueRef",
+    "Workflow",
+    "WorkflowCancelledError",
+    "WorkflowCrashedError",
+    "WorkflowDefinitionError",
+    "WorkflowFailedError",
+    "WorkflowInputError",
+    "input",
+    "outcome",
+    "plan",
+    "result",
+    "value",
+]

@@ -1,0 +1,109 @@
+"""Telemetry events of workflow runs, each stamped with trio's monotonic clock.
+
+Subscribe with ``rt.subscribe(handler)``: the handler is called synchronously with each event
+as it happens. Every event carries ``time`` (``trio.current_time()``); the ``*Finished`` and
+``*Failed`` events also carry a ``duration`` in seconds.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = [
+    "RunEvent",
+    "RunFinished",
+    "RunStarted",
+    "StepCancelled",
+    "StepFailed",
+    "StepFinished",
+    "StepRetried",
+    "StepStarted",
+]
+
+
+@attrs.frozen
+class RunStarted:
+    """A workflow run was accepted and its coordinator started."""
+
+    run_id: str
+    workflow: str
+    time: float
+
+
+@attrs.frozen
+class RunFinished:
+    """A run ended; ``ok`` says whether it produced its result (else ``error`` says why)."""
+
+    run_id: str
+    workflow: str
+    time: float
+    duration: float
+    ok: bool
+    error: BaseException | None = None
+
+
+@attrs.frozen
+class StepStarted:
+    """An attempt of a step was dispatched (``attempt`` counts from 1)."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+
+
+@attrs.frozen
+class StepFinished:
+    """An attempt of a step returned a value."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+
+
+@attrs.frozen
+class StepFailed:
+    """An attempt of a step raised; ``final`` is False when a retry follows."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+    error: BaseException
+    final: bool
+
+
+@attrs.frozen
+class StepRetried:
+    """A failed step will run again as attempt ``attempt`` after ``delay`` seconds."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    delay: float
+
+
+@attrs.frozen
+class StepCancelled:
+    """An attempt in flight was cancelled because the run failed or was cancelled."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+
+
+RunEvent = (
+    RunStarted | RunFinished | StepStarted | StepFinished | StepFailed | StepRetried | StepCancelled
+)
+"""Any workflow run event."""

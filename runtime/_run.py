@@ -1,0 +1,103 @@
+"""RunHandle: a started workflow run, to await or cancel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from arborist.actors import ActorDeadError
+
+if TYPE_CHECKING:
+    from arborist.actors import ActorRef
+
+__all__ = ["RunHandle", "StepRecord"]
+
+import attrs
+
+
+@attrs.frozen
+class StepRecord:
+    """How one attempt of a step went, for timelines and reports (times on trio's clock)."""
+
+    step: str
+    attempt: int
+    start: float
+    end: float
+    status: str  # "ok", "failed", "cancelled"
+
+    @property
+    def duration(self) -> float:
+        """Seconds the attempt took."""
+        return self.end - self.start
+
+
+class RunHandle:
+    """A run started with ``rt.start``. ``await handle.result()`` waits for it.
+
+    Attributes:
+        run_id: the run's id, unique within its runtime.
+        workflow: the workflow's name.
+    """
+
+    def __init__(self, run_id: str, workflow: str) -> None:
+        self.run_id = run_id
+        self.workflow = workflow
+        self._done = trio.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._coordinator: ActorRef | None = None
+        self.records: list[StepRecord] = []
+        self.started_at: float = trio.current_time()
+        self.finished_at: float | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has ended (successfully or not)."""
+        return self._done.is_set()
+
+    def _set(self, value: Any, error: BaseException | None) -> None:
+        if self._done.is_set():
+            return
+        self._value = value
+        self._error = error
+        self.finished_at = trio.current_time()
+        self._done.set()
+
+    async def result(self) -> Any:
+        """Wait for the run to end and return the returned step's value (None if no returns).
+
+        Cancelling the caller does not cancel the run; use ``cancel()`` for that.
+
+        Raises:
+            WorkflowFailedError: a step failed.
+            WorkflowCancelledError: the run was cancelled.
+            WorkflowCrashedError: the run's coordinator crashed.
+        """
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None:
+        """Cancel the run: steps in flight are cancelled; ``result()`` raises WorkflowCancelledError.
+
+        No-op if the run already ended.
+        """
+        if self._done.is_set() or self._coordinator is None:
+            return
+        from ._coordinator import CancelRun
+
+        try:
+            self._coordinator.tell(CancelRun())
+        except ActorDeadError:
+            pass
+
+    def __repr__(self) -> str:
+        if not self.done:
+            state = "running"
+        elif self._error is None:
+            state = "ok"
+        else:
+            state = f"failed: {type(self._error).__name__}"
+        return f"<RunHandle {self.workflow!r} {self.run_id} {state}>"
