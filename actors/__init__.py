@@ -14,6 +14,8 @@ Semantics, in one place:
 - Timers (``send_after``, ``send_interval``) read trio's clock and die with the actor.
 - Names live in the system's registry and are released at exit, so a restarted incarnation can
   take the same name.
+- A ``ThreadActor`` runs its plain ``def`` handlers on an OS thread of its own (pykka under the
+  hood); from trio it is an ordinary actor, and awaiting it never blocks the trio loop.
 """
 
 from ._actor import Actor
@@ -32,6 +34,7 @@ from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown, is_abnormal
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorProxy, ActorRef
 from ._registry import Registry
 from ._system import ActorSystem, open_actor_system
+from ._thread import ThreadActor
 from ._timers import TimerHandle
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "Normal",
     "Registry",
     "Shutdown",
+    "ThreadActor",
     "TimerHandle",
     "is_abnormal",
     "open_actor_system",

@@ -1,0 +1,443 @@
+"""ThreadActor: an actor whose handlers run on an OS thread of their own, for blocking code.
+
+How a thread actor runs (the trio side is an ordinary cell, so refs, names, monitors, links,
+timers and supervisors treat it like any actor):
+
+1. At start a ``pykka.ThreadingActor`` (the *runner*) starts the actor's thread; every handler
+   of this incarnation runs on that one thread.
+2. The trio task of the cell takes messages from the ordinary mailbox in order and hands them,
+   one at a time, to the thread. It then parks (trio keeps running other tasks) until the
+   thread reports the outcome back through the system's trio token (``run_sync_soon``).
+3. A value answers the ``ask``; an exception ends the actor with ``Crashed(exc)`` as any actor
+   ("let it crash", unlike pykka, which returns the error to the asker and keeps going).
+4. On exit the runner is asked to stop and its thread ends after the job in hand.
+
+A blocking handler cannot be preempted: ``kill()`` (or a shutdown timeout) marks the actor
+``Killed`` at once on the trio side, pending asks fail, and the thread finishes its handler in
+the background; whatever it returns or raises then is discarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+import outcome
+import pykka
+import pykka.messages
+import trio
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+
+from ._actor import _HOOKS, Actor
+from ._cell import Cell
+from ._envelopes import Call, MethodCall, StopRequest
+from ._reasons import Crashed, ExitReason, Normal
+
+if TYPE_CHECKING:
+    from ._cell import Monitor
+    from ._ref import ActorRef
+    from ._timers import TimerHandle
+
+__all__ = ["ThreadActor"]
+
+logger = logging.getLogger("arborist.actors")
+
+T = TypeVar("T")
+
+
+class _Job:
+    """One function to run on the actor's thread; its outcome wakes the waiting trio task."""
+
+    __slots__ = ("args", "fn", "task", "token")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], token: trio.lowlevel.TrioToken
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.token = token
+        self.task: Task | None = None
+
+    def run(self) -> None:
+        """On the actor's thread: run the function and send its outcome to trio."""
+        result = outcome.capture(self.fn, *self.args)
+        # If trio has ended (the actor was killed long ago), nobody waits for the outcome.
+        with contextlib.suppress(trio.RunFinishedError):
+            self.token.run_sync_soon(self._deliver, result)
+
+    def _deliver(self, result: outcome.Outcome[Any]) -> None:
+        # On the trio thread. A job whose waiter gave up (kill) is discarded here.
+        task, self.task = self.task, None
+        if task is not None:
+            reschedule(task, outcome.Value(result))
+
+    async def wait(self) -> outcome.Outcome[Any]:
+        """Park until the thread has run the job; cancellation abandons it."""
+        self.task = current_task()
+
+        def abort(_: Any) -> Abort:
+            self.task = None
+            return Abort.SUCCEEDED
+
+        result: outcome.Outcome[Any] = await wait_task_rescheduled(abort)
+        return result
+
+
+class _Runner(pykka.ThreadingActor):
+    """The pykka actor that owns the OS thread and runs ``_Job``s in order."""
+
+    use_daemon_thread = True  # a killed actor stuck in a handler must not keep Python alive
+
+    def __init__(self, cell: ThreadCell, thread_name: str) -> None:
+        super().__init__()
+        self._arborist_cell = cell
+        self._thread_name = thread_name
+
+    def on_start(self) -> None:
+        thread = threading.current_thread()
+        thread.name = self._thread_name
+        self._arborist_cell.thread_ident = thread.ident
+
+    def on_receive(self, message: Any) -> None:
+        assert type(message) is _Job
+        message.run()
+
+
+class ThreadCell(Cell):
+    """A cell whose handlers run on the runner's thread. Not public."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runner: pykka.ActorRef[_Runner] | None = None
+        self.thread_ident: int | None = None
+        self.trio_thread_ident = threading.get_ident()
+
+    async def on_thread(self, fn: Callable[..., Any], *args: Any) -> outcome.Outcome[Any]:
+        """Run ``fn(*args)`` on the actor's thread; return its outcome (never raises it)."""
+        assert self.runner is not None
+        job = _Job(fn, args, self.system.token)
+        self.runner.tell(job)
+        return await job.wait()
+
+    async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+        self.runner = _Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
+        started = await self.on_thread(self.actor.on_start)
+        if type(started) is outcome.Error:
+            self.start_error = _crash_error(started.error)
+            return Crashed(self.start_error)
+        self.started = True
+        task_status.started(self.ref)
+        reason = await self._loop()
+        return await self._stop_hooks(reason)
+
+    async def _loop(self) -> ExitReason:
+        mailbox = self.mailbox
+        queue = mailbox._queue
+        space = mailbox._space
+        while True:
+            if self.stop_reason is not None:
+                return self.stop_reason
+            if not queue:
+                await mailbox.wait()
+                continue
+            item = queue.popleft()
+            if space is not None and space:
+                space.unpark()
+            kind = type(item)
+            if kind is StopRequest:
+                return Normal()
+            if kind is Call:
+                self.current_call = item
+                result = await self.on_thread(self._dispatch, item.message)
+                if type(result) is outcome.Error:
+                    return Crashed(_crash_error(result.error))
+                self.current_call = None
+                item.reply(result)
+            else:
+                result = await self.on_thread(self.actor.on_receive, item)
+                if type(result) is outcome.Error:
+                    return Crashed(_crash_error(result.error))
+
+    def _dispatch(self, message: Any) -> Any:
+        # On the actor's thread: a proxied method call or an ask.
+        if type(message) is MethodCall:
+            return getattr(self.actor, message.name)(*message.args, **message.kwargs)
+        return self.actor.on_receive(message)
+
+    async def _stop_hooks(self, reason: ExitReason) -> ExitReason:
+        self.leftover = self.mailbox.close()
+        actor = self.actor
+        if isinstance(reason, Crashed):
+            failed = await self.on_thread(actor.on_failure, reason.exc)
+            if type(failed) is outcome.Error:
+                logger.error(
+                    "%r: on_failure raised while handling a crash",
+                    self.ref,
+                    exc_info=_crash_error(failed.error),
+                )
+        stopped = await self.on_thread(actor.on_stop, reason)
+        if type(stopped) is outcome.Error:
+            exc = _crash_error(stopped.error)
+            logger.error("%r: on_stop raised", self.ref, exc_info=exc)
+            if not isinstance(reason, Crashed):
+                reason = Crashed(exc)
+        return reason
+
+    def finish(self, reason: ExitReason) -> None:
+        """Record the exit as any cell does, then let the thread end after its current job."""
+        super().finish(reason)
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.stop(block=False)
+
+    # -- called from the actor's thread --------------------------------------------------------
+
+    def in_trio(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the trio thread, from any thread, and return its result."""
+        if threading.get_ident() == self.trio_thread_ident:
+            return fn(*args)
+        return trio.from_thread.run_sync(fn, *args, trio_token=self.system.token)
+
+
+def _crash_error(error: BaseException) -> Exception:
+    """Return a handler's exception; re-raise anything that is not an ``Exception``."""
+    if isinstance(error, Exception):
+        return error
+    raise error  # KeyboardInterrupt, SystemExit...: propagate as they would from a trio actor
+
+
+class ThreadActor(Actor):
+    """An actor whose handlers run on an OS thread of its own (backed by ``pykka.ThreadingActor``).
+
+    Use it for blocking code (blocking I/O, C extensions, libraries without async support).
+    Subclass it and write plain ``def`` handlers: ``on_start()``, ``on_receive(message)``,
+    ``on_failure(exc)``, ``on_stop(reason)`` and public methods for ``ref.proxy()`` all run on
+    the actor's thread, always the same one, one message at a time, in mailbox order. Spawn,
+    supervise, monitor, link and name it as any actor: its ref is an ordinary ``ActorRef``.
+
+    Semantics:
+
+    - Awaiting ``ask`` or a proxy call parks only the caller: the trio loop keeps running while
+      the thread works.
+    - Let it crash: an exception in a handler ends the actor with ``Crashed(exc)``; pending asks
+      fail with ``ActorDiedError`` (cause chained) and later messages are not handled.
+    - ``kill()`` cannot interrupt a handler that blocks. The actor is marked ``Killed`` at once
+      (pending asks fail, monitors and links fire); the thread finishes the handler in the
+      background and its result is discarded. The thread is a daemon thread.
+    - From the actor's thread, ``self.stop()``, ``send_after``, ``send_interval``, ``monitor``,
+      ``demonitor``, ``link`` and ``unlink`` work as in any actor. To reach other actors use
+      ``self.call_in_trio(other.tell, msg)`` or ``self.await_in_trio(other.ask, msg)``; never
+      ask yourself (it deadlocks, as in any actor).
+
+    Async handlers are refused when the class is created, as is ``owns_nursery = True``.
+    To run an existing ``pykka.ThreadingActor`` class, spawn ``ThreadActor.adopt(cls)``.
+
+    Example:
+        >>> class Files(ThreadActor):
+        ...     def on_receive(self, path: str) -> str:
+        ...         with open(path) as f:  # blocks this actor's thread, not trio
+        ...             return f.read()
+    """
+
+    _cell_class: ClassVar[type[Cell]] = ThreadCell
+    _cell: ThreadCell
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in vars(cls).items():
+            fn = value.__func__ if isinstance(value, staticmethod | classmethod) else value
+            if name.startswith("_") and name not in _HOOKS:
+                continue
+            if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+                raise TypeError(
+                    f"{cls.__name__}.{name} is `async def`, but a ThreadActor runs its handlers "
+                    "and proxied methods on an OS thread; define it with plain `def`, or "
+                    "subclass Actor to write async handlers"
+                )
+        if cls.owns_nursery:
+            raise TypeError(
+                f"{cls.__name__} sets owns_nursery = True, but a ThreadActor has no nursery "
+                "(its code runs on a thread); subclass Actor to own a nursery"
+            )
+
+    # -- crossing to trio ----------------------------------------------------------------------
+
+    def _thread_cell(self) -> ThreadCell:
+        return cast("ThreadCell", self._started_cell())
+
+    def call_in_trio(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the sync ``fn(*args)`` on the trio thread and return its result.
+
+        Blocks the actor's thread until trio has run it (trio is never blocked by it). Safe to
+        call from the trio thread too (it then calls ``fn`` directly).
+
+        Example:
+            >>> self.call_in_trio(other_ref.tell, "ping")  # doctest: +SKIP
+        """
+        return self._thread_cell().in_trio(fn, *args)
+
+    def await_in_trio(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run the async ``fn(*args)`` in trio, wait on this thread for it, return its result.
+
+        Must not be called from the trio thread. Asking this actor itself deadlocks.
+
+        Example:
+            >>> total = self.await_in_trio(counter_ref.ask, 1)  # doctest: +SKIP
+        """
+        cell = self._thread_cell()
+        if threading.get_ident() == cell.trio_thread_ident:
+            raise RuntimeError(
+                "await_in_trio() blocks the calling thread, so it cannot run on the trio thread; "
+                "await the coroutine directly there"
+            )
+
+        async def run() -> T:
+            return await fn(*args)
+
+        return trio.from_thread.run(run, trio_token=cell.system.token)
+
+    # -- context methods, safe from the actor's thread ------------------------------------------
+
+    def stop(self, reason: ExitReason | None = None) -> None:
+        """Stop after the current message (``Normal`` by default); queued messages are dropped."""
+        self.call_in_trio(super().stop, reason)
+
+    def send_after(self, delay: float, message: Any) -> TimerHandle:
+        """Deliver ``message`` to this actor's thread in ``delay`` seconds of trio time."""
+        return self.call_in_trio(super().send_after, delay, message)
+
+    def send_interval(
+        self, period: float, message: Any, *, first: float | None = None
+    ) -> TimerHandle:
+        """Deliver ``message`` every ``period`` seconds (first after ``first``)."""
+        parent = super().send_interval
+        return self.call_in_trio(lambda: parent(period, message, first=first))
+
+    def monitor(self, target: ActorRef) -> Monitor:
+        """Receive ``Down(target, reason)`` when ``target`` ends (at once if it already has)."""
+        return self.call_in_trio(super().monitor, target)
+
+    def demonitor(self, monitor: Monitor) -> None:
+        """Stop a monitor; no ``Down`` is delivered for it afterwards."""
+        self.call_in_trio(super().demonitor, monitor)
+
+    def link(self, other: ActorRef) -> None:
+        """Link with ``other`` (see ``Actor.link``)."""
+        self.call_in_trio(super().link, other)
+
+    def unlink(self, other: ActorRef) -> None:
+        """Remove a link in both directions (no-op if not linked)."""
+        self.call_in_trio(super().unlink, other)
+
+    # -- adopting pykka actors -----------------------------------------------------------------
+
+    @classmethod
+    def adopt(cls, pykka_class: type[pykka.ThreadingActor]) -> type[ThreadActor]:
+        """Wrap an existing ``pykka.ThreadingActor`` class so arborist can spawn it.
+
+        The pykka actor is constructed by ``spawn`` (with the spawn's arguments) but never
+        started by pykka: arborist runs its hooks on a ThreadActor thread instead. Its
+        ``on_start()``, ``on_receive(msg)`` and public methods (through ``ref.proxy()``) are
+        called as pykka would; ``on_failure(type, exc, tb)`` runs after a crash and
+        ``on_stop()`` at the end, whatever the reason but ``Killed``. Inside it,
+        ``self.actor_ref.tell(msg)`` queues ``msg`` in its arborist mailbox and ``self.stop()``
+        stops it normally; pykka asks and proxies to it are refused (use the arborist ref).
+
+        Unlike plain pykka, an exception while answering an ask crashes the actor
+        (``Crashed(exc)``) instead of being returned to the caller.
+
+        Example:
+            >>> ref = await system.spawn(ThreadActor.adopt(MyPykkaActor), 1)  # doctest: +SKIP
+            >>> await ref.proxy().method()  # doctest: +SKIP
+
+        Raises:
+            TypeError: ``pykka_class`` is not a ``pykka.ThreadingActor`` subclass.
+        """
+        if not (isinstance(pykka_class, type) and issubclass(pykka_class, pykka.ThreadingActor)):
+            raise TypeError(
+                f"ThreadActor.adopt() takes a pykka.ThreadingActor subclass; got {pykka_class!r}"
+            )
+        namespace: dict[str, Any] = {
+            "__module__": pykka_class.__module__,
+            "__qualname__": pykka_class.__qualname__,
+            "__doc__": pykka_class.__doc__,
+            "pykka_class": pykka_class,
+        }
+        for name in dir(pykka_class):
+            if name.startswith("_") or hasattr(pykka.ThreadingActor, name):
+                continue
+            if callable(getattr(pykka_class, name)) and not hasattr(_AdoptedPykkaActor, name):
+                namespace[name] = _forward(name)
+        return type(pykka_class.__name__, (_AdoptedPykkaActor,), namespace)
+
+
+def _forward(name: str) -> Callable[..., Any]:
+    def method(self: _AdoptedPykkaActor, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.pykka_actor, name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+class _Inbox:
+    """Stands in for an adopted pykka actor's inbox: routes its own ``tell``s to arborist."""
+
+    def __init__(self, owner: _AdoptedPykkaActor) -> None:
+        self._owner = owner
+
+    def put(self, envelope: Any, /) -> None:
+        owner = self._owner
+        message = envelope.message
+        reply_to = envelope.reply_to
+        if isinstance(message, pykka.messages._ActorStop):
+            owner.stop()
+            if reply_to is not None:
+                reply_to.set(None)
+        elif reply_to is None and not isinstance(
+            message, pykka.messages.ProxyCall | pykka.messages.ProxySetAttr
+        ):
+            owner.call_in_trio(owner.ref.tell, message)
+        else:
+            error = TypeError(
+                f"{owner.ref!r} runs under arborist: ask it or call its proxy through its "
+                "arborist ref, not through its pykka actor_ref"
+            )
+            if reply_to is None:
+                raise error
+            reply_to.set_exception((TypeError, error, None))
+
+    def get(self) -> Any:  # pragma: no cover - pykka never runs this actor's loop
+        raise RuntimeError("an adopted pykka actor has no pykka loop")
+
+    def empty(self) -> bool:  # pragma: no cover
+        return True
+
+
+class _AdoptedPykkaActor(ThreadActor):
+    """Base of the classes ``ThreadActor.adopt`` makes: forwards hooks to a pykka instance."""
+
+    pykka_class: ClassVar[type[pykka.ThreadingActor]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        actor = self.pykka_actor = self.pykka_class(*args, **kwargs)
+        actor.actor_inbox = actor.actor_ref.actor_inbox = _Inbox(self)
+
+    def on_start(self) -> None:
+        self.pykka_actor.on_start()
+
+    def on_receive(self, message: Any) -> Any:
+        return self.pykka_actor.on_receive(message)
+
+    def on_failure(self, exc: BaseException) -> None:
+        self.pykka_actor.actor_stopped.set()
+        self.pykka_actor.on_failure(type(exc), exc, exc.__traceback__)
+
+    def on_stop(self, reason: ExitReason) -> None:
+        # pykka calls on_stop only for an orderly stop; on_failure stands in after a crash.
+        self.pykka_actor.actor_stopped.set()
+        if not isinstance(reason, Crashed):
+            self.pykka_actor.on_stop()

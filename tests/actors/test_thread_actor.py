@@ -1,0 +1,503 @@
+"""ThreadActor: handlers on an OS thread of their own, seen from trio as any actor."""
+
+import threading
+from typing import Any
+
+import pykka
+import pytest
+import trio
+import trio.testing
+
+from arborist.actors import (
+    Actor,
+    ActorDiedError,
+    ActorRef,
+    ActorStartError,
+    ActorSystem,
+    Crashed,
+    Down,
+    Exit,
+    Killed,
+    Normal,
+    Shutdown,
+    ThreadActor,
+)
+
+GUARD = 5  # seconds; a generous guard, never a timing assertion
+
+
+async def wait_thread_event(event: threading.Event) -> None:
+    assert await trio.to_thread.run_sync(event.wait, GUARD)
+
+
+class Recorder(ThreadActor):
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self.threads: dict[str, int] = {}
+
+    def on_start(self) -> None:
+        self.threads["on_start"] = threading.get_ident()
+
+    def on_receive(self, message: Any) -> Any:
+        self.threads["on_receive"] = threading.get_ident()
+        if message == "seen":
+            return list(self.seen)
+        if message == "threads":
+            return dict(self.threads)
+        self.seen.append(message)
+        return None
+
+    def add(self, a: int, b: int = 0) -> int:
+        self.threads["add"] = threading.get_ident()
+        return a + b
+
+
+class Blocker(ThreadActor):
+    """Blocks in its handler until the test releases it."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        self.entered = entered
+        self.release = release
+        self.finished = threading.Event()
+        self.stopped = False
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "block":
+            self.entered.set()
+            self.release.wait(GUARD)
+            self.finished.set()
+            return "late"
+        return message
+
+    def on_stop(self, reason: Any) -> None:
+        self.stopped = True
+
+
+class Crasher(ThreadActor):
+    def __init__(self) -> None:
+        self.handled: list[Any] = []
+        self.failure: BaseException | None = None
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise ValueError("boom on the thread")
+        self.handled.append(message)
+        return message
+
+    def on_failure(self, exc: BaseException) -> None:
+        self.failure = exc
+
+
+class Watcher(Actor):
+    """A trio actor that records the Down and Exit messages it gets."""
+
+    trap_exits = True
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+        self.arrived = trio.Event()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, tuple) and message[0] == "monitor":
+            self.monitor(message[1])
+        elif isinstance(message, tuple) and message[0] == "link":
+            self.link(message[1])
+        elif message == "got":
+            return list(self.got)
+        else:
+            self.got.append(message)
+            self.arrived.set()
+        return None
+
+
+# -- messaging -------------------------------------------------------------------------------
+
+
+async def test_a_thread_actor_handles_a_tell_before_a_later_ask_from_the_same_sender(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Recorder)
+    for i in range(50):
+        ref.tell(i)
+    with trio.fail_after(GUARD):
+        assert await ref.ask("seen") == list(range(50))
+
+
+async def test_a_proxy_calls_a_public_method_of_a_thread_actor_and_returns_its_value(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Recorder)
+    with trio.fail_after(GUARD):
+        assert await ref.proxy().add(2, b=3) == 5
+
+
+async def test_every_handler_of_a_thread_actor_runs_on_one_thread_that_is_not_trios(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Recorder)
+    with trio.fail_after(GUARD):
+        await ref.proxy().add(1)
+        threads = await ref.ask("threads")
+    assert set(threads) == {"on_start", "on_receive", "add"}
+    assert len(set(threads.values())) == 1
+    assert threading.get_ident() not in threads.values()
+
+
+async def test_a_thread_actor_ref_is_an_ordinary_actor_ref_with_its_class_in_the_repr(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Recorder, name="rec")
+    assert isinstance(ref, ActorRef)
+    assert ref.actor_class is Recorder
+    assert system.whereis("rec") is ref
+    assert repr(ref) == f"<ActorRef Recorder#{ref.id} 'rec' alive>"
+
+
+async def test_awaiting_an_ask_to_a_blocked_thread_actor_leaves_the_trio_loop_running(
+    system: ActorSystem,
+):
+    entered, release = threading.Event(), threading.Event()
+    ref = await system.spawn(Blocker, entered, release)
+    ticks = 0
+    reply: list[Any] = []
+
+    async def asker() -> None:
+        reply.append(await ref.ask("block"))
+
+    with trio.fail_after(GUARD):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(asker)
+            await wait_thread_event(entered)
+            # The handler is blocked in threading.Event.wait: trio must still schedule us.
+            for _ in range(100):
+                await trio.lowlevel.checkpoint()
+                ticks += 1
+            assert reply == []
+            release.set()
+    assert ticks == 100
+    assert reply == ["late"]
+
+
+# -- let it crash ----------------------------------------------------------------------------
+
+
+async def test_a_crash_on_the_thread_fails_the_ask_with_actor_died_error_chaining_the_cause(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Crasher)
+    with trio.fail_after(GUARD):
+        with pytest.raises(ActorDiedError) as info:
+            await ref.ask("boom")
+        reason = await ref.wait_exit()
+    assert isinstance(info.value.__cause__, ValueError)
+    assert str(info.value.__cause__) == "boom on the thread"
+    assert reason == Crashed(info.value.__cause__)
+
+
+async def test_a_crashed_thread_actor_does_not_handle_the_messages_queued_behind_the_crash(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Crasher)
+    ref.tell("boom")
+    ref.tell("after")
+    with trio.fail_after(GUARD):
+        with pytest.raises(ActorDiedError):
+            await ref.ask("asked after")
+        await ref.wait_exit()
+    actor = ref._cell.actor
+    assert actor.handled == []
+    assert isinstance(actor.failure, ValueError)
+
+
+async def test_a_monitor_of_a_crashing_thread_actor_gets_down_with_the_crash(
+    system: ActorSystem,
+):
+    watcher = await system.spawn(Watcher)
+    ref = await system.spawn(Crasher)
+    await watcher.ask(("monitor", ref))
+    ref.tell("boom")
+    with trio.fail_after(GUARD):
+        reason = await ref.wait_exit()
+        assert await watcher.ask("got") == [Down(ref, reason)]
+    assert isinstance(reason, Crashed)
+
+
+async def test_a_crashing_thread_actor_sends_an_exit_signal_to_a_linked_actor(
+    system: ActorSystem,
+):
+    watcher = await system.spawn(Watcher)
+    ref = await system.spawn(Crasher)
+    await watcher.ask(("link", ref))
+    ref.tell("boom")
+    with trio.fail_after(GUARD):
+        reason = await ref.wait_exit()
+        assert await watcher.ask("got") == [Exit(ref, reason)]
+
+
+async def test_an_on_start_that_raises_on_the_thread_fails_the_spawn_with_actor_start_error(
+    system: ActorSystem,
+):
+    class BadStart(ThreadActor):
+        def on_start(self) -> None:
+            raise RuntimeError("no database")
+
+    with trio.fail_after(GUARD), pytest.raises(ActorStartError) as info:
+        await system.spawn(BadStart)
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+# -- stopping and killing --------------------------------------------------------------------
+
+
+async def test_stop_runs_on_stop_on_the_actor_thread_with_reason_normal(system: ActorSystem):
+    class Stopper(ThreadActor):
+        def __init__(self) -> None:
+            self.stop_seen: tuple[Any, int] | None = None
+
+        def on_receive(self, message: Any) -> int:
+            return threading.get_ident()
+
+        def on_stop(self, reason: Any) -> None:
+            self.stop_seen = (reason, threading.get_ident())
+
+    ref = await system.spawn(Stopper)
+    with trio.fail_after(GUARD):
+        thread = await ref.ask("thread?")
+        assert await ref.stop() == Normal()
+    assert ref._cell.actor.stop_seen == (Normal(), thread)
+
+
+async def test_self_stop_on_the_thread_ends_the_actor_normally_after_the_current_message(
+    system: ActorSystem,
+):
+    class Quitter(ThreadActor):
+        def on_receive(self, message: Any) -> str:
+            self.stop()
+            return "bye"
+
+    ref = await system.spawn(Quitter)
+    with trio.fail_after(GUARD):
+        assert await ref.ask("quit") == "bye"
+        assert await ref.wait_exit() == Normal()
+
+
+async def test_shutdown_of_an_idle_thread_actor_runs_on_stop_with_shutdown(system: ActorSystem):
+    entered, release = threading.Event(), threading.Event()
+    ref = await system.spawn(Blocker, entered, release)
+    with trio.fail_after(GUARD):
+        assert await ref.shutdown() == Shutdown()
+    assert ref._cell.actor.stopped
+
+
+async def test_kill_while_a_handler_blocks_marks_the_actor_killed_at_once_and_fails_the_ask(
+    system: ActorSystem,
+):
+    entered, release = threading.Event(), threading.Event()
+    ref = await system.spawn(Blocker, entered, release)
+    actor = ref._cell.actor
+    errors: list[BaseException] = []
+
+    async def asker() -> None:
+        try:
+            await ref.ask("block", timeout=None)
+        except ActorDiedError as exc:
+            errors.append(exc)
+
+    with trio.fail_after(GUARD):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(asker)
+            await wait_thread_event(entered)
+            ref.kill()
+            assert await ref.wait_exit() == Killed()
+        # The handler is still blocked on its thread, yet the ask has already failed.
+        assert not actor.finished.is_set()
+        assert [type(e) for e in errors] == [ActorDiedError]
+        release.set()
+        await wait_thread_event(actor.finished)
+    assert not actor.stopped  # on_stop does not run after a kill
+
+
+async def test_a_shutdown_timeout_kills_a_thread_actor_blocked_in_its_handler(
+    system: ActorSystem,
+):
+    entered, release = threading.Event(), threading.Event()
+    ref = await system.spawn(Blocker, entered, release)
+    ref.tell("block")
+    with trio.fail_after(GUARD):
+        await wait_thread_event(entered)
+        assert await ref.shutdown(timeout=0.01) == Killed()
+    release.set()
+
+
+# -- timers and other actors -----------------------------------------------------------------
+
+
+async def test_send_after_from_the_thread_delivers_the_message_to_the_thread(
+    system: ActorSystem,
+):
+    arrived = threading.Event()
+
+    class Alarm(ThreadActor):
+        def on_start(self) -> None:
+            self.send_after(0.001, "ring")
+
+        def on_receive(self, message: Any) -> None:
+            if message == "ring":
+                arrived.set()
+
+    await system.spawn(Alarm)
+    with trio.fail_after(GUARD):
+        await wait_thread_event(arrived)
+
+
+async def test_a_thread_actor_tells_a_trio_actor_through_call_in_trio(system: ActorSystem):
+    watcher = await system.spawn(Watcher)
+
+    class Forwarder(ThreadActor):
+        def on_receive(self, message: Any) -> None:
+            self.call_in_trio(watcher.tell, ("forwarded", message))
+
+    ref = await system.spawn(Forwarder)
+    ref.tell("hello")
+    with trio.fail_after(GUARD):
+        await watcher._cell.actor.arrived.wait()
+    assert await watcher.ask("got") == [("forwarded", "hello")]
+
+
+async def test_a_thread_actor_asks_another_actor_through_await_in_trio(system: ActorSystem):
+    helper = await system.spawn(Recorder)
+
+    class Asker(ThreadActor):
+        def on_receive(self, message: Any) -> Any:
+            return self.await_in_trio(helper.proxy().add, message, 1)
+
+    ref = await system.spawn(Asker)
+    with trio.fail_after(GUARD):
+        assert await ref.ask(41) == 42
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+def test_an_async_handler_on_a_thread_actor_is_refused_when_the_class_is_created():
+    with pytest.raises(TypeError, match=r"Bad\.on_receive is `async def`.*plain `def`"):
+
+        class Bad(ThreadActor):
+            async def on_receive(self, message: Any) -> None:
+                pass
+
+
+def test_an_async_public_method_on_a_thread_actor_is_refused_when_the_class_is_created():
+    with pytest.raises(TypeError, match=r"Bad\.fetch is `async def`"):
+
+        class Bad(ThreadActor):
+            async def fetch(self) -> None:
+                pass
+
+
+def test_a_thread_actor_that_asks_for_a_nursery_is_refused_when_the_class_is_created():
+    with pytest.raises(TypeError, match="owns_nursery = True, but a ThreadActor has no nursery"):
+
+        class Bad(ThreadActor):
+            owns_nursery = True
+
+
+async def test_await_in_trio_on_the_trio_thread_raises_a_clear_error(system: ActorSystem):
+    ref = await system.spawn(Recorder)
+    with pytest.raises(RuntimeError, match="cannot run on the trio thread"):
+        ref._cell.actor.await_in_trio(trio.sleep, 0)
+
+
+# -- adopting pykka actors -------------------------------------------------------------------
+
+
+class PykkaCounter(pykka.ThreadingActor):
+    def __init__(self, start: int) -> None:
+        super().__init__()
+        self.count = start
+        self.events: list[str] = []
+
+    def on_start(self) -> None:
+        self.events.append("start")
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise KeyError("pykka boom")
+        if message == "quit":
+            self.stop()
+            return None
+        if message == "self-tell":
+            self.actor_ref.tell(100)
+            return None
+        self.count += message
+        return self.count
+
+    def increment(self, by: int = 1) -> int:
+        self.count += by
+        return self.count
+
+    def on_failure(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.events.append(f"failure {exc_type.__name__}")
+
+    def on_stop(self) -> None:
+        self.events.append("stop")
+
+
+async def test_an_adopted_pykka_actor_answers_asks_tells_and_proxy_calls(system: ActorSystem):
+    ref = await system.spawn(ThreadActor.adopt(PykkaCounter), 10)
+    ref.tell(5)
+    with trio.fail_after(GUARD):
+        assert await ref.ask(1) == 16
+        assert await ref.proxy().increment(by=4) == 20
+        assert await ref.stop() == Normal()
+    assert ref._cell.actor.pykka_actor.events == ["start", "stop"]
+
+
+async def test_an_adopted_pykka_actor_that_raises_during_an_ask_crashes_instead_of_replying(
+    system: ActorSystem,
+):
+    ref = await system.spawn(ThreadActor.adopt(PykkaCounter), 0)
+    with trio.fail_after(GUARD):
+        with pytest.raises(ActorDiedError) as info:
+            await ref.ask("boom")
+        assert isinstance(await ref.wait_exit(), Crashed)
+    assert isinstance(info.value.__cause__, KeyError)
+    assert ref._cell.actor.pykka_actor.events == ["start", "failure KeyError"]
+
+
+async def test_an_adopted_pykka_actor_stops_itself_and_tells_itself_through_pykka_calls(
+    system: ActorSystem,
+):
+    ref = await system.spawn(ThreadActor.adopt(PykkaCounter), 0)
+    with trio.fail_after(GUARD):
+        await ref.ask("self-tell")
+        assert await ref.ask(0) == 100
+        await ref.ask("quit")
+        assert await ref.wait_exit() == Normal()
+
+
+def test_adopt_refuses_a_class_that_is_not_a_pykka_threading_actor():
+    with pytest.raises(TypeError, match=r"adopt\(\) takes a pykka.ThreadingActor subclass"):
+        ThreadActor.adopt(Recorder)  # type: ignore[arg-type]
+
+
+async def test_spawning_a_pykka_class_directly_names_thread_actor_adopt(system: ActorSystem):
+    with pytest.raises(TypeError, match=r"spawn\(ThreadActor\.adopt\(PykkaCounter\)"):
+        await system.spawn(PykkaCounter, 0)  # type: ignore[arg-type]
+
+
+async def test_an_adopted_pykka_class_keeps_its_name_in_the_ref(system: ActorSystem):
+    ref = await system.spawn(ThreadActor.adopt(PykkaCounter), 0)
+    assert repr(ref) == f"<ActorRef PykkaCounter#{ref.id} alive>"
+
+
+async def test_trio_testing_is_idle_while_the_thread_works(system: ActorSystem):
+    # wait_all_tasks_blocked returns while a handler blocks: trio tasks are all parked.
+    entered, release = threading.Event(), threading.Event()
+    ref = await system.spawn(Blocker, entered, release)
+    ref.tell("block")
+    with trio.fail_after(GUARD):
+        await wait_thread_event(entered)
+        await trio.testing.wait_all_tasks_blocked()
+        release.set()
+        assert await ref.ask("after") == "after"
