@@ -119,7 +119,13 @@ class Cell:
                     except BaseExceptionGroup as group:
                         crashes, rest = group.split(Exception)
                         if crashes is not None and reason is None:
+                            # A background task crashed: a failed start, or a crash whose
+                            # on_failure/on_stop run now, outside the closed nursery.
                             reason = Crashed(first_leaf(crashes))
+                            if not self.started:
+                                self.start_error = reason.exc
+                            elif rest is None:
+                                reason = await self._stop_hooks(reason)
                         if rest is not None:
                             raise rest from None
                 else:

@@ -223,8 +223,7 @@ def check_timeout(timeout: float | None) -> None:
     """Raise ValueError unless ``timeout`` is None or a number of seconds >= 0."""
     if timeout is not None and not timeout >= 0:
         raise ValueError(
-            f"ask timeout must be >= 0 seconds or None; got {timeout!r}; "
-            "pass None to wait forever"
+            f"ask timeout must be >= 0 seconds or None; got {timeout!r}; pass None to wait forever"
         )
 
 
