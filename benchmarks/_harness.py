@@ -186,7 +186,7 @@ def rows(
     *,
     unit: str,
     floor: str,
-    per: float = 1.0,
+    per: float | Mapping[str, float] = 1.0,
     scale: float = 1.0,
     targets: Mapping[str, Sequence[Target]] | None = None,
     notes: Mapping[str, str] | None = None,
@@ -199,14 +199,16 @@ def rows(
             ``scale`` (e.g. seconds for 200,000 messages, ``per=200_000, scale=1e6`` -> us/msg).
         unit: the unit after scaling.
         floor: the implementation every ratio is relative to (must be in ``samples``).
-        per: divide each sample by this (operations per repetition).
+        per: divide each sample by this (operations per repetition); a mapping gives each
+            implementation its own count (say so in its note).
         scale: multiply each sample by this after dividing.
         targets: ``{implementation: [Target, ...]}``; the row is met when all are.
         notes: ``{implementation: note}``.
     """
     if floor not in samples:
         raise ValueError(f"floor {floor!r} is not one of the implementations {list(samples)}")
-    scaled = {name: [v / per * scale for v in values] for name, values in samples.items()}
+    counts = per if isinstance(per, Mapping) else dict.fromkeys(samples, per)
+    scaled = {name: [v / counts[name] * scale for v in values] for name, values in samples.items()}
     medians = {name: statistics.median(values) for name, values in scaled.items()}
     base = medians[floor]
     result = []

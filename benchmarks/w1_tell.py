@@ -1,0 +1,178 @@
+"""W1 tell throughput: N messages told to one counter actor, until it has counted them all.
+
+Each repetition times from the first ``tell`` to the moment the counter has seen message N
+(it sets an event), with the actor already spawned; start-up and shutdown are not timed.
+
+Implementations:
+- trio floor: ``open_memory_channel(inf)``; one task drains it, taking every queued message
+  (``receive_nowait``) before its next checkpoint (``await receive()`` when empty).
+- arborist Actor: ``ref.tell(i)`` to an ``Actor`` with a sync ``on_receive``.
+- arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
+- pykka ThreadingActor: ``ref.tell(i)`` from the main thread, a ``threading.Event`` at N.
+
+Targets: arborist Actor within 2.5x of the floor, and at least 5x faster than pykka.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+import trio.testing
+
+from arborist import actors
+from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
+
+__all__ = ["run"]
+
+N = 200_000
+QUICK_N = 2_000
+
+# A ThreadActor pays two thread hand-offs per message (~0.2 ms on 2 small cores), so it gets
+# fewer messages; its row is still per message.
+THREAD_N = 20_000
+QUICK_THREAD_N = 200
+
+FLOOR = "trio floor"
+ACTOR = "arborist Actor"
+THREAD_ACTOR = "arborist ThreadActor"
+PYKKA = "pykka ThreadingActor"
+
+
+async def trio_floor(n: int) -> float:
+    send, receive = trio.open_memory_channel[int](math.inf)
+    done = trio.Event()
+
+    async def drain() -> None:
+        count = 0
+        while True:
+            try:
+                receive.receive_nowait()
+            except trio.WouldBlock:
+                await receive.receive()
+            count += 1
+            if count == n:
+                done.set()
+                return
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drain)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            send.send_nowait(i)
+        await done.wait()
+        return time.perf_counter() - started
+
+
+class Counter(actors.Actor):
+    def __init__(self, n: int, done: trio.Event) -> None:
+        self.n = n
+        self.count = 0
+        self.done = done
+
+    def on_receive(self, message: Any) -> None:
+        self.count += 1
+        if self.count == self.n:
+            self.done.set()
+
+
+async def arborist_actor(n: int) -> float:
+    done = trio.Event()
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Counter, n, done)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            ref.tell(i)
+        await done.wait()
+        return time.perf_counter() - started
+
+
+def thread_actor_class() -> type[actors.Actor] | None:
+    base = getattr(actors, "ThreadActor", None)
+    if base is None:
+        return None
+
+    class ThreadCounter(base):  # type: ignore[valid-type,misc]
+        def __init__(self, n: int, done: threading.Event) -> None:
+            self.n = n
+            self.count = 0
+            self.done = done
+
+        def on_receive(self, message: Any) -> None:
+            self.count += 1
+            if self.count == self.n:
+                self.done.set()
+
+    return ThreadCounter
+
+
+async def arborist_thread_actor(cls: type[actors.Actor], n: int) -> float:
+    done = threading.Event()
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(cls, n, done)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            ref.tell(i)
+        await trio.to_thread.run_sync(done.wait)
+        return time.perf_counter() - started
+
+
+def pykka_actor(pykka: Any, n: int) -> float:
+    class PykkaCounter(pykka.ThreadingActor):  # type: ignore[misc,name-defined]
+        def __init__(self, done: threading.Event) -> None:
+            super().__init__()
+            self.count = 0
+            self.done = done
+
+        def on_receive(self, message: Any) -> None:
+            self.count += 1
+            if self.count == n:
+                self.done.set()
+
+    done = threading.Event()
+    ref = PykkaCounter.start(done)
+    try:
+        started = time.perf_counter()
+        for i in range(n):
+            ref.tell(i)
+        done.wait()
+        return time.perf_counter() - started
+    finally:
+        ref.stop()
+
+
+def run(quick: bool) -> list[Row]:
+    n = QUICK_N if quick else N
+    impls: dict[str, Callable[[], float]] = {
+        FLOOR: lambda: timed_trio(trio_floor, n),
+        ACTOR: lambda: timed_trio(arborist_actor, n),
+    }
+    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
+    notes = {}
+    thread_cls = thread_actor_class()
+    if thread_cls is not None:
+        thread_n = QUICK_THREAD_N if quick else THREAD_N
+        counts[THREAD_ACTOR] = thread_n
+        notes[THREAD_ACTOR] = f"{thread_n:,} messages, per message"
+        impls[THREAD_ACTOR] = lambda: timed_trio(arborist_thread_actor, thread_cls, thread_n)
+    pykka = optional_import("pykka")
+    if pykka is not None:
+        impls[PYKKA] = lambda: pykka_actor(pykka, n)
+    samples = alternate(impls, repeats(quick))
+    return rows(
+        f"W1 tell {n:,}",
+        samples,
+        unit="us/msg",
+        floor=FLOOR,
+        per=counts,
+        scale=1e6,
+        notes=notes,
+        targets={ACTOR: [Target(2.5), Target(0.2, of=PYKKA)]},
+    )

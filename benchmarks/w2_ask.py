@@ -1,0 +1,144 @@
+"""W2 ask round trips: N sequential request/reply round trips to one actor.
+
+Each repetition times N asks, one after another (each waits for its reply), with the actor
+already spawned; start-up and shutdown are not timed.
+
+Implementations:
+- trio floor: two memory channels (request, reply) and a server task; the client sends a
+  request and awaits the reply, sequentially.
+- arborist Actor: ``await ref.ask(i)`` (default 5 s timeout, as users call it).
+- arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
+- pykka ThreadingActor: ``ref.ask(i)`` (blocking) from the main thread.
+
+Targets: arborist Actor within 1.33x of the floor, and ahead of pykka.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+import trio.testing
+
+from arborist import actors
+from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
+
+__all__ = ["run"]
+
+N = 50_000
+QUICK_N = 200
+
+# A ThreadActor pays two thread hand-offs per message (~0.2 ms on 2 small cores), so it gets
+# fewer messages; its row is still per message.
+THREAD_N = 5_000
+QUICK_THREAD_N = 50
+
+FLOOR = "trio floor"
+ACTOR = "arborist Actor"
+THREAD_ACTOR = "arborist ThreadActor"
+PYKKA = "pykka ThreadingActor"
+
+
+async def trio_floor(n: int) -> float:
+    request_send, request_receive = trio.open_memory_channel[int](math.inf)
+    reply_send, reply_receive = trio.open_memory_channel[int](math.inf)
+
+    async def server() -> None:
+        async for message in request_receive:
+            await reply_send.send(message + 1)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            await request_send.send(i)
+            await reply_receive.receive()
+        elapsed = time.perf_counter() - started
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
+class Echo(actors.Actor):
+    def on_receive(self, message: Any) -> Any:
+        return message + 1
+
+
+async def arborist_actor(n: int) -> float:
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Echo)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            await ref.ask(i)
+        return time.perf_counter() - started
+
+
+def thread_actor_class() -> type[actors.Actor] | None:
+    base = getattr(actors, "ThreadActor", None)
+    if base is None:
+        return None
+
+    class ThreadEcho(base):  # type: ignore[valid-type,misc]
+        def on_receive(self, message: Any) -> Any:
+            return message + 1
+
+    return ThreadEcho
+
+
+async def arborist_thread_actor(cls: type[actors.Actor], n: int) -> float:
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(cls)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            await ref.ask(i)
+        return time.perf_counter() - started
+
+
+def pykka_actor(pykka: Any, n: int) -> float:
+    class PykkaEcho(pykka.ThreadingActor):  # type: ignore[misc,name-defined]
+        def on_receive(self, message: Any) -> Any:
+            return message + 1
+
+    ref = PykkaEcho.start()
+    try:
+        started = time.perf_counter()
+        for i in range(n):
+            ref.ask(i)
+        return time.perf_counter() - started
+    finally:
+        ref.stop()
+
+
+def run(quick: bool) -> list[Row]:
+    n = QUICK_N if quick else N
+    impls: dict[str, Callable[[], float]] = {
+        FLOOR: lambda: timed_trio(trio_floor, n),
+        ACTOR: lambda: timed_trio(arborist_actor, n),
+    }
+    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
+    notes = {}
+    thread_cls = thread_actor_class()
+    if thread_cls is not None:
+        thread_n = QUICK_THREAD_N if quick else THREAD_N
+        counts[THREAD_ACTOR] = thread_n
+        notes[THREAD_ACTOR] = f"{thread_n:,} asks, per ask"
+        impls[THREAD_ACTOR] = lambda: timed_trio(arborist_thread_actor, thread_cls, thread_n)
+    pykka = optional_import("pykka")
+    if pykka is not None:
+        impls[PYKKA] = lambda: pykka_actor(pykka, n)
+    samples = alternate(impls, repeats(quick))
+    return rows(
+        f"W2 ask {n:,}",
+        samples,
+        unit="us/ask",
+        floor=FLOOR,
+        per=counts,
+        scale=1e6,
+        notes=notes,
+        targets={ACTOR: [Target(1.33), Target(1.0, of=PYKKA)]},
+    )

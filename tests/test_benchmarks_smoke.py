@@ -1,0 +1,117 @@
+"""Every discovered benchmark runs in quick mode and returns well-formed rows; the harness
+alternates implementations, computes ratios within one run and checks targets."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the repo on the path
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import _harness  # noqa: E402
+from benchmarks._harness import Row, Target  # noqa: E402
+
+BENCHMARKS = _harness.discover()
+
+
+def test_the_kernel_benchmarks_are_discovered_by_their_w_number():
+    assert {"w1_tell", "w2_ask", "w8_memory"} <= set(BENCHMARKS)
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_each_benchmark_in_quick_mode_returns_well_formed_rows_with_a_floor(name):
+    table = _harness.run_modules([name], quick=True)
+
+    assert table, f"{name} returned no rows"
+    workloads: dict[str, list[Row]] = {}
+    for row in table:
+        assert isinstance(row, Row)
+        assert row.workload
+        assert row.implementation
+        assert row.unit
+        assert row.samples
+        for value in (row.median, row.ratio, *row.samples):
+            assert math.isfinite(value)
+            assert value > 0, f"{row.workload} / {row.implementation}: {value!r} is not positive"
+        workloads.setdefault(row.workload, []).append(row)
+    for workload, group in workloads.items():
+        names = [row.implementation for row in group]
+        assert len(names) == len(set(names)), f"{workload} repeats an implementation: {names}"
+        assert any(row.ratio == 1.0 for row in group), f"{workload} has no floor row"
+
+
+def test_alternate_interleaves_implementations_after_one_warmup_each():
+    calls: list[str] = []
+
+    def measure(name: str):
+        def fn() -> float:
+            calls.append(name)
+            return 1.0
+
+        return fn
+
+    samples = _harness.alternate({"A": measure("A"), "B": measure("B"), "C": measure("C")}, 2)
+
+    assert calls == ["A", "B", "C", "A", "B", "C", "A", "B", "C"]
+    assert samples == {"A": [1.0, 1.0], "B": [1.0, 1.0], "C": [1.0, 1.0]}
+
+
+def test_full_runs_repeat_every_implementation_at_least_five_times():
+    assert _harness.repeats(quick=False) >= 5
+
+
+def test_rows_report_medians_per_operation_and_ratios_to_the_floor_of_the_same_run():
+    samples = {"floor": [1.0, 3.0, 2.0], "ours": [4.0, 5.0, 100.0]}
+
+    table = _harness.rows("W0 x", samples, unit="ms/op", floor="floor", per=2, scale=1000)
+
+    by_name = {row.implementation: row for row in table}
+    assert by_name["floor"].median == 1000.0
+    assert by_name["ours"].median == 2500.0
+    assert by_name["ours"].ratio == 2.5
+    assert by_name["floor"].ratio == 1.0
+
+
+def test_targets_relative_to_the_floor_or_a_peer_or_absolute_say_what_was_measured():
+    samples = {"floor": [1.0], "ours": [2.0], "peer": [20.0]}
+    targets = {"ours": [Target(2.5), Target(0.2, of="peer"), Target(1.5, absolute=True)]}
+
+    (_, ours, _) = _harness.rows("W0 x", samples, unit="s", floor="floor", targets=targets)
+
+    assert ours.met is False
+    assert ours.target == "<= 2.5x floor: 2.00x ok; <= 0.2x peer: 0.10x ok; <= 1.5: 2.00 MISSED"
+
+
+def test_a_target_relative_to_a_peer_that_was_not_measured_is_skipped():
+    samples = {"floor": [1.0], "ours": [2.0]}
+
+    (_, ours) = _harness.rows(
+        "W0 x", samples, unit="s", floor="floor", targets={"ours": [Target(0.2, of="pykka")]}
+    )
+
+    assert ours.target == ""
+    assert ours.met is None
+
+
+def test_selecting_an_unknown_benchmark_names_it_and_lists_the_choices():
+    with pytest.raises(ValueError, match=r"no benchmark matches 'w99'; choose from: .*w1_tell"):
+        _harness.select(["w99"])
+
+
+def test_a_selector_matches_the_w_number_or_the_module_name():
+    assert _harness.select(["w2", "w1_tell"]) == ["w2_ask", "w1_tell"]
+
+
+def test_the_table_has_one_line_per_row_under_a_header():
+    table = _harness.rows("W0 x", {"floor": [1.0], "ours": [2.0]}, unit="s", floor="floor")
+
+    text = _harness.format_table(table)
+
+    lines = text.splitlines()
+    assert lines[0].split("|")[1].strip() == "workload"
+    assert len(lines) == 2 + len(table)
+    assert "| ours " in lines[3]
+    assert "2.00 |" in lines[3]
