@@ -14,11 +14,14 @@ Semantics, in one place:
 - Timers (``send_after``, ``send_interval``) read trio's clock and die with the actor.
 - Names live in the system's registry and are released at exit, so a restarted incarnation can
   take the same name.
+- An ``Agent`` (``spawn_agent``) holds one value and applies callers' functions to it in turn;
+  a raising function crashes it like any actor.
 - A ``ThreadActor`` runs its plain ``def`` handlers on an OS thread of its own (pykka under the
   hood); from trio it is an ordinary actor, and awaiting it never blocks the trio loop.
 """
 
 from ._actor import Actor
+from ._agent import Agent, AgentRef, spawn_agent
 from ._cell import Monitor
 from ._errors import (
     ActorDeadError,
@@ -47,6 +50,8 @@ __all__ = [
     "ActorRef",
     "ActorStartError",
     "ActorSystem",
+    "Agent",
+    "AgentRef",
     "AskTimeoutError",
     "Crashed",
     "Down",
@@ -63,4 +68,5 @@ __all__ = [
     "TimerHandle",
     "is_abnormal",
     "open_actor_system",
+    "spawn_agent",
 ]
