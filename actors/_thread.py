@@ -233,6 +233,10 @@ class ThreadActor(Actor):
       ``self.call_in_trio(other.tell, msg)`` or ``self.await_in_trio(other.ask, msg)``; never
       ask yourself (it deadlocks, as in any actor).
 
+    Testing: trio cannot see work in flight on a thread, so under ``MockClock`` with autojump
+    virtual time may leap ahead while a handler runs (an ask timeout or a shutdown timeout can
+    then fire at once). Test thread actors on the real clock, guarded by ``trio.fail_after``.
+
     Async handlers are refused when the class is created, as is ``owns_nursery = True``.
     To run an existing ``pykka.ThreadingActor`` class, spawn ``ThreadActor.adopt(cls)``.
 
