@@ -6,6 +6,7 @@ import re
 import pytest
 import trio
 import trio.testing
+
 from arborist.actors import (
     DEFAULT_ASK_TIMEOUT,
     Actor,

@@ -6,6 +6,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
+
 from arborist.actors import (
     Actor,
     ActorDeadError,

@@ -1,0 +1,226 @@
+"""Timers: send_after and send_interval on trio's clock, anchored ticks, cancel, actor death."""
+
+import math
+import re
+
+import pytest
+import trio
+import trio.testing
+
+from arborist.actors import Actor, TimerHandle
+
+
+class Clocked(Actor):
+    """Records (message, time since spawn) for every message; sets timers on request."""
+
+    def __init__(self, log: list[tuple[object, float]], handles: list[TimerHandle]) -> None:
+        self.log = log
+        self.handles = handles
+        self.t0 = 0.0
+
+    def on_start(self) -> None:
+        self.t0 = trio.current_time()
+
+    async def on_receive(self, message: object) -> object:
+        match message:
+            case ("after", delay, payload):
+                self.handles.append(self.send_after(delay, payload))
+            case ("every", period, payload):
+                self.handles.append(self.send_interval(period, payload))
+            case ("every", period, payload, first):
+                self.handles.append(self.send_interval(period, payload, first=first))
+            case ("cancel", index):
+                self.handles[index].cancel()
+            case ("slow", seconds):
+                await trio.sleep(seconds)
+            case _:
+                self.log.append((message, trio.current_time() - self.t0))
+        return None
+
+
+async def spawn_clocked(system):
+    log: list[tuple[object, float]] = []
+    handles: list[TimerHandle] = []
+    ref = await system.spawn(Clocked, log, handles)
+    return ref, log, handles
+
+
+async def test_send_after_delivers_the_message_at_exactly_the_delay(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+
+    await ref.ask(("after", 1.5, "ding"))
+    await trio.sleep(1.4999)
+    assert log == []
+    await trio.sleep(0.0001)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert log == [("ding", 1.5)]
+
+
+async def test_send_after_zero_delivers_at_once(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+
+    await ref.ask(("after", 0, "now"))
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert log == [("now", 0.0)]
+
+
+async def test_a_fired_one_shot_timer_is_no_longer_active(system, autojump_clock):
+    ref, _, handles = await spawn_clocked(system)
+    await ref.ask(("after", 1.0, "ding"))
+    assert handles[0].active
+
+    await trio.sleep(1.0)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert not handles[0].active
+
+
+async def test_send_interval_ticks_at_exact_multiples_of_the_period(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+
+    await ref.ask(("every", 0.25, "tick"))
+    await trio.sleep(1.0)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert log == [("tick", 0.25), ("tick", 0.5), ("tick", 0.75), ("tick", 1.0)]
+
+
+async def test_send_interval_stays_anchored_when_the_actor_is_busy(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+    await ref.ask(("every", 1.0, "tick"))
+
+    await trio.sleep(1.2)
+    await ref.ask(("slow", 1.3))  # busy from t=1.2 to t=2.5: the tick due at 2.0 waits
+    await trio.sleep(1.0)
+    await trio.testing.wait_all_tasks_blocked()
+
+    # The tick due at 2.0 was handled late, at 2.5; the next one is still due at 3.0.
+    assert [t for _, t in log] == [1.0, 2.5, 3.0]
+
+
+async def test_send_interval_with_first_delivers_the_first_tick_early(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+
+    await ref.ask(("every", 1.0, "tick", 0.1))
+    await trio.sleep(2.1)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert [t for _, t in log] == [0.1, 1.1, 2.1]
+
+
+async def test_a_cancelled_one_shot_timer_never_delivers(system, autojump_clock):
+    ref, log, handles = await spawn_clocked(system)
+    await ref.ask(("after", 1.0, "ding"))
+
+    await ref.ask(("cancel", 0))
+    await trio.sleep(5.0)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert log == []
+    assert not handles[0].active
+
+
+async def test_cancelling_an_interval_stops_further_ticks(system, autojump_clock):
+    ref, log, _ = await spawn_clocked(system)
+    await ref.ask(("every", 1.0, "tick"))
+    await trio.sleep(2.5)
+
+    await ref.ask(("cancel", 0))
+    await trio.sleep(5.0)
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert [t for _, t in log] == [1.0, 2.0]
+
+
+async def test_cancel_is_idempotent(system, autojump_clock):
+    ref, _, handles = await spawn_clocked(system)
+    await ref.ask(("after", 1.0, "ding"))
+
+    await ref.ask(("cancel", 0))
+    await ref.ask(("cancel", 0))
+
+    assert not handles[0].active
+
+
+async def test_every_timer_is_cancelled_when_the_actor_exits(system, autojump_clock):
+    ref, log, handles = await spawn_clocked(system)
+    await ref.ask(("after", 1.0, "once"))
+    await ref.ask(("every", 0.5, "tick"))
+
+    await ref.stop()
+    await trio.sleep(10.0)
+
+    assert [h.active for h in handles] == [False, False]
+    assert len(system._timers) == 0
+    assert log == []
+
+
+async def test_a_timer_message_bypasses_the_mailbox_bound(system, autojump_clock):
+    gate = trio.Event()
+    log: list[object] = []
+
+    class Bounded(Actor):
+        async def on_receive(self, message: object) -> None:
+            if message == "start":
+                self.send_after(1.0, "timer")
+                await gate.wait()
+            log.append(message)
+
+    ref = await system.spawn(Bounded, mailbox_size=1)
+    ref.tell("start")
+    await trio.testing.wait_all_tasks_blocked()
+    ref.tell("fills the mailbox")
+
+    await trio.sleep(1.0)
+    await trio.testing.wait_all_tasks_blocked()
+    gate.set()
+    await ref.stop()
+
+    assert log == ["start", "fills the mailbox", "timer"]
+
+
+@pytest.mark.parametrize("delay", [-0.001, -5, math.nan])
+async def test_send_after_refuses_a_negative_or_nan_delay_naming_the_value(system, delay):
+    ref, _, _ = await spawn_clocked(system)
+
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the cause is checked below
+        await ref.ask(("after", delay, "never"))
+
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert str(caught.value.__cause__) == f"send_after delay must be >= 0 seconds; got {delay!r}"
+
+
+@pytest.mark.parametrize("period", [0, -1.0, math.nan])
+async def test_send_interval_refuses_a_non_positive_period_naming_the_value(system, period):
+    ref, _, _ = await spawn_clocked(system)
+
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the cause is checked below
+        await ref.ask(("every", period, "never"))
+
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert str(caught.value.__cause__) == (
+        f"send_interval period must be > 0 seconds; got {period!r}"
+    )
+
+
+async def test_send_interval_refuses_a_negative_first_delay(system):
+    ref, _, _ = await spawn_clocked(system)
+
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - the cause is checked below
+        await ref.ask(("every", 1.0, "never", -1.0))
+
+    assert "send_interval first delay must be >= 0 seconds; got -1.0" in str(caught.value.__cause__)
+
+
+async def test_a_timer_handle_repr_shows_kind_deadline_and_state(system, autojump_clock):
+    ref, _, handles = await spawn_clocked(system)
+    now = trio.current_time()
+    await ref.ask(("after", 2.0, "x"))
+    await ref.ask(("every", 0.5, "y"))
+
+    assert repr(handles[0]) == f"<TimerHandle once due {now + 2.0:.6f} active>"
+    assert re.fullmatch(r"<TimerHandle every 0\.5 s due [0-9.]+ active>", repr(handles[1]))
+    handles[0].cancel()
+    assert repr(handles[0]).endswith(" inactive>")
