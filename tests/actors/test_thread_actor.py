@@ -491,8 +491,10 @@ async def test_an_adopted_pykka_class_keeps_its_name_in_the_ref(system: ActorSys
     assert repr(ref) == f"<ActorRef PykkaCounter#{ref.id} alive>"
 
 
-async def test_trio_testing_is_idle_while_the_thread_works(system: ActorSystem):
-    # wait_all_tasks_blocked returns while a handler blocks: trio tasks are all parked.
+async def test_wait_all_tasks_blocked_returns_while_a_thread_actor_handler_blocks(
+    system: ActorSystem,
+):
+    # The cell task is parked while its thread works, so trio sees every task blocked.
     entered, release = threading.Event(), threading.Event()
     ref = await system.spawn(Blocker, entered, release)
     ref.tell("block")
