@@ -297,6 +297,8 @@ def is_async(fn: Callable[..., Any]) -> bool:
 
 
 def check_fn(fn: Any, what: str) -> None:
+    if inspect.iscoroutine(fn):
+        raise TypeError(f"{what} takes the async function and its arguments, not a coroutine")
     if not callable(fn):
         raise TypeError(f"{what} takes a callable (an async function, or a sync one); got {fn!r}")
     if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -304,8 +306,6 @@ def check_fn(fn: Any, what: str) -> None:
             f"{what} got the generator function {fn!r}; pass a function that does the work "
             "(`async def` or `def`), not a generator"
         )
-    if inspect.iscoroutine(fn):
-        raise TypeError(f"{what} takes the async function and its arguments, not a coroutine")
 
 
 # -- events and snapshots ----------------------------------------------------------------------

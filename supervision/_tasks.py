@@ -26,7 +26,6 @@ The OTP ``Task.Supervisor``, in trio terms. Semantics, in one place:
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import threading
@@ -152,7 +151,9 @@ class TaskSupervisor(Actor):
         return repr(ref.name) if ref.name is not None else f"#{ref.id}"
 
     def __repr__(self) -> str:
-        return f"<TaskSupervisor {self._describe()} {self._state}, {len(self._running)} jobs running>"
+        return (
+            f"<TaskSupervisor {self._describe()} {self._state}, {len(self._running)} jobs running>"
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ class TaskSupervisor(Actor):
             completed=self._finished - finished,
             cancelled=self._cancelled - cancelled,
             failed=self._failed - failed,
-            cut=tuple(self._cut),
+            cut=tuple(sorted(self._cut, key=_by_id)),
             time=trio.current_time(),
         )
         if report.cut:
@@ -466,15 +467,8 @@ class TaskSupervisor(Actor):
         fn = job._fn
         if job._is_async:
             return await fn(*job._args)
-        result = await trio.to_thread.run_sync(fn, *job._args, abandon_on_cancel=True)
-        if inspect.isawaitable(result):
-            if inspect.iscoroutine(result):
-                result.close()
-            raise TypeError(
-                f"{fn!r} is not an async function, so it ran on a worker thread, but it "
-                "returned an awaitable; pass the async function itself"
-            )
-        return result
+        # trio raises TypeError if a sync-looking callable returns a coroutine.
+        return await trio.to_thread.run_sync(fn, *job._args, abandon_on_cancel=True)
 
     async def _run_child(self, job: Job) -> None:
         try:
@@ -565,6 +559,10 @@ class TaskSupervisor(Actor):
                 future.cancel()
 
 
+def _by_id(job: Job) -> int:
+    return job.id
+
+
 def _settle_future(future: Future[Any], exc: BaseException | None, value: Any) -> None:
     try:
         if exc is not None:
@@ -605,14 +603,27 @@ async def open_task_supervisor(
     """
     _check_options(shutdown, max_children)
     if system is None:
-        async with (
-            open_actor_system(shutdown_timeout=max(shutdown, 5.0)) as own,
-            open_task_supervisor(
-                own, shutdown=shutdown, max_children=max_children, name=name
-            ) as sup,
-        ):
-            yield sup
-        return
+        # The actor system's nursery wraps what the block raises in a group: unwrap it, so the
+        # caller sees its own exception, as with any other context manager.
+        raised: BaseException | None = None
+        try:
+            async with (
+                open_actor_system(shutdown_timeout=max(shutdown, 5.0)) as own,
+                open_task_supervisor(
+                    own, shutdown=shutdown, max_children=max_children, name=name
+                ) as supervisor,
+            ):
+                try:
+                    yield supervisor
+                except BaseException as exc:
+                    raised = exc
+                    raise
+        except BaseExceptionGroup as group:
+            if raised is None or list(group.exceptions) != [raised]:
+                raise
+        else:
+            return
+        raise raised
     ref = await system.spawn(
         TaskSupervisor, name=name, shutdown=shutdown, max_children=max_children
     )
