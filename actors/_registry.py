@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
+def check_name(name: object) -> None:
+    """Raise TypeError unless ``name`` is a non-empty string."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"actor names are non-empty strings; got {name!r}")
+
+
 class Registry:
     """Names to live actor refs. No process-global state: each system has its own."""
 
@@ -30,8 +36,7 @@ class Registry:
             TypeError: if ``name`` is not a non-empty string.
             NameTakenError: if a live actor holds the name.
         """
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"actor names are non-empty strings; got {name!r}")
+        check_name(name)
         holder = self._names.get(name)
         if holder is not None and holder.is_alive:
             raise NameTakenError(name, holder)

@@ -13,7 +13,7 @@ from ._actor import Actor
 from ._cell import Cell
 from ._errors import ActorStartError, NameTakenError
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
-from ._registry import Registry
+from ._registry import Registry, check_name
 from ._timers import TimerService
 
 __all__ = ["ActorSystem", "open_actor_system"]
@@ -109,6 +109,7 @@ class ActorSystem:
                 f"mailbox_size must be a positive int, or None for unbounded; got {mailbox_size!r}"
             )
         if name is not None:
+            check_name(name)  # before the constructor runs
             holder = self.registry.whereis(name)
             if holder is not None:
                 raise NameTakenError(name, holder)
