@@ -213,12 +213,34 @@ async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[A
     """
     if not shutdown_timeout >= 0 or math.isnan(shutdown_timeout):
         raise ValueError(f"shutdown_timeout must be >= 0 seconds; got {shutdown_timeout!r}")
-    async with trio.open_nursery() as nursery:
-        system = ActorSystem._create(nursery, shutdown_timeout)
-        nursery.start_soon(system._timers.run)
-        try:
-            yield system
-        finally:
-            with trio.CancelScope(shield=True):
-                await system._shutdown()
-            nursery.cancel_scope.cancel()
+    error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            # Actors live in a shielded nursery: cancelling the block reaches the body only,
+            # and the shutdown below still stops every actor in order, with its on_stop.
+            actors, shield = await nursery.start(_shielded_nursery)
+            system = ActorSystem._create(actors, shutdown_timeout)
+            actors.start_soon(system._timers.run)
+            try:
+                yield system
+            finally:
+                with trio.CancelScope(shield=True):
+                    await system._shutdown()
+                shield.cancel()
+    except BaseExceptionGroup as group:
+        # Only the body can fail here (actors never raise into the system's nursery), so the
+        # caller gets its own error back, bare, with its cause and traceback intact.
+        if len(group.exceptions) != 1:
+            raise
+        error = group.exceptions[0]
+    if error is not None:
+        raise error
+
+
+async def _shielded_nursery(
+    task_status: trio.TaskStatus[tuple[trio.Nursery, trio.CancelScope]],
+) -> None:
+    with trio.CancelScope(shield=True) as scope:
+        async with trio.open_nursery() as nursery:
+            task_status.started((nursery, scope))
+            await trio.sleep_forever()
