@@ -1,0 +1,88 @@
+"""Every example runs as a test: its ``main()`` on trio's MockClock, its output as documented.
+
+An example is a module in ``examples/`` that defines ``async def main()``. If its docstring has
+an ``Expected output::`` block, the captured stdout must equal that block exactly. An example
+that needs threads or the real clock sets ``REAL_CLOCK = True`` and runs without MockClock.
+"""
+
+import ast
+import importlib
+import inspect
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LAUNCHERS = {"demo.py"}
+MARKER = "Expected output::"
+
+
+def defines_async_main(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(isinstance(node, ast.AsyncFunctionDef) and node.name == "main" for node in tree.body)
+
+
+def discover() -> list[Path]:
+    return [
+        path
+        for path in sorted(EXAMPLES.glob("*.py"))
+        if path.name not in LAUNCHERS and defines_async_main(path)
+    ]
+
+
+def expected_output(docstring: str | None) -> str | None:
+    """The indented block after ``Expected output::``, dedented, or None if there is none."""
+    if not docstring or MARKER not in docstring:
+        return None
+    block: list[str] = []
+    for line in inspect.cleandoc(docstring).split(MARKER, 1)[1].splitlines()[1:]:
+        if line.strip() and not line[:1].isspace():
+            break
+        block.append(line)
+    text = textwrap.dedent("\n".join(block)).strip("\n")
+    return text + "\n" if text else ""
+
+
+@pytest.fixture
+def examples_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+
+def test_the_examples_folder_has_runnable_examples():
+    assert [path.name for path in discover()]
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda path: path.stem)
+def test_the_example_runs_and_prints_its_expected_output(path, examples_on_path, capsys):
+    module = importlib.import_module(path.stem)
+    try:
+        if getattr(module, "REAL_CLOCK", False):
+            trio.run(module.main)
+        else:
+            trio.run(module.main, clock=trio.testing.MockClock(autojump_threshold=0))
+    finally:
+        sys.modules.pop(path.stem, None)
+
+    expected = expected_output(module.__doc__)
+    if expected is not None:
+        assert capsys.readouterr().out == expected
+
+
+def test_expected_output_is_the_dedented_block_after_the_marker():
+    doc = """Title.
+
+    Expected output::
+
+        one
+          indented two
+
+        three
+
+    Not part of it.
+    """
+
+    assert expected_output(doc) == "one\n  indented two\n\nthree\n"

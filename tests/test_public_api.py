@@ -1,0 +1,116 @@
+"""The public API is pinned: each subpackage's sorted ``__all__``, every name real and documented.
+
+When a change adds or removes a public name on purpose, update the list here in the same commit.
+"""
+
+import ast
+import importlib
+import inspect
+import itertools
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ACTORS = [
+    "Actor",
+    "ActorDeadError",
+    "ActorDiedError",
+    "ActorError",
+    "ActorProxy",
+    "ActorRef",
+    "ActorStartError",
+    "ActorSystem",
+    "Agent",
+    "AgentRef",
+    "AskTimeoutError",
+    "Crashed",
+    "DEFAULT_ASK_TIMEOUT",
+    "Down",
+    "Exit",
+    "ExitReason",
+    "Killed",
+    "MailboxFullError",
+    "Monitor",
+    "NameTakenError",
+    "Normal",
+    "Registry",
+    "Shutdown",
+    "ThreadActor",
+    "TimerHandle",
+    "is_abnormal",
+    "open_actor_system",
+    "spawn_agent",
+]
+
+PINNED = {
+    "arborist.actors": ACTORS,
+}
+
+FOLDERS = {
+    "arborist.actors": "actors",
+    "arborist.supervision": "supervision",
+    "arborist.runtime": "runtime",
+}
+
+
+def documented_constants(folder: str) -> set[str]:
+    """Module-level names assigned in ``folder`` and followed by a docstring."""
+    found: set[str] = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        body = ast.parse(path.read_text()).body
+        for statement, following in itertools.pairwise(body):
+            if isinstance(statement, ast.Assign):
+                targets = statement.targets
+            elif isinstance(statement, ast.AnnAssign):
+                targets = [statement.target]
+            else:
+                continue
+            is_docstring = (
+                isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+                and following.value.value.strip()
+            )
+            if is_docstring:
+                found.update(t.id for t in targets if isinstance(t, ast.Name))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(PINNED))
+def test_the_public_names_of_each_subpackage_are_pinned(package):
+    assert sorted(importlib.import_module(package).__all__) == PINNED[package]
+
+
+@pytest.mark.parametrize("package", sorted(FOLDERS))
+def test_all_lists_each_public_name_once_and_every_name_exists(package):
+    module = importlib.import_module(package)
+
+    assert len(set(module.__all__)) == len(module.__all__)
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+@pytest.mark.parametrize("package", sorted(FOLDERS))
+def test_every_public_name_has_a_docstring(package):
+    module = importlib.import_module(package)
+    constants = documented_constants(FOLDERS[package])
+    undocumented = []
+    for name in module.__all__:
+        value = getattr(module, name)
+        if inspect.isclass(value) or inspect.isroutine(value):
+            doc = value.__dict__.get("__doc__") if inspect.isclass(value) else value.__doc__
+            if not (doc and doc.strip()):
+                undocumented.append(name)
+        elif name not in constants:
+            undocumented.append(name)
+
+    assert undocumented == []
+
+
+@pytest.mark.parametrize("package", sorted(FOLDERS))
+def test_each_subpackage_states_its_semantics_in_its_docstring(package):
+    doc = importlib.import_module(package).__doc__
+
+    assert doc
+    assert len(doc.strip().splitlines()) > 3
