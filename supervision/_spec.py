@@ -1,0 +1,386 @@
+"""Specs: frozen, validated descriptions of a supervisor's children and of the supervisor itself.
+
+A ``ChildSpec`` says what to start (an ``Actor`` subclass, a plain ``async def`` run as a
+long-lived child, or a nested ``SupervisorSpec``), when to restart it (``Restart``) and how to
+stop it (``shutdown`` seconds, ``BRUTAL`` or ``INFINITY``). Defaults are Elixir's: permanent,
+5 s shutdown for workers and infinity for supervisors. Bad input raises at construction with
+a message naming the child and the rule.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import math
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+import attrs
+
+from arborist.actors import Actor
+
+from ._backoff import Backoff
+from ._function import function_actor_class
+
+if TYPE_CHECKING:
+    from ._supervisor import Supervisor
+
+__all__ = [
+    "BRUTAL",
+    "DEFAULT_WORKER_SHUTDOWN",
+    "INFINITY",
+    "AutoShutdown",
+    "ChildSpec",
+    "Kind",
+    "Restart",
+    "Strategy",
+    "SupervisorLike",
+    "SupervisorSpec",
+]
+
+BRUTAL: Final[float] = 0.0
+"""Shutdown value: kill the child at once, without running its ``on_stop`` (OTP ``brutal_kill``)."""
+
+INFINITY: Final[float] = math.inf
+"""Shutdown value: wait as long as the child takes to stop (the default for supervisors)."""
+
+DEFAULT_WORKER_SHUTDOWN: Final[float] = 5.0
+"""Seconds a worker gets to stop before it is killed, as OTP's 5000 ms."""
+
+
+class Restart(enum.Enum):
+    """When a child that exited is restarted (OTP restart types)."""
+
+    PERMANENT = "permanent"
+    """Always restarted, whatever the exit reason (also ``Normal``)."""
+    TRANSIENT = "transient"
+    """Restarted only after an abnormal exit (``Crashed`` or ``Killed``)."""
+    TEMPORARY = "temporary"
+    """Never restarted; its spec is dropped once it exits."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Strategy(enum.Enum):
+    """Which children a supervisor restarts when one of them is to be restarted."""
+
+    ONE_FOR_ONE = "one_for_one"
+    """Only the child that exited."""
+    ONE_FOR_ALL = "one_for_all"
+    """Every child: the others are stopped in reverse start order, then all start in order."""
+    REST_FOR_ONE = "rest_for_one"
+    """The child and those started after it (stopped in reverse order, started in order)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Kind(enum.Enum):
+    """Whether a child is a worker or a supervisor (decides the default shutdown)."""
+
+    WORKER = "worker"
+    SUPERVISOR = "supervisor"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AutoShutdown(enum.Enum):
+    """When a supervisor ends by itself because its significant children are done (OTP 24)."""
+
+    NEVER = "never"
+    """Significant children are not allowed (OTP rejects them too)."""
+    ANY_SIGNIFICANT = "any_significant"
+    """End (``Normal``) once any significant child has exited and is not restarted."""
+    ALL_SIGNIFICANT = "all_significant"
+    """End (``Normal``) once the last active significant child has exited for good."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@runtime_checkable
+class SupervisorLike(Protocol):
+    """A spec that can be a ``ChildSpec.start``: it names the supervisor actor to run.
+
+    ``SupervisorSpec`` and ``DynamicSupervisorSpec`` implement it; so can other supervisor
+    kinds. ``child_actor()`` returns ``(actor_class, args, kwargs)``.
+    """
+
+    def child_actor(self) -> tuple[type[Actor], tuple[Any, ...], dict[str, Any]]:
+        """The actor class and constructor arguments that run this supervisor."""
+        ...
+
+
+ChildStart: TypeAlias = "type[Actor] | Callable[..., Awaitable[Any]] | SupervisorLike"
+"""What ``ChildSpec.start`` accepts."""
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _enum_converter(enum_cls: type[E]) -> Callable[[Any], Any]:
+    values = {member.value: member for member in enum_cls}
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in values:
+            return values[value.lower()]
+        return value
+
+    return convert
+
+
+def _to_restart(value: Any) -> Any:
+    return _enum_converter(Restart)(value)
+
+
+def _to_kind(value: Any) -> Any:
+    return _enum_converter(Kind)(value)
+
+
+def _to_strategy(value: Any) -> Any:
+    return _enum_converter(Strategy)(value)
+
+
+def _to_auto_shutdown(value: Any) -> Any:
+    return _enum_converter(AutoShutdown)(value)
+
+
+def _choices(enum_cls: type[enum.Enum]) -> str:
+    return ", ".join(f"{enum_cls.__name__}.{m.name}" for m in enum_cls)
+
+
+def _check_enum(subject: str, field: str, value: Any, enum_cls: type[enum.Enum]) -> None:
+    if isinstance(value, enum_cls):
+        return
+    error = ValueError if isinstance(value, str) else TypeError
+    raise error(f"{subject}unknown {field} {value!r}; use one of {_choices(enum_cls)}")
+
+
+def _is_supervisor_class(cls: type[Actor]) -> bool:
+    return bool(getattr(cls, "supervisor_kind", False))
+
+
+def _describe(value: Any) -> str:
+    if inspect.isclass(value):
+        return f"class {value.__qualname__}"
+    if inspect.isfunction(value) or inspect.ismethod(value):
+        return f"function {value.__qualname__}"
+    return f"{type(value).__name__} instance {value!r}"
+
+
+def check_shutdown(subject: str, value: Any) -> float:
+    """Return ``value`` as seconds, or raise naming ``subject`` and the rule."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+    ):
+        raise ValueError(
+            f"{subject}: shutdown must be seconds >= 0, BRUTAL (kill at once) or INFINITY "
+            f"(wait); got {value!r}"
+        )
+    return float(value)
+
+
+@attrs.frozen
+class ChildSpec:
+    """How a supervisor starts, restarts and stops one child.
+
+    Attributes:
+        id: identifies the child within its supervisor (unique there); any hashable but None.
+        start: an ``Actor`` subclass (``ThreadActor`` included), an ``async def`` run as a
+            long-lived child (return = ``Normal`` exit, raise = ``Crashed``), or a nested
+            ``SupervisorSpec`` / ``DynamicSupervisorSpec``.
+        args: positional arguments for the constructor (or the function).
+        kwargs: keyword arguments for the constructor (or the function).
+        restart: ``Restart.PERMANENT`` (default), ``TRANSIENT`` or ``TEMPORARY``.
+        shutdown: seconds the child gets to stop before it is killed; ``BRUTAL`` kills at
+            once, ``INFINITY`` waits. Default 5.0 for workers, ``INFINITY`` for supervisors.
+        kind: ``Kind.WORKER`` or ``Kind.SUPERVISOR``; inferred from ``start``.
+        significant: counts for the supervisor's ``auto_shutdown``; only transient or
+            temporary children may be significant.
+        name: register each incarnation under this name, so the name survives restarts.
+
+    Example:
+        >>> ChildSpec("cache", Cache, restart=Restart.TRANSIENT, name="cache")  # doctest: +SKIP
+    """
+
+    id: Hashable = attrs.field()
+    start: ChildStart = attrs.field()
+    args: tuple[Any, ...] = attrs.field(default=(), converter=tuple)
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    restart: Restart = attrs.field(
+        default=Restart.PERMANENT, converter=_to_restart, kw_only=True
+    )
+    kind: Kind = attrs.field(converter=_to_kind, kw_only=True)
+    shutdown: float = attrs.field(kw_only=True)
+    significant: bool = attrs.field(default=False, kw_only=True)
+    name: str | None = attrs.field(default=None, kw_only=True)
+    _actor: tuple[type[Actor], tuple[Any, ...], dict[str, Any]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    @kind.default
+    def _default_kind(self) -> Kind:
+        start = self.start
+        if isinstance(start, SupervisorLike) and not inspect.isclass(start):
+            return Kind.SUPERVISOR
+        if inspect.isclass(start) and issubclass(start, Actor) and _is_supervisor_class(start):
+            return Kind.SUPERVISOR
+        return Kind.WORKER
+
+    @shutdown.default
+    def _default_shutdown(self) -> float:
+        return INFINITY if self.kind is Kind.SUPERVISOR else DEFAULT_WORKER_SHUTDOWN
+
+    def __attrs_post_init__(self) -> None:
+        label = f"child {self.id!r}"
+        if self.id is None:
+            raise ValueError("child id must not be None; give every child an id such as 'cache'")
+        try:
+            hash(self.id)
+        except TypeError:
+            raise TypeError(f"child id must be hashable (a str is best); got {self.id!r}") from None
+        _check_enum(f"{label}: ", "restart", self.restart, Restart)
+        _check_enum(f"{label}: ", "kind", self.kind, Kind)
+        object.__setattr__(self, "shutdown", check_shutdown(label, self.shutdown))
+        if not isinstance(self.significant, bool):
+            raise TypeError(f"{label}: significant must be True or False; got {self.significant!r}")
+        if self.significant and self.restart is Restart.PERMANENT:
+            raise ValueError(
+                f"{label}: a significant child must be transient or temporary, not permanent "
+                "(a permanent child never ends for good); set restart=Restart.TRANSIENT"
+            )
+        if self.name is not None and (not isinstance(self.name, str) or not self.name):
+            raise TypeError(f"{label}: name must be a non-empty str or None; got {self.name!r}")
+        object.__setattr__(self, "_actor", self._resolve_start(label))
+
+    def _resolve_start(self, label: str) -> tuple[type[Actor], tuple[Any, ...], dict[str, Any]]:
+        start: Any = self.start
+        rule = "start must be an Actor subclass, an `async def` function, or a SupervisorSpec"
+        if inspect.isclass(start):
+            if issubclass(start, Actor):
+                return start, self.args, dict(self.kwargs)
+            raise TypeError(f"{label}: {rule}; got {_describe(start)}, which is not an Actor")
+        if isinstance(start, Actor):
+            raise TypeError(
+                f"{label}: {rule}; got an instance of {type(start).__name__}: pass the class "
+                f"(start={type(start).__name__}) and its constructor arguments in args/kwargs"
+            )
+        if isinstance(start, SupervisorLike):
+            if self.args or self.kwargs:
+                raise TypeError(
+                    f"{label}: a supervisor spec takes no args or kwargs; put them in its children"
+                )
+            return start.child_actor()
+        if inspect.isasyncgenfunction(start):
+            raise TypeError(
+                f"{label}: {rule}; got async generator {_describe(start)}: "
+                "supervised functions must be `async def` without `yield`"
+            )
+        if inspect.iscoroutinefunction(start):
+            return function_actor_class(start), self.args, dict(self.kwargs)
+        if callable(start):
+            raise TypeError(
+                f"{label}: {rule}; got {_describe(start)}, which is not `async def`: "
+                "make it async, or run blocking code in a ThreadActor"
+            )
+        raise TypeError(f"{label}: {rule}; got {_describe(start)}")
+
+    def actor_start(self) -> tuple[type[Actor], tuple[Any, ...], dict[str, Any]]:
+        """The actor class and constructor arguments each incarnation is built from."""
+        return self._actor
+
+
+def _check_children(instance: Any, attribute: Any, children: tuple[Any, ...]) -> None:
+    seen: set[Hashable] = set()
+    for index, child in enumerate(children):
+        if not isinstance(child, ChildSpec):
+            raise TypeError(
+                f"children[{index}] must be a ChildSpec; got {_describe(child)} "
+                f"(wrap it: ChildSpec('id', {child!r}))"
+            )
+        if child.id in seen:
+            raise ValueError(
+                f"child ids must be unique within a supervisor; duplicated: {child.id!r}"
+            )
+        seen.add(child.id)
+
+
+def check_restart_limits(max_restarts: Any, max_seconds: Any) -> None:
+    """Raise unless ``max_restarts`` is an int >= 0 and ``max_seconds`` a number > 0."""
+    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+        raise ValueError(
+            f"max_restarts (the restart intensity) must be an int >= 0; got {max_restarts!r}"
+        )
+    if (
+        isinstance(max_seconds, bool)
+        or not isinstance(max_seconds, int | float)
+        or not max_seconds > 0
+    ):
+        raise ValueError(
+            f"max_seconds (the intensity window) must be a number of seconds > 0; "
+            f"got {max_seconds!r}"
+        )
+
+
+def check_significant(child: ChildSpec, auto_shutdown: AutoShutdown) -> None:
+    """Raise if ``child`` is significant under a supervisor whose auto_shutdown is NEVER."""
+    if child.significant and auto_shutdown is AutoShutdown.NEVER:
+        raise ValueError(
+            f"child {child.id!r} is significant, but the supervisor's auto_shutdown is NEVER; "
+            "set auto_shutdown=AutoShutdown.ANY_SIGNIFICANT or ALL_SIGNIFICANT, or drop "
+            "significant=True"
+        )
+
+
+@attrs.frozen
+class SupervisorSpec:
+    """A static supervisor: its children, restart strategy and restart intensity.
+
+    Also usable as ``ChildSpec.start`` to nest a supervisor (kind SUPERVISOR, shutdown
+    INFINITY by default).
+
+    Attributes:
+        children: the child specs, in start order (ids unique).
+        strategy: ``Strategy.ONE_FOR_ONE`` (default), ``ONE_FOR_ALL`` or ``REST_FOR_ONE``.
+        max_restarts: more than this many restarts within ``max_seconds`` and the supervisor
+            gives up (default 3, as Elixir).
+        max_seconds: the intensity window in seconds (default 5).
+        backoff: an optional ``Backoff`` delay before each restart (beyond OTP).
+        auto_shutdown: end by itself when significant children are done (default NEVER).
+
+    Example:
+        >>> SupervisorSpec([ChildSpec("db", Db), ChildSpec("web", Web)],  # doctest: +SKIP
+        ...                strategy=Strategy.REST_FOR_ONE)
+    """
+
+    children: tuple[ChildSpec, ...] = attrs.field(
+        default=(), converter=tuple, validator=_check_children
+    )
+    strategy: Strategy = attrs.field(
+        default=Strategy.ONE_FOR_ONE, converter=_to_strategy, kw_only=True
+    )
+    max_restarts: int = attrs.field(default=3, kw_only=True)
+    max_seconds: float = attrs.field(default=5.0, kw_only=True)
+    backoff: Backoff | None = attrs.field(default=None, kw_only=True)
+    auto_shutdown: AutoShutdown = attrs.field(
+        default=AutoShutdown.NEVER, converter=_to_auto_shutdown, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_enum("", "strategy", self.strategy, Strategy)
+        check_restart_limits(self.max_restarts, self.max_seconds)
+        if self.backoff is not None and not isinstance(self.backoff, Backoff):
+            raise TypeError(f"backoff must be a Backoff or None; got {self.backoff!r}")
+        _check_enum("", "auto_shutdown", self.auto_shutdown, AutoShutdown)
+        for child in self.children:
+            check_significant(child, self.auto_shutdown)
+
+    def child_actor(self) -> tuple[type[Supervisor], tuple[Any, ...], dict[str, Any]]:
+        """The ``Supervisor`` actor class and its constructor arguments (for nesting)."""
+        from ._supervisor import Supervisor
+
+        return Supervisor, (self,), {}
