@@ -93,7 +93,7 @@ def _parse_choice(value: object, kind: type[enum.Enum], option: str, hint: str =
     choices = ", ".join(repr(member.value) for member in kind)
     raise ValueError(
         f"{option} {value!r} is not a valid policy: use one of {choices} "
-        f"or a {kind.__name__} member{hint}"
+        f"or a member of {kind.__name__}{hint}"
     )
 
 
