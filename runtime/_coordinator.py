@@ -317,10 +317,13 @@ class Coordinator(Actor):
         entry = self._running.get(name)
         if entry is None:  # cancelled before it ran
             return
+        start = entry[2]
+        if self._stopping:  # the run failed or was cancelled after this step was dispatched
+            self._on_step_exit(StepExit(CANCELLED, name, attempt, start))
+            return
         step = self._plan.step(name)
         kwargs = self._kwargs[name]
         ctx = self._runner.context(step, attempt) if step.context_param is not None else None
-        start = entry[2]
         try:
             value = await self._runner.call(step, attempt, self._with_ctx(step, kwargs, ctx))
         except Exception as exc:
