@@ -44,6 +44,13 @@ from ._child_events import (
     SupervisorEvent,
     SupervisorGaveUp,
 )
+from ._dynamic import (
+    DynamicSupervisor,
+    DynamicSupervisorRef,
+    DynamicSupervisorSpec,
+    SpecFactory,
+    start_dynamic_supervisor,
+)
 from ._errors import (
     ChildExistsError,
     ChildNotFoundError,
@@ -101,6 +108,9 @@ __all__: list[str] = [
     "ChildStarted",
     "ChildState",
     "ChildStateError",
+    "DynamicSupervisor",
+    "DynamicSupervisorRef",
+    "DynamicSupervisorSpec",
     "Job",
     "JobState",
     "Kind",
@@ -108,6 +118,7 @@ __all__: list[str] = [
     "NodeSnapshot",
     "Restart",
     "ShutdownReport",
+    "SpecFactory",
     "Strategy",
     "Supervisor",
     "SupervisorError",
@@ -131,5 +142,6 @@ __all__: list[str] = [
     "TooManyChildrenError",
     "TreeSnapshot",
     "open_task_supervisor",
+    "start_dynamic_supervisor",
     "start_supervisor",
 ]
