@@ -1,0 +1,315 @@
+"""W3 dispatch: how fast the workflow engine starts no-op async steps, in three graph shapes.
+
+Shapes (``random.Random(0)`` fixes the layered edges, so every implementation runs the same
+graph):
+
+- wide: 10,000 independent steps, then one join step that needs all of them.
+- chain: 2,000 steps, each needing the one before.
+- layered: 50 layers x 100 steps; each step of layer k > 0 needs 2 distinct pseudo-random
+  steps of layer k - 1.
+
+Each step is a no-op that returns a small value; in the chain and layered shapes a step takes
+its dependencies' results as arguments (``args={"a": result(...)}``), as users write it. The
+wide join orders on its 10,000 producers with ``wait_for=`` and takes no values: a step cannot
+have 10,000 named parameters, and the floor's join also only waits. Dask's join does receive
+the list of 10,000 values (that is how a dask task depends on keys).
+
+Implementations (one repetition = one full run of the graph, timed from "go" to "all done"):
+
+- trio floor: one task per node in one nursery; a node awaits the ``trio.Event`` of each
+  dependency, reads their results from a dict, stores its own and sets its event.
+- arborist rt.run: ``await rt.run(wf)`` on an open ``Runtime`` with the plan already built
+  and cached on the workflow (plan building is reported as its own row, below).
+- arborist plan+run: the same on a fresh, identical workflow: ``wf.plan()`` + ``rt.run(wf)``.
+- asyncio graphlib: ``graphlib.TopologicalSorter`` (built and prepared inside the timing)
+  with a ``get_ready()``/``done()`` loop dispatching one asyncio task per node; finished
+  nodes report through an ``asyncio.Queue``.
+- dask threaded: ``dask.threaded.get`` on a dict graph of no-op sync functions (its default
+  thread pool). Skipped when dask is not installed, and in quick mode (its import alone
+  takes about a second).
+
+Unit: microseconds per step (lower is better; the note gives steps/second). Targets: arborist
+rt.run within 3x of the floor (i.e. at least a third of its steps/second) and ahead of dask
+on every shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import graphlib
+import random
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import trio
+
+from arborist.runtime import Runtime, Workflow, result
+from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
+
+__all__ = ["Graph", "chain", "layered", "run", "wide"]
+
+FLOOR = "trio floor"
+ARBORIST = "arborist rt.run"
+ARBORIST_COLD = "arborist plan+run"
+ASYNCIO = "asyncio graphlib"
+DASK = "dask threaded"
+PLAN = "arborist wf.plan()"
+
+Graph = dict[str, tuple[str, ...]]
+"""Node name -> the nodes it needs, in a topological order of the keys."""
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+
+def wide(n: int) -> Graph:
+    """``n`` independent nodes and a join that needs them all."""
+    graph: Graph = {f"s{i}": () for i in range(n)}
+    graph["join"] = tuple(graph)
+    return graph
+
+
+def chain(n: int) -> Graph:
+    """``n`` nodes, each needing the previous one."""
+    graph: Graph = {"s0": ()}
+    for i in range(1, n):
+        graph[f"s{i}"] = (f"s{i - 1}",)
+    return graph
+
+
+def layered(layers: int, width: int, seed: int = 0) -> Graph:
+    """``layers`` x ``width`` nodes; each node needs 2 random nodes of the layer before."""
+    rng = random.Random(seed)
+    graph: Graph = {f"l0_{j}": () for j in range(width)}
+    for k in range(1, layers):
+        for j in range(width):
+            a, b = rng.sample(range(width), 2)
+            graph[f"l{k}_{j}"] = (f"l{k - 1}_{a}", f"l{k - 1}_{b}")
+    return graph
+
+
+# -- arborist ----------------------------------------------------------------------------------
+
+
+async def _noop0() -> int:
+    return 1
+
+
+async def _noop1(a: int) -> int:
+    return a
+
+
+async def _noop2(a: int, b: int) -> int:
+    return a + b
+
+
+async def _join() -> int:
+    return 0
+
+
+def build_workflow(graph: Graph, *, join_by_wait_for: bool) -> Workflow:
+    """An arborist workflow with the shape of ``graph`` (see the module docstring)."""
+    wf = Workflow("w3")
+    for name, deps in graph.items():
+        if not deps:
+            wf.step(_noop0, name=name)
+        elif join_by_wait_for and len(deps) > 2:
+            wf.step(_join, name=name, wait_for=list(deps))
+        elif len(deps) == 1:
+            wf.step(_noop1, name=name, args={"a": result(deps[0])})
+        elif len(deps) == 2:
+            wf.step(_noop2, name=name, args={"a": result(deps[0]), "b": result(deps[1])})
+        else:
+            raise ValueError(
+                f"node {name!r} has {len(deps)} dependencies; W3 builds 0, 1, 2 or a join"
+            )
+    wf.returns(next(reversed(graph)))
+    return wf
+
+
+async def arborist_run(wf: Workflow) -> float:
+    wf.plan()  # cached on the workflow: the timing below is dispatch only
+    async with Runtime() as rt:
+        started = time.perf_counter()
+        await rt.run(wf)
+        return time.perf_counter() - started
+
+
+async def arborist_plan_and_run(make: Callable[[], Workflow]) -> float:
+    wf = make()
+    async with Runtime() as rt:
+        started = time.perf_counter()
+        wf.plan()
+        await rt.run(wf)
+        return time.perf_counter() - started
+
+
+def plan_time(make: Callable[[], Workflow]) -> float:
+    wf = make()
+    started = time.perf_counter()
+    wf.plan()
+    return time.perf_counter() - started
+
+
+# -- trio floor --------------------------------------------------------------------------------
+
+
+async def trio_floor(graph: Graph) -> float:
+    started = time.perf_counter()
+    events = {name: trio.Event() for name in graph}
+    results: dict[str, int] = {}
+
+    async def node(name: str, deps: Sequence[str]) -> None:
+        value = 1
+        for dep in deps:
+            await events[dep].wait()
+            value += results[dep]
+        results[name] = value
+        events[name].set()
+
+    async with trio.open_nursery() as nursery:
+        for name, deps in graph.items():
+            nursery.start_soon(node, name, deps)
+    return time.perf_counter() - started
+
+
+# -- asyncio + graphlib ------------------------------------------------------------------------
+
+
+async def _asyncio_graphlib(graph: Graph) -> float:
+    started = time.perf_counter()
+    sorter = graphlib.TopologicalSorter(graph)
+    sorter.prepare()
+    results: dict[str, int] = {}
+    finished: asyncio.Queue[str] = asyncio.Queue()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def node(name: str, deps: Sequence[str]) -> None:
+        value = 1
+        for dep in deps:
+            value += results[dep]
+        results[name] = value
+        finished.put_nowait(name)
+
+    while sorter.is_active():
+        for name in sorter.get_ready():
+            task = asyncio.create_task(node(name, graph[name]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        sorter.done(await finished.get())
+        while not finished.empty():
+            sorter.done(finished.get_nowait())
+    return time.perf_counter() - started
+
+
+def asyncio_graphlib(graph: Graph) -> float:
+    return asyncio.run(_asyncio_graphlib(graph))
+
+
+# -- dask --------------------------------------------------------------------------------------
+
+
+def _dask_noop0() -> int:
+    return 1
+
+
+def _dask_noop1(a: int) -> int:
+    return a
+
+
+def _dask_noop2(a: int, b: int) -> int:
+    return a + b
+
+
+def _dask_join(values: list[int]) -> int:
+    return 0
+
+
+def dask_graph(graph: Graph) -> dict[str, Any]:
+    """The same graph as a dask task dict of sync functions."""
+    dsk: dict[str, Any] = {}
+    for name, deps in graph.items():
+        if not deps:
+            dsk[name] = (_dask_noop0,)
+        elif len(deps) == 1:
+            dsk[name] = (_dask_noop1, deps[0])
+        elif len(deps) == 2:
+            dsk[name] = (_dask_noop2, deps[0], deps[1])
+        else:
+            dsk[name] = (_dask_join, list(deps))
+    return dsk
+
+
+def dask_threaded(dask_threaded_mod: Any, dsk: Mapping[str, Any], last: str) -> float:
+    started = time.perf_counter()
+    dask_threaded_mod.get(dsk, last)
+    return time.perf_counter() - started
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+def _shapes(quick: bool) -> list[tuple[str, Callable[[], Graph]]]:
+    if quick:
+        return [
+            ("wide 100", lambda: wide(100)),
+            ("chain 50", lambda: chain(50)),
+            ("layered 4x10", lambda: layered(4, 10)),
+        ]
+    return [
+        ("wide 10k", lambda: wide(10_000)),
+        ("chain 2k", lambda: chain(2_000)),
+        ("layered 50x100", lambda: layered(50, 100)),
+    ]
+
+
+def _rate_notes(samples: Mapping[str, Sequence[float]], steps: int) -> dict[str, str]:
+    return {
+        name: f"{steps / statistics.median(values):,.0f} steps/s"
+        for name, values in samples.items()
+    }
+
+
+def run(quick: bool) -> list[Row]:
+    # Importing dask takes about a second: quick mode (the smoke test) leaves it out.
+    dask_mod = None if quick else optional_import("dask.threaded")
+    table: list[Row] = []
+    for label, make_graph in _shapes(quick):
+        graph = make_graph()
+        steps = len(graph)
+        wf = build_workflow(graph, join_by_wait_for=True)
+        make_wf = functools.partial(build_workflow, graph, join_by_wait_for=True)
+        impls: dict[str, Callable[[], float]] = {
+            FLOOR: functools.partial(timed_trio, trio_floor, graph),
+            ARBORIST: functools.partial(timed_trio, arborist_run, wf),
+            ARBORIST_COLD: functools.partial(timed_trio, arborist_plan_and_run, make_wf),
+            ASYNCIO: functools.partial(asyncio_graphlib, graph),
+        }
+        if dask_mod is not None:
+            dsk = dask_graph(graph)
+            impls[DASK] = functools.partial(dask_threaded, dask_mod, dsk, next(reversed(graph)))
+        samples = alternate(impls, repeats(quick))
+        # Plan building alone, on fresh identical workflows (not part of the rt.run row).
+        plan_samples = alternate({PLAN: functools.partial(plan_time, make_wf)}, repeats(quick))
+        samples = {**samples, **plan_samples}
+        notes = _rate_notes(samples, steps)
+        notes[PLAN] = "building the plan only (cached on the workflow; not in the rt.run row)"
+        notes[ARBORIST_COLD] += "; fresh workflow, plan not cached"
+        if DASK in notes:
+            notes[DASK] += "; sync no-op functions, default thread pool"
+        table.extend(
+            rows(
+                f"W3 {label}",
+                samples,
+                unit="us/step",
+                floor=FLOOR,
+                per=steps,
+                scale=1e6,
+                targets={ARBORIST: [Target(3.0), Target(1.0, of=DASK)]},
+                notes=notes,
+            )
+        )
+    return table
