@@ -42,13 +42,12 @@ skips the spring-forward day and fires twice on fall-back day there), we apply i
    real hour exactly once, never twice in one instant.
 
 Results are strictly increasing UTC instants with no duplicates; wall times that do not exist
-are never returned. Zone transitions are found by probing the zone every 6 hours (then to the
-second), which assumes a zone never changes its offset twice within 6 hours; tzdata has no such
-case in the era anyone schedules jobs for.
+are never returned.
 """
 
 from __future__ import annotations
 
+import calendar
 import functools
 import math
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -62,6 +61,8 @@ __all__ = ["At", "Cron", "Interval", "Trigger", "at", "cron", "every"]
 
 _ONE_SECOND = timedelta(seconds=1)
 _UTC_ZONE = ZoneInfo("UTC")
+_FIRST_PROBE = int(datetime(1, 1, 2, tzinfo=UTC).timestamp())
+_LAST_PROBE = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
 
 
 @runtime_checkable
@@ -72,10 +73,7 @@ class Trigger(Protocol):
     """
 
     def next_after(self, after: datetime) -> datetime | None:
-        """Return the first due instant strictly after `after`, in UTC, or None if none is left.
-
-        Args:
-            after: A timezone-aware datetime, in any zone.
+        """Return the first due instant strictly after aware `after`, in UTC, or None.
 
         Raises:
             ValueError: If `after` is naive.
@@ -315,9 +313,14 @@ def _offset(tz: ZoneInfo, timestamp: int) -> timedelta | None:
 
 @functools.lru_cache(maxsize=512)
 def _transitions_in_year(tz: ZoneInfo, year: int) -> tuple[int, ...]:
-    """Return the whole-second Unix times in UTC `year` at which `tz` changes its offset."""
+    """Return the whole-second Unix times in UTC `year` at which `tz` changes its offset.
+
+    Probes every 6 hours, then bisects to the second: this assumes no zone changes its offset
+    twice within 6 hours, which holds for tzdata in any era jobs are scheduled in.
+    """
     start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
-    end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
+    end = start + (366 if calendar.isleap(year) else 365) * 86400
+    start, end = max(start, _FIRST_PROBE), min(end, _LAST_PROBE)  # stay inside datetime's range
     step = 6 * 3600
     found: list[int] = []
     probe, before = start - 1, _offset(tz, start - 1)
@@ -448,8 +451,7 @@ def cron(expr: str, *, tz: str | tzinfo = "UTC") -> Cron:
 
     Args:
         expr: 5 fields, or 6 with a leading seconds field, or an alias such as ``@daily``.
-        tz: An IANA zone name or a `zoneinfo.ZoneInfo` (`datetime.UTC` is accepted too); UTC
-            by default.
+        tz: An IANA zone name or a `zoneinfo.ZoneInfo` (or `datetime.UTC`); UTC by default.
 
     Raises:
         ValueError: If the expression or the zone is invalid; the message names the field.

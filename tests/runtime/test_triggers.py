@@ -236,8 +236,14 @@ def test_cron_accepts_a_zoneinfo():
     assert cron("0 0 * * *", tz=PARIS).tz is PARIS
 
 
-def test_cron_returns_none_past_the_end_of_the_calendar():
-    assert cron("0 0 1 1 *").next_after(utc(9999, 12, 31, 23, 59)) is None
+@pytest.mark.parametrize("expr", ["0 0 1 1 *", "*/15 * * * *"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
+def test_cron_returns_none_past_the_end_of_the_calendar(expr: str, zone: str):
+    assert cron(expr, tz=zone).next_after(utc(9999, 12, 31, 23, 59)) is None
+
+
+def test_cron_works_from_the_start_of_the_calendar():
+    assert cron("*/15 * * * *").next_after(utc(1, 1, 1)) == utc(1, 1, 1, 0, 15)
 
 
 def test_cron_next_after_rejects_a_naive_datetime():
