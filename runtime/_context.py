@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import trio
+
 from ._pools import Pool
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
+    from ._saga import UndoEntry
     from ._workflow import Workflow
 
 __all__ = ["StepContext"]
@@ -25,10 +28,26 @@ class StepContext:
         runtime: the runtime running the step.
     """
 
-    __slots__ = ("_held", "attempt", "run_id", "runtime", "step", "workflow")
+    __slots__ = (
+        "_children",
+        "_held",
+        "_nursery",
+        "attempt",
+        "run_id",
+        "runtime",
+        "step",
+        "workflow",
+    )
 
     def __init__(
-        self, runtime: Runtime, run_id: str, workflow: str, step: str, attempt: int
+        self,
+        runtime: Runtime,
+        run_id: str,
+        workflow: str,
+        step: str,
+        attempt: int,
+        *,
+        nursery: trio.Nursery | None = None,
     ) -> None:
         self.runtime = runtime
         self.run_id = run_id
@@ -36,6 +55,8 @@ class StepContext:
         self.step = step
         self.attempt = attempt
         self._held: list[Pool] = []
+        self._nursery = nursery
+        self._children: list[UndoEntry] = []
 
     def __repr__(self) -> str:
         return f"<StepContext {self.workflow}/{self.step} run {self.run_id} attempt {self.attempt}>"
@@ -51,17 +72,27 @@ class StepContext:
     async def run(self, workflow: Workflow, /, **inputs: Any) -> Any:
         """Run ``workflow`` as a child of this step and return its result.
 
-        While the child runs, this step lends back the pool slots it holds (and takes them
-        again afterwards), so parent and child sharing a pool cannot deadlock.
+        The child run is supervised by this run (it ends if this run ends), shares the
+        runtime's pools, and while it runs this step lends back the pool slots it holds, so
+        parent and child sharing a pool cannot deadlock. If this run later fails, the child's
+        completed steps are undone with this step's. Cancelling this step cancels the child.
 
         Raises:
-            WorkflowFailedError: the child run failed.
+            WorkflowFailedError: the child run failed (it has rolled itself back).
         """
-        held = list(self._held)
+        held, self._held = list(self._held), []
         for pool in reversed(held):
             pool.release(self)
         try:
-            return await self.runtime.run(workflow, **inputs)
+            handle = await self.runtime._start(workflow, inputs, {}, nursery=self._nursery)
+            try:
+                value = await handle.result()
+            except trio.Cancelled:
+                handle.cancel()
+                raise
+            self._children.extend(handle._undo_log)
+            return value
         finally:
             for pool in held:
                 await pool.acquire(self)
+                self._held.append(pool)

@@ -251,7 +251,10 @@ class Coordinator(Actor):
             self._waiting[name] = sum(1 for dep in deps if dep not in done)
             for dep in deps & done:
                 recorded = self._results.get(dep)
-                if isinstance(recorded, outcome.Error) and dep not in plan.outcome_dependencies[name]:
+                if (
+                    isinstance(recorded, outcome.Error)
+                    and dep not in plan.outcome_dependencies[name]
+                ):
                     self._blocked.setdefault(name, dep)
             if self._waiting[name] == 0:
                 if name in self._blocked:
@@ -389,7 +392,9 @@ class Coordinator(Actor):
                 UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
             )
         if self._consumers[name] > 0 or name == self._returns:
-            self._results[name] = outcome.Value(value) if isinstance(value, outcome.Outcome) else value
+            self._results[name] = (
+                outcome.Value(value) if isinstance(value, outcome.Outcome) else value
+            )
         if self._events:
             self._events.emit(
                 StepFinished(

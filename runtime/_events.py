@@ -13,11 +13,15 @@ __all__ = [
     "RunEvent",
     "RunFinished",
     "RunStarted",
+    "StepAgain",
     "StepCancelled",
     "StepFailed",
     "StepFinished",
     "StepRetried",
+    "StepSkipped",
     "StepStarted",
+    "StepUndoFailed",
+    "StepUndone",
 ]
 
 
@@ -103,7 +107,65 @@ class StepCancelled:
     duration: float
 
 
+@attrs.frozen
+class StepSkipped:
+    """A step did not run: its ``when`` guard said no, or a step it needs did not succeed.
+
+    ``because`` names that step (None when the step's own guard said no).
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    time: float
+    because: str | None
+
+
+@attrs.frozen
+class StepAgain:
+    """A step returned ``Again``: it runs again after ``delay`` seconds (``count`` so far)."""
+
+    run_id: str
+    workflow: str
+    step: str
+    time: float
+    count: int
+    delay: float
+
+
+@attrs.frozen
+class StepUndone:
+    """A completed step was rolled back by its undo function after the run failed."""
+
+    run_id: str
+    workflow: str
+    step: str
+    time: float
+    duration: float
+
+
+@attrs.frozen
+class StepUndoFailed:
+    """A step's undo function failed (after its retries); the rollback went on."""
+
+    run_id: str
+    workflow: str
+    step: str
+    time: float
+    error: BaseException
+
+
 RunEvent = (
-    RunStarted | RunFinished | StepStarted | StepFinished | StepFailed | StepRetried | StepCancelled
+    RunStarted
+    | RunFinished
+    | StepStarted
+    | StepFinished
+    | StepFailed
+    | StepRetried
+    | StepCancelled
+    | StepSkipped
+    | StepAgain
+    | StepUndone
+    | StepUndoFailed
 )
 """Any workflow run event."""

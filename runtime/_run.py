@@ -48,6 +48,7 @@ class RunHandle:
         self._error: BaseException | None = None
         self._coordinator: ActorRef | None = None
         self.records: list[StepRecord] = []
+        self._undo_log: list[Any] = []
         self.started_at: float = trio.current_time()
         self.finished_at: float | None = None
 
@@ -80,7 +81,7 @@ class RunHandle:
         return self._value
 
     def cancel(self) -> None:
-        """Cancel the run: steps in flight are cancelled; ``result()`` raises WorkflowCancelledError.
+        """Cancel the run: steps in flight are cancelled, completed ones undone.
 
         No-op if the run already ended.
         """

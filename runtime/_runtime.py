@@ -25,6 +25,7 @@ from ._errors import WorkflowDefinitionError
 from ._events import RunEvent
 from ._pools import Pool
 from ._run import RunHandle
+from ._saga import HaltedRun
 from ._workflow import Workflow
 
 __all__ = ["RUN_OPTIONS", "Runtime"]
@@ -170,20 +171,49 @@ class Runtime:
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"rt.run()/rt.start() take a Workflow; got {workflow!r}")
-        plan = workflow.plan()
         given = dict(inputs or {})
         for key, val in kw_inputs.items():
             if key in given:
                 raise TypeError(f"input {key!r} was given twice (in inputs= and as a keyword)")
             given[key] = val
-        plan.check_inputs(given)
+        options = {"max_concurrency": max_concurrency, "concurrent": concurrent, "pool": pool}
+        return await self._start(workflow, given, options)
+
+    async def resume(self, state: HaltedRun, /) -> Any:
+        """Resume a halted run and wait for its result; completed steps do not run again.
+
+        Args:
+            state: ``WorkflowHaltedError.state`` of the halted run.
+        """
+        if not isinstance(state, HaltedRun):
+            raise TypeError(f"rt.resume() takes WorkflowHaltedError.state; got {state!r}")
+        handle = await self._start(
+            state.workflow, dict(state.inputs), dict(state.options), resume=state
+        )
+        return await handle.result()
+
+    async def _start(
+        self,
+        workflow: Workflow,
+        inputs: dict[str, Any],
+        options: Mapping[str, Any],
+        *,
+        nursery: trio.Nursery | None = None,
+        resume: HaltedRun | None = None,
+    ) -> RunHandle:
+        plan = workflow.plan()
+        plan.check_inputs(inputs)
+        max_concurrency = options.get("max_concurrency")
+        concurrent = options.get("concurrent", True)
+        pool = options.get("pool")
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool)
             or not isinstance(max_concurrency, int)
             or max_concurrency < 1
         ):
             raise ValueError(
-                f"max_concurrency must be a positive int, or None for no limit; got {max_concurrency!r}"
+                "max_concurrency must be a positive int, or None for no limit; "
+                f"got {max_concurrency!r}"
             )
         limit: float = 1 if not concurrent else (max_concurrency or math.inf)
         run_pools = (self._pool_named(pool, f"run of {workflow.name!r}"),) if pool else ()
@@ -193,7 +223,18 @@ class Runtime:
         system = self.system
         run_id = f"{workflow.name}-{next(self._run_ids)}"
         handle = RunHandle(run_id, workflow.name)
-        await system.spawn(Coordinator, self, plan, given, handle, limit=limit, run_pools=run_pools)
+        await system.spawn(
+            Coordinator,
+            self,
+            plan,
+            inputs,
+            handle,
+            limit=limit,
+            run_pools=run_pools,
+            options=dict(options),
+            resume=resume,
+            nursery=nursery,
+        )
         return handle
 
     def _pool_named(self, name: str, user: str) -> Pool:

@@ -25,10 +25,12 @@ from ._wiring import InputRef, OutcomeRef, ResultRef, Source, ValueRef
 if TYPE_CHECKING:
     from ._planner import Plan
 
-__all__ = ["CONTEXT_PARAM", "Step", "Workflow", "is_async_callable"]
+__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "Workflow", "is_async_callable"]
 
 #: A parameter with this name receives the step context (unless ``args=`` wires it).
 CONTEXT_PARAM = "ctx"
+DEFAULT_MAX_AGAIN = 100
+"""How many times a step may return ``Again`` unless it sets ``max_again``."""
 _CONTEXT_CLASS = "StepContext"
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
 
@@ -92,6 +94,7 @@ class Step:
         when_params: The step arguments the guard receives, in order; ``None`` means all of
             them (the guard takes ``**kwargs``); empty when there is no guard.
         context_param: Name of the parameter receiving the step context, or ``None``.
+        max_again: How many times the step may return ``Again`` before the run fails.
     """
 
     workflow: str
@@ -109,6 +112,7 @@ class Step:
     when: Callable[..., bool] | None
     when_params: tuple[str, ...] | None
     context_param: str | None
+    max_again: int = DEFAULT_MAX_AGAIN
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
 
@@ -301,7 +305,7 @@ class Workflow:
         Raises:
             WorkflowDefinitionError: The graph is invalid (see :func:`~arborist.runtime.plan`).
         """
-        from ._planner import plan  # noqa: PLC0415 - the planner imports this module
+        from ._planner import plan
 
         return plan(self)
 
@@ -321,6 +325,7 @@ class Workflow:
         pool: str | None = None,
         inline: bool = False,
         when: Callable[..., bool] | None = None,
+        max_again: int = DEFAULT_MAX_AGAIN,
     ) -> Callable[[Callable[..., Any]], Step]: ...
 
     def step(
@@ -336,6 +341,7 @@ class Workflow:
         pool: str | None = None,
         inline: bool = False,
         when: Callable[..., bool] | None = None,
+        max_again: int = DEFAULT_MAX_AGAIN,
     ) -> Step | Callable[[Callable[..., Any]], Step]:
         """Add a step (decorator, bare or with options) and return its :class:`Step`.
 
@@ -363,6 +369,8 @@ class Workflow:
             when: Guard predicate, called with the step's resolved arguments (those its
                 signature names, or all for ``**kwargs``); the step is skipped when it returns
                 false. A plain (not async) function.
+            max_again: How many times the step may return ``Again(after=...)`` (re-run later,
+                polling) before the run fails with ``AgainLimitError``.
 
         Returns:
             The new :class:`Step` (bare use), or a decorator that makes it.
@@ -382,6 +390,7 @@ class Workflow:
                 pool=pool,
                 inline=inline,
                 when=when,
+                max_again=max_again,
             )
             self._steps[new.name] = new
             self._plan = None
@@ -471,6 +480,7 @@ class _StepBuilder:
         pool: str | None,
         inline: bool,
         when: Callable[..., bool] | None,
+        max_again: int = DEFAULT_MAX_AGAIN,
     ) -> Step:
         explicit = self._check_args(args)
         params, optional, context = self._read_signature(explicit)
@@ -491,7 +501,15 @@ class _StepBuilder:
             when=when,
             when_params=when_params,
             context_param=context,
+            max_again=self._check_max_again(max_again),
         )
+
+    def _check_max_again(self, max_again: int) -> int:
+        if isinstance(max_again, bool) or not isinstance(max_again, int) or max_again < 0:
+            raise self.fail(
+                f"step {self.name!r}: max_again must be an int >= 0, got {max_again!r}"
+            )
+        return max_again
 
     def _check_args(self, args: Mapping[str, Source] | None) -> dict[str, Source]:
         if args is None:

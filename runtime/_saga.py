@@ -1,0 +1,131 @@
+"""Sagas: the undo log of a run, its rollback, and the resumable state of a halted run.
+
+Every step that completes with an undo function (or that ran child workflows through its
+context) is appended to the run's undo log, in completion order. When the run fails or is
+cancelled, the log is rolled back in reverse: last completed, first undone (strict LIFO, unlike
+Reactor's oldest-first). A step that completed while the run was being cancelled is in the log
+and is undone; a step that was cancelled did not complete and is not. An undo that raises is
+recorded and the rollback goes on; an undo that returns ``RetryStep`` is tried again, at most
+``MAX_UNDO_ATTEMPTS`` times in all.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import trio
+
+from ._control import RetryStep
+from ._workflow import is_async_callable
+
+if TYPE_CHECKING:
+    from ._workflow import Workflow
+
+__all__ = ["MAX_UNDO_ATTEMPTS", "HaltedRun", "UndoEntry", "UndoRetryLimitError", "rollback"]
+
+MAX_UNDO_ATTEMPTS: Final = 3
+"""How many times in all an undo function runs when it keeps returning ``RetryStep``."""
+
+
+class UndoRetryLimitError(RuntimeError):
+    """An undo function asked to be retried more than ``MAX_UNDO_ATTEMPTS`` times in all."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        super().__init__(
+            f"undo of step {step!r} still asked for a retry after {MAX_UNDO_ATTEMPTS} attempts"
+        )
+
+
+@attrs.frozen
+class UndoEntry:
+    """One completed step in a run's undo log.
+
+    Attributes:
+        step: the step's name (child entries are prefixed with the parent step's name).
+        undo: the undo function, or None when only ``children`` need undoing.
+        result: the step's result.
+        arguments: the arguments the step ran with.
+        children: undo logs of child runs the step started through its context.
+    """
+
+    step: str
+    undo: Callable[..., Any] | None
+    result: Any
+    arguments: Mapping[str, Any]
+    children: tuple[UndoEntry, ...] = ()
+
+
+@attrs.frozen
+class HaltedRun:
+    """Everything needed to resume a halted run without re-running its completed steps.
+
+    Attributes:
+        workflow: the workflow.
+        run_id: the id of the halted run.
+        inputs: the run's inputs.
+        completed: the steps already resolved (completed, skipped or failed-as-outcome).
+        results: the results that steps still to run need (and the returned one).
+        pending: the arguments of steps that started but did not complete (the halting step,
+            steps waiting to retry or to run ``Again``); they run again with them.
+        undo_log: the undo log so far, so a failure after resuming still rolls back.
+        halted_by: the step that halted the run; it runs again on resume.
+        reason: the reason it gave.
+        options: the run's options (max_concurrency, concurrent, pool).
+    """
+
+    workflow: Workflow
+    run_id: str
+    inputs: Mapping[str, Any]
+    completed: tuple[str, ...]
+    results: Mapping[str, Any]
+    pending: Mapping[str, Mapping[str, Any]]
+    undo_log: tuple[UndoEntry, ...]
+    halted_by: str
+    reason: str
+    options: Mapping[str, Any]
+
+
+async def _undo_once(
+    entry: UndoEntry, undo: Callable[..., Any], limiter: trio.CapacityLimiter
+) -> Any:
+    if is_async_callable(undo):
+        return await undo(entry.result, entry.arguments)
+    return await trio.to_thread.run_sync(
+        functools.partial(undo, entry.result, entry.arguments), limiter=limiter
+    )
+
+
+async def rollback(
+    log: list[UndoEntry],
+    limiter: trio.CapacityLimiter,
+    on_undone: Callable[[str, float], None],
+    on_failed: Callable[[str, BaseException], None],
+) -> None:
+    """Undo ``log`` in reverse order; report each undo through the callbacks.
+
+    Each entry's own undo runs before the undo logs of its children (which completed before
+    it), children in reverse. Never raises for an undo's failure.
+    """
+    for entry in reversed(log):
+        if entry.undo is not None:
+            start = trio.current_time()
+            for attempt in range(1, MAX_UNDO_ATTEMPTS + 1):
+                try:
+                    decision = await _undo_once(entry, entry.undo, limiter)
+                except Exception as exc:
+                    on_failed(entry.step, exc)
+                    break
+                if not isinstance(decision, RetryStep):
+                    on_undone(entry.step, trio.current_time() - start)
+                    break
+                if attempt == MAX_UNDO_ATTEMPTS:
+                    on_failed(entry.step, UndoRetryLimitError(entry.step))
+                    break
+                if decision.after:
+                    await trio.sleep(decision.after)
+        if entry.children:
+            await rollback(list(entry.children), limiter, on_undone, on_failed)

@@ -1,0 +1,191 @@
+"""Step actors: one attempt of one step, run as a task actor that reports how it ended.
+
+A step actor receives its arguments when it starts (it has no mailbox, like OTP's ``Task``),
+takes the pools the step needs (in name order), runs the function under the per-attempt
+timeout (``def`` functions on a worker thread), and on an exception consults the step's
+``@compensate`` function. It then tells its coordinator one ``StepExit``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from arborist.actors import ActorDeadError, ActorRef
+
+from ._context import StepContext
+from ._control import ContinueWith, RetryStep
+from ._run_errors import StepTimeoutError
+from ._workflow import is_async_callable
+
+if TYPE_CHECKING:
+    from ._pools import Pool
+    from ._runtime import Runtime
+    from ._workflow import Step
+
+__all__ = ["CANCELLED", "DONE", "FAILED", "StepExit", "StepRunner"]
+
+DONE: Final = 0
+FAILED: Final = 1
+CANCELLED: Final = 2
+
+
+class StepExit:
+    """Message from a step actor to its coordinator: how one attempt ended.
+
+    ``decision`` is the compensate function's ``RetryStep`` when it asked for a retry.
+    """
+
+    __slots__ = ("attempt", "ctx", "decision", "end", "error", "kind", "name", "start", "value")
+
+    def __init__(
+        self,
+        kind: int,
+        name: str,
+        attempt: int,
+        start: float,
+        *,
+        value: Any = None,
+        error: BaseException | None = None,
+        decision: RetryStep | None = None,
+        ctx: StepContext | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.attempt = attempt
+        self.start = start
+        self.end = trio.current_time()
+        self.value = value
+        self.error = error
+        self.decision = decision
+        self.ctx = ctx
+
+
+class StepRunner:
+    """Runs step attempts for one run: pools, timeouts, threads, compensation."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        run_id: str,
+        workflow: str,
+        run_pools: tuple[Pool, ...],
+        coordinator: ActorRef,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.runtime = runtime
+        self.run_id = run_id
+        self.workflow = workflow
+        self.run_pools = run_pools
+        self.coordinator = coordinator
+        self.nursery = nursery
+
+    def context(self, step: Step, attempt: int) -> StepContext:
+        """A fresh context for one attempt of ``step``."""
+        return StepContext(
+            self.runtime, self.run_id, self.workflow, step.name, attempt, nursery=self.nursery
+        )
+
+    async def actor(
+        self,
+        step: Step,
+        attempt: int,
+        kwargs: dict[str, Any],
+        scope: trio.CancelScope,
+        start: float,
+    ) -> None:
+        """The step actor's task: run one attempt and report its exit to the coordinator."""
+        message: StepExit | None = None
+        ctx = self.context(step, attempt) if step.context_param is not None else None
+        with scope:
+            try:
+                value = await self.execute(step, attempt, kwargs, ctx)
+            except Exception as exc:
+                message = await self.compensate(step, attempt, start, exc, ctx)
+            else:
+                message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
+        if message is None:
+            message = StepExit(CANCELLED, step.name, attempt, start, ctx=ctx)
+        try:
+            self.coordinator.tell(message)
+        except ActorDeadError:
+            pass  # the coordinator is gone: the run has already ended or crashed
+
+    async def compensate(
+        self,
+        step: Step,
+        attempt: int,
+        start: float,
+        error: Exception,
+        ctx: StepContext | None,
+    ) -> StepExit:
+        """Ask the step's compensate function what to do about ``error``."""
+        fn = step.compensate_fn
+        if fn is None:
+            return StepExit(FAILED, step.name, attempt, start, error=error, ctx=ctx)
+        try:
+            decision = fn(error)
+            if is_async_callable(fn):
+                decision = await decision
+        except Exception as exc:
+            exc.__cause__ = exc.__cause__ or error
+            return StepExit(FAILED, step.name, attempt, start, error=exc, ctx=ctx)
+        if isinstance(decision, ContinueWith):
+            return StepExit(DONE, step.name, attempt, start, value=decision.value, ctx=ctx)
+        retry = decision if isinstance(decision, RetryStep) else None
+        return StepExit(FAILED, step.name, attempt, start, error=error, decision=retry, ctx=ctx)
+
+    async def execute(
+        self, step: Step, attempt: int, kwargs: dict[str, Any], ctx: StepContext | None
+    ) -> Any:
+        """Run the step's function once with its pools and timeout; return its value."""
+        if ctx is not None:
+            kwargs = dict(kwargs)
+            kwargs[step.context_param] = ctx  # type: ignore[index]
+        pools = self.pools_of(step)
+        if not pools:
+            return await self.call(step, attempt, kwargs)
+        borrower: object = ctx if ctx is not None else object()
+        held: list[Pool] = []
+        try:
+            for pool in pools:
+                await pool.acquire(borrower)
+                held.append(pool)
+            if ctx is not None:
+                ctx._held = held
+            return await self.call(step, attempt, kwargs)
+        finally:
+            for pool in reversed(ctx._held if ctx is not None else held):
+                pool.release(borrower)
+
+    def pools_of(self, step: Step) -> tuple[Pool, ...]:
+        """The pools an attempt of ``step`` holds: the run's and the step's, in name order."""
+        if step.pool is None:
+            return self.run_pools
+        pool = self.runtime._pools[step.pool]
+        if pool in self.run_pools:
+            return self.run_pools
+        return tuple(sorted((*self.run_pools, pool), key=lambda p: p.name))
+
+    async def call(self, step: Step, attempt: int, kwargs: dict[str, Any]) -> Any:
+        """Call the function under the per-attempt timeout."""
+        timeout = step.timeout
+        if timeout is None:
+            return await self.invoke(step, kwargs)
+        with trio.move_on_after(timeout):
+            return await self.invoke(step, kwargs)
+        raise StepTimeoutError(step.name, timeout, attempt)
+
+    async def invoke(self, step: Step, kwargs: dict[str, Any]) -> Any:
+        """Await an async function; run a plain one on a worker thread (inline: right here)."""
+        if step.is_async:
+            return await step.fn(**kwargs)
+        if step.inline:
+            return step.fn(**kwargs)
+        return await trio.to_thread.run_sync(
+            functools.partial(step.fn, **kwargs),
+            limiter=self.runtime._thread_limiter,
+            abandon_on_cancel=True,
+        )
