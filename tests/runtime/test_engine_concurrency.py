@@ -140,9 +140,15 @@ async def test_a_def_step_runs_on_a_worker_thread_and_does_not_block_the_trio_lo
 
 async def test_the_thread_limit_bounds_how_many_def_steps_block_at_once():
     release = threading.Event()
+    two_entered = trio.Event()
     lock = threading.Lock()
     running = [0]
     peak = [0]
+
+    def entered():
+        if running[0] == 2:
+            two_entered.set()
+
     wf = Workflow("threads")
     for n in range(4):
 
@@ -150,6 +156,7 @@ async def test_the_thread_limit_bounds_how_many_def_steps_block_at_once():
             with lock:
                 running[0] += 1
                 peak[0] = max(peak[0], running[0])
+            trio.from_thread.run_sync(entered)
             release.wait(timeout=10)
             with lock:
                 running[0] -= 1
@@ -159,8 +166,7 @@ async def test_the_thread_limit_bounds_how_many_def_steps_block_at_once():
     with trio.fail_after(5):
         async with Runtime(thread_limit=2) as rt:
             handle = await rt.start(wf)
-            while running[0] < 2:
-                await trio.sleep(0.001)
+            await two_entered.wait()
             await trio.testing.wait_all_tasks_blocked()
             stats = rt._thread_limiter.statistics()
             assert (stats.borrowed_tokens, stats.tasks_waiting) == (2, 2)
