@@ -534,3 +534,21 @@ async def test_cancelling_the_threadsafe_future_cancels_the_task():
         await trio.testing.wait_all_tasks_blocked()
         assert isinstance(handle, TaskHandle)
         assert handle.cancelled
+
+
+async def test_a_task_cut_at_shutdown_cancels_its_threadsafe_future():
+    async with open_task_supervisor(shutdown=0) as tasks:
+        future = tasks.start_task_threadsafe(trio.sleep_forever)
+        await trio.testing.wait_all_tasks_blocked()
+    assert future.cancelled()
+
+
+def test_a_threadsafe_start_after_the_trio_run_ended_fails_its_future_with_closed_error():
+    async def keep():
+        async with open_task_supervisor() as tasks:
+            return tasks
+
+    tasks = trio.run(keep)
+    future = tasks.start_child_threadsafe(trio.sleep_forever)
+    with pytest.raises(TaskSupervisorClosedError, match="is stopped"):
+        future.result(timeout=10)
