@@ -272,9 +272,14 @@ class Cell:
         return error
 
     def request_stop(self, reason: ExitReason) -> None:
-        """Stop after the message being handled; queued messages are not handled."""
+        """Stop after the message being handled; queued messages are not handled.
+
+        New messages are refused from now on (``ActorDeadError``: "is stopping"), rather than
+        accepted and then dropped.
+        """
         if self.stop_reason is None:
             self.stop_reason = reason
+        self.mailbox._closed = True
         self.mailbox.wake()
 
     def kill(self, reason: ExitReason | None = None) -> None:

@@ -564,3 +564,37 @@ async def test_a_background_task_crashing_during_on_start_raises_actor_start_err
 
     assert isinstance(caught.value.__cause__, ConnectionError)
     assert system.whereis("starter") is None
+
+
+async def test_shutdown_refuses_new_messages_while_the_current_one_finishes(system, autojump_clock):
+    gate = trio.Event()
+    ref = await system.spawn(Hooked, [], gate)
+    ref.tell("block")
+    await trio.testing.wait_all_tasks_blocked()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ref.shutdown)
+        await trio.testing.wait_all_tasks_blocked()
+
+        with pytest.raises(ActorDeadError, match="is stopping; nothing was delivered"):
+            ref.tell("too late")
+        gate.set()
+
+
+async def test_after_self_stop_new_messages_are_refused_while_the_handler_finishes(
+    system, autojump_clock
+):
+    gate = trio.Event()
+
+    class StopsThenWaits(Actor):
+        async def on_receive(self, message: object) -> None:
+            self.stop()
+            await gate.wait()
+
+    ref = await system.spawn(StopsThenWaits)
+    ref.tell("go")
+    await trio.testing.wait_all_tasks_blocked()
+
+    with pytest.raises(ActorDeadError, match="is stopping"):
+        ref.tell("too late")
+    gate.set()
+    assert await ref.wait_exit() == Normal()
