@@ -384,6 +384,7 @@ class Coordinator(Actor):
         step = self._plan.step(name)
         kwargs = self._kwargs.pop(name, None)
         value = message.value
+        message.value = None  # the actor loop keeps its last message: let the result go
         self._completed.append(name)
         self._resolved += 1
         children = message.ctx._children if message.ctx is not None else ()
