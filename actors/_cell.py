@@ -134,6 +134,13 @@ class Cell:
             if reason is None:
                 reason = self.kill_reason if self.kill_reason is not None else Killed()
             self.finish(reason)
+        if self.start_error is None and not self.started:
+            # Killed before on_start returned (a kill, a shutdown timeout, a linked crash).
+            self.start_error = (
+                reason.exc
+                if isinstance(reason, Crashed)
+                else RuntimeError(f"it ended ({reason}) before on_start returned")
+            )
         if self.start_error is not None:
             raise ActorStartError(self.describe(), self.start_error) from self.start_error
 

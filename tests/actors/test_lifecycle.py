@@ -598,3 +598,48 @@ async def test_after_self_stop_new_messages_are_refused_while_the_handler_finish
         ref.tell("too late")
     gate.set()
     assert await ref.wait_exit() == Normal()
+
+
+async def test_an_actor_killed_during_on_start_raises_actor_start_error_at_spawn(
+    system, autojump_clock
+):
+    class SlowStart(Actor):
+        async def on_start(self) -> None:
+            await trio.sleep(10.0)
+
+    async def kill_the_starting_actor() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        (starting,) = system._top
+        starting.kill()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(kill_the_starting_actor)
+        with pytest.raises(ActorStartError, match="it ended \\(killed\\) before on_start returned"):
+            await system.spawn(SlowStart, name="slow")
+
+    assert system.whereis("slow") is None
+
+
+async def test_a_linked_crash_during_on_start_raises_actor_start_error_with_that_cause(
+    system, autojump_clock
+):
+    class Doomed(Actor):
+        async def on_receive(self, message: object) -> None:
+            await trio.sleep(0.5)
+            raise ValueError("linked crash")
+
+    class LinksWhileStarting(Actor):
+        def __init__(self, other: object) -> None:
+            self.other = other
+
+        async def on_start(self) -> None:
+            self.link(self.other)
+            self.other.tell("go")
+            await trio.sleep(1.0)
+
+    doomed = await system.spawn(Doomed)
+
+    with pytest.raises(ActorStartError) as caught:
+        await system.spawn(LinksWhileStarting, doomed)
+
+    assert str(caught.value.__cause__) == "linked crash"
