@@ -319,6 +319,10 @@ class Cell:
 
     async def shutdown(self, timeout: float | None) -> ExitReason:
         """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever)."""
+        if timeout is not None and math.isnan(timeout):
+            raise ValueError(
+                f"shutdown timeout must be a number of seconds or None; got {timeout!r}"
+            )
         if self.exit_reason is not None:
             await trio.lowlevel.checkpoint()
             return self.exit_reason

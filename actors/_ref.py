@@ -134,12 +134,19 @@ class ActorRef:
             ActorDiedError: the actor was dead, or died before replying (a crash is chained as
                 ``__cause__``).
             ValueError: ``timeout`` is negative or NaN.
+            RuntimeError: an actor asked itself (it could never reply).
         """
         check_timeout(timeout)
         return await self._call(Call(message), message, timeout)
 
     async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
         mailbox = self._mailbox
+        task = self._cell.task
+        if task is not None and task is trio.lowlevel.current_task():
+            raise RuntimeError(
+                f"{self!r} asked itself, which would wait for a reply only it can give; "
+                "call the method directly, or tell() yourself"
+            )
         if timeout is None:
             await self._enqueue(mailbox, call)
             return await call.wait()

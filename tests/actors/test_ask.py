@@ -252,3 +252,22 @@ async def test_a_proxy_refuses_a_negative_timeout_when_it_is_made(system):
 
     with pytest.raises(ValueError, match=re.escape("got -0.5")):
         ref.proxy(timeout=-0.5)
+
+
+async def test_an_actor_asking_itself_fails_at_once_instead_of_waiting_for_the_timeout(
+    system, autojump_clock
+):
+    class Narcissus(Actor):
+        async def on_receive(self, message: str) -> str:
+            if message == "ask yourself":
+                return await self.ref.ask("hello")
+            return message
+
+    ref = await system.spawn(Narcissus)
+    start = trio.current_time()
+
+    with pytest.raises(ActorDiedError) as caught:
+        await ref.ask("ask yourself")
+
+    assert trio.current_time() == start
+    assert "asked itself" in str(caught.value.__cause__)
