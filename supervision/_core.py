@@ -23,6 +23,7 @@ race. Handling an exit, in order:
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import math
 import random
@@ -448,6 +449,8 @@ class SupervisorBase(Actor):
             try:
                 ref = await self._start(child)
             except ChildStartError as error:
+                if not getattr(self.system, "_open", True):
+                    return  # the system is closing: this supervisor is about to be stopped
                 logger.error(  # noqa: TRY400 - the traceback is the child's, in exc_info
                     "supervisor %s: child %r failed to restart; trying again",
                     self.label,
@@ -457,7 +460,8 @@ class SupervisorBase(Actor):
                 child.uptime = 0.0
                 token = object()
                 child.pending = token
-                self.ref.tell(TryAgain(child.key, token))
+                with contextlib.suppress(ActorDeadError):  # stopping: no retry needed
+                    self.ref.tell(TryAgain(child.key, token))
                 return
             child.restarts += 1
             if self._listening():

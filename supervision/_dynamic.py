@@ -219,7 +219,8 @@ class DynamicSupervisor(SupervisorBase):
             return child.changed  # restarting: the caller waits, then asks again
         if spec is None:
             template = self._template("get_or_start")
-            spec = attrs.evolve(template, args=(*template.args, key))
+            args: tuple[Any, ...] = (*template.args, key)
+            spec = attrs.evolve(template, args=args)
         elif not isinstance(spec, ChildSpec):
             spec = spec(key)
         return await self._start_new(spec, key)

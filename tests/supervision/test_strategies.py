@@ -72,9 +72,7 @@ async def test_when_the_first_child_crashes_rest_for_one_restarts_every_child_in
     system,
 ):
     log: Log = []
-    spec = SupervisorSpec(
-        [worker(x, log) for x in "abc"], strategy=Strategy.REST_FOR_ONE
-    )
+    spec = SupervisorSpec([worker(x, log) for x in "abc"], strategy=Strategy.REST_FOR_ONE)
     sup = await start_supervisor(system, spec)
     log.clear()
 

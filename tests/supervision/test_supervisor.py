@@ -159,9 +159,7 @@ async def crash_at(sup: SupervisorRef, child_id: str, when: float) -> None:
     await make_exit(await ref_of(sup, child_id), "crash")
 
 
-async def test_a_restart_exactly_max_seconds_after_the_first_still_counts(
-    system, autojump_clock
-):
+async def test_a_restart_exactly_max_seconds_after_the_first_still_counts(system, autojump_clock):
     spec = SupervisorSpec([worker("a", [])], max_restarts=3, max_seconds=5.0)
     sup = await start_supervisor(system, spec)
     for when in (1.0, 2.0, 3.0):
