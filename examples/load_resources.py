@@ -32,7 +32,6 @@ Expected output::
     cancelled: artifacts, user
 """
 
-import functools
 from typing import Any
 
 import trio
@@ -106,6 +105,11 @@ def seconds(elapsed: float) -> str:
     return f"{round(elapsed * 20) / 20:.2f}"
 
 
+async def load_page_in_pool(rt: Runtime, user_id: str) -> str:
+    """One request: load a page with every load inside the shared ``db`` pool."""
+    return await rt.run(page_loader, pool="db", org_id="acme", user_id=user_id, project_id="rocket")
+
+
 async def main() -> None:
     async with Runtime() as rt:
         begin = trio.current_time()
@@ -121,10 +125,7 @@ async def main() -> None:
         begin = trio.current_time()
         async with trio.open_nursery() as nursery:
             for user_id in ("ada", "bo"):
-                request = functools.partial(
-                    rt.run, page_loader, org_id="acme", user_id=user_id, project_id="rocket"
-                )
-                nursery.start_soon(functools.partial(request, pool="db"))
+                nursery.start_soon(load_page_in_pool, rt, user_id)
         print(f"two pages sharing a pool of 3 db slots: {seconds(trio.current_time() - begin)} s")
 
         try:
