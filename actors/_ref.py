@@ -207,8 +207,17 @@ class ActorRef:
 
         Returns:
             The exit reason: ``Shutdown``, or ``Killed`` after the timeout.
+
+        Raises:
+            RuntimeError: the actor awaited its own shutdown (use ``self.stop()`` inside it).
         """
-        return await self._cell.shutdown(timeout)
+        cell = self._cell
+        if cell.task is not None and cell.task is trio.lowlevel.current_task():
+            raise RuntimeError(
+                f"{self!r} cannot await its own shutdown(); call self.stop(Shutdown()) inside "
+                "the actor"
+            )
+        return await cell.shutdown(timeout)
 
     def kill(self) -> None:
         """Cancel the actor at once: it ends with ``Killed`` and its ``on_stop`` does not run."""

@@ -102,6 +102,11 @@ class ActorSystem:
         if not self._open:
             raise RuntimeError("this actor system is closed; spawn inside `async with` only")
         check_actor_class(actor_class)
+        if trap_exits is not None and not isinstance(trap_exits, bool):
+            raise TypeError(
+                f"trap_exits must be True, False, or None for the class's setting; "
+                f"got {trap_exits!r}"
+            )
         if mailbox_size is not None and (
             not isinstance(mailbox_size, int) or isinstance(mailbox_size, bool) or mailbox_size < 1
         ):

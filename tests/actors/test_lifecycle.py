@@ -652,3 +652,18 @@ async def test_shutdown_refuses_a_nan_timeout_and_leaves_the_actor_running(syste
         await ref.shutdown(timeout=float("nan"))
 
     assert ref.is_alive
+
+
+async def test_an_actor_cannot_await_its_own_shutdown(system, autojump_clock):
+    class SelfShutdown(Actor):
+        async def on_receive(self, message: object) -> None:
+            await self.ref.shutdown()
+
+    ref = await system.spawn(SelfShutdown)
+    start = trio.current_time()
+
+    with pytest.raises(ActorDiedError) as caught:
+        await ref.ask("go")
+
+    assert trio.current_time() == start
+    assert "cannot await its own shutdown()" in str(caught.value.__cause__)

@@ -240,3 +240,9 @@ async def test_spawn_passes_positional_and_keyword_arguments_to_the_constructor(
     await ref.stop()
 
     assert [label for label, _ in stopped] == ["kw"]
+
+
+@pytest.mark.parametrize("trap_exits", ["yes", 1, 0])
+async def test_spawn_refuses_a_trap_exits_that_is_not_a_bool_or_none(system, trap_exits):
+    with pytest.raises(TypeError, match=re.escape(f"got {trap_exits!r}")):
+        await system.spawn(Stopping, "x", [], trap_exits=trap_exits)
