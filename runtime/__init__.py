@@ -18,65 +18,126 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
+from ._compose import MapElementError, MapStatistics, case
 from ._context import StepContext
+from ._control import Again, ContinueWith, Halt, RetryStep
+from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
 from ._errors import WorkflowDefinitionError, WorkflowInputError
 from ._events import (
     RunEvent,
     RunFinished,
     RunStarted,
+    StepAgain,
     StepCancelled,
     StepFailed,
     StepFinished,
     StepRetried,
+    StepSkipped,
     StepStarted,
+    StepUndoFailed,
+    StepUndone,
 )
 from ._planner import Plan, plan
 from ._pools import Pool, PoolStatistics
 from ._retry import Retry
 from ._run import RunHandle, StepRecord
 from ._run_errors import (
+    AgainLimitError,
+    StepSkippedError,
     StepTimeoutError,
     WorkflowCancelledError,
     WorkflowCrashedError,
     WorkflowFailedError,
+    WorkflowHaltedError,
 )
 from ._runtime import RUN_OPTIONS, Runtime
+from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
+from ._schedule_options import (
+    CatchUp,
+    CatchUpPlan,
+    MissedTick,
+    MissReason,
+    Overlap,
+    ScheduleOptions,
+    jitter_delay,
+    plan_catch_up,
+)
+from ._triggers import At, Cron, Interval, Trigger, at, cron, every
+from ._wallclock import ManualWallClock, SystemWallClock, WallClock
 from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
-from ._workflow import Step, Workflow
+from ._workflow import DEFAULT_MAX_AGAIN, Step, Workflow
 
 __all__ = [
+    "DEFAULT_COMPENSATE_ATTEMPTS",
+    "DEFAULT_MAX_AGAIN",
+    "MAX_UNDO_ATTEMPTS",
     "RUN_OPTIONS",
+    "Again",
+    "AgainLimitError",
+    "At",
+    "CatchUp",
+    "CatchUpPlan",
+    "ContinueWith",
+    "Cron",
+    "Halt",
+    "HaltedRun",
     "InputRef",
+    "Interval",
+    "ManualWallClock",
+    "MapElementError",
+    "MapStatistics",
+    "MissReason",
+    "MissedTick",
     "OutcomeRef",
+    "Overlap",
     "Plan",
     "Pool",
     "PoolStatistics",
     "ResultRef",
     "Retry",
+    "RetryStep",
     "RunEvent",
     "RunFinished",
     "RunHandle",
     "RunStarted",
     "Runtime",
+    "ScheduleOptions",
     "Step",
+    "StepAgain",
     "StepCancelled",
     "StepContext",
     "StepFailed",
     "StepFinished",
     "StepRecord",
     "StepRetried",
+    "StepSkipped",
+    "StepSkippedError",
     "StepStarted",
     "StepTimeoutError",
+    "StepUndoFailed",
+    "StepUndone",
+    "SystemWallClock",
+    "Trigger",
+    "UndoEntry",
+    "UndoRetryLimitError",
     "ValueRef",
+    "WallClock",
     "Workflow",
     "WorkflowCancelledError",
     "WorkflowCrashedError",
     "WorkflowDefinitionError",
     "WorkflowFailedError",
+    "WorkflowHaltedError",
     "WorkflowInputError",
+    "at",
+    "case",
+    "cron",
+    "every",
     "input",
+    "jitter_delay",
     "outcome",
     "plan",
+    "plan_catch_up",
     "result",
     "value",
 ]

@@ -293,6 +293,8 @@ class Coordinator(Actor):
                         self._mark_skipped(name, None)
                         self._resolve(name, ok=False)
                         continue
+                    if step.guard_only:
+                        kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
                 self._kwargs[name] = kwargs
             now = trio.current_time()
             if self._events:

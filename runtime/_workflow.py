@@ -30,6 +30,7 @@ __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "Workflow", "is_async_c
 #: A parameter with this name receives the step context (unless ``args=`` wires it).
 CONTEXT_PARAM = "ctx"
 DEFAULT_MAX_AGAIN = 100
+_NO_INITIAL: Any = object()
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
 _CONTEXT_CLASS = "StepContext"
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
@@ -95,6 +96,10 @@ class Step:
             them (the guard takes ``**kwargs``); empty when there is no guard.
         context_param: Name of the parameter receiving the step context, or ``None``.
         max_again: How many times the step may return ``Again`` before the run fails.
+        guard_only: Parameters of the ``when`` guard that the function does not take: they are
+            wired like arguments (so the step waits for them) but only the guard receives them.
+        map_statistics: For a map step, its live ``MapStatistics`` (elements, failures, peak
+            materialised); ``None`` for other steps.
     """
 
     workflow: str
@@ -113,6 +118,8 @@ class Step:
     when_params: tuple[str, ...] | None
     context_param: str | None
     max_again: int = DEFAULT_MAX_AGAIN
+    guard_only: frozenset[str] = frozenset()
+    map_statistics: Any = None
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
 
@@ -400,6 +407,116 @@ class Workflow:
             return decorate
         return decorate(fn)
 
+    def map(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        over: str,
+        item: str | None = None,
+        workflow: Workflow | None = None,
+        batch_size: int = 100,
+        ordered: bool = True,
+        outcomes: bool = False,
+        reduce: Callable[[Any, Any], Any] | None = None,
+        initial: Any = _NO_INITIAL,
+        name: str | None = None,
+        args: Mapping[str, Source] | None = None,
+        wait_for: Sequence[str | Step] = (),
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        pool: str | None = None,
+        when: Callable[..., bool] | None = None,
+    ) -> Any:
+        """Add a map step: run ``fn`` (or ``workflow``) once per element of ``over`` (decorator).
+
+        ``over`` names an input or a step whose value is a list, an iterator or an async
+        iterator; it is read lazily, never more than ``batch_size`` elements materialised at
+        once. The element goes to the parameter ``item`` (default: the first parameter, or the
+        workflow's only input); the other parameters are wired as for any step. ``retry`` and
+        ``timeout`` apply to each element. The step returns the list of element results (in
+        input order when ``ordered``), or ``reduce(acc, result)`` folded from ``initial``. With
+        ``outcomes=True`` each result is an ``outcome.Value``/``outcome.Error`` and failed
+        elements do not fail the step; otherwise the first failed element fails it
+        (``MapElementError`` naming the element).
+
+        Returns:
+            The map :class:`Step`, or a decorator that makes it.
+        """
+        from ._compose import make_map
+
+        def decorate(element: Callable[..., Any] | None) -> Step:
+            step_name = name or (element.__name__ if element is not None else None)
+            if step_name is None:
+                assert workflow is not None
+                step_name = workflow.name
+            runner, stats = make_map(
+                self.name,
+                element,
+                name=step_name,
+                over=over,
+                item=item,
+                workflow=workflow,
+                batch_size=batch_size,
+                ordered=ordered,
+                outcomes=outcomes,
+                retry=retry,
+                timeout=timeout,
+                reduce=reduce,
+                initial=initial,
+            )
+            new = self.step(
+                runner, name=step_name, args=args, wait_for=wait_for, pool=pool, when=when
+            )
+            object.__setattr__(new, "map_statistics", stats)
+            return new
+
+        if workflow is not None:
+            if fn is not None:
+                raise WorkflowDefinitionError(
+                    f"map over {over!r}: give a function or workflow=, not both", workflow=self.name
+                )
+            return decorate(None)
+        if fn is None:
+            return decorate
+        return decorate(fn)
+
+    def include(
+        self,
+        child: Workflow,
+        /,
+        *,
+        name: str | None = None,
+        args: Mapping[str, Source] | None = None,
+        wait_for: Sequence[str | Step] = (),
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        pool: str | None = None,
+        when: Callable[..., bool] | None = None,
+    ) -> Step:
+        """Add ``child`` as a step: its inputs are wired like parameters, its result is the step's.
+
+        The child runs as a child run supervised by this run, sharing the runtime's pools. If
+        this run later fails, the child's completed undoable steps are undone with this run's.
+        """
+        from ._compose import make_include
+
+        if not isinstance(child, Workflow):
+            raise WorkflowDefinitionError(
+                f"include() takes a Workflow; got {child!r}", workflow=self.name
+            )
+        step_name = name or child.name
+        return self.step(
+            make_include(child, step_name),
+            name=step_name,
+            args=args,
+            wait_for=wait_for,
+            retry=retry,
+            timeout=timeout,
+            pool=pool,
+            when=when,
+        )
+
     def _step_ref_name(self, step: str | Step, option: str) -> str:
         if isinstance(step, Step):
             if self._steps.get(step.name) is not step:
@@ -484,7 +601,8 @@ class _StepBuilder:
     ) -> Step:
         explicit = self._check_args(args)
         params, optional, context = self._read_signature(explicit)
-        when_params = self._check_when(when, params)
+        when_params, guard_only = self._check_when(when, params)
+        params = (*params, *guard_only)
         return Step(
             workflow=self.workflow.name,
             name=self.name,
@@ -502,13 +620,12 @@ class _StepBuilder:
             when_params=when_params,
             context_param=context,
             max_again=self._check_max_again(max_again),
+            guard_only=frozenset(guard_only),
         )
 
     def _check_max_again(self, max_again: int) -> int:
         if isinstance(max_again, bool) or not isinstance(max_again, int) or max_again < 0:
-            raise self.fail(
-                f"step {self.name!r}: max_again must be an int >= 0, got {max_again!r}"
-            )
+            raise self.fail(f"step {self.name!r}: max_again must be an int >= 0, got {max_again!r}")
         return max_again
 
     def _check_args(self, args: Mapping[str, Source] | None) -> dict[str, Source]:
@@ -637,9 +754,9 @@ class _StepBuilder:
 
     def _check_when(
         self, when: Callable[..., bool] | None, params: tuple[str, ...]
-    ) -> tuple[str, ...] | None:
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
         if when is None:
-            return ()
+            return (), ()
         if not callable(when):
             raise self.fail(f"step {self.name!r}: when= takes a predicate function, got {when!r}")
         if is_async_callable(when):
@@ -650,21 +767,24 @@ class _StepBuilder:
         try:
             signature = inspect.signature(when)
         except (TypeError, ValueError):
-            return None
+            return None, ()
         chosen: list[str] = []
+        guard_only: list[str] = []
         for param in signature.parameters.values():
             if param.kind is inspect.Parameter.VAR_KEYWORD:
-                return None
+                return None, ()
             if param.kind is inspect.Parameter.VAR_POSITIONAL:
                 continue
-            if param.kind is inspect.Parameter.POSITIONAL_ONLY or (
-                param.name not in params and param.default is inspect.Parameter.empty
-            ):
+            if param.kind is inspect.Parameter.POSITIONAL_ONLY or param.name == CONTEXT_PARAM:
                 raise self.fail(
-                    f"step {self.name!r}: the when= guard takes {param.name!r}, which is not a "
-                    f"keyword argument of the step; a guard receives the step's arguments by "
-                    f"name (parameters: {_quoted(params) or 'none'})"
+                    f"step {self.name!r}: the when= guard takes {param.name!r}, which cannot be "
+                    f"wired; a guard receives arguments by keyword, named like an input or a "
+                    f"step (parameters: {_quoted(params) or 'none'})"
                 )
             if param.name in params:
                 chosen.append(param.name)
-        return tuple(chosen)
+            elif param.default is inspect.Parameter.empty:
+                # A guard-only argument: wired like a parameter, given to the guard only.
+                chosen.append(param.name)
+                guard_only.append(param.name)
+        return tuple(chosen), tuple(guard_only)

@@ -474,13 +474,31 @@ def test_an_async_guard_is_rejected():
         wf.step(lambda x: x, name="a", when=check)  # type: ignore[call-overload]
 
 
-def test_a_guard_may_only_take_the_steps_arguments():
+def test_a_guard_may_take_an_input_or_step_the_function_does_not_take():
     wf = Workflow("w", inputs=["x"])
+    a = wf.step(lambda x: x, name="a", when=lambda route: route == "a")  # type: ignore[call-overload]
+
+    @wf.step
+    def route(x):
+        return "a"
+
+    assert a.guard_only == frozenset({"route"})
+    assert "route" in wf.plan().value_dependencies["a"]
+
+
+def test_a_guard_argument_that_names_nothing_is_an_unknown_argument_at_plan_time():
+    wf = Workflow("w", inputs=["x"])
+    wf.step(lambda x: x, name="a", when=lambda y: True)  # type: ignore[call-overload]
     with pytest.raises(
-        WorkflowDefinitionError,
-        match=r"the when= guard takes 'y', which is not a keyword argument of the step",
+        WorkflowDefinitionError, match=r"step 'a' takes argument 'y', but no input or step"
     ):
-        wf.step(lambda x: x, name="a", when=lambda y: True)  # type: ignore[call-overload]
+        wf.plan()
+
+
+def test_a_guard_cannot_take_the_context():
+    wf = Workflow("w", inputs=["x"])
+    with pytest.raises(WorkflowDefinitionError, match=r"the when= guard takes 'ctx', which cannot"):
+        wf.step(lambda x: x, name="a", when=lambda ctx: True)  # type: ignore[call-overload]
 
 
 # --- undo and compensate -----------------------------------------------------------------------
