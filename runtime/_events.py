@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 __all__ = [
+    "PoolLimitChanged",
     "RunEvent",
     "RunFinished",
     "RunStarted",
@@ -155,6 +156,22 @@ class StepUndoFailed:
     error: BaseException
 
 
+@attrs.frozen
+class PoolLimitChanged:
+    """An adaptive pool changed its limit from ``old`` to ``new`` slots.
+
+    ``reason`` is ``"growth"`` (the pool was saturated and the service kept its latency),
+    ``"latency"`` (the service's latency rose past the pool's tolerance: it is queueing) or
+    ``"error"`` (a step attempt holding a slot raised).
+    """
+
+    pool: str
+    old: int
+    new: int
+    time: float
+    reason: str
+
+
 RunEvent = (
     RunStarted
     | RunFinished
@@ -167,5 +184,6 @@ RunEvent = (
     | StepAgain
     | StepUndone
     | StepUndoFailed
+    | PoolLimitChanged
 )
 """Any workflow run event."""

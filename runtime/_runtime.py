@@ -20,6 +20,7 @@ import trio
 from arborist.actors import ActorSystem, open_actor_system
 from arborist.supervision._events import EventBus, Unsubscribe
 
+from ._adaptive import Adaptive
 from ._coordinator import Coordinator
 from ._errors import WorkflowDefinitionError
 from ._events import RunEvent
@@ -99,16 +100,19 @@ class Runtime:
 
     # -- pools and events --------------------------------------------------------------------
 
-    def pool(self, name: str, limit: int) -> Pool:
-        """Declare (or resize) the named pool ``name`` with ``limit`` slots and return it.
+    def pool(self, name: str, limit: int | Adaptive) -> Pool:
+        """Declare (or reconfigure) the named pool ``name`` and return it.
 
         Pools are shared by every run of this runtime: ``pool="db"`` on a run or a step.
+        ``limit`` is a number of slots, or ``Adaptive(min=..., max=...)`` for a limit that
+        follows the service's saturation (each change is a ``PoolLimitChanged`` event for
+        ``subscribe`` handlers). Reconfiguring an existing pool keeps the slots in use.
         """
         pool = self._pools.get(name)
         if pool is None:
-            pool = self._pools[name] = Pool(name, limit)
+            pool = self._pools[name] = Pool(name, limit, on_change=self._events.emit)
         else:
-            pool.limit = limit
+            pool.configure(limit)
         return pool
 
     def subscribe(self, handler: Callable[[RunEvent], Any]) -> Unsubscribe:

@@ -149,15 +149,24 @@ class StepRunner:
             return await self.call(step, attempt, kwargs)
         borrower: object = ctx if ctx is not None else object()
         held: list[Pool] = []
+        failed: bool | None = None  # None: cancelled, which says nothing about the service
+        if ctx is not None:
+            ctx._held = held  # before acquiring: a cancelled wait must release what it got
         try:
             for pool in pools:
                 await pool.acquire(borrower)
                 held.append(pool)
-            if ctx is not None:
-                ctx._held = held
-            return await self.call(step, attempt, kwargs)
+            value = await self.call(step, attempt, kwargs)
+        except Exception:
+            failed = True
+            raise
+        else:
+            failed = False
+            return value
         finally:
             for pool in reversed(ctx._held if ctx is not None else held):
+                if failed is not None:
+                    pool.observe(borrower, error=failed)
                 pool.release(borrower)
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:
