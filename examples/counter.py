@@ -44,7 +44,8 @@ async def main() -> None:
         try:
             await doomed.ask("boom")
         except ActorDiedError as error:
-            print(f"asking a crashed actor: ActorDiedError caused by {type(error.__cause__).__name__}")
+            cause = type(error.__cause__).__name__
+            print(f"asking a crashed actor: ActorDiedError caused by {cause}")
 
         ticker = await system.spawn(Ticker)
         await trio.sleep(0.35)

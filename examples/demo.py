@@ -1,8 +1,7 @@
-"""`make demo`: runs the project's main example."""
+"""`make demo`: runs the main example, the seed tutorial on async workflows."""
 
 import trio
-
-from counter import main
+from async_workflows import main
 
 if __name__ == "__main__":
     trio.run(main)

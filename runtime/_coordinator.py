@@ -610,7 +610,7 @@ class Coordinator(Actor):
                 cause=cause,
                 completed=self._completed,
                 failed=self._failed,
-                cancelled=self._cancelled,
+                cancelled=sorted(self._cancelled, key=self._index.__getitem__),
                 skipped=self._skipped,
                 undone=self._undone,
                 undo_errors=self._undo_errors,
@@ -619,7 +619,7 @@ class Coordinator(Actor):
             workflow=self._wf,
             run_id=self._run_id,
             completed=self._completed,
-            cancelled=self._cancelled,
+            cancelled=sorted(self._cancelled, key=self._index.__getitem__),
             undone=self._undone,
             undo_errors=self._undo_errors,
         )

@@ -7,6 +7,7 @@ coordinator actor for the run. Closing the runtime cancels runs still in flight 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -17,7 +18,7 @@ from typing import Any
 
 import trio
 
-from arborist.actors import ActorSystem, open_actor_system
+from arborist.actors import ActorSystem, ExitReason, Killed, Monitor, open_actor_system
 from arborist.supervision._events import EventBus, Unsubscribe
 
 from ._adaptive import Adaptive
@@ -26,6 +27,7 @@ from ._errors import WorkflowDefinitionError
 from ._events import RunEvent
 from ._pools import Pool
 from ._run import RunHandle
+from ._run_errors import WorkflowCancelledError, WorkflowCrashedError
 from ._saga import HaltedRun
 from ._workflow import Workflow
 
@@ -227,7 +229,7 @@ class Runtime:
         system = self.system
         run_id = f"{workflow.name}-{next(self._run_ids)}"
         handle = RunHandle(run_id, workflow.name)
-        await system.spawn(
+        ref = await system.spawn(
             Coordinator,
             self,
             plan,
@@ -239,6 +241,7 @@ class Runtime:
             resume=resume,
             nursery=nursery,
         )
+        ref._cell.add_watcher(Monitor(ref, None), functools.partial(_coordinator_ended, handle))
         return handle
 
     def _pool_named(self, name: str, user: str) -> Pool:
@@ -257,3 +260,23 @@ class Runtime:
     def fire_and_forget(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Start ``fn(*args)`` as a temporary job that outlives its caller but not the runtime."""
         raise NotImplementedError("fire_and_forget lands with the task supervisor")
+
+
+def _coordinator_ended(handle: RunHandle, reason: ExitReason) -> None:
+    """A coordinator that was killed (no on_stop) still settles its run's handle."""
+    if not handle.done:
+        handle._set(
+            None,
+            WorkflowCancelledError(
+                workflow=handle.workflow,
+                run_id=handle.run_id,
+                completed=[r.step for r in handle.records if r.status == "ok"],
+                cancelled=[],
+            )
+            if isinstance(reason, Killed)
+            else WorkflowCrashedError(
+                workflow=handle.workflow,
+                run_id=handle.run_id,
+                cause=RuntimeError(f"the coordinator ended ({reason}) without settling the run"),
+            ),
+        )
