@@ -94,6 +94,23 @@ class RunHandle:
         except ActorDeadError:
             pass
 
+    def timeline(self, width: int = 60) -> str:
+        """The run's step attempts as a text Gantt chart (see ``render_timeline``).
+
+        The bars span the run from its start to its end (to now while it is still running).
+
+        Args:
+            width: the number of columns of the bars, at least 10.
+
+        Raises:
+            ValueError: ``width`` is below 10.
+        """
+        from ._timeline import render_timeline
+
+        end = self.finished_at if self.finished_at is not None else trio.current_time()
+        title = f"{self.workflow} {self.run_id}"
+        return render_timeline(self.records, self.started_at, end, width, title=title)
+
     def __repr__(self) -> str:
         if not self.done:
             state = "running"
