@@ -108,8 +108,7 @@ class RunHandle:
         from ._timeline import render_timeline
 
         end = self.finished_at if self.finished_at is not None else trio.current_time()
-        title = f"{self.workflow} {self.run_id}"
-        return render_timeline(self.records, self.started_at, end, width, title=title)
+        return render_timeline(self.records, self.started_at, end, width, title=self.run_id)
 
     def __repr__(self) -> str:
         if not self.done:
