@@ -30,8 +30,11 @@ class Actor:
 
     Hooks, each sync or async: ``on_start()`` runs before the first message (if it raises the
     actor fails to start); ``on_failure(exc)`` runs after a handler raised; ``on_stop(reason)``
-    runs last, whatever the reason, except ``Killed``. An exception escaping a handler ends the
-    actor with ``Crashed(exc)`` ("let it crash"): a supervisor restarts a fresh instance.
+    runs last, whatever the reason, unless the actor is cancelled: by ``kill()`` or a shutdown
+    timeout (``Killed``), or by an exit signal from a linked actor when it does not trap exits
+    (it then ends at once with the linked actor's reason and runs no hook, as in OTP; trap
+    exits to clean up). An exception escaping a handler ends the actor with ``Crashed(exc)``
+    ("let it crash"): a supervisor restarts a fresh instance.
 
     Class options: ``trap_exits = True`` turns exit signals from linked actors into ``Exit``
     messages; ``owns_nursery = True`` gives the actor ``self.nursery`` for tasks of its own that
@@ -81,7 +84,7 @@ class Actor:
         return None
 
     def on_stop(self, reason: ExitReason) -> Awaitable[None] | None:
-        """Run last when the actor ends for any reason but ``Killed``."""
+        """Run last when the actor ends, unless it was killed or taken down by a link."""
         return None
 
     # -- context -----------------------------------------------------------------------------

@@ -174,3 +174,23 @@ async def test_a_crash_propagates_along_a_chain_of_links(system):
 
     assert await middle.wait_exit() == crash
     assert await first.wait_exit() == crash
+
+
+async def test_an_actor_taken_down_by_a_link_runs_no_hooks(system):
+    hooks: list[str] = []
+
+    class Hooked(Linker):
+        def on_failure(self, exc: BaseException) -> None:
+            hooks.append("on_failure")
+
+        def on_stop(self, reason: object) -> None:
+            hooks.append("on_stop")
+
+    partner = await system.spawn(Hooked)
+    doomed = await system.spawn(Linker)
+    await partner.ask(("link", doomed))
+
+    doomed.tell("boom")
+    await partner.wait_exit()
+
+    assert hooks == []
