@@ -180,12 +180,18 @@ async def test_a_generator_hook_is_refused_when_the_class_is_defined():
 # --- failed starts ---------------------------------------------------------------------------
 
 
+FAILED_START_HOOKS: list[str] = []
+
+
 class FailsToStart(Actor):
     def on_start(self) -> None:
         raise OSError("port in use")
 
-    def on_stop(self, reason: object) -> None:  # never reached
-        raise AssertionError("on_stop must not run for a failed start")
+    def on_failure(self, exc: BaseException) -> None:
+        FAILED_START_HOOKS.append("on_failure")
+
+    def on_stop(self, reason: object) -> None:
+        FAILED_START_HOOKS.append("on_stop")
 
 
 async def test_an_exception_in_on_start_raises_actor_start_error_at_spawn_with_the_cause(system):
@@ -196,6 +202,15 @@ async def test_an_exception_in_on_start_raises_actor_start_error_at_spawn_with_t
     assert isinstance(error.__cause__, OSError)
     assert error.actor == "FailsToStart 'server'"
     assert str(error) == "actor FailsToStart 'server' failed to start: OSError: port in use"
+
+
+async def test_a_failed_start_runs_neither_on_failure_nor_on_stop(system):
+    FAILED_START_HOOKS.clear()
+
+    with pytest.raises(ActorStartError):
+        await system.spawn(FailsToStart)
+
+    assert FAILED_START_HOOKS == []
 
 
 async def test_a_failed_start_releases_the_name(system):
