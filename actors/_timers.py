@@ -16,6 +16,8 @@ import trio
 
 __all__ = ["TimerHandle", "TimerService"]
 
+_MIN_COMPACT = 64
+
 
 class TimerHandle:
     """A scheduled one-shot or repeating timer. Cancel it with ``cancel()``; it is idempotent."""
@@ -61,6 +63,7 @@ class TimerService:
         self._seq = itertools.count()
         self._wakeup = trio.Event()
         self._waiting_until = math.inf
+        self._compact_at = _MIN_COMPACT
 
     def __len__(self) -> int:
         return sum(1 for _, _, h in self._heap if h.active)
@@ -78,7 +81,14 @@ class TimerService:
         With ``period``, it runs again every ``period`` seconds after that (anchored).
         """
         handle = TimerHandle(deadline, period, callback, on_cancel)
-        heapq.heappush(self._heap, (deadline, next(self._seq), handle))
+        heap = self._heap
+        if len(heap) >= self._compact_at:
+            # Cancelled timers wait in the heap until their deadline; drop them now and then,
+            # so cancelling long timers over and over does not grow the heap without bound.
+            heap[:] = [entry for entry in heap if entry[2].active]
+            heapq.heapify(heap)
+            self._compact_at = max(_MIN_COMPACT, 2 * len(heap))
+        heapq.heappush(heap, (deadline, next(self._seq), handle))
         if deadline < self._waiting_until:
             self._wakeup.set()
         return handle

@@ -224,3 +224,17 @@ async def test_a_timer_handle_repr_shows_kind_deadline_and_state(system, autojum
     assert re.fullmatch(r"<TimerHandle every 0\.5 s due [0-9.]+ active>", repr(handles[1]))
     handles[0].cancel()
     assert repr(handles[0]).endswith(" inactive>")
+
+
+async def test_cancelled_long_timers_do_not_pile_up_behind_an_earlier_active_one(
+    system, autojump_clock
+):
+    ref, _, _ = await spawn_clocked(system)
+    await ref.ask(("every", 600.0, "tick"))  # keeps the top of the heap active
+
+    for index in range(1, 2001):
+        await ref.ask(("after", 3600.0, "never"))
+        await ref.ask(("cancel", index))
+
+    assert len(system._timers) == 1
+    assert len(system._timers._heap) < 200
