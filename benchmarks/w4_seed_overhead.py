@@ -130,6 +130,19 @@ def seed_asyncio(scale: float, concurrent: bool) -> float:
     return asyncio.run(_seed_asyncio(scale, concurrent))
 
 
+def _above_floor(totals: Mapping[str, Sequence[float]], name: str) -> str:
+    """The median of (implementation - floor) over paired repetitions, in ms.
+
+    Repetitions alternate, so repetition i of every implementation ran back to back: the
+    paired difference cancels most of the machine's own timer wake-up latency, which the
+    floor pays too.
+    """
+    if name == FLOOR:
+        return ""
+    diffs = [a - b for a, b in zip(totals[name], totals[FLOOR], strict=True)]
+    return f"; {statistics.median(diffs) * 1e3:+.2f} ms vs floor (paired)"
+
+
 def _seed_rows(quick: bool) -> list[Row]:
     scale = 0.01 if quick else 1.0
     table: list[Row] = []
@@ -156,6 +169,7 @@ def _seed_rows(quick: bool) -> list[Row]:
                 targets={ARBORIST: [Target(5.0, absolute=True)]},
                 notes={
                     name: f"total {statistics.median(values) * 1e3 + ideal_ms:.1f} ms"
+                    + _above_floor(totals, name)
                     + ("; sleeps scaled 1/100 (quick)" if quick else "")
                     for name, values in samples.items()
                 },
