@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 
 import pytest
+
 from arborist.actors import ActorSystem, open_actor_system
 
 
