@@ -44,12 +44,16 @@ MAX_NAME = 32
 
 def format_seconds(seconds: float) -> str:
     """A short human duration: ``850ms``, ``1.25s``, ``2m05.0s``."""
-    if seconds < 1:
+    if seconds < 0.9995:  # would print as 1000ms
         return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
+    if seconds < 59.995:  # would print as 60.00s
         return f"{seconds:.2f}s"
-    minutes, rest = divmod(seconds, 60)
+    minutes, rest = divmod(round(seconds, 1), 60)
     return f"{minutes:.0f}m{rest:04.1f}s"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _columns(offset: float, until: float, span: float, width: int) -> range:
@@ -100,7 +104,8 @@ def render_timeline(
     names = {step: step if len(step) <= MAX_NAME else step[: MAX_NAME - 1] + "…" for step in rows}
     name_width = max([4, *(len(name) for name in names.values())])
     lines = [
-        f"{title}: {format_seconds(span)}, {len(rows)} steps, {attempts} attempts",
+        f"{title}: {format_seconds(span)}, {_count(len(rows), 'step')}, "
+        f"{_count(attempts, 'attempt')}",
     ]
     left, right = format_seconds(0), format_seconds(span)
     axis = left + right.rjust(width - len(left)) if width > len(left) + len(right) else ""
