@@ -574,6 +574,13 @@ class Coordinator(Actor):
             value = None
             if returns is not None:
                 value = self._results.get(returns)
+                if isinstance(value, outcome.Error):
+                    # The returned step was skipped: no value to return. Fail the run naming
+                    # it (the StepSkippedError says why) and roll back like any failure.
+                    self._failure = (returns, value.error)
+                    self._cancel_everything()
+                    self._maybe_finish()
+                    return
                 if isinstance(value, outcome.Outcome):
                     value = value.unwrap()
             self._end(value, None)
