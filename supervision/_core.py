@@ -303,12 +303,17 @@ class SupervisorBase(Actor):
         if issubclass(cls, SupervisorBase):
             kwargs = {**kwargs, "upstream": self, "child_id": spec.id}
         system = self.system
+        monitor = None
         try:
             cell = system.prepare(
                 cls, args, kwargs, name=spec.name, mailbox_size=None, trap_exits=None
             )
+            # Watch before it runs: a child that dies right after its start is still seen.
+            monitor = self.monitor(cell.ref)
             ref = await system.start_cell(cell, self.nursery)
         except Exception as exc:
+            if monitor is not None:
+                self.demonitor(monitor)
             cause: BaseException = exc
             if type(exc) is ActorStartError and exc.__cause__ is not None:
                 cause = exc.__cause__  # the kernel's wrapper adds nothing here
@@ -318,7 +323,7 @@ class SupervisorBase(Actor):
         child.state = RUNNING
         child.started_at = now
         child.pending = None
-        child.monitor = self.monitor(ref)
+        child.monitor = monitor
         self._by_ref[ref] = child
         child.notify()
         if self._listening():

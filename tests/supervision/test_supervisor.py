@@ -535,3 +535,23 @@ async def test_nested_supervisor_events_reach_the_root_subscribers(system):
 async def test_strategy_names_compare_to_otp_words():
     assert str(Strategy.REST_FOR_ONE) == "rest_for_one"
     assert SupervisorSpec([], strategy="one_for_all").strategy is Strategy.ONE_FOR_ALL
+
+
+class CrashesRightAfterStart(Worker):
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.log.count(("start", self.child_id)) == 1:
+            self.ref.tell("crash")
+
+
+async def test_a_child_crashing_right_after_its_start_is_already_watched(system, caplog):
+    log: Log = []
+    sup = await start_supervisor(
+        system, SupervisorSpec([ChildSpec("a", CrashesRightAfterStart, ("a", log))])
+    )
+    await settle()
+
+    assert log == [("start", "a"), ("stop", "a", "crashed"), ("start", "a")]
+    assert [i.state for i in await sup.which_children()] == ["running"]
+    unwatched = [r for r in caplog.records if r.name == "arborist.actors" and "crashed" in r.msg]
+    assert unwatched == []  # the kernel logs a crash nobody watches; the supervisor was watching
