@@ -4,7 +4,8 @@ Interval schedules never read a wall clock: they run on trio's monotonic clock
 (`trio.current_time`), so `trio.testing.MockClock` drives them. Wall-clock triggers need the
 civil time instead, and a scheduler takes it from an injected `WallClock` (its `wall_clock=`
 argument): `SystemWallClock` in production, `ManualWallClock` in tests, where the test moves
-time by hand and can also step it backwards, as an NTP correction would.
+time by hand and can also step it backwards, as an NTP correction would, and `TrioWallClock`
+in tests and examples that let trio's `MockClock` drive cron schedules over simulated days.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import attrs
+import trio
 
-__all__ = ["ManualWallClock", "SystemWallClock", "WallClock"]
+__all__ = ["ManualWallClock", "SystemWallClock", "TrioWallClock", "WallClock"]
 
 
 @runtime_checkable
@@ -109,3 +111,49 @@ class ManualWallClock:
 
     def __repr__(self) -> str:
         return f"<ManualWallClock {self._now.isoformat()}>"
+
+
+class TrioWallClock:
+    """A wall clock that follows trio's clock: `start` plus the trio seconds since creation.
+
+    Under `trio.testing.MockClock` (autojump), cron schedules then run over simulated days in
+    milliseconds, DST changes included. `jump` steps it like an NTP correction or a resumed VM.
+    Create it inside `trio.run` (it reads `trio.current_time()` once, at creation).
+
+    Args:
+        start: The reading at creation; must be timezone-aware.
+
+    Raises:
+        ValueError: If `start` is naive.
+
+    Example:
+        >>> clock = TrioWallClock(datetime(2026, 3, 29, tzinfo=UTC))  # doctest: +SKIP
+        >>> await trio.sleep(90)  # doctest: +SKIP
+        >>> clock.now().isoformat()  # doctest: +SKIP
+        '2026-03-29T00:01:30+00:00'
+    """
+
+    __slots__ = ("_base", "_origin")
+
+    def __init__(self, start: datetime) -> None:
+        self._base = _require_aware(start, "TrioWallClock start")
+        self._origin = trio.current_time()
+
+    def now(self) -> datetime:
+        """Return `start` plus the trio seconds elapsed (plus any jumps), in UTC. Never blocks."""
+        return self._base + timedelta(seconds=trio.current_time() - self._origin)
+
+    def jump(self, seconds: float | timedelta) -> None:
+        """Step the clock by `seconds`: forwards if positive, backwards if negative.
+
+        Raises:
+            ValueError: If `seconds` is not finite.
+        """
+        if not isinstance(seconds, timedelta):
+            if not math.isfinite(seconds):
+                raise ValueError(f"TrioWallClock.jump() needs a finite step, got {seconds!r}")
+            seconds = timedelta(seconds=seconds)
+        self._base += seconds
+
+    def __repr__(self) -> str:
+        return f"<TrioWallClock {self.now().isoformat()}>"
