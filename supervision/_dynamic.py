@@ -277,7 +277,7 @@ class DynamicSupervisorRef(SupervisorRefBase):
             key: any hashable (a user id...).
             spec: the ``ChildSpec`` to start, or a factory ``spec(key)`` called inside the
                 supervisor; None uses the template with ``key`` appended to its args.
-            timeout: give up after this many seconds (None waits).
+            timeout: give up after this many seconds (None waits); then ``trio.TooSlowError``.
 
         Raises:
             TooManyChildrenError: a new child is needed and ``max_children`` are held.

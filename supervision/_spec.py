@@ -198,7 +198,9 @@ class ChildSpec:
         restart: ``Restart.PERMANENT`` (default), ``TRANSIENT`` or ``TEMPORARY``.
         shutdown: seconds the child gets to stop before it is killed; ``BRUTAL`` kills at
             once, ``INFINITY`` waits. Default 5.0 for workers, ``INFINITY`` for supervisors.
-        kind: ``Kind.WORKER`` or ``Kind.SUPERVISOR``; inferred from ``start``.
+        kind: ``Kind.WORKER`` or ``Kind.SUPERVISOR``; inferred from ``start``: supervisor
+            specs, and Actor classes with a class attribute ``supervisor_kind = True``, are
+            supervisors.
         significant: counts for the supervisor's ``auto_shutdown``; only transient or
             temporary children may be significant.
         name: register each incarnation under this name, so the name survives restarts.

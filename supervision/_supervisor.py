@@ -18,6 +18,7 @@ from arborist.actors import (
     ActorRef,
     ActorStartError,
     ActorSystem,
+    AskTimeoutError,
     ExitReason,
 )
 
@@ -215,9 +216,10 @@ class SupervisorRefBase:
         Raises:
             AskTimeoutError: the tree did not answer within ``timeout``.
         """
-        with trio.fail_after(INFINITY if timeout is None else timeout):
+        with trio.move_on_after(INFINITY if timeout is None else timeout):
             node: NodeSnapshot = await call(self.ref, Snapshot(None, 0), None)
-        return TreeSnapshot(node, trio.current_time())
+            return TreeSnapshot(node, trio.current_time())
+        raise AskTimeoutError(self.ref, "tree()", INFINITY if timeout is None else timeout)
 
     def subscribe(self, handler: Callable[[SupervisorEvent], Any]) -> Unsubscribe:
         """Call ``handler(event)`` for every later event of this supervisor and its subtree.

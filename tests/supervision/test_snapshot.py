@@ -2,6 +2,7 @@
 
 import attrs
 import pytest
+import trio
 from sup_helpers import make_exit, ref_of, settle, worker
 
 from arborist.supervision import (
@@ -110,3 +111,20 @@ def test_a_node_renders_on_its_own():
         root.render()
         == "root  rest_for_one  running\n├── w  Worker  running\n└── w  Worker  running"
     )
+
+
+async def test_a_tree_that_does_not_answer_in_time_raises_ask_timeout(system, autojump_clock):
+    from arborist.actors import AskTimeoutError
+
+    app = await build(system)
+    db = await ref_of(app, "db")
+    db.tell(("hang", 100.0))  # stopping db takes its full 5 s shutdown time
+    await settle()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app.terminate_child, "db")  # keeps the supervisor busy for 5 s
+        await settle()
+        with pytest.raises(AskTimeoutError, match=r"did not reply to 'tree\(\)' within 1.0 s"):
+            await app.tree(timeout=1.0)
+
+    assert trio.current_time() == 5.0
