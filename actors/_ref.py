@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
+import outcome
 import trio
 
 from ._envelopes import STOP, Call, MethodCall
@@ -150,11 +151,37 @@ class ActorRef:
         if timeout is None:
             await self._enqueue(mailbox, call)
             return await call.wait()
-        with trio.CancelScope(deadline=trio.current_time() + timeout):
-            await self._enqueue(mailbox, call)
-            return await call.wait()
-        call.abandoned = True
-        raise AskTimeoutError(self, message, timeout)
+        if mailbox._capacity is not None or not self._cell.system._open:
+            # A bounded mailbox may make us wait for room (the deadline covers that wait too);
+            # a closing system's timer task may end before this actor does.
+            with trio.CancelScope(deadline=trio.current_time() + timeout):
+                await self._enqueue(mailbox, call)
+                return await call.wait()
+            call.abandoned = True
+            raise AskTimeoutError(self, message, timeout)
+        # Unbounded: enqueueing never waits, so only the wait for the reply has a deadline. A
+        # timer on the system's heap fires at the same exact time as a CancelScope deadline
+        # for a fraction of its cost (entering and leaving the scope was half of an ask).
+        try:
+            mailbox.put_nowait(call)
+        except MailboxClosed:
+            cell = self._cell
+            error = cell.died_error(cell.exit_reason)
+            raise error from error.__cause__
+        deadline = trio.current_time() + timeout
+        handle = self._cell.system._timers.call_at(deadline, lambda: _expire(call))
+        try:
+            result = await call.wait()
+        except _AskExpired:
+            raise AskTimeoutError(self, message, timeout) from None
+        finally:
+            handle.cancel()
+        if trio.current_time() >= deadline:
+            # The reply came at the very instant of the deadline: the deadline wins, as with a
+            # CancelScope (trio expires deadlines before it runs the tasks they woke).
+            call.abandoned = True
+            raise AskTimeoutError(self, message, timeout)
+        return result
 
     async def _enqueue(self, mailbox: Any, call: Call) -> None:
         try:
@@ -233,6 +260,19 @@ class ActorRef:
         if cell.exit_reason is not None and hasattr(cell.exit_reason, "exc"):
             error.__cause__ = cell.exit_reason.exc
         return error
+
+
+class _AskExpired(Exception):  # noqa: N818 - internal wake-up signal, never escapes
+    """Internal: an ask's deadline passed before its reply came."""
+
+
+def _expire(call: Call) -> None:
+    """Timer callback: wake an ask still waiting at its deadline, with ``_AskExpired``."""
+    task = call.task
+    if task is not None:
+        call.task = None
+        call.abandoned = True
+        trio.lowlevel.reschedule(task, outcome.Error(_AskExpired()))
 
 
 def check_timeout(timeout: float | None) -> None:

@@ -87,6 +87,31 @@ async def test_a_reply_just_after_the_timeout_is_not_returned(system, autojump_c
     assert trio.current_time() - start == 3.0
 
 
+async def test_a_reply_made_at_the_very_instant_of_the_deadline_is_a_timeout(
+    system, autojump_clock
+):
+    ref = await system.spawn(Slow, [])
+
+    # The reply and the deadline land on the same virtual instant; the deadline always wins
+    # (trio's scheduling order between the two must not matter), so repeat to catch a race.
+    for _ in range(10):
+        start = trio.current_time()
+        with pytest.raises(AskTimeoutError):
+            await ref.ask(3.0, timeout=3.0)
+        assert trio.current_time() - start == 3.0
+
+
+async def test_answered_timed_out_and_cancelled_asks_leave_no_timer_behind(system, autojump_clock):
+    ref = await system.spawn(Slow, [])
+    await ref.ask(0.5)
+    with pytest.raises(AskTimeoutError):
+        await ref.ask(2.0, timeout=1.0)
+    with trio.move_on_after(1.0):
+        await ref.ask(2.0)
+
+    assert len(system._timers) == 0
+
+
 async def test_a_timed_out_callee_keeps_working_and_its_late_reply_is_discarded(
     system, autojump_clock
 ):
