@@ -1,0 +1,555 @@
+"""Scheduler actors: one per schedule, turning its trigger's due ticks into supervised runs.
+
+The timing state of a schedule (its interval anchor and tick count, or its next wall-clock due
+instant, and its armed timer) lives in `ScheduleState`, owned by the manager, not in the actor.
+The actor only executes: a crash restarts it (it is a permanent child of the schedules
+supervisor), and the new incarnation carries on from the same state, so the schedule does not
+shift. Its runs, being its own tasks, end with the crashed incarnation (reported cancelled).
+
+Algorithm of one evaluation (on start, and whenever the schedule's timer fires):
+
+1. Read the clock the trigger runs on: trio's for `Interval`, the injected wall clock for
+   `Cron` and `At`. Collect the ticks that came due since the last evaluation (at most the
+   newest 1,000; an older rest is reported by one `ScheduleMissed` with its count). A wall
+   clock that moved backwards has nothing due yet: the timer is simply re-armed.
+2. While paused, each due tick is a `ScheduleSkipped("paused")`. Otherwise `plan_catch_up`
+   decides which to run; the others are `ScheduleMissed` with the reason.
+3. Each tick to run meets the overlap policy: it starts a run, waits in the buffer, cancels
+   the current run, or is skipped (`ScheduleSkipped("overlap" | "buffer_full")`). An accepted
+   tick is a `ScheduleTick`; `max_runs` accepted ticks end the schedule.
+4. Arm the one timer of the schedule on the system's timer heap for the next due tick (wall
+   triggers re-check the wall clock at least every `recheck` seconds, so a clock step forwards
+   is noticed), or end the schedule (window closed, trigger exhausted).
+
+A run is a task in the actor's nursery: jitter, then the job under its timeout. Its outcome
+is an event; a failing job never crashes the scheduler.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import logging
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from arborist.actors import Actor, ActorRef, ExitReason, is_abnormal
+from arborist.actors._timers import TimerHandle, TimerService
+from arborist.supervision._events import EventBus
+
+from ._events import (
+    ScheduleEnded,
+    ScheduleMissed,
+    ScheduleRunCancelled,
+    ScheduleRunFailed,
+    ScheduleRunFinished,
+    ScheduleRunStarted,
+    ScheduleRunTimedOut,
+    ScheduleSkipped,
+    ScheduleTick,
+)
+from ._run import RunHandle
+from ._schedule_options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
+from ._triggers import Interval, Trigger
+from ._wallclock import WallClock
+from ._workflow import Workflow
+
+__all__ = ["BACKLOG_LIMIT", "JobKind", "RunOutcome", "ScheduleState", "Scheduler"]
+
+logger = logging.getLogger("arborist.runtime.schedules")
+
+BACKLOG_LIMIT = 1000
+"""An evaluation plans at most this many due ticks; an older rest is one ScheduleMissed."""
+
+_EARLY = timedelta(milliseconds=1)
+"""A wall-clock tick this close ahead counts as due (float rounding of timer deadlines)."""
+
+
+class StartWorkflow(Protocol):
+    """Starts a workflow run under a given nursery: the runtime's ``_start``."""
+
+    def __call__(
+        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
+    ) -> Awaitable[RunHandle]: ...
+
+
+class JobKind(enum.Enum):
+    """How a schedule's job runs."""
+
+    ASYNC = "async"
+    """``await job(*args)`` in the scheduler's nursery."""
+    SYNC = "sync"
+    """``job(*args)`` on a worker thread (abandoned, still running, if cancelled)."""
+    WORKFLOW = "workflow"
+    """A run of the workflow with the schedule's inputs, under the scheduler's nursery."""
+
+
+class RunOutcome(enum.Enum):
+    """How a schedule's run ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+@attrs.define(eq=False)
+class Env:
+    """What every scheduler of one manager shares."""
+
+    timers: TimerService
+    wall_clock: WallClock
+    events: EventBus[Any]
+    rng: random.Random
+    limiter: trio.CapacityLimiter
+    start_workflow: StartWorkflow | None
+    recheck: float
+    retire: Callable[[ScheduleState], None]
+
+
+@attrs.define(eq=False, repr=False)
+class ScheduleState:
+    """One schedule's definition and timing state; survives its scheduler's restarts."""
+
+    name: str
+    trigger: Interval | Trigger
+    job: Any
+    kind: JobKind
+    args: tuple[Any, ...]
+    inputs: Mapping[str, Any]
+    options: ScheduleOptions
+    env: Env
+    anchor: float = 0.0
+    """Interval grid origin on trio's clock: tick n is due at ``nth_fire(anchor, n)``."""
+    tick: int = 0
+    """Interval ticks consumed (run, skipped or missed)."""
+    next_wall: datetime | None = None
+    """Wall triggers: the next due instant not consumed yet (UTC), None when exhausted."""
+    timer: TimerHandle | None = None
+    ref: ActorRef | None = None
+    paused: bool = False
+    runs: int = 0
+    """Ticks accepted to run (run numbers); ``max_runs`` counts these."""
+    running: int = 0
+    finished: int = 0
+    last_outcome: RunOutcome | None = None
+    ending: str | None = None
+    """Why no tick is accepted any more (the ScheduleEnded reason), once decided."""
+    removing: bool = False
+    incarnations: int = 0
+    launched: trio.Event = attrs.field(factory=trio.Event)
+    ended: trio.Event = attrs.field(factory=trio.Event)
+
+    def wake(self) -> None:
+        """Timer callback: tell the current scheduler to evaluate. Never raises.
+
+        If the scheduler is dead or restarting, nothing is lost: every incarnation evaluates
+        when it starts.
+        """
+        ref = self.ref
+        if ref is not None:
+            try:
+                ref.tell(_WAKE)
+            except Exception:
+                pass
+
+    def cancel_timer(self) -> None:
+        """Disarm the schedule's timer (idempotent)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def emit(self, event: Any) -> None:
+        """Send a schedule event to the runtime's subscribers."""
+        self.env.events.emit(event)
+
+    @property
+    def is_interval(self) -> bool:
+        """Whether the trigger runs on trio's clock."""
+        return isinstance(self.trigger, Interval)
+
+    def next_due(self) -> tuple[float | None, datetime | None]:
+        """Return the next due tick as (trio time, wall-clock instant), both None if none."""
+        if self.ending is not None:
+            return None, None
+        now = trio.current_time()
+        wall_now = self.env.wall_clock.now()
+        trigger = self.trigger
+        if isinstance(trigger, Interval):
+            due = trigger.nth_fire(self.anchor, self.tick + 1)
+            return due, wall_now + timedelta(seconds=due - now)
+        if self.next_wall is None:
+            return None, None
+        return now + (self.next_wall - wall_now).total_seconds(), self.next_wall
+
+    def __repr__(self) -> str:
+        return f"<ScheduleState {self.name!r} runs={self.runs} tick={self.tick}>"
+
+
+class _Wake:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<wake>"
+
+
+_WAKE = _Wake()
+
+
+@attrs.frozen
+class RunNow:
+    """Message: accept one manual tick now (overlap policy and max_runs apply)."""
+
+
+def _grid_count(trigger: Interval, anchor: float, now: float) -> int:
+    """Return how many n >= 1 have ``trigger.nth_fire(anchor, n) <= now``."""
+    shift = 1 if trigger.immediate else 0
+    n = max(0, math.floor((now - anchor) / trigger.period) + shift)
+    while n >= 1 and trigger.nth_fire(anchor, n) > now:
+        n -= 1
+    while trigger.nth_fire(anchor, n + 1) <= now:
+        n += 1
+    return n
+
+
+def _seconds_between(earlier: float | datetime, later: float | datetime) -> float:
+    if isinstance(earlier, datetime) and isinstance(later, datetime):
+        return (later - earlier).total_seconds()
+    assert isinstance(earlier, float)
+    assert isinstance(later, float)
+    return later - earlier
+
+
+@attrs.define(eq=False)
+class _Run:
+    number: int
+    due: float | datetime
+    jitter: float
+    scope: trio.CancelScope | None = None
+    cancel_reason: str = "cancel_other"
+
+
+class Scheduler(Actor):
+    """The actor executing one schedule (see the module docstring). Started by the manager."""
+
+    owns_nursery = True
+
+    def __init__(self, state: ScheduleState) -> None:
+        self._state = state
+        self._runs: dict[int, _Run] = {}
+        self._buffer: deque[tuple[int, float | datetime]] = deque()
+        self._stopping = False
+        self._stop_label = "scheduler crashed"
+        self._drained = trio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        state = self._state
+        state.ref = self.ref
+        state.incarnations += 1
+        state.running = 0
+        self._evaluate()
+
+    def on_receive(self, message: object) -> None:
+        if message is _WAKE:
+            self._evaluate()
+        elif isinstance(message, RunNow):
+            self._manual_tick()
+        else:
+            raise TypeError(
+                f"the scheduler of {self._state.name!r} got {message!r}; it only takes its own "
+                "timer wake-ups and RunNow"
+            )
+
+    def on_failure(self, exc: BaseException) -> None:
+        self._stop_label = "scheduler crashed"
+
+    async def on_stop(self, reason: ExitReason) -> None:
+        state = self._state
+        if is_abnormal(reason):
+            return  # restarted by the supervisor; the timer and the timing state stay
+        # A permanent child only stops gracefully when removed or shut down: for good.
+        self._stopping = True
+        self._stop_label = "stopped"
+        state.cancel_timer()
+        while self._buffer:
+            _number, due = self._buffer.popleft()
+            state.emit(ScheduleSkipped(state.name, trio.current_time(), due, "stopped"))
+        if self._runs:
+            await self._drained.wait()
+        if not state.ended.is_set():
+            state.ending = "removed" if state.removing else "stopped"
+            state.emit(ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs))
+            state.ended.set()
+
+    # -- ticks -------------------------------------------------------------------------------
+
+    def _evaluate(self) -> None:
+        state = self._state
+        if state.ending is not None or self._stopping:
+            return
+        if isinstance(state.trigger, Interval):
+            self._evaluate_interval(state.trigger)
+        else:
+            self._evaluate_wall(state.trigger)
+
+    def _evaluate_interval(self, trigger: Interval) -> None:
+        state = self._state
+        now = trio.current_time()
+        total = _grid_count(trigger, state.anchor, now)
+        end = state.options.end
+        wall_now = state.env.wall_clock.now() if end is not None else None
+        if total > state.tick:
+            first_kept = max(state.tick + 1, total - BACKLOG_LIMIT + 1)
+            dues = [trigger.nth_fire(state.anchor, n) for n in range(first_kept, total + 1)]
+            dropped = first_kept - state.tick - 1
+            oldest = trigger.nth_fire(state.anchor, state.tick + 1)
+            state.tick = total
+            if wall_now is not None and end is not None:
+                inside = [due for due in dues if wall_now - timedelta(seconds=now - due) <= end]
+                if len(inside) < len(dues):
+                    state.ending = "end"
+                dues = inside
+            self._handle_due(dues, now, dropped, oldest)
+        if state.ending is None:
+            due = trigger.nth_fire(state.anchor, state.tick + 1)
+            if (
+                wall_now is not None
+                and end is not None
+                and wall_now + timedelta(seconds=due - now) > end
+            ):
+                state.ending = "end"
+            else:
+                self._arm(due)
+        if state.ending is not None:
+            self._end()
+
+    def _evaluate_wall(self, trigger: Trigger) -> None:
+        state = self._state
+        wall_now = state.env.wall_clock.now()
+        end = state.options.end
+        due = state.next_wall
+        kept: deque[datetime] = deque(maxlen=BACKLOG_LIMIT)
+        count = 0
+        oldest = due
+        while due is not None and due <= wall_now + _EARLY and (end is None or due <= end):
+            kept.append(due)
+            count += 1
+            due = trigger.next_after(due)
+        state.next_wall = due
+        if kept:
+            assert oldest is not None
+            self._handle_due(list(kept), max(wall_now, kept[-1]), count - len(kept), oldest)
+        if state.ending is None:
+            if due is None:
+                state.ending = "exhausted"
+            elif end is not None and due > end:
+                state.ending = "end"
+            else:
+                wait = max(0.0, (due - wall_now).total_seconds())
+                self._arm(trio.current_time() + min(wait, state.env.recheck))
+        if state.ending is not None:
+            self._end()
+
+    def _handle_due(
+        self,
+        dues: list[Any],
+        now: float | datetime,
+        dropped: int,
+        oldest: float | datetime,
+    ) -> None:
+        state = self._state
+        options = state.options
+        time = trio.current_time()
+        if dropped:
+            grace = options.misfire_grace
+            late = grace is not None and _seconds_between(oldest, now) > grace
+            reason = (
+                MissReason.LATE
+                if late
+                else MissReason.COALESCED
+                if options.catch_up is CatchUp.ONCE
+                else MissReason.BEHIND
+            )
+            state.emit(ScheduleMissed(state.name, time, oldest, reason, dropped))
+        if not dues:
+            return
+        if state.paused:
+            for due in dues:
+                state.emit(ScheduleSkipped(state.name, time, due, "paused"))
+            return
+        to_run, missed = plan_catch_up(dues, now, options)
+        for miss in missed:
+            state.emit(ScheduleMissed(state.name, time, miss.due, miss.reason))
+        for due in to_run:
+            if state.ending is not None:
+                break
+            self._accept(due, manual=False)
+
+    def _manual_tick(self) -> None:
+        state = self._state
+        if state.ending is not None or self._stopping:
+            return
+        due: float | datetime = (
+            trio.current_time() if state.is_interval else state.env.wall_clock.now()
+        )
+        self._accept(due, manual=True)
+        if state.ending is not None:
+            state.cancel_timer()
+            self._end()
+
+    def _accept(self, due: float | datetime, *, manual: bool) -> None:
+        state = self._state
+        options = state.options
+        policy = options.overlap
+        time = trio.current_time()
+        busy = bool(self._runs) or bool(self._buffer)
+        if busy and policy is Overlap.SKIP:
+            state.emit(ScheduleSkipped(state.name, time, due, "overlap"))
+            return
+        if busy and policy is Overlap.BUFFER_ONE and self._buffer:
+            state.emit(ScheduleSkipped(state.name, time, due, "buffer_full"))
+            return
+        state.runs += 1
+        number = state.runs
+        buffered = busy and policy in (Overlap.BUFFER_ONE, Overlap.BUFFER_ALL)
+        if state.env.events:
+            state.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
+        if buffered:
+            self._buffer.append((number, due))
+        else:
+            if busy and policy is Overlap.CANCEL_OTHER:
+                for run in self._runs.values():
+                    if run.scope is not None:
+                        run.cancel_reason = "cancel_other"
+                        run.scope.cancel()
+            self._launch(number, due)
+        if options.max_runs is not None and state.runs >= options.max_runs:
+            state.ending = "max_runs"
+
+    def _arm(self, deadline: float) -> None:
+        state = self._state
+        timer = state.timer
+        if timer is not None and timer.active and timer.deadline == deadline:
+            return
+        if timer is not None:
+            timer.cancel()
+        state.timer = state.env.timers.call_at(deadline, state.wake)
+
+    def _end(self) -> None:
+        """The schedule accepts no more ticks; announce it once its last run ended."""
+        state = self._state
+        state.cancel_timer()
+        if self._runs or self._buffer or state.ended.is_set():
+            return
+        assert state.ending is not None
+        state.emit(ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs))
+        state.ended.set()
+        state.env.retire(state)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def _launch(self, number: int, due: float | datetime) -> None:
+        state = self._state
+        jitter = state.options.jitter
+        delay = state.env.rng.uniform(0.0, jitter) if jitter else 0.0
+        run = _Run(number, due, delay)
+        self._runs[number] = run
+        state.running = len(self._runs)
+        self.nursery.start_soon(self._execute, run)
+
+    async def _execute(self, run: _Run) -> None:
+        state = self._state
+        name = state.name
+        timeout = state.options.timeout
+        began = trio.current_time()
+        outcome = RunOutcome.CANCELLED
+        try:
+            with trio.CancelScope() as scope:
+                run.scope = scope
+                if run.jitter:
+                    await trio.sleep(run.jitter)
+                began = trio.current_time()
+                if state.env.events:
+                    state.emit(ScheduleRunStarted(name, began, run.due, run.number))
+                with trio.move_on_after(math.inf if timeout is None else timeout) as limit:
+                    await self._call_job()
+                now = trio.current_time()
+                if limit.cancelled_caught:
+                    assert timeout is not None
+                    outcome = RunOutcome.TIMED_OUT
+                    state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
+                else:
+                    outcome = RunOutcome.OK
+                    if state.env.events:
+                        state.emit(ScheduleRunFinished(name, now, run.number, now - began))
+            if scope.cancelled_caught and outcome is RunOutcome.CANCELLED:
+                now = trio.current_time()
+                state.emit(
+                    ScheduleRunCancelled(name, now, run.number, now - began, run.cancel_reason)
+                )
+        except trio.Cancelled:
+            now = trio.current_time()
+            state.emit(ScheduleRunCancelled(name, now, run.number, now - began, self._stop_label))
+            raise
+        except Exception as exc:
+            outcome = RunOutcome.FAILED
+            now = trio.current_time()
+            logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
+            state.emit(ScheduleRunFailed(name, now, run.number, now - began, exc))
+        finally:
+            self._runs.pop(run.number, None)
+            state.running = len(self._runs)
+            state.finished += 1
+            state.last_outcome = outcome
+            self._after_run()
+
+    def _after_run(self) -> None:
+        state = self._state
+        if self._stopping:
+            if not self._runs:
+                self._drained.set()
+            return
+        if self._buffer and not self._runs:
+            number, due = self._buffer.popleft()
+            self._launch(number, due)
+        elif state.ending is not None and not self._runs and not self._buffer:
+            self._end()
+
+    async def _call_job(self) -> None:
+        state = self._state
+        job = state.job
+        if state.kind is JobKind.ASYNC:
+            await job(*state.args)
+        elif state.kind is JobKind.SYNC:
+            result = await trio.to_thread.run_sync(
+                functools.partial(job, *state.args),
+                limiter=state.env.limiter,
+                abandon_on_cancel=True,
+            )
+            if inspect.isawaitable(result):
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+                raise TypeError(
+                    f"schedule {state.name!r}: job {job!r} returned an awaitable from a worker "
+                    "thread; define it with `async def` so it runs on trio"
+                )
+        else:
+            start = state.env.start_workflow
+            assert start is not None
+            handle = await start(job, dict(state.inputs), self.nursery)
+            try:
+                await handle.result()
+            except trio.Cancelled:
+                handle.cancel()
+                raise

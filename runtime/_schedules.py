@@ -1,0 +1,707 @@
+"""Schedules: periodic and calendar jobs, each driven by a supervised scheduler actor.
+
+`ScheduleManager` is what the runtime uses behind ``rt.schedule(...)``. Semantics, in one
+place:
+
+- ``schedule(name, trigger, job, ...)`` checks everything at the call (name, trigger, job,
+  inputs, options) and returns a `ScheduleHandle` at once; the schedule's scheduler actor
+  starts as a PERMANENT child of the schedules dynamic supervisor. The schedule's timing is
+  anchored at the call (or at ``start``), not at the actor's start.
+- Triggers: ``every(...)`` runs on trio's clock, anchored (tick n due at start + n*period,
+  never drifting); ``cron(...)`` and ``at(...)`` read the injected wall clock in their zone
+  (DST rules in `arborist.runtime.cron`), and a wall clock stepping backwards or forwards is
+  re-read when the timer fires (and at least every ``wall_recheck`` seconds).
+- All schedules share the actor system's single timer heap: a schedule costs one timer entry
+  and one idle actor, never a sleeping task.
+- Jobs: an ``async def`` (awaited in the scheduler's nursery), a ``def`` (run on a worker
+  thread, under the thread limiter), or a `Workflow` run with ``inputs``. A job's failure,
+  timeout or cancellation is an event (failures are also logged), never a scheduler crash.
+- A scheduler crash restarts the actor without shifting the schedule: the timing state lives
+  in the manager. Runs of the crashed incarnation are cancelled (reported).
+- Options (`ScheduleOptions`): overlap (SKIP by default), misfire_grace and catch_up for late
+  ticks, jitter before each run, timeout per run, max_runs, start/end window.
+- Nothing is silent: each accepted, skipped (overlap, buffer full, paused, stopped) or missed
+  (late, coalesced, behind) tick, each run's outcome and the end of a schedule is an event.
+- ``pause`` keeps the timer running and reports each tick as skipped ("paused"); ``resume``
+  carries on with the next tick. ``run_now`` is a manual tick (overlap and max_runs apply).
+  ``remove`` stops the scheduler; its runs in flight get the shutdown time, then are cancelled.
+- A schedule that ends by itself (max_runs, window closed, trigger exhausted) is forgotten
+  once its last run ended: its name is free again.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import attrs
+import trio
+import trio.lowlevel
+
+from arborist.actors import ActorRef, ActorSystem
+from arborist.supervision import (
+    ChildNotFoundError,
+    ChildSpec,
+    DynamicSupervisorRef,
+    start_dynamic_supervisor,
+)
+from arborist.supervision._events import EventBus
+
+from ._events import ScheduleEnded
+from ._schedule_options import CatchUp, Overlap, ScheduleOptions
+from ._scheduler import Env, JobKind, RunNow, RunOutcome, Scheduler, ScheduleState, StartWorkflow
+from ._triggers import At, Cron, Interval, Trigger
+from ._wallclock import SystemWallClock, WallClock
+from ._workflow import Workflow
+
+__all__ = [
+    "DEFAULT_WALL_RECHECK",
+    "RunOutcome",
+    "ScheduleError",
+    "ScheduleExistsError",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleManager",
+    "ScheduleNotFoundError",
+]
+
+logger = logging.getLogger("arborist.runtime.schedules")
+
+DEFAULT_WALL_RECHECK = 60.0
+"""Wall-clock schedules re-read the wall clock at least this often (seconds)."""
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class ScheduleError(Exception):
+    """Base class of schedule errors."""
+
+
+class ScheduleExistsError(ScheduleError, ValueError):
+    """A schedule with this name exists already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a schedule named {name!r} exists already: choose another name, or "
+            f"remove({name!r}) the existing one first"
+        )
+        self.name = name
+
+
+class ScheduleNotFoundError(ScheduleError, LookupError):
+    """No schedule has this name (never scheduled, removed, or ended)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        shown = ", ".join(repr(n) for n in known[:10]) or "none"
+        super().__init__(
+            f"no schedule named {name!r} (it was never scheduled, was removed, or ended); "
+            f"known schedules: {shown}"
+        )
+        self.name = name
+
+
+@attrs.frozen
+class ScheduleInfo:
+    """A snapshot of one schedule.
+
+    Attributes:
+        name: the schedule's name.
+        trigger: its trigger.
+        next_fire: the next due tick on the wall clock (UTC; estimated for intervals), or None.
+        next_time: the next due tick on trio's clock (estimated for wall triggers), or None.
+        paused: whether ticks are being skipped.
+        runs: ticks accepted to run so far (manual ones included).
+        running: runs in flight now.
+        last_outcome: how the last finished run ended, or None before the first one.
+        ended: why the schedule ended (``"max_runs"``, ``"end"``, ``"exhausted"``,
+            ``"removed"``, ``"stopped"``), or None while it goes on.
+    """
+
+    name: str
+    trigger: Interval | Trigger
+    next_fire: datetime | None
+    next_time: float | None
+    paused: bool
+    runs: int
+    running: int
+    last_outcome: RunOutcome | None
+    ended: str | None
+
+
+def _info(state: ScheduleState) -> ScheduleInfo:
+    next_time, next_fire = state.next_due()
+    return ScheduleInfo(
+        name=state.name,
+        trigger=state.trigger,
+        next_fire=next_fire,
+        next_time=next_time,
+        paused=state.paused,
+        runs=state.runs,
+        running=state.running,
+        last_outcome=state.last_outcome,
+        ended=state.ending,
+    )
+
+
+class ScheduleHandle:
+    """A schedule returned by ``schedule()``: inspect, pause, resume, run or remove it.
+
+    No public constructor. The handle stays usable after the schedule ended (``info()``).
+    """
+
+    __slots__ = ("_manager", "_state")
+
+    def __init__(self, manager: ScheduleManager, state: ScheduleState) -> None:
+        self._manager = manager
+        self._state = state
+
+    @property
+    def name(self) -> str:
+        """The schedule's name."""
+        return self._state.name
+
+    @property
+    def ref(self) -> ActorRef | None:
+        """The ref of the schedule's current scheduler actor (None before it started)."""
+        return self._state.ref
+
+    def info(self) -> ScheduleInfo:
+        """Return a snapshot of the schedule."""
+        return _info(self._state)
+
+    def pause(self) -> None:
+        """Skip the schedule's ticks (each reported) until ``resume()``; runs in flight go on."""
+        self._state.paused = True
+
+    def resume(self) -> None:
+        """Run the schedule's ticks again, from the next one due; no-op if not paused."""
+        self._state.paused = False
+
+    def run_now(self) -> None:
+        """Accept one manual tick now; see ``ScheduleManager.run_now``."""
+        self._manager._run_now(self._state)
+
+    async def remove(self) -> None:
+        """Remove the schedule; see ``ScheduleManager.remove``."""
+        await self._manager._remove(self._state)
+
+    async def wait_ended(self) -> None:
+        """Wait until the schedule has ended and its last run finished."""
+        await self._state.ended.wait()
+
+    def __repr__(self) -> str:
+        state = self._state
+        status = (
+            f"ended: {state.ending}"
+            if state.ended.is_set()
+            else "paused"
+            if state.paused
+            else "active"
+        )
+        return f"<ScheduleHandle {state.name!r} {_describe_trigger(state.trigger)} {status}>"
+
+
+def _describe_trigger(trigger: object) -> str:
+    if isinstance(trigger, Interval):
+        return f"every {trigger.period:g} s"
+    if isinstance(trigger, Cron):
+        return f"cron {trigger.expr!r} {trigger.tz.key}"
+    if isinstance(trigger, At):
+        return f"at {trigger.when.isoformat()}"
+    return repr(trigger)
+
+
+def _job_kind(name: str, job: object) -> JobKind:
+    label = f"schedule {name!r}"
+    if isinstance(job, Workflow):
+        return JobKind.WORKFLOW
+    if inspect.iscoroutine(job):
+        job.close()
+        raise TypeError(
+            f"{label}: job is a coroutine object, already called; pass the function itself "
+            "(job=send_report, args=(...)), not send_report(...)"
+        )
+    if inspect.isasyncgenfunction(job) or inspect.isgeneratorfunction(job):
+        raise TypeError(
+            f"{label}: job {job!r} is a generator function; a job is an `async def`, a `def` "
+            "or a Workflow"
+        )
+    if inspect.iscoroutinefunction(job) or inspect.iscoroutinefunction(
+        getattr(job, "__call__", None)  # noqa: B004 - an instance with `async def __call__`
+    ):
+        return JobKind.ASYNC
+    if inspect.isclass(job) or not callable(job):
+        raise TypeError(
+            f"{label}: job must be an `async def` function, a `def` function (run on a worker "
+            f"thread) or a Workflow; got {job!r}"
+        )
+    return JobKind.SYNC
+
+
+def _check_trigger(name: str, trigger: object) -> Interval | Trigger:
+    if isinstance(trigger, Interval | Cron | At):
+        return trigger
+    if isinstance(trigger, str):
+        raise TypeError(
+            f"schedule {name!r}: trigger {trigger!r} is a string; wrap a cron expression with "
+            f"cron({trigger!r}, tz=...) or use every(seconds=...) or at(datetime)"
+        )
+    if not isinstance(trigger, type) and isinstance(trigger, Trigger):
+        return trigger
+    raise TypeError(
+        f"schedule {name!r}: trigger must be every(...), cron(...), at(...) or an object with "
+        f"next_after(datetime); got {trigger!r}"
+    )
+
+
+class ScheduleManager:
+    """The schedules of one runtime: a registry of schedules and their scheduler actors.
+
+    Open it with ``async with manager:`` (or ``open()``/``aclose()``) inside trio; it then
+    starts each schedule's scheduler under ``supervisor`` (or a dynamic supervisor of its own).
+
+    Args:
+        system: the actor system (its timer heap serves every schedule).
+        events: the bus schedule events go to (the runtime's); a private one by default.
+        start_workflow: ``start_workflow(workflow, inputs, nursery) -> RunHandle``, needed for
+            Workflow jobs (the runtime passes its ``_start`` with the nursery).
+        wall_clock: where cron/at schedules read the time (``SystemWallClock()`` by default).
+        rng: random source for jitter (``random.Random()`` by default; seed it in tests).
+        thread_limiter: bounds ``def`` jobs on worker threads (40 threads by default).
+        supervisor: the schedules dynamic supervisor to start schedulers under; None starts
+            one owned (and stopped) by the manager.
+        shutdown_timeout: seconds a scheduler's runs in flight get to finish when the schedule
+            is removed or the manager closes, before they are cancelled.
+        wall_recheck: wall-clock schedules re-read the wall clock at least this often.
+
+    Example:
+        >>> async with ScheduleManager(system) as schedules:  # doctest: +SKIP
+        ...     schedules.schedule("poll", every(seconds=30), poll)
+    """
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        *,
+        events: EventBus[Any] | None = None,
+        start_workflow: StartWorkflow | None = None,
+        wall_clock: WallClock | None = None,
+        rng: random.Random | None = None,
+        thread_limiter: trio.CapacityLimiter | None = None,
+        supervisor: DynamicSupervisorRef | None = None,
+        shutdown_timeout: float = 5.0,
+        wall_recheck: float = DEFAULT_WALL_RECHECK,
+    ) -> None:
+        if not isinstance(wall_recheck, int | float) or not wall_recheck > 0:
+            raise ValueError(
+                f"wall_recheck must be a positive number of seconds; got {wall_recheck!r}"
+            )
+        if wall_clock is not None and not isinstance(wall_clock, WallClock):
+            raise TypeError(f"wall_clock must have now() -> datetime; got {wall_clock!r}")
+        self._system = system
+        self._events: EventBus[Any] = EventBus() if events is None else events
+        self._supervisor = supervisor
+        self._owns_supervisor = supervisor is None
+        self._shutdown_timeout = shutdown_timeout
+        self._env = Env(
+            timers=system._timers,
+            wall_clock=SystemWallClock() if wall_clock is None else wall_clock,
+            events=self._events,
+            rng=random.Random() if rng is None else rng,
+            limiter=trio.CapacityLimiter(40) if thread_limiter is None else thread_limiter,
+            start_workflow=start_workflow,
+            recheck=float(wall_recheck),
+            retire=self._retire,
+        )
+        self._states: dict[str, ScheduleState] = {}
+        self._send: trio.MemorySendChannel[tuple[str, ScheduleState]] | None = None
+        self._nursery_manager: Any = None
+        self._nursery: trio.Nursery | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Start the manager's launcher task (and its own supervisor if none was given).
+
+        Call it, and later ``aclose()``, from the same task; ``async with`` does both.
+        """
+        if self._nursery is not None or self._closed:
+            raise RuntimeError("a ScheduleManager is opened once")
+        if self._supervisor is None:
+            self._supervisor = await start_dynamic_supervisor(self._system)
+        send, receive = trio.open_memory_channel[tuple[str, ScheduleState]](math.inf)
+        self._send = send
+        self._nursery_manager = trio.open_nursery()
+        self._nursery = await self._nursery_manager.__aenter__()
+        self._nursery.start_soon(self._launcher, receive)
+
+    async def aclose(self) -> None:
+        """Stop every schedule gracefully (runs in flight get the shutdown time); idempotent.
+
+        New schedules are refused from the start of the call.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for state in self._states.values():
+            state.cancel_timer()
+        with trio.CancelScope(shield=True):
+            supervisor = self._supervisor
+            if supervisor is not None and supervisor.is_alive:
+                if self._owns_supervisor:
+                    await supervisor.ref.shutdown(None)
+                else:
+                    async with trio.open_nursery() as nursery:
+                        for state in list(self._states.values()):
+                            nursery.start_soon(self._terminate, state)
+            self._states.clear()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+            await self._nursery_manager.__aexit__(None, None, None)
+            self._nursery = None
+
+    async def __aenter__(self) -> ScheduleManager:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def supervisor(self) -> DynamicSupervisorRef:
+        """The dynamic supervisor the schedulers run under (once open)."""
+        if self._supervisor is None:
+            raise RuntimeError("the ScheduleManager is not open; use `async with manager:`")
+        return self._supervisor
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def schedule(
+        self,
+        name: str,
+        trigger: Interval | Trigger,
+        job: Callable[..., Any] | Workflow,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        args: tuple[Any, ...] = (),
+        overlap: Overlap | str = Overlap.SKIP,
+        misfire_grace: float | timedelta | None = None,
+        catch_up: CatchUp | str = CatchUp.ONCE,
+        jitter: float | timedelta = 0.0,
+        timeout: float | timedelta | None = None,
+        max_runs: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> ScheduleHandle:
+        """Schedule ``job`` to run whenever ``trigger`` comes due; never blocks.
+
+        Everything is checked here, before anything runs. The timing is anchored now (or at
+        ``start``): an ``every(seconds=30)`` schedule made at trio time t is due at t + 30,
+        t + 60, ... whatever happens to its scheduler actor.
+
+        Args:
+            name: unique among this manager's schedules.
+            trigger: ``every(...)``, ``cron(...)``, ``at(...)`` or any object with
+                ``next_after(datetime)``.
+            job: an ``async def`` function, a ``def`` function (worker thread) or a Workflow.
+            inputs: the workflow's inputs (Workflow jobs only).
+            args: positional arguments for a function job (not for workflows).
+            overlap: what a tick does while a run is going: skip (default), buffer_one,
+                buffer_all, cancel_other, allow.
+            misfire_grace: seconds a tick may be late and still run (None: no limit).
+            catch_up: runs for a backlog of due ticks: once (default), all, skip.
+            jitter: each run waits a uniform random delay in [0, jitter] seconds first.
+            timeout: cancel a run after this many seconds (reported as timed out).
+            max_runs: end the schedule after this many accepted ticks.
+            start: no tick before this aware datetime; an interval is anchored there.
+            end: no tick after this aware datetime; the schedule then ends.
+
+        Returns:
+            The schedule's handle.
+
+        Raises:
+            ScheduleExistsError: the name is taken.
+            TypeError: the trigger, the job, args or inputs do not fit.
+            ValueError: an option is invalid, or the trigger never comes due in the window.
+            WorkflowInputError: a workflow's inputs are missing or unexpected.
+            RuntimeError: the manager is not open, or closed.
+        """
+        if self._nursery is None or self._closed or self._send is None:
+            state_word = "closed" if self._closed else "not open"
+            raise RuntimeError(
+                f"cannot schedule {name!r}: the schedule manager is {state_word} (schedules "
+                "are made inside `async with Runtime() as rt:`)"
+            )
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a schedule name must be a non-empty str; got {name!r}")
+        if name in self._states:
+            raise ScheduleExistsError(name)
+        checked = _check_trigger(name, trigger)
+        kind = _job_kind(name, job)
+        if not isinstance(args, tuple):
+            raise TypeError(f"schedule {name!r}: args must be a tuple; got {args!r}")
+        given_inputs: dict[str, Any] = {}
+        if kind is JobKind.WORKFLOW:
+            assert isinstance(job, Workflow)
+            if args:
+                raise TypeError(
+                    f"schedule {name!r}: a workflow takes inputs=..., not args; got args={args!r}"
+                )
+            if inputs is not None and not isinstance(inputs, Mapping):
+                raise TypeError(f"schedule {name!r}: inputs must be a mapping; got {inputs!r}")
+            given_inputs = dict(inputs or {})
+            job.plan().check_inputs(given_inputs)
+            if self._env.start_workflow is None:
+                raise TypeError(
+                    f"schedule {name!r}: this manager cannot run workflows (it was made "
+                    "without start_workflow=); schedule workflows with rt.schedule(...)"
+                )
+        elif inputs is not None:
+            raise TypeError(
+                f"schedule {name!r}: inputs= is for Workflow jobs; pass a function's "
+                f"arguments with args=(...); got inputs={inputs!r}"
+            )
+        options = ScheduleOptions(
+            overlap=overlap,
+            misfire_grace=misfire_grace,
+            catch_up=catch_up,
+            jitter=jitter,
+            timeout=timeout,
+            max_runs=max_runs,
+            start=start,
+            end=end,
+        )
+        state = ScheduleState(
+            name=name,
+            trigger=checked,
+            job=job,
+            kind=kind,
+            args=args,
+            inputs=given_inputs,
+            options=options,
+            env=self._env,
+        )
+        self._anchor(state)
+        self._states[name] = state
+        self._send.send_nowait(("start", state))
+        return ScheduleHandle(self, state)
+
+    def _anchor(self, state: ScheduleState) -> None:
+        """Set the schedule's first due tick from now and its window; raise if it has none."""
+        options = state.options
+        now = trio.current_time()
+        wall_now = self._env.wall_clock.now()
+        label = f"schedule {state.name!r}"
+        if options.end is not None and options.end <= wall_now:
+            raise ValueError(
+                f"{label}: end {options.end.isoformat()} is already past (the wall clock reads "
+                f"{wall_now.isoformat()}): pick a later end or drop it"
+            )
+        after_start = options.start is not None and options.start > wall_now
+        trigger = state.trigger
+        if isinstance(trigger, Interval):
+            state.anchor = now
+            if after_start:
+                assert options.start is not None
+                state.anchor = now + (options.start - wall_now).total_seconds()
+            return
+        base = wall_now
+        if after_start:
+            assert options.start is not None
+            base = options.start - _MICROSECOND  # start is inclusive
+        first = trigger.next_after(base)
+        if first is None:
+            raise ValueError(
+                f"{label}: trigger {_describe_trigger(trigger)} never comes due after "
+                f"{base.isoformat()}; an at() time must be in the future"
+            )
+        if options.end is not None and first > options.end:
+            raise ValueError(
+                f"{label}: trigger {_describe_trigger(trigger)} first comes due at "
+                f"{first.isoformat()}, after end {options.end.isoformat()}: widen the window"
+            )
+        state.next_wall = first
+
+    async def remove(self, name: str) -> None:
+        """Remove the schedule ``name``: no more ticks; wait for its scheduler to stop.
+
+        Runs in flight get the shutdown time to finish, then are cancelled (reported). The
+        schedule ends with ``ScheduleEnded(reason="removed")`` and its name is free again.
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        await self._remove(self._state_named(name))
+
+    def pause(self, name: str) -> None:
+        """Skip ``name``'s ticks (each reported as ``ScheduleSkipped("paused")``).
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        self._state_named(name).paused = True
+
+    def resume(self, name: str) -> None:
+        """Run ``name``'s ticks again from the next one due (the grid is unchanged).
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        self._state_named(name).paused = False
+
+    def run_now(self, name: str) -> None:
+        """Accept one manual tick of ``name`` now, even while paused; never blocks.
+
+        The grid of due ticks is unchanged; the overlap policy and ``max_runs`` apply.
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        self._run_now(self._state_named(name))
+
+    def get(self, name: str) -> ScheduleInfo:
+        """Return a snapshot of ``name``.
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        return _info(self._state_named(name))
+
+    def handle(self, name: str) -> ScheduleHandle:
+        """Return a handle on ``name``.
+
+        Raises:
+            ScheduleNotFoundError: no schedule has that name.
+        """
+        return ScheduleHandle(self, self._state_named(name))
+
+    def list(self) -> list[ScheduleInfo]:
+        """Return a snapshot of every schedule, by name."""
+        return [_info(self._states[name]) for name in sorted(self._states)]
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._nursery is not None else "new"
+        return f"<ScheduleManager {len(self._states)} schedules {state}>"
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _state_named(self, name: str) -> ScheduleState:
+        state = self._states.get(name)
+        if state is None:
+            raise ScheduleNotFoundError(name, sorted(self._states))
+        return state
+
+    def _run_now(self, state: ScheduleState) -> None:
+        if state.ended.is_set() or state.removing:
+            raise ScheduleNotFoundError(state.name, sorted(self._states))
+        ref = state.ref
+        if ref is None:
+            # The scheduler has not started yet: run it as soon as it has.
+            if self._nursery is not None:
+                self._nursery.start_soon(self._run_when_launched, state)
+            return
+        try:
+            ref.tell(RunNow())
+        except Exception:
+            if self._nursery is not None:
+                self._nursery.start_soon(self._run_when_launched, state)
+
+    async def _run_when_launched(self, state: ScheduleState) -> None:
+        await state.launched.wait()
+        for _ in range(100):
+            ref = state.ref
+            if ref is None or state.ended.is_set():
+                return
+            try:
+                ref.tell(RunNow())
+            except Exception:
+                await trio.lowlevel.checkpoint()
+            else:
+                return
+
+    async def _remove(self, state: ScheduleState) -> None:
+        if self._states.get(state.name) is state:
+            del self._states[state.name]
+        state.removing = True
+        state.cancel_timer()
+        await self._terminate(state)
+        if not state.ended.is_set():  # never started, or its scheduler was gone
+            state.ending = "removed"
+            self._events.emit(ScheduleEnded(state.name, trio.current_time(), "removed", state.runs))
+            state.ended.set()
+
+    def _retire(self, state: ScheduleState) -> None:
+        """A schedule ended by itself: forget it and stop its idle scheduler."""
+        if self._states.get(state.name) is state:
+            del self._states[state.name]
+        if self._send is not None and not self._closed:
+            self._send.send_nowait(("stop", state))
+
+    async def _launcher(
+        self, receive: trio.MemoryReceiveChannel[tuple[str, ScheduleState]]
+    ) -> None:
+        async for op, state in receive:
+            if op == "start":
+                await self._launch(state)
+            else:
+                await self._terminate(state)
+
+    async def _launch(self, state: ScheduleState) -> None:
+        try:
+            if state.removing or self._closed:
+                return
+            args: tuple[Any, ...] = (state,)
+            spec = ChildSpec(
+                ("schedule", state.name),
+                Scheduler,
+                args=args,
+                shutdown=self._shutdown_timeout,
+            )
+            await self.supervisor.start_child(spec)
+        except Exception as exc:
+            logger.exception("schedule %r: its scheduler failed to start", state.name)
+            if self._states.get(state.name) is state:
+                del self._states[state.name]
+            state.ending = f"failed to start: {exc!r}"
+            state.cancel_timer()
+            self._events.emit(
+                ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs)
+            )
+            state.ended.set()
+        finally:
+            state.launched.set()
+
+    async def _terminate(self, state: ScheduleState) -> None:
+        """Terminate the schedule's current scheduler through the supervisor."""
+        await state.launched.wait()
+        supervisor = self._supervisor
+        for _ in range(100):
+            ref = state.ref
+            if ref is None or supervisor is None:
+                return
+            try:
+                await supervisor.terminate_child(ref)
+            except ChildNotFoundError:
+                if state.ref is ref and not ref.is_alive and state.ended.is_set():
+                    return
+                await trio.lowlevel.checkpoint()  # restarting: terminate the next incarnation
+            except Exception:
+                logger.debug("schedule %r: supervisor gone while removing", state.name)
+                return
+            else:
+                return
