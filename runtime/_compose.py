@@ -270,9 +270,12 @@ class _MapRun:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             index = 0
-            async for element in self._elements():
-                nursery.start_soon(self._element, index, element)
-                index += 1
+            try:
+                async for element in self._elements():
+                    nursery.start_soon(self._element, index, element)
+                    index += 1
+            except Exception as exc:  # the source failed: raise its error, not a group
+                self._fail(exc)
         if self.error is not None:
             raise self.error
         if self.spec.reduce is not None:
@@ -332,16 +335,24 @@ class _MapRun:
                     attempt += 1
                     continue
                 self.stats.failed += 1
-                if spec.outcomes:
-                    self._emit(index, outcome.Error(exc))
+                if not spec.outcomes:
+                    self._fail(MapElementError(spec.name, index, element, exc))
                     return
-                if self.error is None:
-                    self.error = MapElementError(spec.name, index, element, exc)
-                    self.nursery.cancel_scope.cancel()
-                return
-            self.stats.elements += 1
-            self._emit(index, outcome.Value(value) if spec.outcomes else value)
+                result: Any = outcome.Error(exc)
+            else:
+                self.stats.elements += 1
+                result = outcome.Value(value) if spec.outcomes else value
+            try:
+                self._emit(index, result)
+            except Exception as exc:  # reduce= raised: the step fails with its error
+                self._fail(exc)
             return
+
+    def _fail(self, error: BaseException) -> None:
+        """Fail the map step with ``error`` (the first failure wins): stop every element."""
+        if self.error is None:
+            self.error = error
+            self.nursery.cancel_scope.cancel()
 
     async def _attempt(self, element: Any, attempt: int) -> Any:
         spec = self.spec
