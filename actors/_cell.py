@@ -240,7 +240,7 @@ class Cell:
             if type(item) is Call:
                 told += not item.abandoned
                 item.reply(outcome.Error(self.died_error(reason)))
-            elif type(item) is not StopRequest:
+            elif type(item) not in (StopRequest, Down, Exit):
                 dropped += 1
         if dropped and self.started:
             logger.warning("%r exited (%s) with %d unhandled messages", self.ref, reason, dropped)

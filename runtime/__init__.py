@@ -18,12 +18,14 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
+from ._adaptive import Adaptive
 from ._compose import MapElementError, MapStatistics, case
 from ._context import StepContext
 from ._control import Again, ContinueWith, Halt, RetryStep
 from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
 from ._errors import WorkflowDefinitionError, WorkflowInputError
 from ._events import (
+    PoolLimitChanged,
     RunEvent,
     RunFinished,
     RunStarted,
@@ -50,7 +52,7 @@ from ._run_errors import (
     WorkflowFailedError,
     WorkflowHaltedError,
 )
-from ._runtime import RUN_OPTIONS, Runtime
+from ._runtime import RUN_OPTIONS, Runtime, RuntimeClosedError, RuntimeShutdownReport
 from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
 from ._schedule_options import (
     CatchUp,
@@ -62,6 +64,7 @@ from ._schedule_options import (
     jitter_delay,
     plan_catch_up,
 )
+from ._timeline import render_timeline
 from ._triggers import At, Cron, Interval, Trigger, at, cron, every
 from ._wallclock import ManualWallClock, SystemWallClock, WallClock
 from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
@@ -72,6 +75,7 @@ __all__ = [
     "DEFAULT_MAX_AGAIN",
     "MAX_UNDO_ATTEMPTS",
     "RUN_OPTIONS",
+    "Adaptive",
     "Again",
     "AgainLimitError",
     "At",
@@ -92,6 +96,7 @@ __all__ = [
     "Overlap",
     "Plan",
     "Pool",
+    "PoolLimitChanged",
     "PoolStatistics",
     "ResultRef",
     "Retry",
@@ -101,6 +106,8 @@ __all__ = [
     "RunHandle",
     "RunStarted",
     "Runtime",
+    "RuntimeClosedError",
+    "RuntimeShutdownReport",
     "ScheduleOptions",
     "Step",
     "StepAgain",
@@ -138,6 +145,7 @@ __all__ = [
     "outcome",
     "plan",
     "plan_catch_up",
+    "render_timeline",
     "result",
     "value",
 ]

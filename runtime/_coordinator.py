@@ -152,7 +152,7 @@ class Coordinator(Actor):
         self._results: dict[str, Any] = {}
         self._kwargs: dict[str, dict[str, Any]] = {}
         self._ready: list[tuple[int, str, int]] = []
-        self._running: dict[str, tuple[int, trio.CancelScope | None, float]] = {}
+        self._running: dict[str, tuple[int, None, float]] = {}
         self._waits: dict[str, TimerHandle | None] = {}
         self._again: dict[str, int] = {}
         self._blocked: dict[str, str] = {}
@@ -172,9 +172,10 @@ class Coordinator(Actor):
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def on_start(self) -> None:
+    async def on_start(self) -> None:
         self._handle._coordinator = self.ref
         self._started = trio.current_time()
+        self._steps: trio.Nursery = await self.nursery.start(_steps_nursery)
         self._runner = StepRunner(
             self._runtime, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
@@ -303,9 +304,8 @@ class Coordinator(Actor):
                 running[name] = (attempt, None, now)
                 self.ref.tell(_RunInline(name, attempt))
                 continue
-            scope = trio.CancelScope()
-            running[name] = (attempt, scope, now)
-            self.nursery.start_soon(self._runner.actor, step, attempt, kwargs, scope, now)
+            running[name] = (attempt, None, now)
+            self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
 
     def _release_inputs_of(self, name: str) -> None:
         """Step ``name`` has its arguments (or will never run): drop results no one needs."""
@@ -532,6 +532,8 @@ class Coordinator(Actor):
     def _mark_skipped(self, name: str, because: str | None) -> None:
         self._skipped.append(name)
         self._resolved += 1
+        now = trio.current_time()
+        self._handle.records.append(StepRecord(name, 0, now, now, "skipped"))
         if because is not None:
             self._release_inputs_of(name)
         if self._consumers[name] > 0 or name == self._returns:
@@ -554,9 +556,7 @@ class Coordinator(Actor):
                 timer.cancel()
             self._cancelled.append(name)
         self._waits.clear()
-        for _, scope, _ in self._running.values():
-            if scope is not None:
-                scope.cancel()
+        self._steps.cancel_scope.cancel()
 
     def _maybe_finish(self) -> None:
         if self._finished or self._running or self._rollback == 1:
@@ -669,3 +669,10 @@ class Coordinator(Actor):
             self._events.emit(
                 RunFinished(self._run_id, self._wf, now, now - self._started, error is None, error)
             )
+
+
+async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:
+    """The nursery step actors run in; cancelling its scope cancels every step in flight."""
+    async with trio.open_nursery() as nursery:
+        task_status.started(nursery)
+        await trio.sleep_forever()

@@ -49,6 +49,7 @@ class RunHandle:
         self._coordinator: ActorRef | None = None
         self.records: list[StepRecord] = []
         self._undo_log: list[Any] = []
+        self._on_done: Any = None
         self.started_at: float = trio.current_time()
         self.finished_at: float | None = None
 
@@ -64,6 +65,8 @@ class RunHandle:
         self._error = error
         self.finished_at = trio.current_time()
         self._done.set()
+        if self._on_done is not None:
+            self._on_done(self)
 
     async def result(self) -> Any:
         """Wait for the run to end and return the returned step's value (None if no returns).

@@ -1,37 +1,108 @@
-"""Runtime: the root of everything arborist runs — workflow runs, pools, events, jobs.
+"""Runtime: the root of a running arborist application.
 
-``async with Runtime() as rt:`` opens an actor system; each ``rt.start``/``rt.run`` starts one
-coordinator actor for the run. Closing the runtime cancels runs still in flight (their
-``result()`` raises ``WorkflowCancelledError``).
+``async with Runtime() as rt:`` opens an actor system and the runtime's supervision tree:
+
+    runtime          one_for_one supervisor
+    ├── jobs         task supervisor: fire-and-forget jobs (rt.fire_and_forget)
+    ├── actors       dynamic supervisor: actors started with rt.spawn
+    ├── schedules    dynamic supervisor: one scheduler actor per schedule
+    └── runs         dynamic supervisor: one coordinator per workflow run (temporary)
+
+Leaving the block (or ``await rt.aclose()``) shuts down gracefully: new work is refused,
+schedules stop, runs and jobs in flight get ``shutdown_timeout`` seconds to finish, the rest
+are cancelled (runs roll back their completed steps), and ``rt.shutdown_report`` says what was
+cut. The registry of names belongs to the runtime's actor system.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 
+import attrs
 import trio
 
-from arborist.actors import ActorSystem, ExitReason, Killed, Monitor, open_actor_system
+from arborist.actors import (
+    Actor,
+    ActorRef,
+    ActorSystem,
+    ExitReason,
+    Killed,
+    Monitor,
+    open_actor_system,
+)
+from arborist.supervision import (
+    ChildSpec,
+    DynamicSupervisorRef,
+    DynamicSupervisorSpec,
+    Job,
+    Restart,
+    ShutdownReport,
+    Strategy,
+    SupervisorSpec,
+    TaskHandle,
+    TaskSupervisor,
+    TreeSnapshot,
+    start_supervisor,
+)
 from arborist.supervision._events import EventBus, Unsubscribe
 
 from ._adaptive import Adaptive
 from ._coordinator import Coordinator
 from ._errors import WorkflowDefinitionError
-from ._events import RunEvent
 from ._pools import Pool
 from ._run import RunHandle
 from ._run_errors import WorkflowCancelledError, WorkflowCrashedError
 from ._saga import HaltedRun
 from ._workflow import Workflow
 
-__all__ = ["RUN_OPTIONS", "Runtime"]
+__all__ = ["RUN_OPTIONS", "Runtime", "RuntimeClosedError", "RuntimeShutdownReport"]
+
+logger = logging.getLogger("arborist.runtime")
+
+ROOT = "arborist.runtime"
+JOBS = "arborist.jobs"
+ACTORS = "arborist.actors"
+SCHEDULES = "arborist.schedules"
+RUNS = "arborist.runs"
+
+
+class RuntimeClosedError(RuntimeError):
+    """The runtime is shutting down (or closed) and refuses new work."""
+
+
+@attrs.frozen
+class RuntimeShutdownReport:
+    """What a runtime's shutdown did.
+
+    Attributes:
+        runs_finished: runs in flight at shutdown that finished within the grace time.
+        runs_cancelled: runs cut: cancelled (and rolled back) after the grace time.
+        jobs: the job supervisor's report (completed, failed, cancelled jobs), if it ran.
+        duration: seconds the shutdown took, on trio's clock.
+    """
+
+    runs_finished: tuple[str, ...]
+    runs_cancelled: tuple[str, ...]
+    jobs: ShutdownReport | None
+    duration: float
+
+    def __str__(self) -> str:
+        jobs = self.jobs
+        cut_jobs = len(jobs.cut) if jobs is not None else 0
+        return (
+            f"{len(self.runs_finished)} runs finished, {len(self.runs_cancelled)} cancelled "
+            f"({', '.join(self.runs_cancelled) or 'none'}); {cut_jobs} jobs cut; "
+            f"{self.duration:.3f} s"
+        )
+
 
 RUN_OPTIONS = frozenset({"inputs", "max_concurrency", "concurrent", "pool"})
 """Keyword names ``rt.run``/``rt.start`` keep for themselves; pass such inputs via ``inputs=``."""
@@ -63,20 +134,50 @@ class Runtime:
         self._shutdown_timeout = shutdown_timeout
         self._random = random.Random(seed)
         self._pools: dict[str, Pool] = {}
-        self._events: EventBus[RunEvent] = EventBus()
+        self._events: EventBus[Any] = EventBus()
         self._run_ids = itertools.count(1)
         self._stack: AsyncExitStack | None = None
         self._system: ActorSystem | None = None
+        self._closed = False
+        self._handles: set[RunHandle] = set()
+        self._actor_ids = itertools.count(1)
+        self.shutdown_report: RuntimeShutdownReport | None = None
+        """What the last shutdown cut (None until the runtime has shut down)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Runtime:
-        if self._stack is not None:
-            raise RuntimeError("this Runtime is already open; a Runtime is entered once")
+        if self._stack is not None or self._closed:
+            raise RuntimeError("a Runtime is entered once; create a new Runtime to start again")
         stack = AsyncExitStack()
-        self._system = await stack.enter_async_context(
-            open_actor_system(shutdown_timeout=self._shutdown_timeout)
-        )
+        try:
+            system = await stack.enter_async_context(
+                open_actor_system(shutdown_timeout=self._shutdown_timeout)
+            )
+            self._system = system
+            grace = self._shutdown_timeout
+            spec = SupervisorSpec(
+                [
+                    ChildSpec(
+                        "jobs",
+                        TaskSupervisor,
+                        kwargs={"shutdown": grace},
+                        shutdown=grace + 1.0,
+                        name=JOBS,
+                    ),
+                    ChildSpec("actors", DynamicSupervisorSpec(), name=ACTORS),
+                    ChildSpec("schedules", DynamicSupervisorSpec(), name=SCHEDULES),
+                    ChildSpec("runs", DynamicSupervisorSpec(), name=RUNS),
+                ],
+                strategy=Strategy.ONE_FOR_ONE,
+            )
+            self._root = await start_supervisor(system, spec, name=ROOT)
+            self._root.subscribe(self._events.emit)
+            self._jobs().subscribe(self._events.emit)
+        except BaseException:
+            await stack.aclose()
+            self._system = None
+            raise
         self._stack = stack
         return self
 
@@ -86,12 +187,81 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        stack, self._stack = self._stack, None
-        assert stack is not None
+        stack = self._stack
+        if stack is None:
+            return None
         try:
-            return await stack.__aexit__(exc_type, exc, tb)
-        finally:
+            if exc_type is None:
+                await self.aclose()
+            else:
+                with trio.CancelScope(shield=True):
+                    await self._shut_down(grace=0.0)
+        except BaseException:
+            self._stack = None
+            await stack.aclose()
             self._system = None
+            raise
+        self._stack = None
+        suppress = await stack.__aexit__(exc_type, exc, tb)
+        self._system = None
+        return suppress
+
+    async def aclose(self, *, timeout: float | None = None) -> RuntimeShutdownReport:
+        """Shut down gracefully and return what was cut; idempotent.
+
+        New runs, jobs and actors are refused from now on; schedules stop; runs and jobs in
+        flight get ``timeout`` seconds (default ``shutdown_timeout``) to finish; then the rest
+        are cancelled (runs roll back their completed undoable steps). The actor system closes
+        when the ``async with`` block ends.
+
+        Returns:
+            The report, also kept as ``rt.shutdown_report``.
+        """
+        if self.shutdown_report is not None:
+            return self.shutdown_report
+        grace = self._shutdown_timeout if timeout is None else timeout
+        with trio.CancelScope(shield=True):
+            return await self._shut_down(grace=grace)
+
+    async def _shut_down(self, *, grace: float) -> RuntimeShutdownReport:
+        if self.shutdown_report is not None:
+            return self.shutdown_report
+        self._closed = True
+        system = self.system
+        started = trio.current_time()
+        for name in (SCHEDULES, ACTORS):
+            ref = system.whereis(name)
+            if ref is not None:
+                await ref.shutdown(None)
+        live = [handle for handle in self._handles if not handle.done]
+        finished_in_time: list[str] = []
+        with trio.move_on_after(grace):
+            for handle in live:
+                await handle._done.wait()
+        for handle in live:
+            if handle.done:
+                finished_in_time.append(handle.run_id)
+            else:
+                handle.cancel()
+        cut = [handle.run_id for handle in live if not handle.done]
+        with trio.move_on_after(max(grace, 1.0)):
+            for handle in live:
+                await handle._done.wait()
+        remaining = max(0.0, grace - (trio.current_time() - started))
+        jobs_ref = system.whereis(JOBS)
+        jobs_report = None
+        if jobs_ref is not None:
+            jobs_report = await TaskSupervisor.from_ref(jobs_ref).aclose(shutdown=remaining)
+        report = RuntimeShutdownReport(
+            runs_finished=tuple(finished_in_time),
+            runs_cancelled=tuple(cut),
+            jobs=jobs_report,
+            duration=trio.current_time() - started,
+        )
+        self.shutdown_report = report
+        if cut or (jobs_report is not None and jobs_report.cancelled):
+            logger.warning("runtime shutdown cut work: %s", report)
+        return report
 
     @property
     def system(self) -> ActorSystem:
@@ -99,6 +269,31 @@ class Runtime:
         if self._system is None:
             raise RuntimeError("the runtime is not open; use `async with Runtime() as rt:`")
         return self._system
+
+    def _open_system(self) -> ActorSystem:
+        system = self.system
+        if self._closed:
+            raise RuntimeClosedError(
+                "the runtime is shutting down and accepts no new work; start work before "
+                "aclose() or outside the closing `async with` block"
+            )
+        return system
+
+    def _jobs(self) -> TaskSupervisor:
+        ref = self._open_system().whereis(JOBS)
+        if ref is None:
+            raise RuntimeError("the runtime's job supervisor is restarting; try again")
+        return TaskSupervisor.from_ref(ref)
+
+    def _dynamic(self, name: str) -> DynamicSupervisorRef:
+        ref = self._open_system().whereis(name)
+        if ref is None:
+            raise RuntimeError(f"the runtime's {name} supervisor is restarting; try again")
+        return DynamicSupervisorRef(ref)
+
+    async def tree(self) -> TreeSnapshot:
+        """A frozen snapshot of the runtime's whole supervision tree (``print`` it)."""
+        return await self._root.tree()
 
     # -- pools and events --------------------------------------------------------------------
 
@@ -117,9 +312,25 @@ class Runtime:
             pool.configure(limit)
         return pool
 
-    def subscribe(self, handler: Callable[[RunEvent], Any]) -> Unsubscribe:
-        """Call ``handler(event)`` for every run and step event; returns an unsubscribe function."""
-        return self._events.subscribe(handler)
+    def subscribe(self, handler: Callable[[Any], Any], *, only: Any = None) -> Unsubscribe:
+        """Call ``handler(event)`` for every event of the runtime; return an unsubscribe function.
+
+        Events: runs and steps (``RunEvent``), supervisors (``SupervisorEvent``: actor exits
+        and restarts), jobs (``TaskEvent``), schedules and pools. Handlers run synchronously on
+        the runtime's trio thread; one that raises is logged and does not disturb the others.
+
+        Args:
+            handler: a callable taking one event.
+            only: an event class, a union or a tuple of them: deliver only those events.
+        """
+        if only is None:
+            return self._events.subscribe(handler)
+
+        def filtered(event: Any) -> None:
+            if isinstance(event, only):
+                handler(event)
+
+        return self._events.subscribe(filtered)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -226,21 +437,30 @@ class Runtime:
         for step in plan.steps:
             if step.pool is not None:
                 self._pool_named(step.pool, f"step {step.name!r}")
-        system = self.system
+        system = self._open_system()
         run_id = f"{workflow.name}-{next(self._run_ids)}"
         handle = RunHandle(run_id, workflow.name)
-        ref = await system.spawn(
-            Coordinator,
-            self,
-            plan,
-            inputs,
-            handle,
-            limit=limit,
-            run_pools=run_pools,
-            options=dict(options),
-            resume=resume,
-            nursery=nursery,
-        )
+        args = (self, plan, inputs, handle)
+        kwargs = {
+            "limit": limit,
+            "run_pools": run_pools,
+            "options": dict(options),
+            "resume": resume,
+        }
+        if nursery is not None:  # a child run, supervised by its parent run
+            ref = await system.spawn(Coordinator, *args, nursery=nursery, **kwargs)
+        else:
+            spec = ChildSpec(
+                run_id,
+                Coordinator,
+                args=args,
+                kwargs=kwargs,
+                restart=Restart.TEMPORARY,
+                shutdown=self._shutdown_timeout,
+            )
+            ref = await self._dynamic(RUNS).start_child(spec)
+            self._handles.add(handle)
+            handle._on_done = self._handles.discard
         ref._cell.add_watcher(Monitor(ref, None), functools.partial(_coordinator_ended, handle))
         return handle
 
@@ -255,11 +475,53 @@ class Runtime:
             )
         return pool
 
-    # -- jobs --------------------------------------------------------------------------------
+    # -- jobs and actors --------------------------------------------------------------------
 
-    def fire_and_forget(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Start ``fn(*args)`` as a temporary job that outlives its caller but not the runtime."""
-        raise NotImplementedError("fire_and_forget lands with the task supervisor")
+    def fire_and_forget(
+        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None
+    ) -> Job:
+        """Start ``fn(*args)`` as a temporary job of the runtime's task supervisor.
+
+        Returns at once. The job outlives its caller but not the runtime (it gets the
+        runtime's shutdown time); its failure is logged and reported as a ``TaskFailed``
+        event, never raised here. A ``def`` function runs on a worker thread.
+
+        Raises:
+            RuntimeClosedError: the runtime is shutting down.
+        """
+        return self._jobs().start_child(fn, *args, name=name)
+
+    def start_task(
+        self, fn: Callable[..., Any], /, *args: Any, timeout: float | None = None
+    ) -> TaskHandle[Any]:
+        """Start ``fn(*args)`` under the task supervisor; ``await handle`` gives its value."""
+        return self._jobs().start_task(fn, *args, timeout=timeout)
+
+    async def spawn(
+        self,
+        actor_class: type[Actor],
+        /,
+        *args: Any,
+        name: str | None = None,
+        restart: Restart = Restart.PERMANENT,
+        shutdown: float | None = None,
+        **kwargs: Any,
+    ) -> ActorRef:
+        """Start an actor under the runtime's ``actors`` supervisor and return its ref.
+
+        ``restart`` is its OTP restart type (permanent by default). A restarted actor is a new
+        incarnation: reach it through ``name`` (``rt.system.tell(name, msg)``).
+        """
+        spec = ChildSpec(
+            name or f"{actor_class.__name__}-{next(self._actor_ids)}",
+            actor_class,
+            args=args,
+            kwargs=kwargs,
+            restart=restart,
+            name=name,
+            **({"shutdown": shutdown} if shutdown is not None else {}),
+        )
+        return await self._dynamic(ACTORS).start_child(spec)
 
 
 def _coordinator_ended(handle: RunHandle, reason: ExitReason) -> None:

@@ -89,25 +89,28 @@ class StepRunner:
         )
 
     async def actor(
-        self,
-        step: Step,
-        attempt: int,
-        kwargs: dict[str, Any],
-        scope: trio.CancelScope,
-        start: float,
+        self, step: Step, attempt: int, kwargs: dict[str, Any], start: float
     ) -> None:
-        """The step actor's task: run one attempt and report its exit to the coordinator."""
-        message: StepExit | None = None
+        """The step actor's task: run one attempt and report its exit to the coordinator.
+
+        It runs in the run's steps nursery; fail-fast cancels that nursery's scope, and each
+        step actor then reports ``CANCELLED`` on its way out (completed values stand).
+        """
         ctx = self.context(step, attempt) if step.context_param is not None else None
-        with scope:
+        try:
             try:
                 value = await self.execute(step, attempt, kwargs, ctx)
             except Exception as exc:
                 message = await self.compensate(step, attempt, start, exc, ctx)
             else:
                 message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
-        if message is None:
-            message = StepExit(CANCELLED, step.name, attempt, start, ctx=ctx)
+        except trio.Cancelled:
+            self.report(StepExit(CANCELLED, step.name, attempt, start, ctx=ctx))
+            raise
+        self.report(message)
+
+    def report(self, message: StepExit) -> None:
+        """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
         try:
             self.coordinator.tell(message)
         except ActorDeadError:

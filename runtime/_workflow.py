@@ -30,8 +30,8 @@ __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "Workflow", "is_async_c
 #: A parameter with this name receives the step context (unless ``args=`` wires it).
 CONTEXT_PARAM = "ctx"
 DEFAULT_MAX_AGAIN = 100
-_NO_INITIAL: Any = object()
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
+_NO_INITIAL: Any = object()
 _CONTEXT_CLASS = "StepContext"
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
 

@@ -100,6 +100,7 @@ SUPERVISION = [
 ]
 
 RUNTIME = [
+    "Adaptive",
     "Again",
     "AgainLimitError",
     "At",
@@ -123,6 +124,7 @@ RUNTIME = [
     "Overlap",
     "Plan",
     "Pool",
+    "PoolLimitChanged",
     "PoolStatistics",
     "RUN_OPTIONS",
     "ResultRef",
@@ -133,6 +135,8 @@ RUNTIME = [
     "RunHandle",
     "RunStarted",
     "Runtime",
+    "RuntimeClosedError",
+    "RuntimeShutdownReport",
     "ScheduleOptions",
     "Step",
     "StepAgain",
@@ -170,6 +174,7 @@ RUNTIME = [
     "outcome",
     "plan",
     "plan_catch_up",
+    "render_timeline",
     "result",
     "value",
 ]

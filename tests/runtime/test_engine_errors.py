@@ -211,7 +211,9 @@ async def test_cancelling_the_caller_of_result_does_not_cancel_the_run(autojump_
         assert trio.current_time() == 5.0
 
 
-async def test_closing_the_runtime_cancels_the_runs_in_flight(autojump_clock):
+async def test_closing_the_runtime_cancels_runs_still_in_flight_after_the_grace_time(
+    autojump_clock,
+):
     log = []
     wf = Workflow("in_flight")
 
@@ -223,13 +225,36 @@ async def test_closing_the_runtime_cancels_the_runs_in_flight(autojump_clock):
             log.append(trio.current_time())
             raise
 
-    async with Runtime() as rt:
+    async with Runtime(shutdown_timeout=5.0) as rt:
         handle = await rt.start(wf)
         await trio.sleep(1.0)
-    assert log == [1.0]
+    assert log == [6.0]
+    assert rt.shutdown_report is not None
+    assert rt.shutdown_report.runs_cancelled == (handle.run_id,)
     with pytest.raises(WorkflowCancelledError) as info:
         await handle.result()
     assert info.value.cancelled == ("long",)
+
+
+async def test_closing_the_runtime_lets_runs_in_flight_finish_within_the_grace_time(
+    autojump_clock,
+):
+    wf = Workflow("short")
+
+    @wf.step
+    async def short():
+        await trio.sleep(2.0)
+        return "done"
+
+    wf.returns("short")
+    async with Runtime(shutdown_timeout=5.0) as rt:
+        handle = await rt.start(wf)
+        await trio.sleep(1.0)
+    assert await handle.result() == "done"
+    assert handle.finished_at == 2.0
+    assert rt.shutdown_report is not None
+    assert rt.shutdown_report.runs_finished == (handle.run_id,)
+    assert rt.shutdown_report.runs_cancelled == ()
 
 
 async def test_a_failure_drops_pending_retries_and_lists_their_steps_as_cancelled(

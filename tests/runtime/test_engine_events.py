@@ -4,6 +4,7 @@ import pytest
 import trio
 
 from arborist.runtime import (
+    RunEvent,
     RunFinished,
     RunStarted,
     Runtime,
@@ -39,7 +40,7 @@ async def test_a_small_run_reports_run_and_step_events_in_order_with_times_and_d
 ):
     events = []
     async with Runtime() as rt:
-        rt.subscribe(events.append)
+        rt.subscribe(events.append, only=RunEvent)
         await trio.sleep(1.0)
         handle = await rt.start(_chain(), x=1)
         await handle.result()
@@ -72,7 +73,7 @@ async def test_a_failed_run_reports_the_final_failure_the_cancelled_steps_and_it
         await trio.sleep(10.0)
 
     async with Runtime() as rt:
-        rt.subscribe(events.append)
+        rt.subscribe(events.append, only=RunEvent)
         with pytest.raises(WorkflowFailedError) as info:
             await rt.run(wf)
     failed = [e for e in events if isinstance(e, StepFailed)]
@@ -99,7 +100,7 @@ async def test_a_cancelled_run_reports_its_cancelled_steps_and_an_unsuccessful_f
         await trio.sleep(10.0)
 
     async with Runtime() as rt:
-        rt.subscribe(events.append)
+        rt.subscribe(events.append, only=RunEvent)
         handle = await rt.start(wf)
         await trio.sleep(2.0)
         handle.cancel()
@@ -118,7 +119,7 @@ async def test_a_cancelled_run_reports_its_cancelled_steps_and_an_unsuccessful_f
 async def test_an_unsubscribed_handler_gets_no_more_events(autojump_clock):
     events = []
     async with Runtime() as rt:
-        unsubscribe = rt.subscribe(events.append)
+        unsubscribe = rt.subscribe(events.append, only=RunEvent)
         await rt.run(_chain(), x=1)
         count = len(events)
         unsubscribe()
@@ -134,8 +135,8 @@ async def test_a_failing_handler_does_not_disturb_the_run_or_other_handlers(auto
         raise RuntimeError("handler bug")
 
     async with Runtime() as rt:
-        rt.subscribe(broken_handler)
-        rt.subscribe(events.append)
+        rt.subscribe(broken_handler, only=RunEvent)
+        rt.subscribe(events.append, only=RunEvent)
         assert await rt.run(_chain(), x=7) == 7
     assert [type(e) for e in events][-1] is RunFinished
 
@@ -143,7 +144,7 @@ async def test_a_failing_handler_does_not_disturb_the_run_or_other_handlers(auto
 async def test_the_events_of_concurrent_runs_carry_their_own_run_ids(autojump_clock):
     events = []
     async with Runtime() as rt:
-        rt.subscribe(events.append)
+        rt.subscribe(events.append, only=RunEvent)
         first = await rt.start(_chain(), x=1)
         second = await rt.start(_chain(), x=2)
         await first.result()
@@ -175,7 +176,7 @@ async def test_a_def_step_reports_its_duration_on_the_trio_clock(autojump_clock)
         return 1
 
     async with Runtime() as rt:
-        rt.subscribe(events.append)
+        rt.subscribe(events.append, only=RunEvent)
         await rt.run(wf)
     finished = [e for e in events if isinstance(e, StepFinished) and e.step == "compute"]
     assert [(e.time, e.duration) for e in finished] == [(0.5, 0.0)]

@@ -11,6 +11,7 @@ from arborist.runtime import (
     WorkflowInputError,
     result,
 )
+from arborist.runtime._runtime import RUNS
 
 
 def _side_effect_workflow(ran, *, inputs=("user_id",)):
@@ -28,7 +29,7 @@ def _side_effect_workflow(ran, *, inputs=("user_id",)):
 async def _assert_nothing_ran(rt, ran):
     await trio.testing.wait_all_tasks_blocked()
     assert ran == []
-    assert rt.system.actors() == []
+    assert await rt._dynamic(RUNS).which_children() == []
 
 
 async def test_an_unknown_argument_is_raised_by_start_before_any_step_runs():
