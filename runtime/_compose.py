@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -269,11 +269,8 @@ class _MapRun:
         stats.elements = stats.failed = stats.materialised = stats.peak_materialised = 0
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
-            index = 0
             try:
-                async for element in self._elements():
-                    nursery.start_soon(self._element, index, element)
-                    index += 1
+                await self._feed(nursery)
             except Exception as exc:  # the source failed: raise its error, not a group
                 self._fail(exc)
         if self.error is not None:
@@ -282,38 +279,48 @@ class _MapRun:
             return self.acc
         return self.results
 
-    async def _elements(self) -> AsyncIterator[Any]:
-        """Yield elements lazily: each one only once a window slot is free."""
+    async def _feed(self, nursery: trio.Nursery) -> None:
+        """Start an element task per element, reading each only once a window slot is free."""
         source = self.source
+        start = nursery.start_soon
+        element_task = self._element
+        take_slot = self._take_slot
+        index = 0
         if hasattr(source, "__aiter__"):
             iterator = source.__aiter__()
             while True:
-                await self._take_slot()
+                await take_slot()
                 try:
                     element = await iterator.__anext__()
                 except StopAsyncIteration:
                     self._give_slot()
                     return
-                yield element
-        else:
+                start(element_task, index, element)
+                index += 1
+        try:
+            sync_iter: Iterator[Any] = iter(source)
+        except TypeError:
+            raise TypeError(
+                f"map step {self.spec.name!r}: over={self.spec.over!r} gave {source!r}, "
+                "which is not iterable; pass a list, an iterator or an async iterator"
+            ) from None
+        while True:
+            await take_slot()
             try:
-                sync_iter: Iterator[Any] = iter(source)
-            except TypeError:
-                raise TypeError(
-                    f"map step {self.spec.name!r}: over={self.spec.over!r} gave {source!r}, "
-                    "which is not iterable; pass a list, an iterator or an async iterator"
-                ) from None
-            while True:
-                await self._take_slot()
-                try:
-                    element = next(sync_iter)
-                except StopIteration:
-                    self._give_slot()
-                    return
-                yield element
+                element = next(sync_iter)
+            except StopIteration:
+                self._give_slot()
+                return
+            start(element_task, index, element)
+            index += 1
 
     async def _take_slot(self) -> None:
-        await self.window.acquire()
+        """Take a window slot; checkpoint only when the window is full (it then waits)."""
+        window = self.window
+        try:
+            window.acquire_nowait()
+        except trio.WouldBlock:
+            await window.acquire()
         stats = self.stats
         stats.materialised += 1
         stats.peak_materialised = max(stats.peak_materialised, stats.materialised)
