@@ -242,7 +242,7 @@ class Coordinator(Actor):
                 and producer
                 in plan.value_dependencies[consumer] | plan.outcome_dependencies[consumer]
             )
-        self._kwargs.update(resume.pending)
+        self._kwargs.update({name: dict(kw) for name, kw in resume.pending.items()})
         blocked_roots: list[tuple[str, str]] = []
         for step in plan.steps:
             name = step.name

@@ -221,7 +221,8 @@ class Runtime:
             return self.shutdown_report
         grace = self._shutdown_timeout if timeout is None else timeout
         with trio.CancelScope(shield=True):
-            return await self._shut_down(grace=grace)
+            report = await self._shut_down(grace=grace)
+        return report
 
     async def _shut_down(self, *, grace: float) -> RuntimeShutdownReport:
         if self.shutdown_report is not None:
@@ -441,7 +442,7 @@ class Runtime:
         run_id = f"{workflow.name}-{next(self._run_ids)}"
         handle = RunHandle(run_id, workflow.name)
         args = (self, plan, inputs, handle)
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "limit": limit,
             "run_pools": run_pools,
             "options": dict(options),
@@ -512,15 +513,10 @@ class Runtime:
         ``restart`` is its OTP restart type (permanent by default). A restarted actor is a new
         incarnation: reach it through ``name`` (``rt.system.tell(name, msg)``).
         """
-        spec = ChildSpec(
-            name or f"{actor_class.__name__}-{next(self._actor_ids)}",
-            actor_class,
-            args=args,
-            kwargs=kwargs,
-            restart=restart,
-            name=name,
-            **({"shutdown": shutdown} if shutdown is not None else {}),
-        )
+        child_id = name or f"{actor_class.__name__}-{next(self._actor_ids)}"
+        spec = ChildSpec(child_id, actor_class, args=args, kwargs=kwargs, restart=restart, name=name)
+        if shutdown is not None:
+            spec = attrs.evolve(spec, shutdown=shutdown)
         return await self._dynamic(ACTORS).start_child(spec)
 
 

@@ -317,7 +317,21 @@ class Workflow:
         return plan(self)
 
     @overload
-    def step(self, fn: Callable[..., Any], /) -> Step: ...
+    def step(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *,
+        name: str | None = None,
+        args: Mapping[str, Source] | None = None,
+        wait_for: Sequence[str | Step] = (),
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        pool: str | None = None,
+        inline: bool = False,
+        when: Callable[..., bool] | None = None,
+        max_again: int = DEFAULT_MAX_AGAIN,
+    ) -> Step: ...
 
     @overload
     def step(

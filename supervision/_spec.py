@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import inspect
 import math
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
@@ -184,6 +184,14 @@ def check_shutdown(subject: str, value: Any) -> float:
     return float(value)
 
 
+def _to_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(values)
+
+
+def _to_dict(values: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(values)
+
+
 @attrs.frozen
 class ChildSpec:
     """How a supervisor starts, restarts and stops one child.
@@ -211,8 +219,8 @@ class ChildSpec:
 
     id: Hashable = attrs.field()
     start: ChildStart = attrs.field()
-    args: tuple[Any, ...] = attrs.field(default=(), converter=tuple)
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    args: tuple[Any, ...] = attrs.field(default=(), converter=_to_tuple)
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_to_dict)
     restart: Restart = attrs.field(
         default=Restart.PERMANENT, converter=_to_restart, kw_only=True
     )
@@ -360,7 +368,7 @@ class SupervisorSpec:
     """
 
     children: tuple[ChildSpec, ...] = attrs.field(
-        default=(), converter=tuple, validator=_check_children
+        default=(), converter=_to_tuple, validator=_check_children
     )
     strategy: Strategy = attrs.field(
         default=Strategy.ONE_FOR_ONE, converter=_to_strategy, kw_only=True
