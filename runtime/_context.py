@@ -75,7 +75,8 @@ class StepContext:
         The child run is supervised by this run (it ends if this run ends), shares the
         runtime's pools, and while it runs this step lends back the pool slots it holds, so
         parent and child sharing a pool cannot deadlock. If this run later fails, the child's
-        completed steps are undone with this step's. Cancelling this step cancels the child.
+        completed steps are undone with this step's. Cancelling this step cancels the child
+        and waits (shielded) until the child has rolled back its completed steps.
 
         Raises:
             WorkflowFailedError: the child run failed (it has rolled itself back).
@@ -88,7 +89,11 @@ class StepContext:
             try:
                 value = await handle.result()
             except trio.Cancelled:
+                # Cancel the child and wait (shielded) for it to roll itself back: once this
+                # step exits, the parent run may end and take the child's nursery with it.
                 handle.cancel()
+                with trio.CancelScope(shield=True):
+                    await handle._done.wait()
                 raise
             self._children.extend(handle._undo_log)
             return value

@@ -1,0 +1,275 @@
+"""Composition: a workflow as a step of another (``wf.include``) and child runs started from a
+step (``ctx.run``): results, rollback with the parent, shared pools, cancellation."""
+
+import pytest
+import trio
+
+from arborist.runtime import (
+    Runtime,
+    Workflow,
+    WorkflowCancelledError,
+    WorkflowFailedError,
+)
+
+
+class Boom(Exception):
+    pass
+
+
+def payment_workflow(log):
+    """Child: reserve -> charge, both undoable; returns the charge id."""
+    child = Workflow("payment", inputs=["amount"])
+
+    @child.step
+    async def reserve(amount):
+        await trio.sleep(1.0)
+        log.append(("reserve", amount, trio.current_time()))
+        return f"hold-{amount}"
+
+    @reserve.undo
+    async def release(hold, arguments):
+        log.append(("release", hold, trio.current_time()))
+
+    @child.step
+    async def charge(reserve, amount):
+        await trio.sleep(1.0)
+        log.append(("charge", amount, trio.current_time()))
+        return f"ch-{amount}"
+
+    @charge.undo
+    async def refund(charge_id, arguments):
+        log.append(("refund", charge_id, trio.current_time()))
+
+    child.returns("charge")
+    return child
+
+
+async def test_an_included_workflow_returns_the_childs_result_as_the_steps_value(autojump_clock):
+    log = []
+    parent = Workflow("checkout", inputs=["total"])
+    parent.include(payment_workflow(log), name="payment", args={"amount": _input("total")})
+
+    @parent.step
+    async def receipt(payment):
+        return f"receipt for {payment}"
+
+    parent.returns("receipt")
+    async with Runtime(seed=0) as rt:
+        assert await rt.run(parent, total=30) == "receipt for ch-30"
+        assert trio.current_time() == 2.0
+
+
+def _input(name):
+    from arborist.runtime import input as input_ref
+
+    return input_ref(name)
+
+
+async def test_a_parent_failure_after_an_include_undoes_the_childs_steps_after_its_own(
+    autojump_clock,
+):
+    log = []
+    parent = Workflow("checkout", inputs=["amount"])
+
+    @parent.step
+    async def cart(amount):
+        log.append(("cart", amount, trio.current_time()))
+        return "cart-1"
+
+    @cart.undo
+    async def empty_cart(cart_id, arguments):
+        log.append(("empty", cart_id, trio.current_time()))
+
+    parent.include(payment_workflow(log), name="payment", wait_for=["cart"])
+
+    @parent.step
+    async def ship(payment):
+        await trio.sleep(1.0)
+        log.append(("ship", payment, trio.current_time()))
+        return "parcel-1"
+
+    @ship.undo
+    async def recall(parcel, arguments):
+        log.append(("recall", parcel, trio.current_time()))
+
+    @parent.step
+    async def notify(ship):
+        await trio.sleep(1.0)
+        raise Boom("mail down")
+
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent, amount=30)
+    error = info.value
+    assert error.step == "notify"
+    assert error.completed == ("cart", "payment", "ship")
+    assert error.undone == ("ship", "charge", "reserve", "cart")
+    assert [entry[0] for entry in log] == [
+        "cart",
+        "reserve",
+        "charge",
+        "ship",
+        "recall",
+        "refund",
+        "release",
+        "empty",
+    ]
+    assert log[-4:] == [
+        ("recall", "parcel-1", 4.0),
+        ("refund", "ch-30", 4.0),
+        ("release", "hold-30", 4.0),
+        ("empty", "cart-1", 4.0),
+    ]
+
+
+async def test_a_child_started_with_ctx_run_is_undone_when_the_parent_fails_later(
+    autojump_clock,
+):
+    log = []
+    child = payment_workflow(log)
+    parent = Workflow("manual")
+
+    @parent.step
+    async def pay(ctx):
+        first = await ctx.run(child, amount=10)
+        second = await ctx.run(child, amount=20)
+        return [first, second]
+
+    @parent.step
+    async def fail_later(pay):
+        raise Boom("later")
+
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent)
+    assert info.value.undone == ("charge", "reserve", "charge", "reserve")
+    assert [(kind, what) for kind, what, _ in log if kind in ("refund", "release")] == [
+        ("refund", "ch-20"),
+        ("release", "hold-20"),
+        ("refund", "ch-10"),
+        ("release", "hold-10"),
+    ]
+
+
+async def test_a_failing_child_rolls_itself_back_and_fails_the_including_step(autojump_clock):
+    log = []
+    child = Workflow("child")
+
+    @child.step
+    async def create():
+        log.append("create")
+        return "row"
+
+    @create.undo
+    async def delete(row, arguments):
+        log.append("delete")
+
+    @child.step
+    async def validate(create):
+        raise Boom("invalid")
+
+    parent = Workflow("parent")
+    parent.include(child, name="nested")
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent)
+    outer = info.value
+    assert outer.step == "nested"
+    assert isinstance(outer.cause, WorkflowFailedError)
+    assert outer.cause.step == "validate"
+    assert outer.cause.undone == ("create",)
+    assert outer.undone == ()
+    assert log == ["create", "delete"]
+
+
+async def test_a_child_run_shares_the_runtimes_named_pools(autojump_clock):
+    running = []
+    peak = []
+    child = Workflow("query", inputs=["n"])
+
+    @child.step(pool="db")
+    async def select(n):
+        running.append(n)
+        peak.append(len(running))
+        await trio.sleep(1.0)
+        running.remove(n)
+        return n
+
+    child.returns("select")
+    parent = Workflow("fan_out")
+    for i in range(4):
+        parent.include(child, name=f"q{i}", args={"n": _value(i)})
+
+    @parent.step(pool="db")
+    async def direct():
+        running.append("direct")
+        peak.append(len(running))
+        await trio.sleep(1.0)
+        running.remove("direct")
+
+    async with Runtime(seed=0) as rt:
+        rt.pool("db", limit=2)
+        await rt.run(parent)
+        assert trio.current_time() == 3.0  # 5 queries of 1 s through 2 slots
+    assert max(peak) == 2
+
+
+def _value(constant):
+    from arborist.runtime import value
+
+    return value(constant)
+
+
+async def test_cancelling_the_parent_run_cancels_the_child_run_and_undoes_both(autojump_clock):
+    log = []
+    child = Workflow("slow_child")
+
+    @child.step
+    async def step_one():
+        log.append(("one", trio.current_time()))
+        return 1
+
+    @step_one.undo
+    async def undo_one(result, arguments):
+        log.append(("undo one", trio.current_time()))
+
+    @child.step
+    async def step_two(step_one):
+        try:
+            await trio.sleep(10.0)
+        except trio.Cancelled:
+            log.append(("two cancelled", trio.current_time()))
+            raise
+
+    parent = Workflow("parent")
+    parent.include(child, name="nested")
+    async with Runtime(seed=0) as rt:
+        handle = await rt.start(parent)
+        await trio.sleep(2.0)
+        handle.cancel()
+        with pytest.raises(WorkflowCancelledError) as info:
+            await handle.result()
+        await trio.sleep(20.0)
+    assert info.value.cancelled == ("nested",)
+    assert log == [("one", 0.0), ("two cancelled", 2.0), ("undo one", 2.0)]
+
+
+async def test_a_parent_failure_while_a_child_runs_rolls_the_child_back_before_the_run_ends(
+    autojump_clock,
+):
+    log = []
+    child = payment_workflow(log)
+    parent = Workflow("racing")
+    parent.include(child, name="payment", args={"amount": _value(5)})
+
+    @parent.step
+    async def fraud_check():
+        await trio.sleep(1.5)  # reserve has completed, charge is in flight
+        raise Boom("fraud")
+
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent)
+        assert trio.current_time() == 1.5
+    assert info.value.cancelled == ("payment",)
+    assert log == [("reserve", 5, 1.0), ("release", "hold-5", 1.5)]
