@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -62,6 +62,9 @@ from ._run import RunHandle
 from ._run_errors import WorkflowCancelledError, WorkflowCrashedError
 from ._saga import HaltedRun
 from ._workflow import Workflow
+
+if TYPE_CHECKING:
+    from ._embed import BackgroundRuntime
 
 __all__ = ["RUN_OPTIONS", "Runtime", "RuntimeClosedError", "RuntimeShutdownReport"]
 
@@ -144,6 +147,17 @@ class Runtime:
         self.shutdown_report: RuntimeShutdownReport | None = None
         """What the last shutdown cut (None until the runtime has shut down)."""
 
+    @staticmethod
+    def background(**options: Any) -> BackgroundRuntime:
+        """A runtime on a thread of its own, for threaded programs (use it with ``with``).
+
+        Its ``run``/``submit``/``fire_and_forget``/``schedule``/``close`` are thread-safe
+        blocking calls; ``options`` are the ``Runtime`` constructor's.
+        """
+        from ._embed import BackgroundRuntime
+
+        return BackgroundRuntime(**options)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Runtime:
@@ -222,7 +236,7 @@ class Runtime:
         grace = self._shutdown_timeout if timeout is None else timeout
         with trio.CancelScope(shield=True):
             report = await self._shut_down(grace=grace)
-        return report
+        return report  # noqa: RET504 - mypy needs the return outside the shielded block
 
     async def _shut_down(self, *, grace: float) -> RuntimeShutdownReport:
         if self.shutdown_report is not None:
@@ -348,6 +362,8 @@ class Runtime:
     ) -> Any:
         """Run ``workflow`` to the end and return its result (see ``start`` for the options).
 
+        Cancelling the caller cancels the run (its completed undoable steps are undone).
+
         Raises:
             WorkflowFailedError: a step failed after its retries; names the step.
             WorkflowDefinitionError: the workflow is invalid (raised before any step runs).
@@ -361,7 +377,11 @@ class Runtime:
             pool=pool,
             **kw_inputs,
         )
-        return await handle.result()
+        try:
+            return await handle.result()
+        except trio.Cancelled:
+            handle.cancel()  # structured: cancelling the caller cancels the run it waits for
+            raise
 
     async def start(
         self,
@@ -514,7 +534,9 @@ class Runtime:
         incarnation: reach it through ``name`` (``rt.system.tell(name, msg)``).
         """
         child_id = name or f"{actor_class.__name__}-{next(self._actor_ids)}"
-        spec = ChildSpec(child_id, actor_class, args=args, kwargs=kwargs, restart=restart, name=name)
+        spec = ChildSpec(
+            child_id, actor_class, args=args, kwargs=kwargs, restart=restart, name=name
+        )
         if shutdown is not None:
             spec = attrs.evolve(spec, shutdown=shutdown)
         return await self._dynamic(ACTORS).start_child(spec)
