@@ -20,8 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from arborist.runtime import Workflow
-from arborist.runtime._embed import AsyncioRuntime, open_asyncio_runtime
+from arborist.runtime import AsyncioRuntime, Workflow, open_asyncio_runtime
 
 REAL_CLOCK = True  # an asyncio loop and sockets: the example test runs it on the real clock
 

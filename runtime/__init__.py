@@ -23,6 +23,7 @@ from ._compose import MapElementError, MapStatistics, case
 from ._context import StepContext
 from ._control import Again, ContinueWith, Halt, RetryStep
 from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
+from ._embed import AsyncioRuntime, BackgroundRuntime, open_asyncio_runtime
 from ._errors import WorkflowDefinitionError, WorkflowInputError
 from ._events import (
     PoolLimitChanged,
@@ -78,7 +79,9 @@ __all__ = [
     "Adaptive",
     "Again",
     "AgainLimitError",
+    "AsyncioRuntime",
     "At",
+    "BackgroundRuntime",
     "CatchUp",
     "CatchUpPlan",
     "ContinueWith",
@@ -142,6 +145,7 @@ __all__ = [
     "every",
     "input",
     "jitter_delay",
+    "open_asyncio_runtime",
     "outcome",
     "plan",
     "plan_catch_up",

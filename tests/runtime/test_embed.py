@@ -11,8 +11,13 @@ import threading
 import pytest
 import trio
 
-from arborist.runtime import Runtime, RuntimeShutdownReport, Workflow, WorkflowFailedError
-from arborist.runtime._embed import open_asyncio_runtime
+from arborist.runtime import (
+    Runtime,
+    RuntimeShutdownReport,
+    Workflow,
+    WorkflowFailedError,
+    open_asyncio_runtime,
+)
 
 
 def _double() -> Workflow:
