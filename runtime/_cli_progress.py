@@ -25,6 +25,7 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
+from ._run_errors import WorkflowFailedError
 from ._timeline import format_seconds
 
 __all__ = [
@@ -98,7 +99,9 @@ def describe(event: Any, main_run: str | None = None) -> StepLine | None:  # noq
             took = format_seconds(duration)
             if ok:
                 return StepLine(f"run {run_id}", "ok", took)
-            why = f"{took}, {_error(error)}" if error is not None else took
+            if isinstance(error, WorkflowFailedError):
+                return StepLine(f"run {run_id}", "failed", f"{took}, at step {error.step!r}")
+            why = f"{took}, {type(error).__name__}" if error is not None else took
             return StepLine(f"run {run_id}", "failed", why)
     owner = getattr(event, "run_id", None)
     step = getattr(event, "step", None)
@@ -172,7 +175,11 @@ class PlainProgress:
         if line is None:
             return
         offset = getattr(event, "time", self._origin) - self._origin
-        text = f"+{offset:7.3f}s  {line.subject:<{self._width}}  {line.status:<9}  {line.detail}"
+        if " " in line.subject:  # a run or a pool, not a step: no columns
+            text = f"+{offset:7.3f}s  {line.subject} {line.status}  {line.detail}"
+        else:
+            subject = f"{line.subject:<{self._width}}"
+            text = f"+{offset:7.3f}s  {subject}  {line.status:<9}  {line.detail}"
         self._stream.write(text.rstrip() + "\n")
         self._stream.flush()
 
