@@ -78,7 +78,13 @@ async def test_a_step_waiting_to_run_again_holds_no_pool_slot(autojump_clock):
             return Again(after=5.0)
         return "done"
 
-    @wf.step(pool="api")
+    @wf.step
+    async def gate():
+        # No pool: it ends at once, so `other` starts one scheduling round after `poll`,
+        # when poll already holds the pool's only slot (trio shuffles tasks started together).
+        return None
+
+    @wf.step(pool="api", wait_for=["gate"])
     async def other():
         log.append(("other", trio.current_time()))
         await trio.sleep(1.0)
