@@ -139,7 +139,11 @@ class Progress(Protocol):
     """A live progress reporter for one ``arborist run``."""
 
     def open(self, origin: float, main_run: str | None) -> None:
-        """Start showing progress; event times are shown relative to ``origin``."""
+        """Start showing progress.
+
+        Event times are shown relative to ``origin``, or to the start of the first run when
+        ``main_run`` is None (that run is then the main one).
+        """
 
     def on_event(self, event: Any) -> None:
         """Show what ``event`` changes (called on the runtime's trio thread)."""
@@ -163,14 +167,18 @@ class PlainProgress:
         self._main: str | None = None
 
     def open(self, origin: float, main_run: str | None) -> None:
-        """Measure offsets from ``origin``; name steps of other runs ``run-id/step``."""
+        """Measure offsets from ``origin``; name steps of other runs ``run-id/step``.
+
+        With ``main_run`` None, the first run started is the main one and its start the origin.
+        """
         self._origin = origin
         self._main = main_run
 
     def on_event(self, event: Any) -> None:
         """Write the event's line, if it concerns a run, a step or a pool."""
         if self._main is None and isinstance(event, RunStarted):
-            self._main = event.run_id
+            self._main = event.run_id  # the first run is the one the command started
+            self._origin = event.time  # offsets from its start, as in its timeline
         line = describe(event, self._main)
         if line is None:
             return
@@ -239,7 +247,8 @@ class RichProgress:
     def on_event(self, event: Any) -> None:
         """Update the step's row and redraw."""
         if self._main is None and isinstance(event, RunStarted):
-            self._main = event.run_id
+            self._main = event.run_id  # the first run is the one the command started
+            self._origin = event.time  # offsets from its start, as in its timeline
         line = describe(event, self._main)
         if line is None:
             return

@@ -22,6 +22,7 @@ import pytest
 from arborist.runtime import (
     RunFinished,
     RunStarted,
+    Runtime,
     StepFailed,
     StepFinished,
     StepRetried,
@@ -145,6 +146,14 @@ async def with_a_long_job(rt):
     rt.fire_and_forget(trio.sleep, 60, name="nightly")
 
 not_callable = 3
+
+async def tick():
+    print("tick", flush=True)
+
+async def scheduled(rt):
+    from arborist.runtime import every
+
+    rt.schedule("ticker", every(seconds=0.02), tick)
 """
 
 ONE_FLOW = """
@@ -546,6 +555,21 @@ def test_a_second_signal_during_the_shutdown_exits_130_at_once(project):
     assert "SIGINT again: exiting without waiting" in err.rest()
 
 
+@pytest.mark.skipif(
+    not hasattr(Runtime, "schedule"), reason="rt.schedule is not wired into the Runtime yet"
+)
+def test_serve_runs_the_schedules_of_the_app_and_stops_them_on_sigterm(project):
+    process, out, _ = serve(project, "apps:scheduled", "--shutdown-timeout", "2")
+    out.wait_for("serving")
+    out.wait_for("tick")
+    out.wait_for("tick")
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=10) == 0
+    assert "shutdown: " in out.rest()
+
+
 def test_serve_of_an_app_whose_setup_raises_exits_1_with_one_line(project):
     done = arborist(project, "serve", "apps:failing")
 
@@ -713,7 +737,7 @@ def events():
 def test_plain_progress_writes_one_aligned_line_per_event_with_its_offset():
     stream = io.StringIO()
     progress = PlainProgress(stream, name_width=6)
-    progress.open(10.0, None)
+    progress.open(9.0, None)  # offsets count from the run's start (10.0)
 
     for event in events():
         progress.on_event(event)
