@@ -39,7 +39,9 @@ from arborist.actors import (
     open_actor_system,
 )
 from arborist.supervision import (
+    ChildNotFoundError,
     ChildSpec,
+    ChildStateError,
     DynamicSupervisorRef,
     DynamicSupervisorSpec,
     Job,
@@ -244,10 +246,9 @@ class Runtime:
         self._closed = True
         system = self.system
         started = trio.current_time()
-        for name in (SCHEDULES, ACTORS):
-            ref = system.whereis(name)
-            if ref is not None:
-                await ref.shutdown(None)
+        # terminate_child, as OTP: the root stops these children and does not restart them.
+        for child in ("schedules", "actors"):
+            await self._terminate(child)
         live = [handle for handle in self._handles if not handle.done]
         finished_in_time: list[str] = []
         with trio.move_on_after(grace):
@@ -262,11 +263,13 @@ class Runtime:
         with trio.move_on_after(max(grace, 1.0)):
             for handle in live:
                 await handle._done.wait()
-        remaining = max(0.0, grace - (trio.current_time() - started))
         jobs_ref = system.whereis(JOBS)
         jobs_report = None
         if jobs_ref is not None:
-            jobs_report = await TaskSupervisor.from_ref(jobs_ref).aclose(shutdown=remaining)
+            # Its own shutdown time (the runtime's) lets running jobs finish, then cuts them.
+            jobs = TaskSupervisor.from_ref(jobs_ref)
+            await self._terminate("jobs")
+            jobs_report = jobs.report
         report = RuntimeShutdownReport(
             runs_finished=tuple(finished_in_time),
             runs_cancelled=tuple(cut),
@@ -277,6 +280,12 @@ class Runtime:
         if cut or (jobs_report is not None and jobs_report.cancelled):
             logger.warning("runtime shutdown cut work: %s", report)
         return report
+
+    async def _terminate(self, child: str) -> None:
+        try:
+            await self._root.terminate_child(child)
+        except (ChildNotFoundError, ChildStateError):
+            pass  # already stopped
 
     @property
     def system(self) -> ActorSystem:
