@@ -1,0 +1,131 @@
+"""The Runtime's own tree: jobs, actors under the runtime, the tree snapshot, graceful shutdown."""
+
+import pytest
+import trio
+import trio.testing
+
+from arborist.actors import Actor, Crashed
+from arborist.runtime import RunEvent, Runtime, RuntimeClosedError, Workflow
+from arborist.supervision import ChildExited, ChildRestarted, TaskFailed
+
+
+class Counter(Actor):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_receive(self, message: object) -> int:
+        if message == "boom":
+            raise ValueError("boom")
+        self.count += 1
+        return self.count
+
+
+async def test_the_runtime_tree_has_jobs_actors_schedules_and_runs(autojump_clock):
+    async with Runtime() as rt:
+        tree = await rt.tree()
+    assert [child.id for child in tree.root.children] == ["jobs", "actors", "schedules", "runs"]
+    text = str(tree)
+    for name in ("jobs", "actors", "schedules", "runs"):
+        assert name in text
+
+
+async def test_fire_and_forget_runs_the_job_without_blocking_the_caller(autojump_clock):
+    done = []
+
+    async def job(x):
+        await trio.sleep(1.0)
+        done.append((x, trio.current_time()))
+
+    async with Runtime() as rt:
+        rt.fire_and_forget(job, 7)
+        assert trio.current_time() == 0.0
+    assert done == [(7, 1.0)]
+
+
+async def test_a_failing_job_is_an_event_and_never_raises_into_the_caller(autojump_clock):
+    failures = []
+
+    async def job():
+        raise ValueError("nope")
+
+    async with Runtime() as rt:
+        rt.subscribe(failures.append, only=TaskFailed)
+        rt.fire_and_forget(job)
+        await trio.testing.wait_all_tasks_blocked()
+    assert len(failures) == 1
+    assert isinstance(failures[0].exc, ValueError)
+
+
+async def test_an_actor_spawned_on_the_runtime_is_restarted_under_its_name(autojump_clock):
+    restarts = []
+    async with Runtime() as rt:
+        rt.subscribe(restarts.append, only=ChildRestarted)
+        first = await rt.spawn(Counter, name="counter")
+        assert await first.ask(1) == 1
+        with pytest.raises(Exception, match="boom"):
+            await first.ask("boom")
+        await trio.testing.wait_all_tasks_blocked()
+        second = rt.system.whereis("counter")
+        assert second is not None
+        assert second is not first
+        assert await rt.system.ask("counter", 1) == 1  # fresh state, as in OTP
+    assert [event.id for event in restarts] == ["counter"]
+
+
+async def test_shutdown_restarts_nothing_and_reports_what_it_cut(autojump_clock):
+    events = []
+
+    async def slow_job():
+        await trio.sleep(100.0)
+
+    wf = Workflow("slow")
+
+    @wf.step
+    async def forever():
+        await trio.sleep(100.0)
+
+    async with Runtime(shutdown_timeout=2.0) as rt:
+        rt.subscribe(events.append)
+        rt.fire_and_forget(slow_job)
+        handle = await rt.start(wf)
+        await trio.sleep(1.0)
+    assert not [e for e in events if isinstance(e, ChildRestarted)]
+    report = rt.shutdown_report
+    assert report is not None
+    assert report.runs_cancelled == (handle.run_id,)
+    assert report.jobs is not None
+    assert len(report.jobs.cut) == 1
+    crashed = [e for e in events if isinstance(e, ChildExited) and isinstance(e.reason, Crashed)]
+    assert crashed == []
+
+
+async def test_work_is_refused_once_the_runtime_is_closing(autojump_clock):
+    wf = Workflow("w")
+
+    @wf.step
+    async def step():
+        return 1
+
+    async with Runtime() as rt:
+        await rt.aclose()
+        with pytest.raises(RuntimeClosedError, match="accepts no new work"):
+            await rt.run(wf)
+        with pytest.raises(RuntimeClosedError):
+            rt.fire_and_forget(trio.sleep, 1)
+
+
+async def test_subscribe_only_filters_events_by_type(autojump_clock):
+    run_events, all_events = [], []
+    wf = Workflow("w")
+
+    @wf.step
+    async def step():
+        return 1
+
+    async with Runtime() as rt:
+        rt.subscribe(run_events.append, only=RunEvent)
+        rt.subscribe(all_events.append)
+        await rt.run(wf)
+    assert run_events
+    assert all(isinstance(event, RunEvent) for event in run_events)
+    assert len(all_events) > len(run_events)
