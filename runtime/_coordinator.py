@@ -358,6 +358,12 @@ class Coordinator(Actor):
         self._handle.records.append(
             StepRecord(name, message.attempt, message.start, message.end, status)
         )
+        if message.ctx is not None and message.ctx._children and status != "ok":
+            # Child runs that completed in an attempt that did not complete (failed, cancelled,
+            # Again, Halt): their steps are in effect, so the run's rollback must undo them.
+            children = tuple(message.ctx._children)
+            message.ctx._children.clear()
+            self._undo_log.append(UndoEntry(name, None, None, {}, children))
         if kind == DONE:
             if type(value) is Again:
                 self._on_again(name, message, value)

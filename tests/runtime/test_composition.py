@@ -273,3 +273,85 @@ async def test_a_parent_failure_while_a_child_runs_rolls_the_child_back_before_t
         assert trio.current_time() == 1.5
     assert info.value.cancelled == ("payment",)
     assert log == [("reserve", 5, 1.0), ("release", "hold-5", 1.5)]
+
+
+def _undoable_child(log):
+    child = Workflow("row")
+
+    @child.step
+    async def create():
+        log.append("create")
+        return "row"
+
+    @create.undo
+    async def delete(row, arguments):
+        log.append("delete")
+
+    return child
+
+
+async def test_a_child_run_completed_by_a_step_that_then_fails_is_undone(autojump_clock):
+    log = []
+    child = _undoable_child(log)
+    parent = Workflow("parent")
+
+    @parent.step
+    async def outer(ctx):
+        await ctx.run(child)
+        raise Boom("after the child")
+
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent)
+    assert info.value.undone == ("create",)
+    assert log == ["create", "delete"]
+
+
+async def test_a_child_run_completed_by_a_step_that_is_then_cancelled_is_undone(autojump_clock):
+    log = []
+    child = _undoable_child(log)
+    parent = Workflow("parent")
+
+    @parent.step
+    async def outer(ctx):
+        await ctx.run(child)
+        await trio.sleep(10.0)
+
+    @parent.step
+    async def broken():
+        await trio.sleep(1.0)
+        raise Boom("broken")
+
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent)
+    assert info.value.cancelled == ("outer",)
+    assert info.value.undone == ("create",)
+    assert log == ["create", "delete"]
+
+
+async def test_when_a_sub_workflow_map_fails_the_elements_that_completed_are_undone(
+    autojump_clock,
+):
+    log = []
+    child = Workflow("open_account", inputs=["n"])
+
+    @child.step
+    async def open_it(n):
+        await trio.sleep(n)
+        if n == 3:
+            raise Boom("rejected")
+        log.append(f"open {n}")
+        return n
+
+    @open_it.undo
+    async def close_it(n, arguments):
+        log.append(f"close {n}")
+
+    parent = Workflow("accounts", inputs=["ns"])
+    parent.map(over="ns", workflow=child, name="accounts")
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(WorkflowFailedError) as info:
+            await rt.run(parent, ns=[1, 2, 3, 4])
+    assert info.value.step == "accounts"
+    assert log == ["open 1", "open 2", "close 2", "close 1"]
