@@ -18,10 +18,12 @@ from arborist.actors import (
     Down,
     Exit,
     Killed,
+    MailboxFullError,
     Normal,
     Shutdown,
     ThreadActor,
 )
+from arborist.actors._thread import _Batch
 
 GUARD = 5  # seconds; a generous guard, never a timing assertion
 
@@ -503,3 +505,221 @@ async def test_wait_all_tasks_blocked_returns_while_a_thread_actor_handler_block
         await trio.testing.wait_all_tasks_blocked()
         release.set()
         assert await ref.ask("after") == "after"
+
+
+# -- batches: every queued message reaches the thread in one job ------------------------------
+
+
+class Gate(ThreadActor):
+    """Records what it handles; ("hold", entered, release) blocks; "boom" raises; "quit" stops."""
+
+    def __init__(self) -> None:
+        self.handled: list[Any] = []
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, tuple) and message[0] == "hold":
+            message[1].set()
+            message[2].wait(GUARD)
+            return "released"
+        if message == "boom":
+            raise ValueError("boom in a batch")
+        if message == "quit":
+            self.stop()
+            return None
+        self.handled.append(message)
+        return message
+
+
+def hold() -> tuple[str, threading.Event, threading.Event]:
+    return ("hold", threading.Event(), threading.Event())
+
+
+async def held(ref: ActorRef, message: tuple[str, threading.Event, threading.Event]) -> None:
+    """Tell ``ref`` the hold message and return once its thread is blocked in it."""
+    ref.tell(message)
+    await wait_thread_event(message[1])
+
+
+def start_ask(nursery: trio.Nursery, ref: ActorRef, message: Any, out: list[Any]) -> None:
+    """Ask in the background; append the reply, or the ActorDiedError, to ``out``."""
+
+    async def asker() -> None:
+        try:
+            out.append(await ref.ask(message, timeout=None))
+        except ActorDiedError as exc:
+            out.append(exc)
+
+    nursery.start_soon(asker)
+
+
+async def test_messages_queued_while_a_thread_actor_works_reach_its_thread_in_one_job(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    sizes: list[int] = []
+    run = _Batch.run
+
+    def counting_run(batch: _Batch) -> None:
+        sizes.append(len(batch.items))
+        run(batch)
+
+    monkeypatch.setattr(_Batch, "run", counting_run)
+    ref = await system.spawn(Gate)
+    first = hold()
+    replies: list[Any] = []
+    with trio.fail_after(GUARD):
+        async with trio.open_nursery() as nursery:
+            await held(ref, first)
+            for i in range(100):
+                ref.tell(i)
+            start_ask(nursery, ref, "last", replies)
+            await trio.testing.wait_all_tasks_blocked()
+            first[2].set()
+    assert replies == ["last"]
+    assert sizes == [1, 101]
+    assert ref._cell.actor.handled == [*range(100), "last"]
+
+
+async def test_an_ask_in_the_middle_of_a_batch_is_answered_before_the_batch_ends(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate)
+    first, second = hold(), hold()
+    replies: list[Any] = []
+    answered = trio.Event()
+
+    async def asker() -> None:
+        replies.append(await ref.ask("early"))
+        answered.set()
+
+    with trio.fail_after(GUARD):
+        await held(ref, first)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(asker)
+            await trio.testing.wait_all_tasks_blocked()
+            ref.tell(second)
+            first[2].set()  # the ask and `second` now go to the thread as one batch
+            await answered.wait()  # `second`, later in that batch, is released only below
+            second[2].set()
+    assert replies == ["early"]
+
+
+async def test_a_crash_mid_batch_answers_earlier_asks_and_fails_later_ones_with_the_cause(
+    system: ActorSystem, caplog: pytest.LogCaptureFixture
+):
+    ref = await system.spawn(Gate)
+    first = hold()
+    before: list[Any] = []
+    after: list[Any] = []
+    with trio.fail_after(GUARD):
+        await held(ref, first)
+        async with trio.open_nursery() as nursery:
+            start_ask(nursery, ref, 1, before)
+            await trio.testing.wait_all_tasks_blocked()
+            ref.tell("boom")
+            ref.tell("never")
+            start_ask(nursery, ref, 2, after)
+            await trio.testing.wait_all_tasks_blocked()
+            first[2].set()
+        reason = await ref.wait_exit()
+    assert before == [1]
+    [error] = after
+    assert isinstance(error, ActorDiedError)
+    assert isinstance(error.__cause__, ValueError)
+    assert reason == Crashed(error.__cause__)
+    assert ref._cell.actor.handled == [1]
+    assert "with 1 unhandled messages" in caplog.text  # "never", not silently lost
+
+
+async def test_a_shutdown_during_a_batch_finishes_the_current_message_and_handles_no_more(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate)
+    first, second = hold(), hold()
+    replies: list[Any] = []
+    reasons: list[Any] = []
+
+    async def shut_down() -> None:
+        reasons.append(await ref.shutdown(timeout=None))
+
+    with trio.fail_after(GUARD):
+        await held(ref, first)
+        async with trio.open_nursery() as nursery:
+            ref.tell(second)
+            ref.tell(1)
+            start_ask(nursery, ref, 2, replies)
+            await trio.testing.wait_all_tasks_blocked()
+            first[2].set()  # `second`, 1 and the ask now go to the thread as one batch
+            await wait_thread_event(second[1])
+            nursery.start_soon(shut_down)
+            await trio.testing.wait_all_tasks_blocked()
+            second[2].set()
+    assert reasons == [Shutdown()]
+    assert ref._cell.actor.handled == []
+    assert [type(r) for r in replies] == [ActorDiedError]
+
+
+async def test_a_stop_requested_mid_batch_leaves_the_rest_of_the_batch_unhandled(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate)
+    first = hold()
+    replies: list[Any] = []
+    with trio.fail_after(GUARD):
+        await held(ref, first)
+        async with trio.open_nursery() as nursery:
+            ref.tell("quit")
+            ref.tell(1)
+            start_ask(nursery, ref, 2, replies)
+            await trio.testing.wait_all_tasks_blocked()
+            first[2].set()
+        reason = await ref.wait_exit()
+    assert reason == Normal()
+    assert ref._cell.actor.handled == []
+    assert [type(r) for r in replies] == [ActorDiedError]
+
+
+async def test_a_kill_mid_batch_fails_the_ask_in_hand_and_the_thread_handles_no_more(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate)
+    cell = ref._cell
+    first, second = hold(), hold()
+    early: list[Any] = []
+    in_hand: list[Any] = []
+    later: list[Any] = []
+    with trio.fail_after(GUARD):
+        await held(ref, first)
+        async with trio.open_nursery() as nursery:
+            for message, out in ((1, early), (second, in_hand), (2, later)):
+                start_ask(nursery, ref, message, out)
+                await trio.testing.wait_all_tasks_blocked()
+            ref.tell(3)
+            first[2].set()
+            await wait_thread_event(second[1])
+            ref.kill()
+            assert await ref.wait_exit() == Killed()
+        # The thread is still blocked in `second`, yet both pending asks have failed.
+        assert early == [1]
+        assert [type(r) for r in in_hand + later] == [ActorDiedError, ActorDiedError]
+        [thread] = [t for t in threading.enumerate() if t.ident == cell.thread_ident]
+        second[2].set()
+        await trio.to_thread.run_sync(thread.join, GUARD)
+    assert not thread.is_alive()
+    assert cell.actor.handled == [1]
+
+
+async def test_a_bounded_thread_actor_takes_one_message_at_a_time_so_its_bound_holds(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate, mailbox_size=2)
+    first = hold()
+    ref.tell(first)
+    ref.tell("a")  # queued with `first`, but handed over after it, not with it
+    with trio.fail_after(GUARD):
+        await wait_thread_event(first[1])
+        ref.tell("b")
+        with pytest.raises(MailboxFullError):
+            ref.tell("c")
+        first[2].set()
+        assert await ref.ask("seen?") == "seen?"
+    assert ref._cell.actor.handled == ["a", "b", "seen?"]
