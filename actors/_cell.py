@@ -69,7 +69,34 @@ def first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
 
 
 class Cell:
-    """The run-time side of one actor incarnation. Not public: users hold ``ActorRef``."""
+    """The run-time side of one actor incarnation. Not public: users hold ``ActorRef``.
+
+    Slotted, and its timer, monitor and link collections are made on first use: most actors
+    never use them, and an idle actor's memory is mostly its cell (benchmarks W8).
+    """
+
+    __slots__ = (
+        "_links",
+        "_timers",
+        "_watchers",
+        "_watching",
+        "actor",
+        "current_call",
+        "exit_event",
+        "exit_reason",
+        "kill_reason",
+        "leftover",
+        "mailbox",
+        "name",
+        "ref",
+        "scope",
+        "start_error",
+        "started",
+        "stop_reason",
+        "system",
+        "task",
+        "trap_exits",
+    )
 
     def __init__(
         self,
@@ -94,13 +121,43 @@ class Cell:
         self.start_error: BaseException | None = None
         self.current_call: Call | None = None
         self.task: trio.lowlevel.Task | None = None
-        self.timers: set[TimerHandle] = set()
-        self.watchers: dict[Monitor, Callable[[ExitReason], object]] = {}
-        self.watching: set[Monitor] = set()
-        self.links: set[Cell] = set()
+        self._timers: set[TimerHandle] | None = None
+        self._watchers: dict[Monitor, Callable[[ExitReason], object]] | None = None
+        self._watching: set[Monitor] | None = None
+        self._links: set[Cell] | None = None
         self.exit_event: trio.Event | None = None
         self.leftover: list[Any] = []
         actor._cell = self
+
+    # -- collections made on first use ------------------------------------------------------
+
+    @property
+    def timers(self) -> set[TimerHandle]:
+        """This actor's live timers (cancelled when it exits)."""
+        if self._timers is None:
+            self._timers = set()
+        return self._timers
+
+    @property
+    def watchers(self) -> dict[Monitor, Callable[[ExitReason], object]]:
+        """Monitors of this actor, each with the callback its exit triggers."""
+        if self._watchers is None:
+            self._watchers = {}
+        return self._watchers
+
+    @property
+    def watching(self) -> set[Monitor]:
+        """Monitors this actor holds on others (dropped from their targets when it exits)."""
+        if self._watching is None:
+            self._watching = set()
+        return self._watching
+
+    @property
+    def links(self) -> set[Cell]:
+        """The cells linked with this one."""
+        if self._links is None:
+            self._links = set()
+        return self._links
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -244,18 +301,23 @@ class Cell:
                 dropped += 1
         if dropped and self.started:
             logger.warning("%r exited (%s) with %d unhandled messages", self.ref, reason, dropped)
-        for timer in list(self.timers):
-            timer.cancel()
+        if self._timers:
+            for timer in list(self._timers):
+                timer.cancel()
         if self.name is not None:
             self.system.registry.unregister(self.name, self.ref)
-        for monitor in list(self.watching):
-            monitor.target._cell.watchers.pop(monitor, None)
-        self.watching.clear()
-        links, self.links = self.links, set()
+        if self._watching:
+            for monitor in self._watching:
+                targets = monitor.target._cell._watchers
+                if targets is not None:
+                    targets.pop(monitor, None)
+            self._watching.clear()
+        links, self._links = self._links or (), None
         for other in links:
-            other.links.discard(self)
+            if other._links is not None:
+                other._links.discard(self)
             other.exit_signal(self.ref, reason)
-        watchers, self.watchers = self.watchers, {}
+        watchers, self._watchers = self._watchers or {}, None
         for callback in watchers.values():
             callback(reason)
         if self.exit_event is not None:
