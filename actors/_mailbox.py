@@ -107,12 +107,13 @@ class Mailbox:
             await trio.lowlevel.checkpoint()
             return
         self._receiver = current_task()
+        # The mailbox is its own abort callback: no closure is made each time an actor parks.
+        await wait_task_rescheduled(self)
 
-        def abort(_: Any) -> Abort:
-            self._receiver = None
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
+    def __call__(self, _raise_cancel: Any) -> Abort:
+        """Trio's abort callback for ``wait``: the parked receiver was cancelled; forget it."""
+        self._receiver = None
+        return Abort.SUCCEEDED
 
     def close(self) -> list[Any]:
         """Refuse further puts; return (and remove) every item still queued."""
