@@ -63,6 +63,9 @@ from ._pools import Pool
 from ._run import RunHandle
 from ._run_errors import WorkflowCancelledError, WorkflowCrashedError
 from ._saga import HaltedRun
+from ._schedules import ScheduleHandle, ScheduleInfo, ScheduleManager
+from ._triggers import Interval, Trigger
+from ._wallclock import WallClock
 from ._workflow import Workflow
 
 if TYPE_CHECKING:
@@ -119,7 +122,9 @@ class Runtime:
     Args:
         thread_limit: how many blocking (``def``) steps may run on worker threads at once.
         shutdown_timeout: seconds each actor gets to stop when the runtime closes.
-        seed: seed for the random numbers behind retry jitter (tests pass one).
+        seed: seed for the random numbers behind retry and schedule jitter (tests pass one).
+        wall_clock: where cron and at() schedules read civil time (default: the system's);
+            tests pass ``TrioWallClock(start)`` so trio's MockClock drives cron too.
 
     Example:
         >>> async with Runtime() as rt:  # doctest: +SKIP
@@ -132,6 +137,7 @@ class Runtime:
         thread_limit: int = 40,
         shutdown_timeout: float = 5.0,
         seed: int | None = None,
+        wall_clock: WallClock | None = None,
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
@@ -146,6 +152,10 @@ class Runtime:
         self._closed = False
         self._handles: set[RunHandle] = set()
         self._actor_ids = itertools.count(1)
+        self._wall_clock = wall_clock
+        self._schedules: ScheduleManager | None = None
+        self._schedules_done: trio.Event | None = None
+        self._schedules_stop: trio.Event | None = None
         self.shutdown_report: RuntimeShutdownReport | None = None
         """What the last shutdown cut (None until the runtime has shut down)."""
 
@@ -190,6 +200,7 @@ class Runtime:
             self._root = await start_supervisor(system, spec, name=ROOT)
             self._root.subscribe(self._events.emit)
             self._jobs().subscribe(self._events.emit)
+            await system._nursery.start(self._run_schedules)
         except BaseException:
             await stack.aclose()
             self._system = None
@@ -246,6 +257,7 @@ class Runtime:
         self._closed = True
         system = self.system
         started = trio.current_time()
+        await self._stop_schedules()
         # terminate_child, as OTP: the root stops these children and does not restart them.
         for child in ("schedules", "actors"):
             await self._terminate(child)
@@ -280,6 +292,38 @@ class Runtime:
         if cut or (jobs_report is not None and jobs_report.cancelled):
             logger.warning("runtime shutdown cut work: %s", report)
         return report
+
+    async def _run_schedules(self, task_status: trio.TaskStatus[None]) -> None:
+        """The schedule manager lives in this task (its nursery opens and closes here)."""
+        manager = ScheduleManager(
+            self.system,
+            events=self._events,
+            start_workflow=self._start_scheduled,
+            wall_clock=self._wall_clock,
+            rng=self._random,
+            thread_limiter=self._thread_limiter,
+            supervisor=self._dynamic(SCHEDULES),
+            shutdown_timeout=self._shutdown_timeout,
+        )
+        self._schedules_stop = trio.Event()
+        self._schedules_done = trio.Event()
+        try:
+            async with manager:
+                self._schedules = manager
+                task_status.started()
+                await self._schedules_stop.wait()
+        finally:
+            self._schedules_done.set()
+
+    async def _stop_schedules(self) -> None:
+        if self._schedules_stop is not None and self._schedules_done is not None:
+            self._schedules_stop.set()
+            await self._schedules_done.wait()
+
+    async def _start_scheduled(
+        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
+    ) -> RunHandle:
+        return await self._start(workflow, inputs, {}, nursery=nursery)
 
     async def _terminate(self, child: str) -> None:
         try:
@@ -504,6 +548,58 @@ class Runtime:
                 workflow=user,
             )
         return pool
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def _manager(self) -> ScheduleManager:
+        self._open_system()
+        if self._schedules is None:
+            raise RuntimeError("the runtime's schedules are not running")
+        return self._schedules
+
+    def schedule(
+        self,
+        name: str,
+        trigger: Interval | Trigger,
+        job: Callable[..., Any] | Workflow,
+        /,
+        **options: Any,
+    ) -> ScheduleHandle:
+        """Run ``job`` whenever ``trigger`` comes due, under a supervised scheduler actor.
+
+        ``trigger`` is ``every(...)`` (trio's clock, anchored), ``cron("expr", tz=...)`` or
+        ``at(datetime)`` (the wall clock, DST-aware). ``job`` is an ``async def``, a ``def``
+        (worker thread) or a Workflow (``inputs={...}``). Options: ``overlap`` ("skip" default,
+        "buffer_one", "buffer_all", "cancel_other", "allow"), ``misfire_grace``, ``catch_up``
+        ("once" default, "all", "skip"), ``jitter``, ``timeout``, ``max_runs``, ``start``,
+        ``end``, ``args``. Never blocks; every check happens here. Every tick that is skipped,
+        missed or times out is an event (``rt.subscribe``).
+
+        Raises:
+            ScheduleExistsError: the name is taken.
+            TypeError, ValueError: a bad trigger, job or option (the message says which).
+        """
+        return self._manager().schedule(name, trigger, job, **options)
+
+    async def unschedule(self, name: str) -> None:
+        """Remove the schedule ``name``; its runs in flight get the shutdown time."""
+        await self._manager().remove(name)
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """Every schedule with its next fire time, state and run counts."""
+        return self._manager().list()
+
+    def pause_schedule(self, name: str) -> None:
+        """Pause ``name``: its ticks are reported as skipped until ``resume_schedule``."""
+        self._manager().pause(name)
+
+    def resume_schedule(self, name: str) -> None:
+        """Resume a paused schedule from its next tick."""
+        self._manager().resume(name)
+
+    def run_schedule_now(self, name: str) -> None:
+        """Tick ``name`` now (its overlap policy and max_runs apply)."""
+        self._manager().run_now(name)
 
     # -- jobs and actors --------------------------------------------------------------------
 
