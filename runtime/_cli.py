@@ -292,12 +292,23 @@ def _report_failure(exc: BaseException, err: IO[str], *, debug: bool) -> None:
         traceback.print_exception(exc, file=err)
 
 
-async def _watch_interrupts(handle: RunHandle, err: IO[str], interrupted: list[int]) -> None:
-    """First Ctrl-C: cancel the run (it rolls back). Second: stop waiting for it."""
+async def _watch_interrupts(
+    run: list[RunHandle],
+    err: IO[str],
+    interrupted: list[int],
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """First Ctrl-C: cancel the run (it rolls back). Second: stop waiting for it.
+
+    The receiver is installed before the run starts, so no Ctrl-C reaches the runtime's tasks
+    as a raw KeyboardInterrupt.
+    """
     with trio.open_signal_receiver(signal.SIGINT) as signals:
+        task_status.started()
         async for _ in signals:
             interrupted.append(1)
-            if len(interrupted) == 1:
+            if len(interrupted) == 1 and run:
+                handle = run[0]
                 err.write(
                     f"{PROG}: interrupted: cancelling run {handle.run_id} "
                     "(Ctrl-C again to stop at once)\n"
@@ -317,20 +328,27 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
             rt.subscribe(progress.on_event, only=PROGRESS_EVENTS)
             progress.open(trio.current_time(), None)
         try:
-            try:
-                handle = await rt.start(
+            interrupted: list[int] = []
+            run: list[RunHandle] = []
+            async with trio.open_nursery() as nursery:
+                await nursery.start(_watch_interrupts, run, err, interrupted)
+                started = await outcome.acapture(
+                    rt.start,
                     workflow,
                     inputs=inputs,
                     max_concurrency=args.max_concurrency,
                     concurrent=not args.sequential,
                 )
-            except (WorkflowInputError, WorkflowDefinitionError, ValueError) as exc:
-                raise UsageError(str(exc)) from exc
-            interrupted: list[int] = []
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_watch_interrupts, handle, err, interrupted)
-                result = await outcome.acapture(handle.result)
+                if isinstance(started, outcome.Value):
+                    handle = started.unwrap()
+                    run.append(handle)
+                    result = await outcome.acapture(handle.result)
                 nursery.cancel_scope.cancel()
+            if isinstance(started, outcome.Error):
+                error = started.error
+                if isinstance(error, WorkflowInputError | WorkflowDefinitionError | ValueError):
+                    raise UsageError(str(error)) from error
+                raise error
         finally:
             if progress is not None:
                 progress.close()
