@@ -129,3 +129,32 @@ async def test_subscribe_only_filters_events_by_type(autojump_clock):
     assert run_events
     assert all(isinstance(event, RunEvent) for event in run_events)
     assert len(all_events) > len(run_events)
+
+
+async def test_a_step_fires_and_forgets_a_job_that_outlives_it_and_whose_failure_is_an_event(
+    autojump_clock,
+):
+    done, failures = [], []
+
+    async def notify(x):
+        await trio.sleep(5.0)
+        done.append((x, trio.current_time()))
+
+    async def broken():
+        raise RuntimeError("slack is down")
+
+    wf = Workflow("signup", inputs=["user"])
+
+    @wf.step
+    async def create(user, ctx):
+        ctx.fire_and_forget(notify, user)
+        ctx.fire_and_forget(broken)
+        return user
+
+    wf.returns("create")
+    async with Runtime(shutdown_timeout=10.0) as rt:
+        rt.subscribe(failures.append, only=TaskFailed)
+        assert await rt.run(wf, user="ann") == "ann"
+        assert trio.current_time() == 0.0  # the run did not wait for its jobs
+    assert done == [("ann", 5.0)]
+    assert [type(event.exc) for event in failures] == [RuntimeError]
