@@ -2,6 +2,7 @@
 
 import outcome as outcome_lib
 import pytest
+
 from arborist.runtime._errors import WorkflowDefinitionError, WorkflowInputError
 from arborist.runtime._planner import plan
 from arborist.runtime._wiring import InputRef, ResultRef, ValueRef, outcome, result, value

@@ -3,9 +3,10 @@
 import random
 
 import pytest
-from arborist.runtime._retry import Retry
 from hypothesis import given
 from hypothesis import strategies as st
+
+from arborist.runtime._retry import Retry
 
 # --- construction and validation -------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import functools
 from typing import Any
 
 import pytest
+
 from arborist.runtime._errors import WorkflowDefinitionError
 from arborist.runtime._retry import Retry
 from arborist.runtime._wiring import (
