@@ -242,7 +242,8 @@ class AsyncioRuntime(_Host):
     async def fire_and_forget(self, fn: Callable[..., Any], /, *args: Any) -> Job:
         """Start ``fn(*args)`` as a job of the runtime; returns once it is accepted."""
         start = functools.partial(self.runtime.fire_and_forget, fn, *args)
-        return await self._in_trio(_async(start))
+        job: Job = await self._in_trio(_async(start))
+        return job
 
     async def schedule(self, *args: Any, **kwargs: Any) -> Any:
         """Add a schedule (see ``Runtime.schedule``)."""
