@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import inspect
 import logging
 import math
 import random
@@ -135,11 +134,12 @@ class ScheduleState:
     """Wall triggers: the next due instant not consumed yet (UTC), None when exhausted."""
     timer: TimerHandle | None = None
     ref: ActorRef | None = None
+    scheduler: Scheduler | None = None
+    """The current incarnation, while it is running (the timer calls it directly)."""
     paused: bool = False
     runs: int = 0
     """Ticks accepted to run (run numbers); ``max_runs`` counts these."""
     running: int = 0
-    finished: int = 0
     last_outcome: RunOutcome | None = None
     ending: str | None = None
     """Why no tick is accepted any more (the ScheduleEnded reason), once decided."""
@@ -149,17 +149,26 @@ class ScheduleState:
     ended: trio.Event = attrs.field(factory=trio.Event)
 
     def wake(self) -> None:
-        """Timer callback: tell the current scheduler to evaluate. Never raises.
+        """Timer callback: the current scheduler evaluates its due ticks now. Never raises.
 
-        If the scheduler is dead or restarting, nothing is lost: every incarnation evaluates
-        when it starts.
+        The evaluation runs right here, in the timer task: it is synchronous, on the trio
+        thread, so it never interleaves with the scheduler's own (synchronous) handlers, and
+        it costs no mailbox round trip. An error in it is sent to the scheduler, which
+        crashes on it (and is restarted). If the scheduler is dead or restarting, nothing is
+        lost: every incarnation evaluates when it starts.
         """
-        ref = self.ref
-        if ref is not None:
-            try:
-                ref.tell(_WAKE)
-            except Exception:
-                pass
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.alive:
+            return
+        try:
+            scheduler._evaluate()
+        except Exception as exc:  # a bug in the scheduler: crash it, never the timer task
+            self.scheduler = None
+            if self.ref is not None:
+                try:
+                    self.ref.tell(_Crash(exc))
+                except Exception:
+                    logger.exception("schedule %r: scheduler failed and is gone", self.name)
 
     def cancel_timer(self) -> None:
         """Disarm the schedule's timer (idempotent)."""
@@ -194,14 +203,11 @@ class ScheduleState:
         return f"<ScheduleState {self.name!r} runs={self.runs} tick={self.tick}>"
 
 
-class _Wake:
-    __slots__ = ()
+@attrs.frozen
+class _Crash:
+    """Message: the timer's evaluation failed; the scheduler crashes with the error."""
 
-    def __repr__(self) -> str:
-        return "<wake>"
-
-
-_WAKE = _Wake()
+    error: Exception
 
 
 @attrs.frozen
@@ -235,6 +241,7 @@ class _Run:
     jitter: float
     scope: trio.CancelScope | None = None
     cancel_reason: str = "cancel_other"
+    began: float = 0.0
 
 
 class Scheduler(Actor):
@@ -255,26 +262,36 @@ class Scheduler(Actor):
     def on_start(self) -> None:
         state = self._state
         state.ref = self.ref
+        state.scheduler = self
         state.incarnations += 1
         state.running = 0
         self._evaluate()
 
     def on_receive(self, message: object) -> None:
-        if message is _WAKE:
-            self._evaluate()
-        elif isinstance(message, RunNow):
+        if isinstance(message, RunNow):
             self._manual_tick()
         else:
+            if isinstance(message, _Crash):
+                raise message.error
             raise TypeError(
-                f"the scheduler of {self._state.name!r} got {message!r}; it only takes its own "
-                "timer wake-ups and RunNow"
+                f"the scheduler of {self._state.name!r} got {message!r}; it only takes RunNow"
             )
+
+    @property
+    def alive(self) -> bool:
+        """Whether this incarnation runs and takes ticks (not stopping, not dead)."""
+        return not self._stopping and self.ref.is_alive
 
     def on_failure(self, exc: BaseException) -> None:
         self._stop_label = "scheduler crashed"
+        self._stopping = True
+        if self._state.scheduler is self:
+            self._state.scheduler = None
 
     async def on_stop(self, reason: ExitReason) -> None:
         state = self._state
+        if state.scheduler is self:
+            state.scheduler = None
         if is_abnormal(reason):
             return  # restarted by the supervisor; the timer and the timing state stay
         # A permanent child only stops gracefully when removed or shut down: for good.
@@ -470,48 +487,63 @@ class Scheduler(Actor):
     async def _execute(self, run: _Run) -> None:
         state = self._state
         name = state.name
-        timeout = state.options.timeout
-        began = trio.current_time()
+        run.began = trio.current_time()
         outcome = RunOutcome.CANCELLED
         try:
-            with trio.CancelScope() as scope:
-                run.scope = scope
-                if run.jitter:
-                    await trio.sleep(run.jitter)
-                began = trio.current_time()
-                if state.env.events:
-                    state.emit(ScheduleRunStarted(name, began, run.due, run.number))
-                with trio.move_on_after(math.inf if timeout is None else timeout) as limit:
-                    await self._call_job()
-                now = trio.current_time()
-                if limit.cancelled_caught:
-                    assert timeout is not None
-                    outcome = RunOutcome.TIMED_OUT
-                    state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
-                else:
-                    outcome = RunOutcome.OK
-                    if state.env.events:
-                        state.emit(ScheduleRunFinished(name, now, run.number, now - began))
-            if scope.cancelled_caught and outcome is RunOutcome.CANCELLED:
-                now = trio.current_time()
-                state.emit(
-                    ScheduleRunCancelled(name, now, run.number, now - began, run.cancel_reason)
-                )
+            if state.options.overlap is Overlap.CANCEL_OTHER:
+                with trio.CancelScope() as scope:
+                    run.scope = scope
+                    outcome = await self._attempt(run)
+                if scope.cancelled_caught and outcome is RunOutcome.CANCELLED:
+                    now = trio.current_time()
+                    state.emit(
+                        ScheduleRunCancelled(
+                            name, now, run.number, now - run.began, run.cancel_reason
+                        )
+                    )
+            else:
+                outcome = await self._attempt(run)
         except trio.Cancelled:
             now = trio.current_time()
-            state.emit(ScheduleRunCancelled(name, now, run.number, now - began, self._stop_label))
+            state.emit(
+                ScheduleRunCancelled(name, now, run.number, now - run.began, self._stop_label)
+            )
             raise
         except Exception as exc:
             outcome = RunOutcome.FAILED
             now = trio.current_time()
             logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
-            state.emit(ScheduleRunFailed(name, now, run.number, now - began, exc))
+            state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, exc))
         finally:
             self._runs.pop(run.number, None)
             state.running = len(self._runs)
-            state.finished += 1
             state.last_outcome = outcome
             self._after_run()
+
+    async def _attempt(self, run: _Run) -> RunOutcome:
+        """Jitter, then the job under its timeout; report how it ended (but a failure)."""
+        state = self._state
+        name = state.name
+        timeout = state.options.timeout
+        if run.jitter:
+            await trio.sleep(run.jitter)
+        began = run.began = trio.current_time()
+        events = state.env.events
+        if events:
+            state.emit(ScheduleRunStarted(name, began, run.due, run.number))
+        if timeout is None:
+            await self._call_job()
+        else:
+            with trio.move_on_after(timeout) as limit:
+                await self._call_job()
+            if limit.cancelled_caught:
+                now = trio.current_time()
+                state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
+                return RunOutcome.TIMED_OUT
+        if events:
+            now = trio.current_time()
+            state.emit(ScheduleRunFinished(name, now, run.number, now - began))
+        return RunOutcome.OK
 
     def _after_run(self) -> None:
         state = self._state
@@ -531,19 +563,12 @@ class Scheduler(Actor):
         if state.kind is JobKind.ASYNC:
             await job(*state.args)
         elif state.kind is JobKind.SYNC:
-            result = await trio.to_thread.run_sync(
+            # trio refuses (TypeError) a function that turns out to return a coroutine.
+            await trio.to_thread.run_sync(
                 functools.partial(job, *state.args),
                 limiter=state.env.limiter,
                 abandon_on_cancel=True,
             )
-            if inspect.isawaitable(result):
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-                raise TypeError(
-                    f"schedule {state.name!r}: job {job!r} returned an awaitable from a worker "
-                    "thread; define it with `async def` so it runs on trio"
-                )
         else:
             start = state.env.start_workflow
             assert start is not None

@@ -1,0 +1,296 @@
+"""W7 timers: many periodic schedules on the real clock; how late does each run start?
+
+Workloads (real clock, not MockClock):
+- ``100 x 50 ms``: 100 schedules, each every 50 ms, measured over a 5 s window.
+- ``10k x 1 s``: 10,000 schedules, each every second, measured over a 5 s window (10,000
+  schedules every 50 ms would be 200,000 runs a second, beyond any Python scheduler here).
+
+Each schedule's job is an empty ``async def``. A run's *lateness* is the time from its due
+tick to the moment its job starts. Setup (creating the schedules, spawning scheduler actors)
+is excluded: the window opens one period after setup ended, and only ticks due inside it
+count. Reported per workload: lateness median, p99 and max (ms), drift (median lateness of
+the window's last fifth minus its first fifth, ms: an anchored scheduler does not drift) and
+CPU time used per second of the window (process time, all threads).
+
+Implementations:
+- trio floor: one trio task popping a heap of ``(due, schedule)`` and ``start_soon``-ing each
+  due job; the lower bound for a trio scheduler.
+- arborist ScheduleManager: ``every(seconds=period)`` schedules (a scheduler actor each, one
+  shared timer heap); lateness from ``ScheduleRunStarted`` (time - due).
+- APScheduler 3.x AsyncIOScheduler: interval jobs (coalesce, max_instances=1, no misfire
+  limit); due times from its job-submission events, in order.
+
+Target: arborist's p99 lateness at most 2 ms on ``100 x 50 ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import heapq
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import trio
+
+from arborist.actors import open_actor_system
+from arborist.runtime import every
+from arborist.runtime._events import ScheduleRunStarted
+from arborist.runtime._schedules import ScheduleManager
+from arborist.supervision._events import EventBus
+from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows
+
+__all__ = ["run"]
+
+FLOOR = "trio floor (one task, heap)"
+ARBORIST = "arborist ScheduleManager"
+APS = "APScheduler AsyncIOScheduler"
+
+
+@attrs.frozen
+class Load:
+    label: str
+    schedules: int
+    period: float
+    window: float
+
+
+FULL_LOADS = (Load("100 x 50 ms", 100, 0.05, 5.0), Load("10k x 1 s", 10_000, 1.0, 5.0))
+QUICK_LOADS = (Load("5 x 10 ms", 5, 0.01, 0.05),)
+
+
+@attrs.define
+class Measure:
+    """What one repetition saw: (due, lateness) pairs and the window's CPU time."""
+
+    samples: list[tuple[float, float]] = attrs.field(factory=list)
+    opened: float = 0.0
+    cpu: float = 0.0
+    wall: float = 0.0
+
+    def inside(self, load: Load, start: float = 0.0, stop: float = 1.0) -> list[float]:
+        """Lateness (s) of the ticks due in that fraction of the window.
+
+        Bounds sit half a period before each grid tick, so float rounding of due times
+        never moves a tick across them.
+        """
+        low = self.opened + start * load.window - load.period / 2
+        high = self.opened + stop * load.window - load.period / 2
+        return [late for due, late in self.samples if low <= due < high]
+
+    def lateness_ms(self, load: Load) -> list[float]:
+        return [late * 1e3 for late in self.inside(load)]
+
+    def drift_ms(self, load: Load) -> float:
+        first = self.inside(load, 0.0, 0.2)
+        last = self.inside(load, 0.8, 1.0)
+        if not first or not last:
+            return 0.0
+        return (statistics.median(last) - statistics.median(first)) * 1e3
+
+
+# -- trio floor --------------------------------------------------------------------------------
+
+
+async def trio_floor(load: Load) -> Measure:
+    measure = Measure()
+
+    async def job(due: float) -> None:
+        measure.samples.append((due, trio.current_time() - due))
+
+    async with trio.open_nursery() as nursery:
+        now = trio.current_time()
+        heap = [(now + load.period, i) for i in range(load.schedules)]
+        heapq.heapify(heap)
+        measure.opened = now + load.period
+        end = measure.opened + load.window
+        cpu = time.process_time()
+        while heap[0][0] < end:
+            due, i = heap[0]
+            await trio.sleep_until(due)
+            now = trio.current_time()
+            while heap[0][0] <= now:
+                due, i = heapq.heappop(heap)
+                nursery.start_soon(job, due)
+                heapq.heappush(heap, (due + load.period, i))
+        measure.cpu = time.process_time() - cpu
+        measure.wall = load.window
+    return measure
+
+
+# -- arborist ----------------------------------------------------------------------------------
+
+
+async def noop() -> None:
+    pass
+
+
+async def arborist_schedules(load: Load) -> Measure:
+    measure = Measure()
+    bus: EventBus[Any] = EventBus()
+
+    def on_event(event: Any) -> None:
+        if type(event) is ScheduleRunStarted:
+            due = event.due
+            measure.samples.append((due, event.time - due))
+
+    bus.subscribe(on_event)
+    async with open_actor_system() as system, ScheduleManager(system, events=bus) as manager:
+        handles = [
+            manager.schedule(f"s{i}", every(seconds=load.period), noop)
+            for i in range(load.schedules)
+        ]
+        await handles[-1]._state.launched.wait()  # every scheduler actor has started
+        measure.opened = trio.current_time() + load.period
+        await trio.sleep_until(measure.opened)
+        cpu = time.process_time()
+        await trio.sleep(load.window)
+        measure.cpu = time.process_time() - cpu
+        measure.wall = load.window
+    return measure
+
+
+# -- APScheduler -------------------------------------------------------------------------------
+
+
+async def aps_schedules(aps: Any, load: Load) -> Measure:
+    from apscheduler.events import EVENT_JOB_SUBMITTED
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    del aps
+    measure = Measure()
+    pending: dict[str, collections.deque[datetime]] = collections.defaultdict(collections.deque)
+    origin = datetime.now(UTC)
+
+    def seconds(moment: datetime) -> float:
+        return (moment - origin).total_seconds()
+
+    async def job(job_id: str) -> None:
+        now = seconds(datetime.now(UTC))
+        due = seconds(pending[job_id].popleft())
+        measure.samples.append((due, now - due))
+
+    def on_submitted(event: Any) -> None:
+        pending[event.job_id].append(event.scheduled_run_times[-1])
+
+    scheduler = AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
+    scheduler.add_listener(on_submitted, EVENT_JOB_SUBMITTED)
+    lead = 0.2 + load.schedules * 50e-6  # room for add_job before the first tick
+    start = datetime.now(UTC) + timedelta(seconds=lead)
+    for i in range(load.schedules):
+        scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=load.period, start_date=start),
+            args=(f"j{i}",),
+            id=f"j{i}",
+        )
+    scheduler.start()
+    ready = max(seconds(datetime.now(UTC)), seconds(start))
+    measure.opened = ready + load.period
+    await asyncio.sleep(measure.opened - seconds(datetime.now(UTC)))
+    cpu = time.process_time()
+    await asyncio.sleep(load.window)
+    measure.cpu = time.process_time() - cpu
+    measure.wall = load.window
+    scheduler.shutdown(wait=False)
+    return measure
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def _p99(values: list[float]) -> float:
+    if len(values) < 2:
+        return max(values, default=0.0)
+    return statistics.quantiles(values, n=100)[98]
+
+
+def _measure_load(load: Load, quick: bool) -> list[Row]:
+    kept: dict[str, list[Measure]] = collections.defaultdict(list)
+
+    def keep(name: str, fn: Callable[[], Measure]) -> Callable[[], float]:
+        def once() -> float:
+            measure = fn()
+            kept[name].append(measure)
+            return _p99(measure.lateness_ms(load))
+
+        return once
+
+    impls: dict[str, Callable[[], float]] = {
+        FLOOR: keep(FLOOR, lambda: trio.run(trio_floor, load)),
+        ARBORIST: keep(ARBORIST, lambda: trio.run(arborist_schedules, load)),
+    }
+    aps = optional_import("apscheduler")
+    if aps is not None and aps.__version__.startswith("3."):
+        impls[APS] = keep(APS, lambda: asyncio.run(aps_schedules(aps, load)))
+    warmup = not quick
+    alternate(impls, repeats(quick), warmup=warmup)
+    runs = {name: measures[1:] if warmup else measures for name, measures in kept.items()}
+    expected = load.schedules * round(load.window / load.period)
+
+    def metric(fn: Callable[[Measure], float]) -> dict[str, list[float]]:
+        return {name: [max(fn(m), 1e-6) for m in measures] for name, measures in runs.items()}
+
+    def late(m: Measure) -> list[float]:
+        return m.lateness_ms(load) or [0.0]
+
+    notes = {
+        name: (
+            f"{statistics.median(len(m.lateness_ms(load)) for m in measures):,.0f} of "
+            f"{expected:,} ticks ran in the window"
+        )
+        for name, measures in runs.items()
+    }
+    p99_target = {ARBORIST: [Target(2.0, absolute=True)]} if load.schedules <= 100 else None
+    table: list[Row] = []
+    table += rows(
+        f"W7 {load.label} lateness p99",
+        metric(lambda m: _p99(late(m))),
+        unit="ms",
+        floor=FLOOR,
+        targets=p99_target,
+        notes=notes,
+    )
+    table += rows(
+        f"W7 {load.label} lateness median",
+        metric(lambda m: statistics.median(late(m))),
+        unit="ms",
+        floor=FLOOR,
+    )
+    table += rows(
+        f"W7 {load.label} lateness max", metric(lambda m: max(late(m))), unit="ms", floor=FLOOR
+    )
+    table += rows(
+        f"W7 {load.label} drift (last fifth - first fifth)",
+        metric(lambda m: abs(m.drift_ms(load))),
+        unit="ms",
+        floor=FLOOR,
+    )
+    table += rows(
+        f"W7 {load.label} CPU",
+        metric(lambda m: m.cpu / m.wall),
+        unit="CPU s/s",
+        floor=FLOOR,
+    )
+    return table
+
+
+def run(quick: bool) -> list[Row]:
+    loads = QUICK_LOADS if quick else FULL_LOADS
+    table: list[Row] = []
+    for load in loads:
+        table += _measure_load(load, quick)
+    return table
+
+
+if __name__ == "__main__":
+    from benchmarks._harness import format_table
+
+    print(format_table(run(quick=False)))
