@@ -20,7 +20,9 @@ Implementations:
 - APScheduler 3.x AsyncIOScheduler: interval jobs (coalesce, max_instances=1, no misfire
   limit); due times from its job-submission events, in order.
 
-Target: arborist's p99 lateness at most 2 ms on ``100 x 50 ms``.
+Target: arborist's p99 lateness at most 2 ms on ``100 x 50 ms``. Every schedule is made at
+the same moment, so all ticks of a period are due in the same millisecond: lateness measures
+how fast a burst of due ticks is turned into running jobs (per-tick cost), not timer accuracy.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
+import logging
 import statistics
 import time
 from collections.abc import Callable
@@ -163,6 +166,8 @@ async def aps_schedules(aps: Any, load: Load) -> Measure:
     from apscheduler.triggers.interval import IntervalTrigger
 
     del aps
+    # Jobs still queued when the loop closes are cancelled; APScheduler logs each as an error.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     measure = Measure()
     pending: dict[str, collections.deque[datetime]] = collections.defaultdict(collections.deque)
     origin = datetime.now(UTC)
