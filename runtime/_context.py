@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from ._pools import Pool
@@ -95,7 +96,9 @@ class StepContext:
                 with trio.CancelScope(shield=True):
                     await handle._done.wait()
                 raise
-            self._children.extend(handle._undo_log)
+            self._children.extend(
+                attrs.evolve(entry, step=f"{self.step}/{entry.step}") for entry in handle._undo_log
+            )
             return value
         finally:
             for pool in held:

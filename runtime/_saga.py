@@ -45,7 +45,7 @@ class UndoEntry:
     """One completed step in a run's undo log.
 
     Attributes:
-        step: the step's name (child entries are prefixed with the parent step's name).
+        step: the step's name; a child run's entries read ``parent_step/child_step``.
         undo: the undo function, or None when only ``children`` need undoing.
         result: the step's result.
         arguments: the arguments the step ran with.

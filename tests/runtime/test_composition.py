@@ -103,7 +103,7 @@ async def test_a_parent_failure_after_an_include_undoes_the_childs_steps_after_i
     error = info.value
     assert error.step == "notify"
     assert error.completed == ("cart", "payment", "ship")
-    assert error.undone == ("ship", "charge", "reserve", "cart")
+    assert error.undone == ("ship", "payment/charge", "payment/reserve", "cart")
     assert [entry[0] for entry in log] == [
         "cart",
         "reserve",
@@ -142,7 +142,7 @@ async def test_a_child_started_with_ctx_run_is_undone_when_the_parent_fails_late
     async with Runtime(seed=0) as rt:
         with pytest.raises(WorkflowFailedError) as info:
             await rt.run(parent)
-    assert info.value.undone == ("charge", "reserve", "charge", "reserve")
+    assert info.value.undone == ("pay/charge", "pay/reserve", "pay/charge", "pay/reserve")
     assert [(kind, what) for kind, what, _ in log if kind in ("refund", "release")] == [
         ("refund", "ch-20"),
         ("release", "hold-20"),
@@ -303,7 +303,7 @@ async def test_a_child_run_completed_by_a_step_that_then_fails_is_undone(autojum
     async with Runtime(seed=0) as rt:
         with pytest.raises(WorkflowFailedError) as info:
             await rt.run(parent)
-    assert info.value.undone == ("create",)
+    assert info.value.undone == ("outer/create",)
     assert log == ["create", "delete"]
 
 
@@ -326,7 +326,7 @@ async def test_a_child_run_completed_by_a_step_that_is_then_cancelled_is_undone(
         with pytest.raises(WorkflowFailedError) as info:
             await rt.run(parent)
     assert info.value.cancelled == ("outer",)
-    assert info.value.undone == ("create",)
+    assert info.value.undone == ("outer/create",)
     assert log == ["create", "delete"]
 
 

@@ -375,7 +375,7 @@ async def test_elements_of_a_sub_workflow_map_are_undone_when_the_parent_fails_l
     async with Runtime(seed=0) as rt:
         with pytest.raises(WorkflowFailedError) as info:
             await rt.run(parent, names=["a", "b", "c"])
-    assert info.value.undone == ("create", "create", "create")
+    assert info.value.undone == ("accounts/create", "accounts/create", "accounts/create")
     assert log == [
         ("create", "a"),
         ("create", "c"),
