@@ -128,6 +128,7 @@ class _MapSpec:
     reduce: Callable[[Any, Any], Any] | None
     initial: Any
     is_async: bool
+    pool: str | None
 
 
 def _element_wiring(
@@ -193,6 +194,7 @@ def make_map(
     timeout: float | None,
     reduce: Callable[[Any, Any], Any] | None,
     initial: Any,
+    pool: str | None = None,
 ) -> tuple[Callable[..., Any], MapStatistics]:
     """Build the step function of a map step (validated) and the statistics it updates."""
 
@@ -227,6 +229,7 @@ def make_map(
         reduce,
         initial,
         fn is not None and is_async_callable(fn),
+        pool,
     )
     stats = MapStatistics()
 
@@ -362,6 +365,28 @@ class _MapRun:
             self.nursery.cancel_scope.cancel()
 
     async def _attempt(self, element: Any, attempt: int) -> Any:
+        spec = self.spec
+        if spec.pool is None:
+            return await self._timed(element, attempt)
+        # A map step's pool bounds its elements, one slot per element attempt.
+        pool = self.ctx.runtime._pools[spec.pool]
+        borrower = object()
+        await pool.acquire(borrower)
+        failed: bool | None = None
+        try:
+            value = await self._timed(element, attempt)
+        except Exception:
+            failed = True
+            raise
+        else:
+            failed = False
+            return value
+        finally:
+            if failed is not None:
+                pool.observe(borrower, error=failed)
+            pool.release(borrower)
+
+    async def _timed(self, element: Any, attempt: int) -> Any:
         spec = self.spec
         if spec.timeout is None:
             return await self._call(element, attempt)

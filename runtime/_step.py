@@ -174,8 +174,8 @@ class StepRunner:
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:
         """The pools an attempt of ``step`` holds: the run's and the step's, in name order."""
-        if step.pool is None:
-            return self.run_pools
+        if step.pool is None or step.map_statistics is not None:
+            return self.run_pools  # a map step's own pool bounds its elements, not the step
         pool = self.runtime._pools[step.pool]
         if pool in self.run_pools:
             return self.run_pools

@@ -448,7 +448,8 @@ class Workflow:
         iterator; it is read lazily, never more than ``batch_size`` elements materialised at
         once. The element goes to the parameter ``item`` (default: the first parameter, or the
         workflow's only input); the other parameters are wired as for any step. ``retry`` and
-        ``timeout`` apply to each element. The step returns the list of element results (in
+        ``timeout`` apply to each element, and ``pool`` bounds the elements (one slot per element
+        attempt; an adaptive pool paces them). The step returns the list of element results (in
         input order when ``ordered``), or ``reduce(acc, result)`` folded from ``initial``. With
         ``outcomes=True`` each result is an ``outcome.Value``/``outcome.Error`` and failed
         elements do not fail the step; otherwise the first failed element fails it
@@ -478,6 +479,7 @@ class Workflow:
                 timeout=timeout,
                 reduce=reduce,
                 initial=initial,
+                pool=pool,
             )
             new = self.step(
                 runner, name=step_name, args=args, wait_for=wait_for, pool=pool, when=when

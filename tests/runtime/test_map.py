@@ -413,3 +413,23 @@ def test_map_options_are_checked_at_definition():
         wf.map(over="records", batch_size=0)(lambda x: x)
     with pytest.raises(WorkflowDefinitionError, match="has no parameter 'nope' for the element"):
         wf.map(over="records", item="nope")(lambda x: x)
+
+
+async def test_a_map_steps_pool_bounds_its_elements_one_slot_each(autojump_clock):
+    running, peak = [0], [0]
+    wf = Workflow("pooled", inputs=["items"])
+
+    @wf.map(over="items", batch_size=50, pool="api")
+    async def call(item):
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        await trio.sleep(1.0)
+        running[0] -= 1
+        return item
+
+    wf.returns("call")
+    async with Runtime(seed=0) as rt:
+        rt.pool("api", limit=3)
+        assert await rt.run(wf, items=list(range(9))) == list(range(9))
+        assert trio.current_time() == 3.0
+    assert peak == [3]
