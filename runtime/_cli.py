@@ -307,16 +307,19 @@ async def _watch_interrupts(
         task_status.started()
         async for _ in signals:
             interrupted.append(1)
-            if len(interrupted) == 1 and run:
-                handle = run[0]
-                err.write(
-                    f"{PROG}: interrupted: cancelling run {handle.run_id} "
-                    "(Ctrl-C again to stop at once)\n"
-                )
-                err.flush()
-                handle.cancel()
-            else:
+            if len(interrupted) > 1:
                 raise KeyboardInterrupt
+            if run:
+                _cancel_run(run[0], err)
+            # else: the run is still starting; _run cancels it once its handle exists
+
+
+def _cancel_run(handle: RunHandle, err: IO[str]) -> None:
+    err.write(
+        f"{PROG}: interrupted: cancelling run {handle.run_id} (Ctrl-C again to stop at once)\n"
+    )
+    err.flush()
+    handle.cancel()
 
 
 async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, Any]) -> int:
@@ -342,6 +345,8 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
                 if isinstance(started, outcome.Value):
                     handle = started.unwrap()
                     run.append(handle)
+                    if interrupted:  # Ctrl-C arrived while the run was starting
+                        _cancel_run(handle, err)
                     result = await outcome.acapture(handle.result)
                 nursery.cancel_scope.cancel()
             if isinstance(started, outcome.Error):
