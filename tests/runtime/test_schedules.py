@@ -145,10 +145,10 @@ async def test_overlap_buffer_one_runs_one_more_after_the_current_and_skips_the_
     autojump_clock,
 ):
     async with open_harness() as h:
-        h.manager.schedule("slow", every(seconds=10), sleeper, args=(25,), overlap="buffer_one")
+        h.manager.schedule("slow", every(seconds=10), sleeper, args=(24,), overlap="buffer_one")
         await trio.sleep_until(61)
 
-    assert h.starts() == [(10, 10), (35, 20), (60, 40)]
+    assert h.starts() == [(10, 10), (34, 20), (58, 40)]
     assert [(e.time, e.reason) for e in h.of(ScheduleSkipped)] == [
         (30, "buffer_full"),
         (50, "buffer_full"),
