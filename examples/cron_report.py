@@ -6,10 +6,7 @@ go forward (Sunday 29 March 2026), so the gap between two runs is 23 real hours 
 
 The wall clock here is a ``TrioWallClock``: it follows trio's clock from Friday 27 March
 2026, 18:00 in Paris, so trio's MockClock drives the days in milliseconds. In production
-the manager reads the system clock.
-
-Until ``Runtime`` owns the schedules (``rt.schedule(...)``), ``open_schedules`` below wires a
-``ScheduleManager`` to the runtime by hand.
+the runtime reads the system clock (``Runtime()`` without ``wall_clock=``).
 
 Expected output::
 
@@ -21,8 +18,6 @@ Expected output::
     schedule 'daily-report' ended: max_runs after 4 runs
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,24 +25,9 @@ from zoneinfo import ZoneInfo
 import trio
 import trio.testing
 
-from arborist.runtime import Runtime, cron
-from arborist.runtime._events import ScheduleEnded
-from arborist.runtime._schedules import ScheduleManager
-from arborist.runtime._wallclock import TrioWallClock, WallClock
+from arborist.runtime import Runtime, ScheduleEnded, TrioWallClock, WallClock, cron
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@asynccontextmanager
-async def open_schedules(rt: Runtime, wall_clock: WallClock) -> AsyncIterator[ScheduleManager]:
-    """The runtime's schedules, wired by hand until ``rt.schedule`` exists."""
-    async with ScheduleManager(
-        rt.system,
-        events=rt._events,
-        start_workflow=lambda wf, inputs, nursery: rt._start(wf, inputs, {}, nursery=nursery),
-        wall_clock=wall_clock,
-    ) as schedules:
-        yield schedules
 
 
 def local(when: datetime) -> str:
@@ -84,9 +64,9 @@ def report_end(event: Any) -> None:
 async def main() -> None:
     clock = TrioWallClock(START)
     reports = Reports(clock)
-    async with Runtime() as rt, open_schedules(rt, clock) as schedules:
+    async with Runtime(wall_clock=clock) as rt:
         rt.subscribe(report_end)
-        handle = schedules.schedule(
+        handle = rt.schedule(
             "daily-report",
             cron("0 8 * * *", tz="Europe/Paris"),
             reports.send_report,

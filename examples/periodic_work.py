@@ -13,9 +13,6 @@ a permanent child of the runtime's schedules supervisor:
    the next tick is still at 9:00, because the timing lives outside the actor.
 5. After ``max_runs=5`` runs the schedule ends.
 
-Until ``Runtime`` owns the schedules (``rt.schedule(...)``), ``open_schedules`` below wires a
-``ScheduleManager`` to the runtime by hand.
-
 Expected output::
 
     [03:00] work #1: synced 3 records
@@ -29,39 +26,17 @@ Expected output::
     [18:00] schedule 'sync' ended: max_runs after 5 runs
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import trio
 import trio.testing
 
-from arborist.runtime import Runtime, every
-from arborist.runtime._events import (
-    ScheduleEnded,
-    ScheduleRunFailed,
-    ScheduleSkipped,
-)
-from arborist.runtime._schedules import ScheduleManager
-from arborist.runtime._wallclock import TrioWallClock
+from arborist.runtime import Runtime, ScheduleEnded, ScheduleRunFailed, ScheduleSkipped, every
 
 
 def stamp(seconds: float | None = None) -> str:
     seconds = trio.current_time() if seconds is None else seconds
     return f"[{int(seconds // 60):02d}:{int(seconds % 60):02d}]"
-
-
-@asynccontextmanager
-async def open_schedules(rt: Runtime) -> AsyncIterator[ScheduleManager]:
-    """The runtime's schedules, wired by hand until ``rt.schedule`` exists."""
-    async with ScheduleManager(
-        rt.system,
-        events=rt._events,
-        start_workflow=lambda wf, inputs, nursery: rt._start(wf, inputs, {}, nursery=nursery),
-        wall_clock=TrioWallClock(datetime(2026, 1, 5, tzinfo=UTC)),
-    ) as schedules:
-        yield schedules
 
 
 class Records:
@@ -93,9 +68,9 @@ def report(event: Any) -> None:
 
 
 async def main() -> None:
-    async with Runtime() as rt, open_schedules(rt) as schedules:
+    async with Runtime() as rt:
         rt.subscribe(report)
-        handle = schedules.schedule("sync", every(minutes=3), Records().sync, max_runs=5)
+        handle = rt.schedule("sync", every(minutes=3), Records().sync, max_runs=5)
         await trio.sleep_until(7 * 60)
         print(stamp(), "the scheduler crashes (a bug); its supervisor restarts it")
         assert handle.ref is not None

@@ -30,6 +30,16 @@ from ._events import (
     RunEvent,
     RunFinished,
     RunStarted,
+    ScheduleEnded,
+    ScheduleEvent,
+    ScheduleMissed,
+    ScheduleRunCancelled,
+    ScheduleRunFailed,
+    ScheduleRunFinished,
+    ScheduleRunStarted,
+    ScheduleRunTimedOut,
+    ScheduleSkipped,
+    ScheduleTick,
     StepAgain,
     StepCancelled,
     StepFailed,
@@ -65,9 +75,18 @@ from ._schedule_options import (
     jitter_delay,
     plan_catch_up,
 )
+from ._schedules import (
+    RunOutcome,
+    ScheduleError,
+    ScheduleExistsError,
+    ScheduleHandle,
+    ScheduleInfo,
+    ScheduleManager,
+    ScheduleNotFoundError,
+)
 from ._timeline import render_timeline
 from ._triggers import At, Cron, Interval, Trigger, at, cron, every
-from ._wallclock import ManualWallClock, SystemWallClock, WallClock
+from ._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
 from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
 from ._workflow import DEFAULT_MAX_AGAIN, Step, Workflow
 
@@ -107,11 +126,28 @@ __all__ = [
     "RunEvent",
     "RunFinished",
     "RunHandle",
+    "RunOutcome",
     "RunStarted",
     "Runtime",
     "RuntimeClosedError",
     "RuntimeShutdownReport",
+    "ScheduleEnded",
+    "ScheduleError",
+    "ScheduleEvent",
+    "ScheduleExistsError",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleManager",
+    "ScheduleMissed",
+    "ScheduleNotFoundError",
     "ScheduleOptions",
+    "ScheduleRunCancelled",
+    "ScheduleRunFailed",
+    "ScheduleRunFinished",
+    "ScheduleRunStarted",
+    "ScheduleRunTimedOut",
+    "ScheduleSkipped",
+    "ScheduleTick",
     "Step",
     "StepAgain",
     "StepCancelled",
@@ -128,6 +164,7 @@ __all__ = [
     "StepUndone",
     "SystemWallClock",
     "Trigger",
+    "TrioWallClock",
     "UndoEntry",
     "UndoRetryLimitError",
     "ValueRef",

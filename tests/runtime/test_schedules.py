@@ -627,19 +627,10 @@ def add_one(x: int) -> int:
 
 
 @asynccontextmanager
-async def runtime_with_schedules(**kwargs: Any) -> AsyncIterator[tuple[Runtime, ScheduleManager]]:
-    """Test-only wiring until Runtime owns its ScheduleManager."""
-    async with (
-        Runtime() as rt,
-        ScheduleManager(
-            rt.system,
-            events=rt._events,
-            start_workflow=lambda wf, inputs, nursery: rt._start(wf, inputs, {}, nursery=nursery),
-            wall_clock=TrioWallClock(START),
-            **kwargs,
-        ) as manager,
-    ):
-        yield rt, manager
+async def runtime_with_schedules(**kwargs: Any) -> AsyncIterator[tuple[Runtime, Any]]:
+    """A Runtime whose schedules follow trio's clock; yields it twice (as rt and as manager)."""
+    async with Runtime(wall_clock=TrioWallClock(START), **kwargs) as rt:
+        yield rt, rt
 
 
 async def test_a_workflow_job_runs_with_its_inputs_and_events_reach_rt_subscribe(
