@@ -1,7 +1,10 @@
 """W7 timers: many periodic schedules on the real clock; how late does each run start?
 
 Workloads (real clock, not MockClock):
-- ``100 x 50 ms``: 100 schedules, each every 50 ms, measured over a 5 s window.
+- ``100 x 50 ms``: 100 schedules, each every 50 ms, measured over a 5 s window; all made at
+  the same moment, so each period's 100 ticks are due in the same millisecond (a burst).
+- ``100 x 50 ms staggered``: the same, spread evenly over the period (one tick every 0.5 ms):
+  lateness then measures timer precision rather than how fast a burst is worked off.
 - ``10k x 1 s``: 10,000 schedules, each every second, measured over a 5 s window (10,000
   schedules every 50 ms would be 200,000 runs a second, beyond any Python scheduler here).
 
@@ -60,9 +63,18 @@ class Load:
     schedules: int
     period: float
     window: float
+    staggered: bool = False
+
+    def offset(self, i: int) -> float:
+        """Schedule i's first tick, after one period: all at once, or spread over the period."""
+        return (i * self.period / self.schedules) if self.staggered else 0.0
 
 
-FULL_LOADS = (Load("100 x 50 ms", 100, 0.05, 5.0), Load("10k x 1 s", 10_000, 1.0, 5.0))
+FULL_LOADS = (
+    Load("100 x 50 ms", 100, 0.05, 5.0),
+    Load("100 x 50 ms staggered", 100, 0.05, 5.0, staggered=True),
+    Load("10k x 1 s", 10_000, 1.0, 5.0),
+)
 QUICK_LOADS = (Load("5 x 10 ms", 5, 0.01, 0.05),)
 
 
@@ -107,7 +119,7 @@ async def trio_floor(load: Load) -> Measure:
 
     async with trio.open_nursery() as nursery:
         now = trio.current_time()
-        heap = [(now + load.period, i) for i in range(load.schedules)]
+        heap = [(now + load.period + load.offset(i), i) for i in range(load.schedules)]
         heapq.heapify(heap)
         measure.opened = now + load.period
         end = measure.opened + load.window
@@ -143,12 +155,14 @@ async def arborist_schedules(load: Load) -> Measure:
 
     bus.subscribe(on_event)
     async with open_actor_system() as system, ScheduleManager(system, events=bus) as manager:
-        handles = [
-            manager.schedule(f"s{i}", every(seconds=load.period), noop)
-            for i in range(load.schedules)
-        ]
+        base = trio.current_time()
+        handles = []
+        for i in range(load.schedules):
+            if load.staggered:  # anchored at creation: create schedule i at base + offset(i)
+                await trio.sleep_until(base + load.offset(i))
+            handles.append(manager.schedule(f"s{i}", every(seconds=load.period), noop))
         await handles[-1]._state.launched.wait()  # every scheduler actor has started
-        measure.opened = trio.current_time() + load.period
+        measure.opened = base + 2 * load.period
         await trio.sleep_until(measure.opened)
         cpu = time.process_time()
         await trio.sleep(load.window)
@@ -192,7 +206,9 @@ async def aps_schedules(aps: Any, load: Load) -> Measure:
     for i in range(load.schedules):
         scheduler.add_job(
             job,
-            IntervalTrigger(seconds=load.period, start_date=start),
+            IntervalTrigger(
+                seconds=load.period, start_date=start + timedelta(seconds=load.offset(i))
+            ),
             args=(f"j{i}",),
             id=f"j{i}",
         )
