@@ -61,7 +61,7 @@ class TimerService:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, TimerHandle]] = []
         self._seq = itertools.count()
-        self._wakeup = trio.Event()
+        self._scope: trio.CancelScope | None = None
         self._waiting_until = math.inf
         self._compact_at = _MIN_COMPACT
 
@@ -90,7 +90,10 @@ class TimerService:
             self._compact_at = max(_MIN_COMPACT, 2 * len(heap))
         heapq.heappush(heap, (deadline, next(self._seq), handle))
         if deadline < self._waiting_until:
-            self._wakeup.set()
+            # Move the sleeping task's deadline earlier instead of waking it.
+            self._waiting_until = deadline
+            if self._scope is not None:
+                self._scope.deadline = deadline
         return handle
 
     async def run(self) -> None:
@@ -111,6 +114,7 @@ class TimerService:
             while heap and not heap[0][2].active:
                 heapq.heappop(heap)
             self._waiting_until = heap[0][0] if heap else math.inf
-            self._wakeup = trio.Event()
-            with trio.move_on_at(self._waiting_until):
-                await self._wakeup.wait()
+            with trio.CancelScope(deadline=self._waiting_until) as scope:
+                self._scope = scope
+                await trio.sleep_forever()
+            self._scope = None

@@ -400,6 +400,13 @@ class Scheduler(Actor):
             state.emit(ScheduleMissed(state.name, time, oldest, reason, dropped))
         if not dues:
             return
+        if len(dues) == 1 and not state.paused:
+            # The common case, one tick due and no backlog: only the grace can refuse it.
+            due = dues[0]
+            grace = options.misfire_grace
+            if grace is None or _seconds_between(due, now) <= grace:
+                self._accept(due, manual=False)
+                return
         if state.paused:
             for due in dues:
                 state.emit(ScheduleSkipped(state.name, time, due, "paused"))
