@@ -31,7 +31,7 @@ import trio
 from ._context import StepContext
 from ._errors import WorkflowDefinitionError
 from ._run_errors import StepTimeoutError
-from ._workflow import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
+from ._step_def import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
 
 if TYPE_CHECKING:
     from ._retry import Retry
