@@ -65,7 +65,7 @@ class MapElementError(Exception):
 
 @attrs.define
 class MapStatistics:
-    """Counters of one map step's execution (``peak_materialised`` never exceeds batch_size)."""
+    """Counters of a map step's last finished run (``peak_materialised`` <= batch_size)."""
 
     elements: int = 0
     failed: int = 0
@@ -259,7 +259,8 @@ class _MapRun:
         self.ctx = ctx
         self.source = source
         self.fixed = dict(fixed)
-        self.stats = stats
+        self.shared = stats
+        self.stats = MapStatistics()  # this run's own counters; published when it ends
         self.window = trio.Semaphore(spec.batch_size)
         self.pending: dict[int, Any] = {}
         self.next_out = 0
@@ -268,14 +269,18 @@ class _MapRun:
         self.error: BaseException | None = None
 
     async def run(self) -> Any:
-        stats = self.stats
-        stats.elements = stats.failed = stats.materialised = stats.peak_materialised = 0
-        async with trio.open_nursery() as nursery:
-            self.nursery = nursery
-            try:
-                await self._feed(nursery)
-            except Exception as exc:  # the source failed: raise its error, not a group
-                self._fail(exc)
+        try:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                try:
+                    await self._feed(nursery)
+                except Exception as exc:  # the source failed: raise its error, not a group
+                    self._fail(exc)
+        finally:
+            # Concurrent runs of one workflow each count on their own; the step shows the
+            # counters of the run that finished last.
+            for field in attrs.fields(MapStatistics):
+                setattr(self.shared, field.name, getattr(self.stats, field.name))
         if self.error is not None:
             raise self.error
         if self.spec.reduce is not None:

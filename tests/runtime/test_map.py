@@ -433,3 +433,20 @@ async def test_a_map_steps_pool_bounds_its_elements_one_slot_each(autojump_clock
         assert await rt.run(wf, items=list(range(9))) == list(range(9))
         assert trio.current_time() == 3.0
     assert peak == [3]
+
+
+async def test_concurrent_runs_of_one_map_step_count_separately(autojump_clock):
+    wf = Workflow("twice", inputs=["items", "pause"])
+
+    @wf.map(over="items", batch_size=10)
+    async def touch(item, pause):
+        await trio.sleep(pause)
+        return item
+
+    async with Runtime(seed=0) as rt:
+        first = await rt.start(wf, items=list(range(3)), pause=1.0)
+        second = await rt.start(wf, items=list(range(5)), pause=2.0)
+        await first.result()
+        assert touch.map_statistics.elements == 3  # not 3 + whatever the other run did
+        await second.result()
+        assert touch.map_statistics.elements == 5
