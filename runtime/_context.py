@@ -93,7 +93,11 @@ class StepContext:
                 # Cancel the child and wait (shielded) for it to roll itself back: once this
                 # step exits, the parent run may end and take the child's nursery with it.
                 handle.cancel()
-                with trio.CancelScope(shield=True):
+                # Bounded: a child whose undo hangs cannot hold its parent's cancellation
+                # longer than the runtime's shutdown time (it is then killed with the parent).
+                with trio.CancelScope(shield=True), trio.move_on_after(
+                    self.runtime._shutdown_timeout
+                ):
                     await handle._done.wait()
                 raise
             self._children.extend(

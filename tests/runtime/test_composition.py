@@ -355,3 +355,35 @@ async def test_when_a_sub_workflow_map_fails_the_elements_that_completed_are_und
             await rt.run(parent, ns=[1, 2, 3, 4])
     assert info.value.step == "accounts"
     assert log == ["open 1", "open 2", "close 2", "close 1"]
+
+
+async def test_a_child_undo_that_hangs_holds_the_parents_cancellation_only_for_the_shutdown_time(
+    autojump_clock,
+):
+    child = Workflow("child")
+
+    @child.step
+    async def create():
+        return "created"
+
+    @create.undo
+    async def never_undone(result, arguments):
+        await trio.sleep_forever()
+
+    @child.step
+    async def wait(create):
+        await trio.sleep_forever()
+
+    parent = Workflow("parent")
+
+    @parent.step
+    async def run_child(ctx):
+        return await ctx.run(child)
+
+    async with Runtime(seed=0, shutdown_timeout=2.0) as rt:
+        handle = await rt.start(parent)
+        await trio.sleep(1.0)
+        handle.cancel()
+        with pytest.raises(WorkflowCancelledError):
+            await handle.result()
+        assert trio.current_time() == 3.0  # 1.0 + the 2.0 s shutdown time, not forever
