@@ -15,15 +15,21 @@ caps how many loads all requests run at once, so one big page cannot starve the 
 When a loader fails, the run stops at once: the loads in flight are cancelled and one
 ``WorkflowFailedError`` says which resource failed, why, and what had loaded.
 
+The loads are simulated with ``trio.sleep``; run directly, the example uses trio's MockClock
+(as the tests do), so it prints exactly this, starting with the run's timeline.
+
 Expected output::
 
-    org          0.00 -> 0.10 s
-    project      0.10 -> 0.20 s
-    user         0.10 -> 0.30 s
-    artifacts    0.20 -> 0.30 s
-    permissions  0.20 -> 0.50 s
-    sizes        0.30 -> 0.40 s
-    page         0.50 -> 0.50 s
+    page-1: 500ms, 7 steps, 7 attempts
+    step           start     took  tries  status     |0ms                                500ms|
+    org              0ms    100ms      1  ok         |████████                                |
+    project        100ms    100ms      1  ok         |        ████████                        |
+    user           100ms    200ms      1  ok         |        ████████████████                |
+    artifacts      200ms    100ms      1  ok         |                ████████                |
+    permissions    200ms    300ms      1  ok         |                ████████████████████████|
+    sizes          300ms    100ms      1  ok         |                        ████████        |
+    page           500ms      0ms      1  ok         |                                       █|
+    █ ok
     page for ada in acme/rocket: 2 permissions, 3 artifacts (42 MB)
     two pages sharing a pool of 3 db slots: 0.70 s
     failed resource: permissions
@@ -112,12 +118,9 @@ async def load_page_in_pool(rt: Runtime, user_id: str) -> str:
 
 async def main() -> None:
     async with Runtime() as rt:
-        begin = trio.current_time()
         handle = await rt.start(page_loader, org_id="acme", user_id="ada", project_id="rocket")
         rendered = await handle.result()
-        for record in sorted(handle.records, key=lambda r: (round(r.start, 2), r.end)):
-            start, end = seconds(record.start - begin), seconds(record.end - begin)
-            print(f"{record.step:<12} {start} -> {end} s")
+        print(handle.timeline(width=40), end="")
         print(rendered)
 
         # Two requests share the db pool: 14 loads through 3 slots instead of 2 x 0.5 s at once.
@@ -138,4 +141,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    trio.run(main)
+    import trio.testing
+
+    # Simulated loads: trio's MockClock jumps over the sleeps, so the output is exact.
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
