@@ -40,6 +40,7 @@ from arborist.actors import (
 )
 from arborist.supervision import (
     ChildNotFoundError,
+    ChildRestarted,
     ChildSpec,
     ChildStateError,
     DynamicSupervisorRef,
@@ -199,6 +200,7 @@ class Runtime:
             )
             self._root = await start_supervisor(system, spec, name=ROOT)
             self._root.subscribe(self._events.emit)
+            self._root.subscribe(self._on_root_event)
             self._jobs().subscribe(self._events.emit)
             await system._nursery.start(self._run_schedules)
         except BaseException:
@@ -314,6 +316,16 @@ class Runtime:
                 await self._schedules_stop.wait()
         finally:
             self._schedules_done.set()
+
+    def _on_root_event(self, event: Any) -> None:
+        # A restarted schedules supervisor starts empty: give it the live schedules again.
+        if (
+            isinstance(event, ChildRestarted)
+            and event.id == "schedules"
+            and self._schedules is not None
+            and not self._closed
+        ):
+            self._schedules.rehome(DynamicSupervisorRef(event.ref))
 
     async def _stop_schedules(self) -> None:
         if self._schedules_stop is not None and self._schedules_done is not None:

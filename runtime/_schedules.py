@@ -249,6 +249,19 @@ class ScheduleManager:
     ) -> None:
         await self.aclose()
 
+    def rehome(self, supervisor: DynamicSupervisorRef) -> None:
+        """The schedules supervisor was restarted (empty): start every live schedule under it.
+
+        The timing lives in the manager, so the schedules keep their ticks. Called by the
+        runtime when its root supervisor restarts the ``schedules`` child.
+        """
+        if self._closed or self._send is None:
+            return
+        self._supervisor = supervisor
+        for state in list(self._states.values()):
+            if state.ending is None and not state.removing and not state.ended.is_set():
+                self._send.send_nowait(("start", state))
+
     @property
     def supervisor(self) -> DynamicSupervisorRef:
         """The dynamic supervisor the schedulers run under (once open)."""

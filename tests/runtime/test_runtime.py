@@ -158,3 +158,25 @@ async def test_a_step_fires_and_forgets_a_job_that_outlives_it_and_whose_failure
         assert trio.current_time() == 0.0  # the run did not wait for its jobs
     assert done == [("ann", 5.0)]
     assert [type(event.exc) for event in failures] == [RuntimeError]
+
+
+async def test_a_restarted_schedules_supervisor_takes_the_live_schedules_back_without_a_shift(
+    autojump_clock,
+):
+    from arborist.runtime import every
+    from arborist.runtime._runtime import SCHEDULES
+
+    ticks = []
+
+    async def job():
+        ticks.append(trio.current_time())
+
+    async with Runtime() as rt:
+        rt.schedule("beat", every(seconds=1), job)
+        await trio.sleep(2.5)
+        supervisor = rt.system.whereis(SCHEDULES)
+        assert supervisor is not None
+        supervisor.kill()  # the whole schedules subtree dies; the root restarts it empty
+        await trio.sleep(3.0)
+        assert rt.system.whereis(SCHEDULES) is not supervisor
+    assert ticks == [1.0, 2.0, 3.0, 4.0, 5.0]
