@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import trio
 import trio.testing
 
 from arborist import actors
-from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
+from benchmarks._actor_bench import ACTOR, PYKKA, compare_actors
+from benchmarks._harness import Row, Target
 
 __all__ = ["run"]
 
@@ -36,10 +36,6 @@ QUICK_N = 200
 THREAD_N = 5_000
 QUICK_THREAD_N = 50
 
-FLOOR = "trio floor"
-ACTOR = "arborist Actor"
-THREAD_ACTOR = "arborist ThreadActor"
-PYKKA = "pykka ThreadingActor"
 
 
 async def trio_floor(n: int) -> float:
@@ -116,29 +112,17 @@ def pykka_actor(pykka: Any, n: int) -> float:
 
 def run(quick: bool) -> list[Row]:
     n = QUICK_N if quick else N
-    impls: dict[str, Callable[[], float]] = {
-        FLOOR: lambda: timed_trio(trio_floor, n),
-        ACTOR: lambda: timed_trio(arborist_actor, n),
-    }
-    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
-    notes = {}
-    thread_cls = thread_actor_class()
-    if thread_cls is not None:
-        thread_n = QUICK_THREAD_N if quick else THREAD_N
-        counts[THREAD_ACTOR] = thread_n
-        notes[THREAD_ACTOR] = f"{thread_n:,} asks, per ask"
-        impls[THREAD_ACTOR] = lambda: timed_trio(arborist_thread_actor, thread_cls, thread_n)
-    pykka = optional_import("pykka")
-    if pykka is not None:
-        impls[PYKKA] = lambda: pykka_actor(pykka, n)
-    samples = alternate(impls, repeats(quick))
-    return rows(
-        f"W2 ask {n:,}",
-        samples,
+    return compare_actors(
+        workload=f"W2 ask {n:,}",
         unit="us/ask",
-        floor=FLOOR,
-        per=counts,
-        scale=1e6,
-        notes=notes,
+        per_thread="asks, per ask",
+        n=n,
+        thread_n=QUICK_THREAD_N if quick else THREAD_N,
+        floor=trio_floor,
+        actor=arborist_actor,
+        thread_class=thread_actor_class(),
+        thread_actor=arborist_thread_actor,
+        pykka_actor=pykka_actor,
         targets={ACTOR: [Target(1.33), Target(1.0, of=PYKKA)]},
+        quick=quick,
     )

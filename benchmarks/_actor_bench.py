@@ -1,0 +1,64 @@
+"""What W1 and W2 share: the four implementations compared, measured and tabulated the same way.
+
+Not a benchmark module itself (its name does not start with ``w<N>_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
+
+__all__ = ["ACTOR", "FLOOR", "PYKKA", "THREAD_ACTOR", "compare_actors"]
+
+FLOOR = "trio floor"
+ACTOR = "arborist Actor"
+THREAD_ACTOR = "arborist ThreadActor"
+PYKKA = "pykka ThreadingActor"
+
+
+def compare_actors(
+    *,
+    workload: str,
+    unit: str,
+    per_thread: str,
+    n: int,
+    thread_n: int,
+    floor: Callable[[int], Awaitable[float]],
+    actor: Callable[[int], Awaitable[float]],
+    thread_class: type[Any] | None,
+    thread_actor: Callable[[Any, int], Awaitable[float]],
+    pykka_actor: Callable[[Any, int], float],
+    targets: Mapping[str, Sequence[Target]],
+    quick: bool,
+) -> list[Row]:
+    """Measure the floor, Actor, ThreadActor (if any) and pykka (if installed), alternating.
+
+    Each callable does ``n`` operations (``thread_n`` for the ThreadActor, whose row then says
+    so) and returns the seconds it timed itself.
+    """
+    impls: dict[str, Callable[[], float]] = {
+        FLOOR: lambda: timed_trio(floor, n),
+        ACTOR: lambda: timed_trio(actor, n),
+    }
+    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
+    notes = {}
+    if thread_class is not None:
+        counts[THREAD_ACTOR] = thread_n
+        notes[THREAD_ACTOR] = f"{thread_n:,} {per_thread}"
+        impls[THREAD_ACTOR] = lambda: timed_trio(thread_actor, thread_class, thread_n)
+    pykka = optional_import("pykka")
+    if pykka is not None:
+        impls[PYKKA] = lambda: pykka_actor(pykka, n)
+    samples = alternate(impls, repeats(quick))
+    return rows(
+        workload,
+        samples,
+        unit=unit,
+        floor=FLOOR,
+        per=counts,
+        scale=1e6,
+        notes=notes,
+        targets=targets,
+    )
