@@ -30,6 +30,7 @@ import trio
 
 from ._context import StepContext
 from ._errors import WorkflowDefinitionError
+from ._pools import holding
 from ._run_errors import StepTimeoutError
 from ._step_def import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
 
@@ -374,22 +375,8 @@ class _MapRun:
         if spec.pool is None:
             return await self._timed(element, attempt)
         # A map step's pool bounds its elements, one slot per element attempt.
-        pool = self.ctx.runtime._pools[spec.pool]
-        borrower = object()
-        await pool.acquire(borrower)
-        failed: bool | None = None
-        try:
-            value = await self._timed(element, attempt)
-        except Exception:
-            failed = True
-            raise
-        else:
-            failed = False
-            return value
-        finally:
-            if failed is not None:
-                pool.observe(borrower, error=failed)
-            pool.release(borrower)
+        async with holding([self.ctx.runtime._pools[spec.pool]], object()):
+            return await self._timed(element, attempt)
 
     async def _timed(self, element: Any, attempt: int) -> Any:
         spec = self.spec

@@ -82,7 +82,8 @@ class StepContext:
         Raises:
             WorkflowFailedError: the child run failed (it has rolled itself back).
         """
-        held, self._held = list(self._held), []
+        held = list(self._held)
+        self._held.clear()  # in place: the step's pool holder reads this very list
         for pool in reversed(held):
             pool.release(self)
         try:

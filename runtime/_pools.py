@@ -14,7 +14,8 @@ change is reported as a ``PoolLimitChanged`` event.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 
 import attrs
 import trio
@@ -22,7 +23,7 @@ import trio
 from ._adaptive import Adaptive, AdaptiveController
 from ._events import PoolLimitChanged
 
-__all__ = ["Pool", "PoolStatistics"]
+__all__ = ["Pool", "PoolStatistics", "holding"]
 
 
 @attrs.frozen
@@ -143,3 +144,32 @@ class Pool:
             f"<Pool {self.name!r}{kind} {stats.in_use}/{stats.limit} in use, "
             f"{stats.waiting} waiting>"
         )
+
+
+@asynccontextmanager
+async def holding(
+    pools: Sequence[Pool], borrower: object, held: list[Pool] | None = None
+) -> AsyncIterator[None]:
+    """Hold a slot of each pool (in the order given) around one attempt.
+
+    ``held`` lists the slots held right now (a step context lends them to child runs and
+    takes them back in place). On the way out each pool is told whether the attempt failed
+    (adaptive pools learn from it; a cancelled attempt says nothing) and its slot is released.
+    """
+    held = [] if held is None else held
+    failed: bool | None = None
+    try:
+        for pool in pools:
+            await pool.acquire(borrower)
+            held.append(pool)
+        yield
+    except Exception:
+        failed = True
+        raise
+    else:
+        failed = False
+    finally:
+        for pool in reversed(held):
+            if failed is not None:
+                pool.observe(borrower, error=failed)
+            pool.release(borrower)

@@ -17,6 +17,7 @@ from arborist.actors import ActorDeadError, ActorRef
 
 from ._context import StepContext
 from ._control import ContinueWith, RetryStep
+from ._pools import holding
 from ._run_errors import StepTimeoutError
 from ._workflow import is_async_callable
 
@@ -151,26 +152,9 @@ class StepRunner:
         if not pools:
             return await self.call(step, attempt, kwargs)
         borrower: object = ctx if ctx is not None else object()
-        held: list[Pool] = []
-        failed: bool | None = None  # None: cancelled, which says nothing about the service
-        if ctx is not None:
-            ctx._held = held  # before acquiring: a cancelled wait must release what it got
-        try:
-            for pool in pools:
-                await pool.acquire(borrower)
-                held.append(pool)
-            value = await self.call(step, attempt, kwargs)
-        except Exception:
-            failed = True
-            raise
-        else:
-            failed = False
-            return value
-        finally:
-            for pool in reversed(ctx._held if ctx is not None else held):
-                if failed is not None:
-                    pool.observe(borrower, error=failed)
-                pool.release(borrower)
+        held: list[Pool] = ctx._held if ctx is not None else []
+        async with holding(pools, borrower, held):
+            return await self.call(step, attempt, kwargs)
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:
         """The pools an attempt of ``step`` holds: the run's and the step's, in name order."""
