@@ -152,7 +152,7 @@ class Coordinator(Actor):
         self._results: dict[str, Any] = {}
         self._kwargs: dict[str, dict[str, Any]] = {}
         self._ready: list[tuple[int, str, int]] = []
-        self._running: dict[str, tuple[int, None, float]] = {}
+        self._running: dict[str, float] = {}  # step in flight -> when its attempt started
         self._waits: dict[str, TimerHandle | None] = {}
         self._again: dict[str, int] = {}
         self._blocked: dict[str, str] = {}
@@ -301,10 +301,10 @@ class Coordinator(Actor):
             if self._events:
                 self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now))
             if step.inline:
-                running[name] = (attempt, None, now)
+                running[name] = now
                 self.ref.tell(_RunInline(name, attempt))
                 continue
-            running[name] = (attempt, None, now)
+            running[name] = now
             self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
 
     def _release_inputs_of(self, name: str) -> None:
@@ -319,10 +319,9 @@ class Coordinator(Actor):
 
     async def _run_inline(self, message: _RunInline) -> None:
         name, attempt = message.name, message.attempt
-        entry = self._running.get(name)
-        if entry is None:  # cancelled before it ran
+        start = self._running.get(name)
+        if start is None:  # cancelled before it ran
             return
-        start = entry[2]
         if self._stopping:  # the run failed or was cancelled after this step was dispatched
             self._on_step_exit(StepExit(CANCELLED, name, attempt, start))
             return
