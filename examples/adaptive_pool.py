@@ -50,8 +50,8 @@ import trio
 import trio.testing
 
 from arborist.runtime import Runtime, Workflow
-from arborist.runtime._adaptive import Adaptive
-from arborist.runtime._events import PoolLimitChanged, RunEvent
+
+from arborist.runtime import Adaptive, PoolLimitChanged, RunEvent
 
 CALLS = 800
 CAPACITY = 8

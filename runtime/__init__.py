@@ -18,14 +18,14 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
-from ._adaptive import Adaptive
-from ._compose import MapElementError, MapStatistics, case
-from ._context import StepContext
-from ._control import Again, ContinueWith, Halt, RetryStep
-from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
-from ._embed import AsyncioRuntime, BackgroundRuntime, open_asyncio_runtime
-from ._errors import WorkflowDefinitionError, WorkflowInputError
-from ._events import (
+from .engine._adaptive import Adaptive
+from .engine._map_run import MapElementError, MapStatistics, case
+from .engine._context import StepContext
+from .workflow._control import Again, ContinueWith, Halt, RetryStep
+from .engine._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
+from .embed._host import AsyncioRuntime, BackgroundRuntime, open_asyncio_runtime
+from .workflow._errors import WorkflowDefinitionError, WorkflowInputError
+from .engine._events import (
     PoolLimitChanged,
     RunEvent,
     RunFinished,
@@ -50,11 +50,11 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ._planner import Plan, plan
-from ._pools import Pool, PoolStatistics
-from ._retry import Retry
-from ._run import RunHandle, StepRecord
-from ._run_errors import (
+from .workflow._planner import Plan, plan
+from .engine._pools import Pool, PoolStatistics
+from .workflow._retry import Retry
+from .engine._handle import RunHandle, StepRecord
+from .engine._errors import (
     AgainLimitError,
     StepSkippedError,
     StepTimeoutError,
@@ -64,8 +64,8 @@ from ._run_errors import (
     WorkflowHaltedError,
 )
 from ._runtime import RUN_OPTIONS, Runtime, RuntimeClosedError, RuntimeShutdownReport
-from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
-from ._schedule_options import (
+from .engine._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
+from .schedules._options import (
     CatchUp,
     CatchUpPlan,
     MissedTick,
@@ -75,7 +75,7 @@ from ._schedule_options import (
     jitter_delay,
     plan_catch_up,
 )
-from ._schedules import (
+from .schedules._manager import (
     RunOutcome,
     ScheduleError,
     ScheduleExistsError,
@@ -84,11 +84,11 @@ from ._schedules import (
     ScheduleManager,
     ScheduleNotFoundError,
 )
-from ._timeline import render_timeline
-from ._triggers import At, Cron, Interval, Trigger, at, cron, every
-from ._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
-from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
-from ._workflow import DEFAULT_MAX_AGAIN, Step, Workflow
+from .engine._timeline import render_timeline
+from .schedules._triggers import At, Cron, Interval, Trigger, at, cron, every
+from .schedules._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
+from .workflow._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
+from .workflow._workflow import DEFAULT_MAX_AGAIN, Step, Workflow
 
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",

@@ -57,20 +57,20 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
-from ._adaptive import Adaptive
-from ._coordinator import Coordinator
-from ._errors import WorkflowDefinitionError
-from ._pools import Pool
-from ._run import RunHandle
-from ._run_errors import WorkflowCancelledError, WorkflowCrashedError
-from ._saga import HaltedRun
-from ._schedules import ScheduleHandle, ScheduleInfo, ScheduleManager
-from ._triggers import Interval, Trigger
-from ._wallclock import WallClock
-from ._workflow import Workflow
+from .engine._adaptive import Adaptive
+from .engine._coordinator import Coordinator
+from .workflow._errors import WorkflowDefinitionError
+from .engine._pools import Pool
+from .engine._handle import RunHandle
+from .engine._errors import WorkflowCancelledError, WorkflowCrashedError
+from .engine._saga import HaltedRun
+from .schedules._manager import ScheduleHandle, ScheduleInfo, ScheduleManager
+from .schedules._triggers import Interval, Trigger
+from .schedules._wallclock import WallClock
+from .workflow._workflow import Workflow
 
 if TYPE_CHECKING:
-    from ._embed import BackgroundRuntime
+    from .embed._host import BackgroundRuntime
 
 __all__ = ["RUN_OPTIONS", "Runtime", "RuntimeClosedError", "RuntimeShutdownReport"]
 
@@ -167,7 +167,7 @@ class Runtime:
         Its ``run``/``submit``/``fire_and_forget``/``schedule``/``close`` are thread-safe
         blocking calls; ``options`` are the ``Runtime`` constructor's.
         """
-        from ._embed import BackgroundRuntime
+        from .embed._host import BackgroundRuntime
 
         return BackgroundRuntime(**options)
 

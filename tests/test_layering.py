@@ -67,7 +67,7 @@ def test_every_layer_has_modules_to_check():
     "source",
     [
         "import arborist.runtime",
-        "from arborist.runtime._workflow import Workflow",
+        "from arborist.runtime.workflow._workflow import Workflow",
         "from arborist import runtime",
         "from ..runtime import Workflow",
         "from .. import runtime",

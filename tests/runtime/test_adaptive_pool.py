@@ -7,9 +7,9 @@ import trio
 import trio.testing
 
 from arborist.runtime import Retry, Runtime, Workflow
-from arborist.runtime._adaptive import Adaptive, AdaptiveController
-from arborist.runtime._events import PoolLimitChanged
-from arborist.runtime._pools import Pool
+from arborist.runtime.engine._adaptive import Adaptive, AdaptiveController
+from arborist.runtime.engine._events import PoolLimitChanged
+from arborist.runtime.engine._pools import Pool
 
 # -- the spec ---------------------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ from arborist.runtime import (
     Workflow,
     WorkflowFailedError,
 )
-from arborist.runtime._cli import main
-from arborist.runtime._cli_load import (
+from arborist.runtime.cli._main import main
+from arborist.runtime.cli._load import (
     UsageError,
     load_app,
     load_target,
@@ -39,7 +39,7 @@ from arborist.runtime._cli_load import (
     parse_input,
     parse_inputs,
 )
-from arborist.runtime._cli_progress import PlainProgress, RichProgress
+from arborist.runtime.cli._progress import PlainProgress, RichProgress
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -3,11 +3,11 @@
 import outcome as outcome_lib
 import pytest
 
-from arborist.runtime._errors import WorkflowDefinitionError, WorkflowInputError
-from arborist.runtime._planner import plan
-from arborist.runtime._wiring import InputRef, ResultRef, ValueRef, outcome, result, value
-from arborist.runtime._wiring import input as input_
-from arborist.runtime._workflow import Workflow
+from arborist.runtime.workflow._errors import WorkflowDefinitionError, WorkflowInputError
+from arborist.runtime.workflow._planner import plan
+from arborist.runtime.workflow._wiring import InputRef, ResultRef, ValueRef, outcome, result, value
+from arborist.runtime.workflow._wiring import input as input_
+from arborist.runtime.workflow._workflow import Workflow
 
 
 def _user_data() -> Workflow:

@@ -28,7 +28,7 @@ from arborist.runtime import (
     at,
     every,
 )
-from arborist.runtime._events import (
+from arborist.runtime.engine._events import (
     RunFinished,
     ScheduleEnded,
     ScheduleMissed,
@@ -40,14 +40,14 @@ from arborist.runtime._events import (
     ScheduleSkipped,
     ScheduleTick,
 )
-from arborist.runtime._scheduler import RunOutcome
-from arborist.runtime._schedules import (
+from arborist.runtime.schedules._scheduler import RunOutcome
+from arborist.runtime.schedules._manager import (
     ScheduleExistsError,
     ScheduleInfo,
     ScheduleManager,
     ScheduleNotFoundError,
 )
-from arborist.runtime._wallclock import TrioWallClock
+from arborist.runtime.schedules._wallclock import TrioWallClock
 from arborist.supervision._events import EventBus
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

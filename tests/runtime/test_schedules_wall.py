@@ -20,9 +20,9 @@ import trio
 
 from arborist.actors import open_actor_system
 from arborist.runtime import MissReason, at, cron
-from arborist.runtime._events import ScheduleEnded, ScheduleMissed, ScheduleTick
-from arborist.runtime._schedules import ScheduleManager
-from arborist.runtime._wallclock import TrioWallClock
+from arborist.runtime.engine._events import ScheduleEnded, ScheduleMissed, ScheduleTick
+from arborist.runtime.schedules._manager import ScheduleManager
+from arborist.runtime.schedules._wallclock import TrioWallClock
 from arborist.supervision._events import EventBus
 
 PARIS = ZoneInfo("Europe/Paris")

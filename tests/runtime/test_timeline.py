@@ -4,7 +4,7 @@ import pytest
 import trio
 
 from arborist.runtime import Retry, Runtime, StepRecord, Workflow
-from arborist.runtime._timeline import format_seconds, render_timeline
+from arborist.runtime.engine._timeline import format_seconds, render_timeline
 
 
 def test_a_timeline_has_a_header_a_row_per_step_in_start_order_and_a_legend():

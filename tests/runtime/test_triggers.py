@@ -13,8 +13,8 @@ from cronsim import CronSim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arborist.runtime._triggers import At, Cron, Interval, Trigger, at, cron, every
-from arborist.runtime._wallclock import ManualWallClock, SystemWallClock, WallClock
+from arborist.runtime.schedules._triggers import At, Cron, Interval, Trigger, at, cron, every
+from arborist.runtime.schedules._wallclock import ManualWallClock, SystemWallClock, WallClock
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from arborist.runtime._errors import WorkflowDefinitionError
-from arborist.runtime._retry import Retry
-from arborist.runtime._wiring import (
+from arborist.runtime.workflow._errors import WorkflowDefinitionError
+from arborist.runtime.workflow._retry import Retry
+from arborist.runtime.workflow._wiring import (
     InputRef,
     OutcomeRef,
     ResultRef,
@@ -18,7 +18,7 @@ from arborist.runtime._wiring import (
     result,
     value,
 )
-from arborist.runtime._workflow import Step, Workflow, is_async_callable
+from arborist.runtime.workflow._workflow import Step, Workflow, is_async_callable
 
 
 class StepContext:

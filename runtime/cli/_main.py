@@ -40,18 +40,18 @@ from typing import IO, Any
 import outcome
 import trio
 
-from ._cli_load import UsageError, load_app, load_workflow, parse_inputs
-from ._cli_progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
-from ._errors import WorkflowDefinitionError, WorkflowInputError
-from ._run import RunHandle
-from ._run_errors import (
+from ._load import UsageError, load_app, load_workflow, parse_inputs
+from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
+from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
+from ..engine._handle import RunHandle
+from ..engine._errors import (
     WorkflowCancelledError,
     WorkflowCrashedError,
     WorkflowFailedError,
     WorkflowHaltedError,
 )
-from ._runtime import Runtime
-from ._workflow import Workflow
+from .._runtime import Runtime
+from ..workflow._workflow import Workflow
 
 __all__ = [
     "EXIT_FAILED",

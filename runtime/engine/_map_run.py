@@ -29,14 +29,14 @@ import outcome
 import trio
 
 from ._context import StepContext
-from ._errors import WorkflowDefinitionError
+from ..workflow._errors import WorkflowDefinitionError
 from ._pools import holding
-from ._run_errors import StepTimeoutError
-from ._step_def import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
+from ._errors import StepTimeoutError
+from ..workflow._step import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
 
 if TYPE_CHECKING:
-    from ._retry import Retry
-    from ._workflow import Workflow
+    from ..workflow._retry import Retry
+    from ..workflow._workflow import Workflow
 
 __all__ = ["MapElementError", "MapStatistics", "case", "make_include", "make_map"]
 

@@ -52,8 +52,8 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus
 
-from ._events import ScheduleEnded
-from ._schedule_handle import (
+from ..engine._events import ScheduleEnded
+from ._handle import (
     ScheduleError,
     ScheduleExistsError,
     ScheduleHandle,
@@ -62,11 +62,11 @@ from ._schedule_handle import (
     _describe_trigger,
     _info,
 )
-from ._schedule_options import CatchUp, Overlap, ScheduleOptions
+from ._options import CatchUp, Overlap, ScheduleOptions
 from ._scheduler import Env, JobKind, RunNow, RunOutcome, Scheduler, ScheduleState, StartWorkflow
 from ._triggers import At, Cron, Interval, Trigger
 from ._wallclock import SystemWallClock, WallClock
-from ._workflow import Workflow
+from ..workflow._workflow import Workflow
 
 __all__ = [
     "DEFAULT_WALL_RECHECK",

@@ -11,7 +11,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from ._events import (
+from ..engine._events import (
     PoolLimitChanged,
     RunFinished,
     RunStarted,
@@ -25,8 +25,8 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ._run_errors import WorkflowFailedError
-from ._timeline import format_seconds
+from ..engine._errors import WorkflowFailedError
+from ..engine._timeline import format_seconds
 
 __all__ = [
     "PROGRESS_EVENTS",

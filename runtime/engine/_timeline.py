@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._run import StepRecord
+    from ._handle import StepRecord
 
 __all__ = ["render_timeline"]
 

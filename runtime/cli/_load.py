@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ._workflow import Workflow
+from ..workflow._workflow import Workflow
 
 __all__ = [
     "DEFAULT_APP",

@@ -44,7 +44,7 @@ from arborist.actors import Actor, ActorRef, ExitReason, is_abnormal
 from arborist.actors._timers import TimerHandle, TimerService
 from arborist.supervision._events import EventBus
 
-from ._events import (
+from ..engine._events import (
     ScheduleEnded,
     ScheduleMissed,
     ScheduleRunCancelled,
@@ -55,11 +55,11 @@ from ._events import (
     ScheduleSkipped,
     ScheduleTick,
 )
-from ._run import RunHandle
-from ._schedule_options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
+from ..engine._handle import RunHandle
+from ._options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
 from ._triggers import Interval, Trigger
 from ._wallclock import WallClock
-from ._workflow import Workflow
+from ..workflow._workflow import Workflow
 
 __all__ = ["BACKLOG_LIMIT", "JobKind", "RunOutcome", "ScheduleState", "Scheduler"]
 

@@ -16,15 +16,15 @@ import trio
 from arborist.actors import ActorDeadError, ActorRef
 
 from ._context import StepContext
-from ._control import ContinueWith, RetryStep
+from ..workflow._control import ContinueWith, RetryStep
 from ._pools import holding
-from ._run_errors import StepTimeoutError
-from ._workflow import is_async_callable
+from ._errors import StepTimeoutError
+from ..workflow._workflow import is_async_callable
 
 if TYPE_CHECKING:
     from ._pools import Pool
-    from ._runtime import Runtime
-    from ._workflow import Step
+    from .._runtime import Runtime
+    from ..workflow._workflow import Step
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "StepExit", "StepRunner"]
 

@@ -29,8 +29,8 @@ import trio
 
 from arborist.supervision import Job, TreeSnapshot
 
-from ._runtime import Runtime, RuntimeShutdownReport
-from ._workflow import Workflow
+from .._runtime import Runtime, RuntimeShutdownReport
+from ..workflow._workflow import Workflow
 
 __all__ = ["AsyncioRuntime", "BackgroundRuntime", "open_asyncio_runtime"]
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import trio
 
-from ._control import RetryStep
-from ._workflow import is_async_callable
+from ..workflow._control import RetryStep
+from ..workflow._workflow import is_async_callable
 
 if TYPE_CHECKING:
-    from ._workflow import Workflow
+    from ..workflow._workflow import Workflow
 
 __all__ = ["MAX_UNDO_ATTEMPTS", "HaltedRun", "UndoEntry", "UndoRetryLimitError", "rollback"]
 

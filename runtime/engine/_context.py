@@ -11,9 +11,9 @@ import trio
 from ._pools import Pool
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
+    from .._runtime import Runtime
     from ._saga import UndoEntry
-    from ._workflow import Workflow
+    from ..workflow._workflow import Workflow
 
 __all__ = ["StepContext"]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import attrs
 
-from ._schedule_options import MissReason
+from ..schedules._options import MissReason
 
 __all__ = [
     "PoolLimitChanged",

@@ -13,7 +13,7 @@ from ._scheduler import RunOutcome, ScheduleState
 from ._triggers import At, Cron, Interval, Trigger
 
 if TYPE_CHECKING:
-    from ._schedules import ScheduleManager
+    from ._manager import ScheduleManager
 
 __all__ = [
     "ScheduleError",

@@ -16,7 +16,7 @@ import attrs
 
 from ._errors import WorkflowDefinitionError
 from ._retry import Retry
-from ._step_def import (
+from ._step import (
     _NO_INITIAL,
     CONTEXT_PARAM,
     DEFAULT_MAX_AGAIN,
@@ -275,7 +275,7 @@ class Workflow:
         Returns:
             The map :class:`Step`, or a decorator that makes it.
         """
-        from ._compose import make_map
+        from ..engine._map_run import make_map
 
         def decorate(element: Callable[..., Any] | None) -> Step:
             step_name = name or (element.__name__ if element is not None else None)
@@ -332,7 +332,7 @@ class Workflow:
         The child runs as a child run supervised by this run, sharing the runtime's pools. If
         this run later fails, the child's completed undoable steps are undone with this run's.
         """
-        from ._compose import make_include
+        from ..engine._map_run import make_include
 
         if not isinstance(child, Workflow):
             raise WorkflowDefinitionError(

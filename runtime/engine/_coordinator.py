@@ -43,7 +43,7 @@ import trio
 
 from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
 
-from ._control import Again, Halt
+from ..workflow._control import Again, Halt
 from ._events import (
     RunFinished,
     RunStarted,
@@ -57,8 +57,8 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ._run import RunHandle, StepRecord
-from ._run_errors import (
+from ._handle import RunHandle, StepRecord
+from ._errors import (
     AgainLimitError,
     StepSkippedError,
     WorkflowCancelledError,
@@ -67,12 +67,12 @@ from ._run_errors import (
     WorkflowHaltedError,
 )
 from ._saga import HaltedRun, UndoEntry, rollback
-from ._step import CANCELLED, DONE, FAILED, StepExit, StepRunner
+from ._step_runner import CANCELLED, DONE, FAILED, StepExit, StepRunner
 
 if TYPE_CHECKING:
-    from ._planner import Plan
+    from ..workflow._planner import Plan
     from ._pools import Pool
-    from ._runtime import Runtime
+    from .._runtime import Runtime
 
 __all__ = ["DEFAULT_COMPENSATE_ATTEMPTS", "CancelRun", "Coordinator"]
 

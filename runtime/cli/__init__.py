@@ -1,0 +1,3 @@
+"""TODO"""
+from ._main import main
+__all__ = ["main"]
