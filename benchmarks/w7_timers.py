@@ -44,9 +44,8 @@ import attrs
 import trio
 
 from arborist.actors import open_actor_system
-from arborist.runtime import every
-from arborist.runtime.engine._events import ScheduleRunStarted
-from arborist.runtime.schedules._manager import ScheduleManager
+from arborist.runtime import ScheduleRunStarted, every
+from arborist.runtime.schedules import ScheduleManager
 from arborist.supervision._events import EventBus
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows
 

@@ -49,9 +49,7 @@ from collections.abc import Awaitable, Callable
 import trio
 import trio.testing
 
-from arborist.runtime import Runtime, Workflow
-
-from arborist.runtime import Adaptive, PoolLimitChanged, RunEvent
+from arborist.runtime import Adaptive, PoolLimitChanged, RunEvent, Runtime, Workflow
 
 CALLS = 800
 CAPACITY = 8

@@ -18,21 +18,70 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
-from .engine._adaptive import Adaptive
-from .engine._map_run import MapElementError, MapStatistics, case
-from .engine._context import StepContext
-from .workflow._control import Again, ContinueWith, Halt, RetryStep
-from .engine._coordinator import DEFAULT_COMPENSATE_ATTEMPTS
-from .embed._host import AsyncioRuntime, BackgroundRuntime, open_asyncio_runtime
-from .workflow._errors import WorkflowDefinitionError, WorkflowInputError
-from .engine._events import (
+from ._events import RunEvent
+from ._runtime import (
+    RUN_OPTIONS,
+    Runtime,
+    RuntimeClosedError,
+    RuntimeShutdownReport,
+    open_asyncio_runtime,
+)
+from .embed import AsyncioRuntime, BackgroundRuntime
+from .engine import (
+    DEFAULT_COMPENSATE_ATTEMPTS,
+    MAX_UNDO_ATTEMPTS,
+    Adaptive,
+    AgainLimitError,
+    HaltedRun,
+    MapElementError,
+    Pool,
     PoolLimitChanged,
-    RunEvent,
+    PoolStatistics,
     RunFinished,
+    RunHandle,
     RunStarted,
+    StepAgain,
+    StepCancelled,
+    StepContext,
+    StepFailed,
+    StepFinished,
+    StepRecord,
+    StepRetried,
+    StepSkipped,
+    StepSkippedError,
+    StepStarted,
+    StepTimeoutError,
+    StepUndoFailed,
+    StepUndone,
+    UndoEntry,
+    UndoRetryLimitError,
+    WorkflowCancelledError,
+    WorkflowCrashedError,
+    WorkflowFailedError,
+    WorkflowHaltedError,
+    render_timeline,
+)
+from .schedules import (
+    At,
+    CatchUp,
+    CatchUpPlan,
+    Cron,
+    Interval,
+    ManualWallClock,
+    MissedTick,
+    MissReason,
+    Overlap,
+    RunOutcome,
     ScheduleEnded,
+    ScheduleError,
     ScheduleEvent,
+    ScheduleExistsError,
+    ScheduleHandle,
+    ScheduleInfo,
+    ScheduleManager,
     ScheduleMissed,
+    ScheduleNotFoundError,
+    ScheduleOptions,
     ScheduleRunCancelled,
     ScheduleRunFailed,
     ScheduleRunFinished,
@@ -40,55 +89,40 @@ from .engine._events import (
     ScheduleRunTimedOut,
     ScheduleSkipped,
     ScheduleTick,
-    StepAgain,
-    StepCancelled,
-    StepFailed,
-    StepFinished,
-    StepRetried,
-    StepSkipped,
-    StepStarted,
-    StepUndoFailed,
-    StepUndone,
-)
-from .workflow._planner import Plan, plan
-from .engine._pools import Pool, PoolStatistics
-from .workflow._retry import Retry
-from .engine._handle import RunHandle, StepRecord
-from .engine._errors import (
-    AgainLimitError,
-    StepSkippedError,
-    StepTimeoutError,
-    WorkflowCancelledError,
-    WorkflowCrashedError,
-    WorkflowFailedError,
-    WorkflowHaltedError,
-)
-from ._runtime import RUN_OPTIONS, Runtime, RuntimeClosedError, RuntimeShutdownReport
-from .engine._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
-from .schedules._options import (
-    CatchUp,
-    CatchUpPlan,
-    MissedTick,
-    MissReason,
-    Overlap,
-    ScheduleOptions,
+    SystemWallClock,
+    Trigger,
+    TrioWallClock,
+    WallClock,
+    at,
+    cron,
+    every,
     jitter_delay,
     plan_catch_up,
 )
-from .schedules._manager import (
-    RunOutcome,
-    ScheduleError,
-    ScheduleExistsError,
-    ScheduleHandle,
-    ScheduleInfo,
-    ScheduleManager,
-    ScheduleNotFoundError,
+from .workflow import (
+    DEFAULT_MAX_AGAIN,
+    Again,
+    ContinueWith,
+    Halt,
+    InputRef,
+    MapStatistics,
+    OutcomeRef,
+    Plan,
+    ResultRef,
+    Retry,
+    RetryStep,
+    Step,
+    ValueRef,
+    Workflow,
+    WorkflowDefinitionError,
+    WorkflowInputError,
+    case,
+    input,
+    outcome,
+    plan,
+    result,
+    value,
 )
-from .engine._timeline import render_timeline
-from .schedules._triggers import At, Cron, Interval, Trigger, at, cron, every
-from .schedules._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
-from .workflow._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
-from .workflow._workflow import DEFAULT_MAX_AGAIN, Step, Workflow
 
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",

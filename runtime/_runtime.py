@@ -19,25 +19,16 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import math
 import random
-from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 
-from arborist.actors import (
-    Actor,
-    ActorRef,
-    ActorSystem,
-    ExitReason,
-    Killed,
-    Monitor,
-    open_actor_system,
-)
+from arborist.actors import Actor, ActorRef, ActorSystem, open_actor_system
 from arborist.supervision import (
     ChildNotFoundError,
     ChildRestarted,
@@ -57,22 +48,25 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
+from ._runs import RUN_OPTIONS, RunLauncher
+from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
-from .engine._coordinator import Coordinator
-from .workflow._errors import WorkflowDefinitionError
-from .engine._pools import Pool
 from .engine._handle import RunHandle
-from .engine._errors import WorkflowCancelledError, WorkflowCrashedError
+from .engine._pools import Pool
 from .engine._saga import HaltedRun
-from .schedules._manager import ScheduleHandle, ScheduleInfo, ScheduleManager
+from .schedules._handle import ScheduleHandle, ScheduleInfo
+from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
 from .schedules._wallclock import WallClock
 from .workflow._workflow import Workflow
 
-if TYPE_CHECKING:
-    from .embed._host import BackgroundRuntime
-
-__all__ = ["RUN_OPTIONS", "Runtime", "RuntimeClosedError", "RuntimeShutdownReport"]
+__all__ = [
+    "RUN_OPTIONS",
+    "Runtime",
+    "RuntimeClosedError",
+    "RuntimeShutdownReport",
+    "open_asyncio_runtime",
+]
 
 logger = logging.getLogger("arborist.runtime")
 
@@ -113,10 +107,6 @@ class RuntimeShutdownReport:
         )
 
 
-RUN_OPTIONS = frozenset({"inputs", "max_concurrency", "concurrent", "pool"})
-"""Keyword names ``rt.run``/``rt.start`` keep for themselves; pass such inputs via ``inputs=``."""
-
-
 class Runtime:
     """The root of a running arborist application.
 
@@ -147,11 +137,9 @@ class Runtime:
         self._random = random.Random(seed)
         self._pools: dict[str, Pool] = {}
         self._events: EventBus[Any] = EventBus()
-        self._run_ids = itertools.count(1)
         self._stack: AsyncExitStack | None = None
         self._system: ActorSystem | None = None
         self._closed = False
-        self._handles: set[RunHandle] = set()
         self._actor_ids = itertools.count(1)
         self._wall_clock = wall_clock
         self._schedules: ScheduleManager | None = None
@@ -159,17 +147,26 @@ class Runtime:
         self._schedules_stop: trio.Event | None = None
         self.shutdown_report: RuntimeShutdownReport | None = None
         """What the last shutdown cut (None until the runtime has shut down)."""
+        self._runs = RunLauncher(
+            events=self._events,
+            pools=self._pools,
+            thread_limiter=self._thread_limiter,
+            rng=self._random,
+            shutdown_timeout=shutdown_timeout,
+            fire_and_forget=self.fire_and_forget,
+            owner=self,
+            open_system=self._open_system,
+            runs_supervisor=functools.partial(self._dynamic, RUNS),
+        )
 
-    @staticmethod
-    def background(**options: Any) -> BackgroundRuntime:
+    @classmethod
+    def background(cls, **options: Any) -> BackgroundRuntime:
         """A runtime on a thread of its own, for threaded programs (use it with ``with``).
 
         Its ``run``/``submit``/``fire_and_forget``/``schedule``/``close`` are thread-safe
         blocking calls; ``options`` are the ``Runtime`` constructor's.
         """
-        from .embed._host import BackgroundRuntime
-
-        return BackgroundRuntime(**options)
+        return BackgroundRuntime(functools.partial(cls, **options))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -263,7 +260,7 @@ class Runtime:
         # terminate_child, as OTP: the root stops these children and does not restart them.
         for child in ("schedules", "actors"):
             await self._terminate(child)
-        live = [handle for handle in self._handles if not handle.done]
+        live = [handle for handle in self._runs.handles if not handle.done]
         finished_in_time: list[str] = []
         with trio.move_on_after(grace):
             for handle in live:
@@ -335,7 +332,7 @@ class Runtime:
     async def _start_scheduled(
         self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
     ) -> RunHandle:
-        return await self._start(workflow, inputs, {}, nursery=nursery)
+        return await self._runs.start_child(workflow, inputs, nursery)
 
     async def _terminate(self, child: str) -> None:
         try:
@@ -480,7 +477,7 @@ class Runtime:
                 raise TypeError(f"input {key!r} was given twice (in inputs= and as a keyword)")
             given[key] = val
         options = {"max_concurrency": max_concurrency, "concurrent": concurrent, "pool": pool}
-        return await self._start(workflow, given, options)
+        return await self._runs.start(workflow, given, options)
 
     async def resume(self, state: HaltedRun, /) -> Any:
         """Resume a halted run and wait for its result; completed steps do not run again.
@@ -490,76 +487,10 @@ class Runtime:
         """
         if not isinstance(state, HaltedRun):
             raise TypeError(f"rt.resume() takes WorkflowHaltedError.state; got {state!r}")
-        handle = await self._start(
+        handle = await self._runs.start(
             state.workflow, dict(state.inputs), dict(state.options), resume=state
         )
         return await handle.result()
-
-    async def _start(
-        self,
-        workflow: Workflow,
-        inputs: dict[str, Any],
-        options: Mapping[str, Any],
-        *,
-        nursery: trio.Nursery | None = None,
-        resume: HaltedRun | None = None,
-    ) -> RunHandle:
-        plan = workflow.plan()
-        plan.check_inputs(inputs)
-        max_concurrency = options.get("max_concurrency")
-        concurrent = options.get("concurrent", True)
-        pool = options.get("pool")
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
-            raise ValueError(
-                "max_concurrency must be a positive int, or None for no limit; "
-                f"got {max_concurrency!r}"
-            )
-        limit: float = 1 if not concurrent else (max_concurrency or math.inf)
-        run_pools = (self._pool_named(pool, f"run of {workflow.name!r}"),) if pool else ()
-        for step in plan.steps:
-            if step.pool is not None:
-                self._pool_named(step.pool, f"step {step.name!r}")
-        system = self._open_system()
-        run_id = f"{workflow.name}-{next(self._run_ids)}"
-        handle = RunHandle(run_id, workflow.name)
-        args = (self, plan, inputs, handle)
-        kwargs: dict[str, Any] = {
-            "limit": limit,
-            "run_pools": run_pools,
-            "options": dict(options),
-            "resume": resume,
-        }
-        if nursery is not None:  # a child run, supervised by its parent run
-            ref = await system.spawn(Coordinator, *args, nursery=nursery, **kwargs)
-        else:
-            spec = ChildSpec(
-                run_id,
-                Coordinator,
-                args=args,
-                kwargs=kwargs,
-                restart=Restart.TEMPORARY,
-                shutdown=self._shutdown_timeout,
-            )
-            ref = await self._dynamic(RUNS).start_child(spec)
-            self._handles.add(handle)
-            handle._on_done = self._handles.discard
-        ref._cell.add_watcher(Monitor(ref, None), functools.partial(_coordinator_ended, handle))
-        return handle
-
-    def _pool_named(self, name: str, user: str) -> Pool:
-        pool = self._pools.get(name)
-        if pool is None:
-            known = ", ".join(sorted(self._pools)) or "none yet"
-            raise WorkflowDefinitionError(
-                f"{user} uses pool {name!r}, but the runtime has no such pool (known: {known}); "
-                f"declare it first with rt.pool({name!r}, limit=...)",
-                workflow=user,
-            )
-        return pool
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -659,21 +590,16 @@ class Runtime:
         return await self._dynamic(ACTORS).start_child(spec)
 
 
-def _coordinator_ended(handle: RunHandle, reason: ExitReason) -> None:
-    """A coordinator that was killed (no on_stop) still settles its run's handle."""
-    if not handle.done:
-        handle._set(
-            None,
-            WorkflowCancelledError(
-                workflow=handle.workflow,
-                run_id=handle.run_id,
-                completed=[r.step for r in handle.records if r.status == "ok"],
-                cancelled=[],
-            )
-            if isinstance(reason, Killed)
-            else WorkflowCrashedError(
-                workflow=handle.workflow,
-                run_id=handle.run_id,
-                cause=RuntimeError(f"the coordinator ended ({reason}) without settling the run"),
-            ),
-        )
+@asynccontextmanager
+async def open_asyncio_runtime(**runtime_options: Any) -> AsyncIterator[AsyncioRuntime]:
+    """Run a Runtime inside the running asyncio loop (trio guest mode) for the block.
+
+    ``runtime_options`` are the ``Runtime`` constructor's. Leaving the block shuts the
+    runtime down gracefully (``rt.report`` says what was cut).
+
+    Example:
+        >>> async with open_asyncio_runtime() as rt:  # doctest: +SKIP
+        ...     data = await rt.run(wf, user_id=1)
+    """
+    async with open_guest_runtime(functools.partial(Runtime, **runtime_options)) as host:
+        yield host

@@ -40,18 +40,18 @@ from typing import IO, Any
 import outcome
 import trio
 
-from ._load import UsageError, load_app, load_workflow, parse_inputs
-from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
-from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
-from ..engine._handle import RunHandle
+from .._runtime import Runtime
 from ..engine._errors import (
     WorkflowCancelledError,
     WorkflowCrashedError,
     WorkflowFailedError,
     WorkflowHaltedError,
 )
-from .._runtime import Runtime
+from ..engine._handle import RunHandle
+from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
 from ..workflow._workflow import Workflow
+from ._load import UsageError, load_app, load_workflow, parse_inputs
+from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
 
 __all__ = [
     "EXIT_FAILED",

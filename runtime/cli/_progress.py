@@ -11,6 +11,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
+from ..engine._errors import WorkflowFailedError
 from ..engine._events import (
     PoolLimitChanged,
     RunFinished,
@@ -25,7 +26,6 @@ from ..engine._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ..engine._errors import WorkflowFailedError
 from ..engine._timeline import format_seconds
 
 __all__ = [

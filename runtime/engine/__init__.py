@@ -1,1 +1,85 @@
-"""TODO"""
+"""The run engine: how one workflow run executes, from its first ready step to its result.
+
+Holds the coordinator (one actor per run: readiness, dispatch, retries, fail-fast, rollback),
+the step runner (one task actor per attempt: pools, timeouts, worker threads, compensation),
+the step context, composite steps (map windows, included workflows), sagas (undo logs,
+rollback, halted-run state), concurrency pools (fixed and adaptive), run handles and step
+records, run errors, run/step/pool events and text timelines.
+
+It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.actors`` and
+``arborist.supervision``, and later the store and executors; never ``Runtime``: a run reaches
+its host only through ``RunServices`` (events, pools, threads, child runs, jobs).
+"""
+
+from ._adaptive import Adaptive
+from ._context import StepContext
+from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS, Coordinator
+from ._errors import (
+    AgainLimitError,
+    MapElementError,
+    StepSkippedError,
+    StepTimeoutError,
+    WorkflowCancelledError,
+    WorkflowCrashedError,
+    WorkflowFailedError,
+    WorkflowHaltedError,
+)
+from ._events import (
+    EngineEvent,
+    PoolLimitChanged,
+    RunFinished,
+    RunStarted,
+    StepAgain,
+    StepCancelled,
+    StepFailed,
+    StepFinished,
+    StepRetried,
+    StepSkipped,
+    StepStarted,
+    StepUndoFailed,
+    StepUndone,
+)
+from ._handle import RunHandle, StepRecord
+from ._pools import Pool, PoolStatistics
+from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
+from ._services import RunServices, StartChildRun
+from ._timeline import render_timeline
+
+__all__ = [
+    "DEFAULT_COMPENSATE_ATTEMPTS",
+    "MAX_UNDO_ATTEMPTS",
+    "Adaptive",
+    "AgainLimitError",
+    "Coordinator",
+    "EngineEvent",
+    "HaltedRun",
+    "MapElementError",
+    "Pool",
+    "PoolLimitChanged",
+    "PoolStatistics",
+    "RunFinished",
+    "RunHandle",
+    "RunServices",
+    "RunStarted",
+    "StartChildRun",
+    "StepAgain",
+    "StepCancelled",
+    "StepContext",
+    "StepFailed",
+    "StepFinished",
+    "StepRecord",
+    "StepRetried",
+    "StepSkipped",
+    "StepSkippedError",
+    "StepStarted",
+    "StepTimeoutError",
+    "StepUndoFailed",
+    "StepUndone",
+    "UndoEntry",
+    "UndoRetryLimitError",
+    "WorkflowCancelledError",
+    "WorkflowCrashedError",
+    "WorkflowFailedError",
+    "WorkflowHaltedError",
+    "render_timeline",
+]

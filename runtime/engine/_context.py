@@ -11,9 +11,9 @@ import trio
 from ._pools import Pool
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
-    from ._saga import UndoEntry
     from ..workflow._workflow import Workflow
+    from ._saga import UndoEntry
+    from ._services import RunServices
 
 __all__ = ["StepContext"]
 
@@ -26,23 +26,23 @@ class StepContext:
         workflow: the workflow's name.
         step: the step's name.
         attempt: the attempt number, from 1.
-        runtime: the runtime running the step.
+        runtime: the runtime running the step (``rt``).
     """
 
     __slots__ = (
         "_children",
         "_held",
         "_nursery",
+        "_services",
         "attempt",
         "run_id",
-        "runtime",
         "step",
         "workflow",
     )
 
     def __init__(
         self,
-        runtime: Runtime,
+        services: RunServices,
         run_id: str,
         workflow: str,
         step: str,
@@ -50,7 +50,7 @@ class StepContext:
         *,
         nursery: trio.Nursery | None = None,
     ) -> None:
-        self.runtime = runtime
+        self._services = services
         self.run_id = run_id
         self.workflow = workflow
         self.step = step
@@ -58,6 +58,11 @@ class StepContext:
         self._held: list[Pool] = []
         self._nursery = nursery
         self._children: list[UndoEntry] = []
+
+    @property
+    def runtime(self) -> Any:
+        """The runtime running the step (``rt``)."""
+        return self._services.owner
 
     def __repr__(self) -> str:
         return f"<StepContext {self.workflow}/{self.step} run {self.run_id} attempt {self.attempt}>"
@@ -68,7 +73,7 @@ class StepContext:
         The job outlives the step but not the runtime (nor its shutdown time); its failure is
         reported as an event and logged, never as a failure of this run.
         """
-        self.runtime.fire_and_forget(fn, *args)
+        self._services.fire_and_forget(fn, *args)
 
     async def run(self, workflow: Workflow, /, **inputs: Any) -> Any:
         """Run ``workflow`` as a child of this step and return its result.
@@ -87,7 +92,10 @@ class StepContext:
         for pool in reversed(held):
             pool.release(self)
         try:
-            handle = await self.runtime._start(workflow, inputs, {}, nursery=self._nursery)
+            services = self._services
+            if self._nursery is None:
+                raise RuntimeError(f"{self!r} has no run to start a child run in")
+            handle = await services.start_child(workflow, inputs, self._nursery)
             try:
                 value = await handle.result()
             except trio.Cancelled:
@@ -97,7 +105,7 @@ class StepContext:
                 # Bounded: a child whose undo hangs cannot hold its parent's cancellation
                 # longer than the runtime's shutdown time (it is then killed with the parent).
                 with trio.CancelScope(shield=True), trio.move_on_after(
-                    self.runtime._shutdown_timeout
+                    services.shutdown_timeout
                 ):
                     await handle._done.wait()
                 raise

@@ -44,6 +44,14 @@ import trio
 from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
 
 from ..workflow._control import Again, Halt
+from ._errors import (
+    AgainLimitError,
+    StepSkippedError,
+    WorkflowCancelledError,
+    WorkflowCrashedError,
+    WorkflowFailedError,
+    WorkflowHaltedError,
+)
 from ._events import (
     RunFinished,
     RunStarted,
@@ -57,35 +65,21 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ._handle import RunHandle, StepRecord
-from ._errors import (
-    AgainLimitError,
-    StepSkippedError,
-    WorkflowCancelledError,
-    WorkflowCrashedError,
-    WorkflowFailedError,
-    WorkflowHaltedError,
-)
+from ._handle import CancelRun, RunHandle, StepRecord
 from ._saga import HaltedRun, UndoEntry, rollback
 from ._step_runner import CANCELLED, DONE, FAILED, StepExit, StepRunner
 
 if TYPE_CHECKING:
     from ..workflow._planner import Plan
     from ._pools import Pool
-    from .._runtime import Runtime
+    from ._services import RunServices
 
-__all__ = ["DEFAULT_COMPENSATE_ATTEMPTS", "CancelRun", "Coordinator"]
+__all__ = ["DEFAULT_COMPENSATE_ATTEMPTS", "Coordinator"]
 
 DEFAULT_COMPENSATE_ATTEMPTS: Final = 3
 """Attempts in all when ``@compensate`` asks for retries and the step has no ``Retry``."""
 
 _STATUS = ("ok", "failed", "cancelled")
-
-
-class CancelRun:
-    """Message: cancel the run (sent by ``RunHandle.cancel``)."""
-
-    __slots__ = ()
 
 
 class _Redispatch:
@@ -121,7 +115,7 @@ class Coordinator(Actor):
 
     def __init__(
         self,
-        runtime: Runtime,
+        services: RunServices,
         plan: Plan,
         inputs: dict[str, Any],
         handle: RunHandle,
@@ -131,7 +125,7 @@ class Coordinator(Actor):
         options: dict[str, Any],
         resume: HaltedRun | None = None,
     ) -> None:
-        self._runtime = runtime
+        self._services = services
         self._plan = plan
         self._inputs = inputs
         self._handle = handle
@@ -139,7 +133,7 @@ class Coordinator(Actor):
         self._run_pools = run_pools
         self._options = options
         self._resume = resume
-        self._events = runtime._events
+        self._events = services.events
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
         self._returns = plan.returns
@@ -177,7 +171,7 @@ class Coordinator(Actor):
         self._started = trio.current_time()
         self._steps: trio.Nursery = await self.nursery.start(_steps_nursery)
         self._runner = StepRunner(
-            self._runtime, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
+            self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
         if self._events:
             self._events.emit(RunStarted(self._run_id, self._wf, self._started))
@@ -423,7 +417,7 @@ class Coordinator(Actor):
         assert error is not None
         retry = step.retry
         delay = 0.0
-        rng = self._runtime._random
+        rng = self._services.random
         if self._stopping:
             will_retry = False
         elif message.decision is not None:
@@ -609,7 +603,7 @@ class Coordinator(Actor):
                     StepUndoFailed(self._run_id, self._wf, step, trio.current_time(), error)
                 )
 
-        await rollback(self._undo_log, self._runtime._thread_limiter, undone, failed)
+        await rollback(self._undo_log, self._services.thread_limiter, undone, failed)
         self.ref.tell(_RolledBack())
 
     def _stop_error(self) -> BaseException:

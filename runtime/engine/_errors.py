@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._saga import HaltedRun
 
 __all__ = [
     "AgainLimitError",
+    "MapElementError",
     "StepSkippedError",
     "StepTimeoutError",
     "WorkflowCancelledError",
@@ -201,3 +202,26 @@ class AgainLimitError(RuntimeError):
             f"step {step!r} returned Again more than max_again={limit} times; raise max_again "
             "on the step or make the condition it polls for reachable"
         )
+
+
+class MapElementError(Exception):
+    """An element of a map step failed after its retries; the element's error is the cause.
+
+    Attributes:
+        step: the map step.
+        index: the element's position in the source.
+        element: the element.
+    """
+
+    def __init__(self, step: str, index: int, element: Any, cause: BaseException) -> None:
+        self.step = step
+        self.index = index
+        self.element = element
+        shown = repr(element)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        super().__init__(
+            f"map step {step!r} failed on element {index} ({shown}): {type(cause).__name__}: "
+            f"{cause}"
+        )
+        self.__cause__ = cause

@@ -7,27 +7,13 @@ as it happens. Every event carries ``time`` (``trio.current_time()``); the ``*Fi
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import attrs
 
-from ..schedules._options import MissReason
-
 __all__ = [
+    "EngineEvent",
     "PoolLimitChanged",
-    "RunEvent",
     "RunFinished",
     "RunStarted",
-    "ScheduleEnded",
-    "ScheduleEvent",
-    "ScheduleMissed",
-    "ScheduleRunCancelled",
-    "ScheduleRunFailed",
-    "ScheduleRunFinished",
-    "ScheduleRunStarted",
-    "ScheduleRunTimedOut",
-    "ScheduleSkipped",
-    "ScheduleTick",
     "StepAgain",
     "StepCancelled",
     "StepFailed",
@@ -186,139 +172,7 @@ class PoolLimitChanged:
     reason: str
 
 
-# -- schedules ----------------------------------------------------------------------------------
-# ``due`` is the tick's due time: trio seconds for ``every`` schedules, an aware UTC datetime
-# for wall-clock triggers (``cron``, ``at``). ``run`` numbers the schedule's runs from 1.
-
-
-@attrs.frozen
-class ScheduleTick:
-    """A tick was accepted: run ``run`` starts now, or after the current one (buffered)."""
-
-    schedule: str
-    time: float
-    due: float | datetime
-    run: int
-    manual: bool = False
-    buffered: bool = False
-
-
-@attrs.frozen
-class ScheduleSkipped:
-    """A due tick did not run.
-
-    ``reason`` is ``"overlap"`` (the previous run is still going), ``"buffer_full"``
-    (BUFFER_ONE already holds one), ``"paused"`` or ``"stopped"`` (a buffered tick dropped
-    because the scheduler stopped).
-    """
-
-    schedule: str
-    time: float
-    due: float | datetime
-    reason: str
-
-
-@attrs.frozen
-class ScheduleMissed:
-    """A due tick was not run by the late-tick policy (misfire_grace, catch_up).
-
-    ``count`` > 1 stands for the older part of a backlog longer than 1,000 ticks, ``due``
-    being the oldest of them.
-    """
-
-    schedule: str
-    time: float
-    due: float | datetime
-    reason: MissReason
-    count: int = 1
-
-
-@attrs.frozen
-class ScheduleRunStarted:
-    """Run ``run`` began its job (after its jitter delay)."""
-
-    schedule: str
-    time: float
-    due: float | datetime
-    run: int
-
-
-@attrs.frozen
-class ScheduleRunFinished:
-    """Run ``run`` returned."""
-
-    schedule: str
-    time: float
-    run: int
-    duration: float
-
-
-@attrs.frozen
-class ScheduleRunFailed:
-    """Run ``run`` raised ``error`` (logged too); the schedule goes on."""
-
-    schedule: str
-    time: float
-    run: int
-    duration: float
-    error: BaseException
-
-
-@attrs.frozen
-class ScheduleRunTimedOut:
-    """Run ``run`` was cancelled after the schedule's ``timeout`` seconds."""
-
-    schedule: str
-    time: float
-    run: int
-    duration: float
-    timeout: float
-
-
-@attrs.frozen
-class ScheduleRunCancelled:
-    """Run ``run`` was cancelled.
-
-    ``reason`` is ``"cancel_other"`` (a newer tick replaced it), ``"stopped"`` (removal or
-    shutdown past the grace time) or ``"scheduler crashed"``.
-    """
-
-    schedule: str
-    time: float
-    run: int
-    duration: float
-    reason: str
-
-
-@attrs.frozen
-class ScheduleEnded:
-    """The schedule will not tick again; sent once its last run ended.
-
-    ``reason`` is ``"max_runs"``, ``"end"`` (its window closed), ``"exhausted"`` (the
-    trigger has no further fire time), ``"removed"`` or ``"stopped"`` (the runtime shut down).
-    """
-
-    schedule: str
-    time: float
-    reason: str
-    runs: int
-
-
-ScheduleEvent = (
-    ScheduleTick
-    | ScheduleSkipped
-    | ScheduleMissed
-    | ScheduleRunStarted
-    | ScheduleRunFinished
-    | ScheduleRunFailed
-    | ScheduleRunTimedOut
-    | ScheduleRunCancelled
-    | ScheduleEnded
-)
-"""Any schedule event."""
-
-
-RunEvent = (
+EngineEvent = (
     RunStarted
     | RunFinished
     | StepStarted
@@ -331,6 +185,5 @@ RunEvent = (
     | StepUndone
     | StepUndoFailed
     | PoolLimitChanged
-    | ScheduleEvent
 )
-"""Any runtime event: workflow runs, steps, pools and schedules."""
+"""Any event of workflow runs, their steps and pools."""

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from arborist.actors import ActorDeadError
 
+from ._timeline import render_timeline
+
 if TYPE_CHECKING:
     from arborist.actors import ActorRef
 
-__all__ = ["RunHandle", "StepRecord"]
+__all__ = ["CancelRun", "RunHandle", "StepRecord"]
 
-import attrs
+
+class CancelRun:
+    """Message to a run's coordinator: cancel the run (sent by ``RunHandle.cancel``)."""
+
+    __slots__ = ()
 
 
 @attrs.frozen
@@ -90,8 +97,6 @@ class RunHandle:
         """
         if self._done.is_set() or self._coordinator is None:
             return
-        from ._coordinator import CancelRun
-
         try:
             self._coordinator.tell(CancelRun())
         except ActorDeadError:
@@ -108,8 +113,6 @@ class RunHandle:
         Raises:
             ValueError: ``width`` is below 10.
         """
-        from ._timeline import render_timeline
-
         end = self.finished_at if self.finished_at is not None else trio.current_time()
         return render_timeline(self.records, self.started_at, end, width, title=self.run_id)
 

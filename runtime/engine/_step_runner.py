@@ -15,16 +15,17 @@ import trio
 
 from arborist.actors import ActorDeadError, ActorRef
 
-from ._context import StepContext
 from ..workflow._control import ContinueWith, RetryStep
-from ._pools import holding
-from ._errors import StepTimeoutError
 from ..workflow._workflow import is_async_callable
+from ._context import StepContext
+from ._errors import StepTimeoutError
+from ._map_run import run_composite
+from ._pools import holding
 
 if TYPE_CHECKING:
-    from ._pools import Pool
-    from .._runtime import Runtime
     from ..workflow._workflow import Step
+    from ._pools import Pool
+    from ._services import RunServices
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "StepExit", "StepRunner"]
 
@@ -69,14 +70,14 @@ class StepRunner:
 
     def __init__(
         self,
-        runtime: Runtime,
+        services: RunServices,
         run_id: str,
         workflow: str,
         run_pools: tuple[Pool, ...],
         coordinator: ActorRef,
         nursery: trio.Nursery,
     ) -> None:
-        self.runtime = runtime
+        self.services = services
         self.run_id = run_id
         self.workflow = workflow
         self.run_pools = run_pools
@@ -86,7 +87,7 @@ class StepRunner:
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
         return StepContext(
-            self.runtime, self.run_id, self.workflow, step.name, attempt, nursery=self.nursery
+            self.services, self.run_id, self.workflow, step.name, attempt, nursery=self.nursery
         )
 
     async def actor(
@@ -160,7 +161,7 @@ class StepRunner:
         """The pools an attempt of ``step`` holds: the run's and the step's, in name order."""
         if step.pool is None or step.map_statistics is not None:
             return self.run_pools  # a map step's own pool bounds its elements, not the step
-        pool = self.runtime._pools[step.pool]
+        pool = self.services.pools[step.pool]
         if pool in self.run_pools:
             return self.run_pools
         return tuple(sorted((*self.run_pools, pool), key=lambda p: p.name))
@@ -177,11 +178,13 @@ class StepRunner:
     async def invoke(self, step: Step, kwargs: dict[str, Any]) -> Any:
         """Await an async function; run a plain one on a worker thread (inline: right here)."""
         if step.is_async:
+            if step.composite is not None:
+                return await run_composite(step, kwargs)
             return await step.fn(**kwargs)
         if step.inline:
             return step.fn(**kwargs)
         return await trio.to_thread.run_sync(
             functools.partial(step.fn, **kwargs),
-            limiter=self.runtime._thread_limiter,
+            limiter=self.services.thread_limiter,
             abandon_on_cancel=True,
         )

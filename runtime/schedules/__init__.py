@@ -1,1 +1,85 @@
-"""TODO"""
+"""Schedules: periodic work (``every``, ``cron``, ``at``) run by supervised scheduler actors.
+
+Holds the triggers (interval grids on trio's clock, DST-aware cron and one-shot times on the
+wall clock), the schedule options and the late-tick planner (overlap, misfire grace, catch-up,
+jitter), wall clocks (the system's, and ``TrioWallClock`` so MockClock drives cron in tests),
+the scheduler actor (one per schedule, its timing kept outside it so a restart does not shift
+it), the manager behind ``rt.schedule``, schedule handles, errors and events.
+
+It may import the engine (a workflow job's ``RunHandle``), the workflow DSL, ``arborist.actors``
+and ``arborist.supervision``; it starts workflow runs only through a callable the runtime
+gives it, never through ``Runtime``.
+"""
+
+from ._events import (
+    ScheduleEnded,
+    ScheduleEvent,
+    ScheduleMissed,
+    ScheduleRunCancelled,
+    ScheduleRunFailed,
+    ScheduleRunFinished,
+    ScheduleRunStarted,
+    ScheduleRunTimedOut,
+    ScheduleSkipped,
+    ScheduleTick,
+)
+from ._handle import (
+    ScheduleError,
+    ScheduleExistsError,
+    ScheduleHandle,
+    ScheduleInfo,
+    ScheduleNotFoundError,
+)
+from ._manager import ScheduleManager
+from ._options import (
+    CatchUp,
+    CatchUpPlan,
+    MissedTick,
+    MissReason,
+    Overlap,
+    ScheduleOptions,
+    jitter_delay,
+    plan_catch_up,
+)
+from ._scheduler import RunOutcome
+from ._triggers import At, Cron, Interval, Trigger, at, cron, every
+from ._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
+
+__all__ = [
+    "At",
+    "CatchUp",
+    "CatchUpPlan",
+    "Cron",
+    "Interval",
+    "ManualWallClock",
+    "MissReason",
+    "MissedTick",
+    "Overlap",
+    "RunOutcome",
+    "ScheduleEnded",
+    "ScheduleError",
+    "ScheduleEvent",
+    "ScheduleExistsError",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleManager",
+    "ScheduleMissed",
+    "ScheduleNotFoundError",
+    "ScheduleOptions",
+    "ScheduleRunCancelled",
+    "ScheduleRunFailed",
+    "ScheduleRunFinished",
+    "ScheduleRunStarted",
+    "ScheduleRunTimedOut",
+    "ScheduleSkipped",
+    "ScheduleTick",
+    "SystemWallClock",
+    "Trigger",
+    "TrioWallClock",
+    "WallClock",
+    "at",
+    "cron",
+    "every",
+    "jitter_delay",
+    "plan_catch_up",
+]

@@ -52,7 +52,8 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus
 
-from ..engine._events import ScheduleEnded
+from ..workflow._workflow import Workflow
+from ._events import ScheduleEnded
 from ._handle import (
     ScheduleError,
     ScheduleExistsError,
@@ -66,7 +67,6 @@ from ._options import CatchUp, Overlap, ScheduleOptions
 from ._scheduler import Env, JobKind, RunNow, RunOutcome, Scheduler, ScheduleState, StartWorkflow
 from ._triggers import At, Cron, Interval, Trigger
 from ._wallclock import SystemWallClock, WallClock
-from ..workflow._workflow import Workflow
 
 __all__ = [
     "DEFAULT_WALL_RECHECK",

@@ -44,7 +44,9 @@ from arborist.actors import Actor, ActorRef, ExitReason, is_abnormal
 from arborist.actors._timers import TimerHandle, TimerService
 from arborist.supervision._events import EventBus
 
-from ..engine._events import (
+from ..engine._handle import RunHandle
+from ..workflow._workflow import Workflow
+from ._events import (
     ScheduleEnded,
     ScheduleMissed,
     ScheduleRunCancelled,
@@ -55,11 +57,9 @@ from ..engine._events import (
     ScheduleSkipped,
     ScheduleTick,
 )
-from ..engine._handle import RunHandle
 from ._options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
 from ._triggers import Interval, Trigger
 from ._wallclock import WallClock
-from ..workflow._workflow import Workflow
 
 __all__ = ["BACKLOG_LIMIT", "JobKind", "RunOutcome", "ScheduleState", "Scheduler"]
 

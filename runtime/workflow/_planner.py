@@ -11,14 +11,17 @@ import difflib
 import heapq
 import types
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 import outcome as outcome_lib
 
 from ._errors import WorkflowDefinitionError, WorkflowInputError
 from ._wiring import InputRef, OutcomeRef, ResultRef, Source, ValueRef
-from ._workflow import Step, Workflow
+
+if TYPE_CHECKING:
+    from ._step import Step
+    from ._workflow import Workflow
 
 __all__ = ["Plan", "plan"]
 

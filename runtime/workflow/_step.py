@@ -22,6 +22,7 @@ from ._retry import Retry
 from ._wiring import InputRef, OutcomeRef, ResultRef, Source, ValueRef
 
 if TYPE_CHECKING:
+    from ._compose import IncludeSpec, MapSpec
     from ._workflow import Workflow
 
 __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "is_async_callable"]
@@ -99,6 +100,8 @@ class Step:
             wired like arguments (so the step waits for them) but only the guard receives them.
         map_statistics: For a map step, its live ``MapStatistics`` (elements, failures, peak
             materialised); ``None`` for other steps.
+        composite: For a map step its ``MapSpec``, for an included workflow its
+            ``IncludeSpec``; ``None`` for a plain step. The engine runs composite steps.
     """
 
     workflow: str
@@ -119,6 +122,7 @@ class Step:
     max_again: int = DEFAULT_MAX_AGAIN
     guard_only: frozenset[str] = frozenset()
     map_statistics: Any = None
+    composite: MapSpec | IncludeSpec | None = None
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
 
@@ -278,6 +282,7 @@ class _StepBuilder:
         inline: bool,
         when: Callable[..., bool] | None,
         max_again: int = DEFAULT_MAX_AGAIN,
+        composite: MapSpec | IncludeSpec | None = None,
     ) -> Step:
         explicit = self._check_args(args)
         params, optional, context = self._read_signature(explicit)
@@ -301,6 +306,8 @@ class _StepBuilder:
             context_param=context,
             max_again=self._check_max_again(max_again),
             guard_only=frozenset(guard_only),
+            map_statistics=getattr(composite, "statistics", None),
+            composite=composite,
         )
 
     def _check_max_again(self, max_again: int) -> int:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
+from ._compose import IncludeSpec, MapSpec, declare_include, declare_map
 from ._errors import WorkflowDefinitionError
+from ._planner import plan as _plan
 from ._retry import Retry
 from ._step import (
     _NO_INITIAL,
@@ -129,9 +131,7 @@ class Workflow:
         Raises:
             WorkflowDefinitionError: The graph is invalid (see :func:`~arborist.runtime.plan`).
         """
-        from ._planner import plan
-
-        return plan(self)
+        return _plan(self)
 
     @overload
     def step(
@@ -220,7 +220,9 @@ class Workflow:
         """
 
         def decorate(fn: Callable[..., Any]) -> Step:
-            new = _StepBuilder(self, fn, name).build(
+            return self._add(
+                fn,
+                name,
                 args=args,
                 wait_for=wait_for,
                 retry=retry,
@@ -230,9 +232,6 @@ class Workflow:
                 when=when,
                 max_again=max_again,
             )
-            self._steps[new.name] = new
-            self._plan = None
-            return new
 
         if fn is None:
             return decorate
@@ -275,17 +274,14 @@ class Workflow:
         Returns:
             The map :class:`Step`, or a decorator that makes it.
         """
-        from ..engine._map_run import make_map
-
         def decorate(element: Callable[..., Any] | None) -> Step:
             step_name = name or (element.__name__ if element is not None else None)
-            if step_name is None:
-                assert workflow is not None
+            if step_name is None and workflow is not None:
                 step_name = workflow.name
-            runner, stats = make_map(
+            stand_in, spec = declare_map(
                 self.name,
                 element,
-                name=step_name,
+                name=str(step_name),
                 over=over,
                 item=item,
                 workflow=workflow,
@@ -298,11 +294,15 @@ class Workflow:
                 initial=initial,
                 pool=pool,
             )
-            new = self.step(
-                runner, name=step_name, args=args, wait_for=wait_for, pool=pool, when=when
+            return self._add(
+                stand_in,
+                spec.name,
+                args=args,
+                wait_for=wait_for,
+                pool=pool,
+                when=when,
+                composite=spec,
             )
-            object.__setattr__(new, "map_statistics", stats)
-            return new
 
         if workflow is not None:
             if fn is not None:
@@ -332,23 +332,53 @@ class Workflow:
         The child runs as a child run supervised by this run, sharing the runtime's pools. If
         this run later fails, the child's completed undoable steps are undone with this run's.
         """
-        from ..engine._map_run import make_include
-
         if not isinstance(child, Workflow):
             raise WorkflowDefinitionError(
                 f"include() takes a Workflow; got {child!r}", workflow=self.name
             )
         step_name = name or child.name
-        return self.step(
-            make_include(child, step_name),
-            name=step_name,
+        stand_in, spec = declare_include(child, step_name)
+        return self._add(
+            stand_in,
+            step_name,
             args=args,
             wait_for=wait_for,
             retry=retry,
             timeout=timeout,
             pool=pool,
             when=when,
+            composite=spec,
         )
+
+    def _add(
+        self,
+        fn: Callable[..., Any],
+        name: str | None,
+        *,
+        args: Mapping[str, Source] | None = None,
+        wait_for: Sequence[str | Step] = (),
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        pool: str | None = None,
+        inline: bool = False,
+        when: Callable[..., bool] | None = None,
+        max_again: int = DEFAULT_MAX_AGAIN,
+        composite: MapSpec | IncludeSpec | None = None,
+    ) -> Step:
+        new = _StepBuilder(self, fn, name).build(
+            args=args,
+            wait_for=wait_for,
+            retry=retry,
+            timeout=timeout,
+            pool=pool,
+            inline=inline,
+            when=when,
+            max_again=max_again,
+            composite=composite,
+        )
+        self._steps[new.name] = new
+        self._plan = None
+        return new
 
     def _step_ref_name(self, step: str | Step, option: str) -> str:
         if isinstance(step, Step):

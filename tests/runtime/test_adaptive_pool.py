@@ -7,9 +7,8 @@ import trio
 import trio.testing
 
 from arborist.runtime import Retry, Runtime, Workflow
+from arborist.runtime.engine import Pool, PoolLimitChanged
 from arborist.runtime.engine._adaptive import Adaptive, AdaptiveController
-from arborist.runtime.engine._events import PoolLimitChanged
-from arborist.runtime.engine._pools import Pool
 
 # -- the spec ---------------------------------------------------------------------------------
 

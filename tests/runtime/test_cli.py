@@ -30,7 +30,7 @@ from arborist.runtime import (
     Workflow,
     WorkflowFailedError,
 )
-from arborist.runtime.cli._main import main
+from arborist.runtime.cli import main
 from arborist.runtime.cli._load import (
     UsageError,
     load_app,

@@ -3,11 +3,19 @@
 import outcome as outcome_lib
 import pytest
 
-from arborist.runtime.workflow._errors import WorkflowDefinitionError, WorkflowInputError
-from arborist.runtime.workflow._planner import plan
-from arborist.runtime.workflow._wiring import InputRef, ResultRef, ValueRef, outcome, result, value
-from arborist.runtime.workflow._wiring import input as input_
-from arborist.runtime.workflow._workflow import Workflow
+from arborist.runtime.workflow import (
+    InputRef,
+    ResultRef,
+    ValueRef,
+    Workflow,
+    WorkflowDefinitionError,
+    WorkflowInputError,
+    outcome,
+    plan,
+    result,
+    value,
+)
+from arborist.runtime.workflow import input as input_
 
 
 def _user_data() -> Workflow:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arborist.runtime.workflow._retry import Retry
+from arborist.runtime.workflow import Retry
 
 # --- construction and validation -------------------------------------------------------------
 

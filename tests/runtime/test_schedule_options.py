@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arborist.runtime.schedules._options import (
+from arborist.runtime.schedules import (
     CatchUp,
     CatchUpPlan,
     MissedTick,

@@ -22,14 +22,8 @@ import trio.testing
 from arborist.actors import ActorSystem, open_actor_system
 from arborist.runtime import (
     MissReason,
-    Runtime,
-    Workflow,
-    WorkflowInputError,
-    at,
-    every,
-)
-from arborist.runtime.engine._events import (
     RunFinished,
+    Runtime,
     ScheduleEnded,
     ScheduleMissed,
     ScheduleRunCancelled,
@@ -39,15 +33,19 @@ from arborist.runtime.engine._events import (
     ScheduleRunTimedOut,
     ScheduleSkipped,
     ScheduleTick,
+    Workflow,
+    WorkflowInputError,
+    at,
+    every,
 )
-from arborist.runtime.schedules._scheduler import RunOutcome
-from arborist.runtime.schedules._manager import (
+from arborist.runtime.schedules import (
+    RunOutcome,
     ScheduleExistsError,
     ScheduleInfo,
     ScheduleManager,
     ScheduleNotFoundError,
+    TrioWallClock,
 )
-from arborist.runtime.schedules._wallclock import TrioWallClock
 from arborist.supervision._events import EventBus
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

@@ -19,10 +19,8 @@ import pytest
 import trio
 
 from arborist.actors import open_actor_system
-from arborist.runtime import MissReason, at, cron
-from arborist.runtime.engine._events import ScheduleEnded, ScheduleMissed, ScheduleTick
-from arborist.runtime.schedules._manager import ScheduleManager
-from arborist.runtime.schedules._wallclock import TrioWallClock
+from arborist.runtime import MissReason, ScheduleEnded, ScheduleMissed, ScheduleTick, at, cron
+from arborist.runtime.schedules import ScheduleManager, TrioWallClock
 from arborist.supervision._events import EventBus
 
 PARIS = ZoneInfo("Europe/Paris")

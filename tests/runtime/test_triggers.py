@@ -13,8 +13,18 @@ from cronsim import CronSim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arborist.runtime.schedules._triggers import At, Cron, Interval, Trigger, at, cron, every
-from arborist.runtime.schedules._wallclock import ManualWallClock, SystemWallClock, WallClock
+from arborist.runtime.schedules import (
+    At,
+    Cron,
+    Interval,
+    ManualWallClock,
+    SystemWallClock,
+    Trigger,
+    WallClock,
+    at,
+    cron,
+    every,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -5,8 +5,13 @@ from typing import Any
 
 import pytest
 
-from arborist.runtime.workflow._errors import WorkflowDefinitionError
-from arborist.runtime.workflow._retry import Retry
+from arborist.runtime.workflow import (
+    Retry,
+    Step,
+    Workflow,
+    WorkflowDefinitionError,
+    is_async_callable,
+)
 from arborist.runtime.workflow._wiring import (
     InputRef,
     OutcomeRef,
@@ -18,7 +23,6 @@ from arborist.runtime.workflow._wiring import (
     result,
     value,
 )
-from arborist.runtime.workflow._workflow import Step, Workflow, is_async_callable
 
 
 class StepContext:

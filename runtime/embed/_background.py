@@ -1,0 +1,157 @@
+"""BackgroundRuntime: a runtime on a thread of its own, for threaded programs (Flask, Django).
+
+``with Runtime.background() as rt:`` runs trio and the runtime on a thread of their own; every
+method is a thread-safe blocking call (or returns a ``concurrent.futures.Future``), usable from
+many threads at once. Calling them from the runtime's own thread is an error (it would
+deadlock). Leaving the block shuts the runtime down gracefully and keeps the report.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._host import Host, RuntimeFactory
+
+if TYPE_CHECKING:
+    from arborist.supervision import Job, TreeSnapshot
+
+    from .._runtime import RuntimeShutdownReport
+    from ..workflow._workflow import Workflow
+
+__all__ = ["BackgroundRuntime"]
+
+
+class BackgroundRuntime(Host):
+    """A Runtime on its own thread, with a blocking, thread-safe API. See ``Runtime.background``.
+
+    Example:
+        >>> with Runtime.background() as rt:  # doctest: +SKIP
+        ...     data = rt.run(wf, user_id=1)  # blocks this thread only
+        ...     future = rt.submit(wf, user_id=2)  # concurrent.futures.Future
+    """
+
+    def __init__(self, factory: RuntimeFactory) -> None:
+        super().__init__(factory)
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._failure: BaseException | None = None
+
+    def __enter__(self) -> BackgroundRuntime:
+        if self._thread is not None:
+            raise RuntimeError("a BackgroundRuntime is started once")
+        self._thread = threading.Thread(target=self._main, name="arborist-runtime", daemon=True)
+        self._thread.start()
+        self._started.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _main(self) -> None:
+        try:
+            trio.run(self._serve, self._started.set)
+        except BaseException as error:  # reported to whoever waits
+            self._failure = error
+        finally:
+            self._started.set()
+
+    def _trio(self) -> trio.lowlevel.TrioToken:
+        if self._token is None or self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("the background runtime is not running; use `with` or restart it")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError(
+                "this blocking call was made on the runtime's own thread; from trio code, "
+                "use the Runtime itself (bg.runtime) instead"
+            )
+        return self._token
+
+    def run(self, workflow: Workflow, /, **kwargs: Any) -> Any:
+        """Run ``workflow`` and block this thread until its result (``Runtime.run`` options)."""
+        token = self._trio()
+        return trio.from_thread.run(
+            functools.partial(self.runtime.run, workflow, **kwargs), trio_token=token
+        )
+
+    def submit(self, workflow: Workflow, /, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        """Start ``workflow`` and return a Future of its result at once.
+
+        Cancelling the Future before the run starts means it never starts; after, it is too
+        late (``Future.cancel`` returns False), as with any ``concurrent.futures`` executor.
+        """
+        token = self._trio()
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        call = functools.partial(self.runtime.run, workflow, **kwargs)
+
+        async def bridge() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                value = await call()
+            except BaseException as error:
+                future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+            else:
+                future.set_result(value)
+
+        def start() -> None:
+            assert self._nursery is not None
+            self._nursery.start_soon(bridge)
+
+        token.run_sync_soon(start)
+        return future
+
+    def fire_and_forget(self, fn: Callable[..., Any], /, *args: Any) -> Job:
+        """Start ``fn(*args)`` as a job of the runtime (see ``Runtime.fire_and_forget``)."""
+        token = self._trio()
+        return trio.from_thread.run_sync(
+            functools.partial(self.runtime.fire_and_forget, fn, *args), trio_token=token
+        )
+
+    def schedule(self, *args: Any, **kwargs: Any) -> Any:
+        """Add a schedule (see ``Runtime.schedule``); returns its handle."""
+        token = self._trio()
+        return trio.from_thread.run_sync(
+            functools.partial(self.runtime.schedule, *args, **kwargs), trio_token=token
+        )
+
+    def call(self, fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Any:
+        """Run ``await fn(*args)`` on the runtime's thread and block for its value."""
+        return trio.from_thread.run(fn, *args, trio_token=self._trio())
+
+    def tree(self) -> TreeSnapshot:
+        """A snapshot of the runtime's supervision tree."""
+        return trio.from_thread.run(self.runtime.tree, trio_token=self._trio())
+
+    def close(self, timeout: float | None = None) -> RuntimeShutdownReport | None:
+        """Shut the runtime down gracefully, wait for its thread, and return the report.
+
+        Idempotent. ``timeout`` caps the wait for the thread (None: wait).
+        """
+        thread = self._thread
+        if thread is None:
+            return self.report
+        if thread.is_alive() and self._token is not None and self._stop is not None:
+            stop = self._stop
+            try:
+                self._token.run_sync_soon(stop.set)
+            except trio.RunFinishedError:
+                pass
+            thread.join(timeout)
+        if self._failure is not None:
+            raise self._failure
+        return self.report

@@ -1,0 +1,53 @@
+"""RunServices: the narrow interface a run needs from the runtime that hosts it.
+
+The engine never sees ``Runtime``: the coordinator, its step runner, step contexts and map
+steps reach the outside world only through this object, which the runtime builds once. It holds
+the shared pieces (events, pools, the thread limiter, the random source) and two callables:
+starting a child run and starting a fire-and-forget job.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+if TYPE_CHECKING:
+    from arborist.supervision._events import EventBus
+
+    from ..workflow._workflow import Workflow
+    from ._handle import RunHandle
+    from ._pools import Pool
+
+__all__ = ["RunServices", "StartChildRun"]
+
+StartChildRun = Callable[["Workflow", dict[str, Any], trio.Nursery], Awaitable["RunHandle"]]
+"""``start_child(workflow, inputs, nursery)``: start a child run supervised in ``nursery``."""
+
+
+@attrs.frozen(eq=False)
+class RunServices:
+    """What the engine may use of its runtime (built once per runtime, shared by every run).
+
+    Attributes:
+        events: the runtime's event bus (``emit`` is called synchronously).
+        pools: the runtime's named pools, by name (the runtime adds to it).
+        thread_limiter: bounds the worker threads of blocking (``def``) steps and undos.
+        random: the random source behind retry jitter.
+        shutdown_timeout: seconds a child run may take to roll back when its parent is cut.
+        start_child: starts a child run of a step (``ctx.run``, included workflows).
+        fire_and_forget: starts a supervised job (``ctx.fire_and_forget``).
+        owner: the user-facing runtime, shown to steps as ``ctx.runtime``.
+    """
+
+    events: EventBus[Any]
+    pools: Mapping[str, Pool]
+    thread_limiter: trio.CapacityLimiter
+    random: random.Random
+    shutdown_timeout: float
+    start_child: StartChildRun
+    fire_and_forget: Callable[..., Any]
+    owner: Any = None
