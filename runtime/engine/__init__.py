@@ -13,7 +13,7 @@ its host only through ``RunServices`` (events, pools, threads, child runs, jobs)
 
 from ._adaptive import Adaptive
 from ._context import StepContext
-from ._coordinator import DEFAULT_COMPENSATE_ATTEMPTS, Coordinator
+from ._coordinator import Coordinator
 from ._errors import (
     AgainLimitError,
     MapElementError,
@@ -43,6 +43,7 @@ from ._handle import RunHandle, StepRecord
 from ._pools import Pool, PoolStatistics
 from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
 from ._services import RunServices, StartChildRun
+from ._step_runner import DEFAULT_COMPENSATE_ATTEMPTS
 from ._timeline import render_timeline
 
 __all__ = [

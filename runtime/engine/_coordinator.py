@@ -35,8 +35,7 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 
 from __future__ import annotations
 
-import heapq
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import outcome
 import trio
@@ -44,14 +43,7 @@ import trio
 from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
 
 from ..workflow._control import Again, Halt
-from ._errors import (
-    AgainLimitError,
-    StepSkippedError,
-    WorkflowCancelledError,
-    WorkflowCrashedError,
-    WorkflowFailedError,
-    WorkflowHaltedError,
-)
+from ._errors import AgainLimitError, WorkflowCrashedError, WorkflowHaltedError
 from ._events import (
     RunFinished,
     RunStarted,
@@ -65,47 +57,21 @@ from ._events import (
     StepUndoFailed,
     StepUndone,
 )
-from ._handle import CancelRun, RunHandle, StepRecord
+from ._graph import RunGraph
+from ._handle import RunHandle, StepRecord
+from ._ledger import RunLedger
+from ._messages import CancelRun, Redispatch, RolledBack, RunInline
 from ._saga import HaltedRun, UndoEntry, rollback
-from ._step_runner import CANCELLED, DONE, FAILED, StepExit, StepRunner
+from ._step_runner import CANCELLED, DONE, FAILED, StepExit, StepRunner, retry_after
 
 if TYPE_CHECKING:
     from ..workflow._planner import Plan
     from ._pools import Pool
     from ._services import RunServices
 
-__all__ = ["DEFAULT_COMPENSATE_ATTEMPTS", "Coordinator"]
-
-DEFAULT_COMPENSATE_ATTEMPTS: Final = 3
-"""Attempts in all when ``@compensate`` asks for retries and the step has no ``Retry``."""
+__all__ = ["Coordinator"]
 
 _STATUS = ("ok", "failed", "cancelled")
-
-
-class _Redispatch:
-    """Timer message: a step's wait (retry backoff or ``Again``) is over."""
-
-    __slots__ = ("attempt", "name")
-
-    def __init__(self, name: str, attempt: int) -> None:
-        self.name = name
-        self.attempt = attempt
-
-
-class _RunInline:
-    """Self-message: run an ``inline=True`` step inside the coordinator."""
-
-    __slots__ = ("attempt", "name")
-
-    def __init__(self, name: str, attempt: int) -> None:
-        self.name = name
-        self.attempt = attempt
-
-
-class _RolledBack:
-    """Self-message: the rollback task has finished."""
-
-    __slots__ = ()
 
 
 class Coordinator(Actor):
@@ -137,27 +103,16 @@ class Coordinator(Actor):
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
         self._returns = plan.returns
-        self._index = {step.name: i for i, step in enumerate(plan.steps)}
-        self._waiting: dict[str, int] = {}
-        self._consumers: dict[str, int] = {}
+        self._graph = graph = RunGraph(plan)
+        self._index = graph.index
+        self._ledger = RunLedger(self._wf, self._run_id, graph.index)
         self._tolerant = frozenset(
             producer for deps in plan.outcome_dependencies.values() for producer in deps
         )
-        self._results: dict[str, Any] = {}
         self._kwargs: dict[str, dict[str, Any]] = {}
-        self._ready: list[tuple[int, str, int]] = []
         self._running: dict[str, float] = {}  # step in flight -> when its attempt started
         self._waits: dict[str, TimerHandle | None] = {}
         self._again: dict[str, int] = {}
-        self._blocked: dict[str, str] = {}
-        self._resolved = 0
-        self._completed: list[str] = []
-        self._failed: list[str] = []
-        self._cancelled: list[str] = []
-        self._skipped: list[str] = []
-        self._undo_log: list[UndoEntry] = []
-        self._undone: list[str] = []
-        self._undo_errors: list[tuple[str, BaseException]] = []
         self._failure: tuple[str, BaseException] | None = None
         self._halt: tuple[str, str] | None = None
         self._stopping = False
@@ -187,12 +142,7 @@ class Coordinator(Actor):
                 workflow=self._wf, run_id=self._run_id, cause=reason.exc
             )
         else:
-            error = WorkflowCancelledError(
-                workflow=self._wf,
-                run_id=self._run_id,
-                completed=self._completed,
-                cancelled=[*self._cancelled, *self._running, *self._waits],
-            )
+            error = self._ledger.cancellation(still_running=[*self._running, *self._waits])
         self._handle._set(None, error)
         self._emit_finished(error)
 
@@ -200,13 +150,13 @@ class Coordinator(Actor):
         kind = type(message)
         if kind is StepExit:
             self._on_step_exit(message)
-        elif kind is _Redispatch:
+        elif kind is Redispatch:
             self._on_redispatch(message)
-        elif kind is _RunInline:
+        elif kind is RunInline:
             await self._run_inline(message)
         elif kind is CancelRun:
             self._cancel_everything()
-        elif kind is _RolledBack:
+        elif kind is RolledBack:
             self._rollback = 2
         else:
             raise TypeError(f"coordinator of run {self._run_id} got an unknown message {message!r}")
@@ -214,70 +164,37 @@ class Coordinator(Actor):
         self._maybe_finish()
 
     def _init_graph(self) -> None:
-        plan = self._plan
         resume = self._resume
         if resume is None:
-            self._waiting = {name: len(deps) for name, deps in plan.dependencies.items()}
-            self._consumers = dict(plan.consumers)
-            for step in plan.roots:
-                heapq.heappush(self._ready, (self._index[step.name], step.name, 1))
+            self._graph.start_fresh()
             return
-        done = frozenset(resume.completed)
-        self._results.update(resume.results)
-        self._undo_log.extend(resume.undo_log)
-        self._completed.extend(resume.completed)
-        self._resolved = len(done)
-        for producer in plan.consumers:
-            self._consumers[producer] = sum(
-                1
-                for consumer in plan.dependents[producer]
-                if consumer not in done
-                and consumer not in resume.pending
-                and producer
-                in plan.value_dependencies[consumer] | plan.outcome_dependencies[consumer]
-            )
+        self._ledger.undo_log.extend(resume.undo_log)
+        self._ledger.completed.extend(resume.completed)
         self._kwargs.update({name: dict(kw) for name, kw in resume.pending.items()})
-        blocked_roots: list[tuple[str, str]] = []
-        for step in plan.steps:
-            name = step.name
-            if name in done:
-                continue
-            deps = plan.dependencies[name]
-            self._waiting[name] = sum(1 for dep in deps if dep not in done)
-            for dep in deps & done:
-                recorded = self._results.get(dep)
-                if (
-                    isinstance(recorded, outcome.Error)
-                    and dep not in plan.outcome_dependencies[name]
-                ):
-                    self._blocked.setdefault(name, dep)
-            if self._waiting[name] == 0:
-                if name in self._blocked:
-                    blocked_roots.append((name, self._blocked[name]))
-                else:
-                    heapq.heappush(self._ready, (self._index[name], name, 1))
-        for name, because in blocked_roots:
-            self._mark_skipped(name, because)
+        for name, because in self._graph.start_resumed(resume):
+            self._graph.skip(name, because)
+            self._skipped(name, because)
             self._resolve(name, ok=False)
 
     # -- dispatch ----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        ready = self._ready
+        graph = self._graph
+        ready = graph.ready
         running = self._running
         limit = self._limit
         plan = self._plan
         while ready and len(running) < limit and not self._stopping and self._halt is None:
-            _, name, attempt = heapq.heappop(ready)
+            name, attempt = graph.pop()
             step = plan.step(name)
             kwargs = self._kwargs.get(name)
             if kwargs is None:
                 try:
-                    kwargs = plan.arguments_for(name, self._inputs, self._results)
+                    kwargs = plan.arguments_for(name, self._inputs, graph.results)
                 except LookupError as exc:
                     self._fail_at_dispatch(name, attempt, exc)
                     continue
-                self._release_inputs_of(name)
+                graph.release_inputs_of(name)
                 if step.when is not None:
                     try:
                         go = step.when(**step.guard_arguments(kwargs))
@@ -285,7 +202,8 @@ class Coordinator(Actor):
                         self._fail_at_dispatch(name, attempt, exc)
                         continue
                     if not go:
-                        self._mark_skipped(name, None)
+                        graph.skip(name, None)
+                        self._skipped(name, None)
                         self._resolve(name, ok=False)
                         continue
                     if step.guard_only:
@@ -296,22 +214,12 @@ class Coordinator(Actor):
                 self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now))
             if step.inline:
                 running[name] = now
-                self.ref.tell(_RunInline(name, attempt))
+                self.ref.tell(RunInline(name, attempt))
                 continue
             running[name] = now
             self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
 
-    def _release_inputs_of(self, name: str) -> None:
-        """Step ``name`` has its arguments (or will never run): drop results no one needs."""
-        plan = self._plan
-        consumers = self._consumers
-        for producer in plan.value_dependencies[name] | plan.outcome_dependencies[name]:
-            left = consumers[producer] - 1
-            consumers[producer] = left
-            if left == 0 and producer != self._returns:
-                self._results.pop(producer, None)
-
-    async def _run_inline(self, message: _RunInline) -> None:
+    async def _run_inline(self, message: RunInline) -> None:
         name, attempt = message.name, message.attempt
         start = self._running.get(name)
         if start is None:  # cancelled before it ran
@@ -320,21 +228,7 @@ class Coordinator(Actor):
             self._on_step_exit(StepExit(CANCELLED, name, attempt, start))
             return
         step = self._plan.step(name)
-        kwargs = self._kwargs[name]
-        ctx = self._runner.context(step, attempt) if step.context_param is not None else None
-        try:
-            value = await self._runner.call(step, attempt, self._with_ctx(step, kwargs, ctx))
-        except Exception as exc:
-            exit_message = await self._runner.compensate(step, attempt, start, exc, ctx)
-        else:
-            exit_message = StepExit(DONE, name, attempt, start, value=value, ctx=ctx)
-        self._on_step_exit(exit_message)
-
-    @staticmethod
-    def _with_ctx(step: Any, kwargs: dict[str, Any], ctx: Any) -> dict[str, Any]:
-        if ctx is None:
-            return kwargs
-        return {**kwargs, step.context_param: ctx}
+        self._on_step_exit(await self._runner.inline(step, attempt, self._kwargs[name], start))
 
     # -- step exits --------------------------------------------------------------------------
 
@@ -356,7 +250,7 @@ class Coordinator(Actor):
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.
             children = tuple(message.ctx._children)
             message.ctx._children.clear()
-            self._undo_log.append(UndoEntry(name, None, None, {}, children))
+            self._ledger.undo_log.append(UndoEntry(name, None, None, {}, children))
         if kind == DONE:
             if type(value) is Again:
                 self._on_again(name, message, value)
@@ -368,84 +262,42 @@ class Coordinator(Actor):
         elif kind == FAILED:
             self._on_step_failed(name, message)
         else:
-            self._cancelled.append(name)
+            self._ledger.cancelled.append(name)
             if self._events:
-                self._events.emit(
-                    StepCancelled(
-                        self._run_id,
-                        self._wf,
-                        name,
-                        message.attempt,
-                        message.end,
-                        message.end - message.start,
-                    )
-                )
+                at, took, attempt = message.end, message.end - message.start, message.attempt
+                self._events.emit(StepCancelled(self._run_id, self._wf, name, attempt, at, took))
 
     def _on_step_done(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
         kwargs = self._kwargs.pop(name, None)
         value = message.value
         message.value = None  # the actor loop keeps its last message: let the result go
-        self._completed.append(name)
-        self._resolved += 1
+        self._ledger.completed.append(name)
+        self._graph.completed(name, value)
         children = message.ctx._children if message.ctx is not None else ()
         if step.undo_fn is not None or children:
-            self._undo_log.append(
+            self._ledger.undo_log.append(
                 UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
             )
-        if self._consumers[name] > 0 or name == self._returns:
-            self._results[name] = (
-                outcome.Value(value) if isinstance(value, outcome.Outcome) else value
-            )
         if self._events:
-            self._events.emit(
-                StepFinished(
-                    self._run_id,
-                    self._wf,
-                    name,
-                    message.attempt,
-                    message.end,
-                    message.end - message.start,
-                )
-            )
+            at, took = message.end, message.end - message.start
+            self._events.emit(StepFinished(self._run_id, self._wf, name, message.attempt, at, took))
         self._resolve(name, ok=True)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
         attempt = message.attempt
         error = message.error
-        assert error is not None
-        retry = step.retry
-        delay = 0.0
-        rng = self._services.random
-        if self._stopping:
-            will_retry = False
-        elif message.decision is not None:
-            budget = retry.attempts if retry is not None else DEFAULT_COMPENSATE_ATTEMPTS
-            will_retry = attempt < budget
-            if message.decision.after is not None:
-                delay = message.decision.after
-            elif retry is not None:
-                delay = retry.delay_for(attempt, rng)
-        elif step.compensate_fn is not None or retry is None:
-            will_retry = False
-        else:
-            will_retry = retry.should_retry(error, attempt)
-            if will_retry:
-                delay = retry.delay_for(attempt, rng)
+        if error is None:
+            raise TypeError(f"step {name!r} failed without an error")
+        will_retry, delay = (
+            (False, 0.0) if self._stopping else retry_after(step, message, self._services.random)
+        )
         if self._events:
-            self._events.emit(
-                StepFailed(
-                    self._run_id,
-                    self._wf,
-                    name,
-                    attempt,
-                    message.end,
-                    message.end - message.start,
-                    error,
-                    not will_retry,
-                )
-            )
+            at, took = message.end, message.end - message.start
+            final = not will_retry
+            event = StepFailed(self._run_id, self._wf, name, attempt, at, took, error, final)
+            self._events.emit(event)
         if will_retry:
             if self._events:
                 self._events.emit(
@@ -465,11 +317,9 @@ class Coordinator(Actor):
 
     def _final_failure(self, name: str, error: BaseException) -> None:
         self._kwargs.pop(name, None)
-        self._failed.append(name)
+        self._ledger.failed.append(name)
         if name in self._tolerant and name != self._returns and not self._stopping:
-            self._resolved += 1
-            if self._consumers[name] > 0:
-                self._results[name] = outcome.Error(error)
+            self._graph.failed_as_outcome(name, error)
             self._resolve(name, ok=False)
             return
         if self._failure is None and not self._stopping:
@@ -492,55 +342,32 @@ class Coordinator(Actor):
     def _wait_then_run(self, name: str, attempt: int, delay: float) -> None:
         """Dispatch ``name`` again after ``delay`` seconds, holding no slot meanwhile."""
         if delay > 0:
-            self._waits[name] = self.send_after(delay, _Redispatch(name, attempt))
+            self._waits[name] = self.send_after(delay, Redispatch(name, attempt))
         else:
-            heapq.heappush(self._ready, (self._index[name], name, attempt))
+            self._graph.push(name, attempt)
 
-    def _on_redispatch(self, message: _Redispatch) -> None:
+    def _on_redispatch(self, message: Redispatch) -> None:
         if message.name not in self._waits:
             return  # the run stopped meanwhile
         del self._waits[message.name]
-        heapq.heappush(self._ready, (self._index[message.name], message.name, message.attempt))
+        self._graph.push(message.name, message.attempt)
 
     # -- resolution and skips ----------------------------------------------------------------
 
     def _resolve(self, name: str, *, ok: bool) -> None:
-        """``name`` is resolved: count down its dependents; block them if it did not succeed."""
-        plan = self._plan
-        waiting = self._waiting
-        blocked = self._blocked
-        index = self._index
-        work = [(name, ok)]
-        while work:
-            name, ok = work.pop()
-            if self._stopping:
-                return
-            for dependent in plan.dependents[name]:
-                if not ok and name not in plan.outcome_dependencies[dependent]:
-                    blocked.setdefault(dependent, name)
-                left = waiting[dependent] - 1
-                waiting[dependent] = left
-                if left == 0:
-                    because = blocked.get(dependent)
-                    if because is None:
-                        heapq.heappush(self._ready, (index[dependent], dependent, 1))
-                    else:
-                        self._mark_skipped(dependent, because)
-                        work.append((dependent, False))
+        """``name`` is resolved: its dependents count down; record those that are skipped."""
+        if self._stopping:
+            return
+        for dependent, because in self._graph.resolve(name, ok=ok):
+            self._skipped(dependent, because)
 
-    def _mark_skipped(self, name: str, because: str | None) -> None:
-        self._skipped.append(name)
-        self._resolved += 1
+    def _skipped(self, name: str, because: str | None) -> None:
+        """Record and report that ``name`` was skipped (the graph has resolved it)."""
+        self._ledger.skipped.append(name)
         now = trio.current_time()
         self._handle.records.append(StepRecord(name, 0, now, now, "skipped"))
-        if because is not None:
-            self._release_inputs_of(name)
-        if self._consumers[name] > 0 or name == self._returns:
-            self._results[name] = outcome.Error(StepSkippedError(name, because))
         if self._events:
-            self._events.emit(
-                StepSkipped(self._run_id, self._wf, name, trio.current_time(), because)
-            )
+            self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -549,11 +376,11 @@ class Coordinator(Actor):
         if self._stopping:
             return
         self._stopping = True
-        self._ready.clear()
+        self._graph.ready.clear()
         for name, timer in list(self._waits.items()):
             if timer is not None:
                 timer.cancel()
-            self._cancelled.append(name)
+            self._ledger.cancelled.append(name)
         self._waits.clear()
         self._steps.cancel_scope.cancel()
 
@@ -561,18 +388,18 @@ class Coordinator(Actor):
         if self._finished or self._running or self._rollback == 1:
             return
         if self._stopping:
-            if self._undo_log and self._rollback == 0:
+            if self._ledger.undo_log and self._rollback == 0:
                 self._rollback = 1
                 self.nursery.start_soon(self._roll_back)
                 return
             self._end(None, self._stop_error())
         elif self._halt is not None:
             self._end(None, WorkflowHaltedError(self._halted_state()))
-        elif self._resolved == len(self._plan.steps):
+        elif self._graph.done:
             returns = self._returns
             value = None
             if returns is not None:
-                value = self._results.get(returns)
+                value = self._graph.results.get(returns)
                 if isinstance(value, outcome.Error):
                     # The returned step was skipped: no value to return. Fail the run naming
                     # it (the StepSkippedError says why) and roll back like any failure.
@@ -583,81 +410,62 @@ class Coordinator(Actor):
                 if isinstance(value, outcome.Outcome):
                     value = value.unwrap()
             self._end(value, None)
-        elif not self._ready and not self._waits:
+        elif not self._graph.ready and not self._waits:
             raise RuntimeError(
                 f"run {self._run_id} of {self._wf!r} is stuck: nothing ready, running or waiting"
             )
 
     async def _roll_back(self) -> None:
+        ledger = self._ledger
+
         def undone(step: str, duration: float) -> None:
-            self._undone.append(step)
+            ledger.undone.append(step)
             if self._events:
                 self._events.emit(
                     StepUndone(self._run_id, self._wf, step, trio.current_time(), duration)
                 )
 
         def failed(step: str, error: BaseException) -> None:
-            self._undo_errors.append((step, error))
+            ledger.undo_errors.append((step, error))
             if self._events:
                 self._events.emit(
                     StepUndoFailed(self._run_id, self._wf, step, trio.current_time(), error)
                 )
 
-        await rollback(self._undo_log, self._services.thread_limiter, undone, failed)
-        self.ref.tell(_RolledBack())
+        await rollback(ledger.undo_log, self._services.thread_limiter, undone, failed)
+        self.ref.tell(RolledBack())
 
     def _stop_error(self) -> BaseException:
         if self._failure is not None:
-            step, cause = self._failure
-            return WorkflowFailedError(
-                workflow=self._wf,
-                run_id=self._run_id,
-                step=step,
-                cause=cause,
-                completed=self._completed,
-                failed=self._failed,
-                cancelled=sorted(self._cancelled, key=self._index.__getitem__),
-                skipped=self._skipped,
-                undone=self._undone,
-                undo_errors=self._undo_errors,
-            )
-        return WorkflowCancelledError(
-            workflow=self._wf,
-            run_id=self._run_id,
-            completed=self._completed,
-            cancelled=sorted(self._cancelled, key=self._index.__getitem__),
-            undone=self._undone,
-            undo_errors=self._undo_errors,
-        )
+            return self._ledger.failure(*self._failure)
+        return self._ledger.cancellation()
 
     def _halted_state(self) -> HaltedRun:
-        assert self._halt is not None
+        if self._halt is None:
+            raise RuntimeError(f"run {self._run_id} did not halt")
         step, reason = self._halt
         for timer in self._waits.values():
             if timer is not None:
                 timer.cancel()
-        resolved = (*self._completed, *self._skipped, *self._tolerated())
-        return HaltedRun(
+        return self._ledger.halted(
             workflow=self._plan.workflow,
-            run_id=self._run_id,
-            inputs=dict(self._inputs),
-            completed=tuple(dict.fromkeys(resolved)),
-            results=dict(self._results),
-            pending={name: dict(kwargs) for name, kwargs in self._kwargs.items()},
-            undo_log=tuple(self._undo_log),
+            inputs=self._inputs,
+            tolerated=self._tolerated(),
+            results=self._graph.results,
+            pending=self._kwargs,
             halted_by=step,
             reason=reason,
-            options=dict(self._options),
+            options=self._options,
         )
 
     def _tolerated(self) -> list[str]:
-        return [name for name in self._failed if name in self._tolerant]
+        return [name for name in self._ledger.failed if name in self._tolerant]
 
     def _end(self, value: Any, error: BaseException | None) -> None:
         self._finished = True
         if error is None:
-            self._handle._undo_log = list(self._undo_log)
-        self._results.clear()
+            self._handle._undo_log = list(self._ledger.undo_log)
+        self._graph.results.clear()
         self._handle._set(value, error)
         self._emit_finished(error)
         self.stop()

@@ -9,18 +9,13 @@ import trio
 
 from arborist.actors import ActorDeadError
 
+from ._messages import CancelRun
 from ._timeline import render_timeline
 
 if TYPE_CHECKING:
     from arborist.actors import ActorRef
 
-__all__ = ["CancelRun", "RunHandle", "StepRecord"]
-
-
-class CancelRun:
-    """Message to a run's coordinator: cancel the run (sent by ``RunHandle.cancel``)."""
-
-    __slots__ = ()
+__all__ = ["RunHandle", "StepRecord"]
 
 
 @attrs.frozen

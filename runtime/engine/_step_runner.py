@@ -9,6 +9,7 @@ timeout (``def`` functions on a worker thread), and on an exception consults the
 from __future__ import annotations
 
 import functools
+import random
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -27,11 +28,22 @@ if TYPE_CHECKING:
     from ._pools import Pool
     from ._services import RunServices
 
-__all__ = ["CANCELLED", "DONE", "FAILED", "StepExit", "StepRunner"]
+__all__ = [
+    "CANCELLED",
+    "DEFAULT_COMPENSATE_ATTEMPTS",
+    "DONE",
+    "FAILED",
+    "StepExit",
+    "StepRunner",
+    "retry_after",
+]
 
 DONE: Final = 0
 FAILED: Final = 1
 CANCELLED: Final = 2
+
+DEFAULT_COMPENSATE_ATTEMPTS: Final = 3
+"""Attempts in all when ``@compensate`` asks for retries and the step has no ``Retry``."""
 
 
 class StepExit:
@@ -118,6 +130,19 @@ class StepRunner:
         except ActorDeadError:
             pass  # the coordinator is gone: the run has already ended or crashed
 
+    async def inline(
+        self, step: Step, attempt: int, kwargs: dict[str, Any], start: float
+    ) -> StepExit:
+        """Run one attempt of an ``inline=True`` step right here, in the coordinator's task."""
+        ctx = self.context(step, attempt) if step.context_param is not None else None
+        if ctx is not None:
+            kwargs = {**kwargs, step.context_param: ctx}  # type: ignore[dict-item]
+        try:
+            value = await self.call(step, attempt, kwargs)
+        except Exception as exc:
+            return await self.compensate(step, attempt, start, exc, ctx)
+        return StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
+
     async def compensate(
         self,
         step: Step,
@@ -188,3 +213,26 @@ class StepRunner:
             limiter=self.services.thread_limiter,
             abandon_on_cancel=True,
         )
+
+
+def retry_after(step: Step, failed: StepExit, rng: random.Random) -> tuple[bool, float]:
+    """Whether a failed attempt of ``step`` runs again, and after how many seconds.
+
+    A ``RetryStep`` from ``@compensate`` retries within the step's ``Retry`` attempts (or
+    ``DEFAULT_COMPENSATE_ATTEMPTS``), after its own delay or the ``Retry`` backoff; a step with a
+    compensate that did not ask, or with no ``Retry``, does not retry; otherwise ``Retry``
+    decides from the error and the attempt number.
+    """
+    retry = step.retry
+    attempt = failed.attempt
+    decision = failed.decision
+    if decision is not None:
+        budget = retry.attempts if retry is not None else DEFAULT_COMPENSATE_ATTEMPTS
+        if decision.after is not None:
+            return attempt < budget, decision.after
+        return attempt < budget, retry.delay_for(attempt, rng) if retry is not None else 0.0
+    if step.compensate_fn is not None or retry is None or failed.error is None:
+        return False, 0.0
+    if retry.should_retry(failed.error, attempt):
+        return True, retry.delay_for(attempt, rng)
+    return False, 0.0

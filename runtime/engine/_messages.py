@@ -1,0 +1,37 @@
+"""The coordinator's mailbox vocabulary, besides ``StepExit`` (see ``_step_runner``)."""
+
+from __future__ import annotations
+
+__all__ = ["CancelRun", "Redispatch", "RolledBack", "RunInline"]
+
+
+class CancelRun:
+    """Cancel the run (sent by ``RunHandle.cancel``)."""
+
+    __slots__ = ()
+
+
+class Redispatch:
+    """Timer message: a step's wait (retry backoff or ``Again``) is over."""
+
+    __slots__ = ("attempt", "name")
+
+    def __init__(self, name: str, attempt: int) -> None:
+        self.name = name
+        self.attempt = attempt
+
+
+class RunInline:
+    """Self-message: run an ``inline=True`` step inside the coordinator."""
+
+    __slots__ = ("attempt", "name")
+
+    def __init__(self, name: str, attempt: int) -> None:
+        self.name = name
+        self.attempt = attempt
+
+
+class RolledBack:
+    """Self-message: the rollback task has finished."""
+
+    __slots__ = ()
