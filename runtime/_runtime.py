@@ -11,14 +11,14 @@
 Leaving the block (or ``await rt.aclose()``) shuts down gracefully: new work is refused,
 schedules stop, runs and jobs in flight get ``shutdown_timeout`` seconds to finish, the rest
 are cancelled (runs roll back their completed steps), and ``rt.shutdown_report`` says what was
-cut. The registry of names belongs to the runtime's actor system.
+cut (the tree and its shutdown are in ``_root``). The registry of names belongs to the
+runtime's actor system.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,17 +30,10 @@ import trio
 
 from arborist.actors import Actor, ActorRef, ActorSystem, open_actor_system
 from arborist.supervision import (
-    ChildNotFoundError,
-    ChildRestarted,
     ChildSpec,
-    ChildStateError,
     DynamicSupervisorRef,
-    DynamicSupervisorSpec,
     Job,
     Restart,
-    ShutdownReport,
-    Strategy,
-    SupervisorSpec,
     TaskHandle,
     TaskSupervisor,
     TreeSnapshot,
@@ -48,6 +41,18 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
+from ._root import (
+    ACTORS,
+    JOBS,
+    ROOT,
+    RUNS,
+    SCHEDULES,
+    RuntimeClosedError,
+    RuntimeShutdownReport,
+    ScheduleHost,
+    root_spec,
+    shut_down,
+)
 from ._runs import RUN_OPTIONS, RunLauncher
 from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
@@ -67,45 +72,6 @@ __all__ = [
     "RuntimeShutdownReport",
     "open_asyncio_runtime",
 ]
-
-logger = logging.getLogger("arborist.runtime")
-
-ROOT = "arborist.runtime"
-JOBS = "arborist.jobs"
-ACTORS = "arborist.actors"
-SCHEDULES = "arborist.schedules"
-RUNS = "arborist.runs"
-
-
-class RuntimeClosedError(RuntimeError):
-    """The runtime is shutting down (or closed) and refuses new work."""
-
-
-@attrs.frozen
-class RuntimeShutdownReport:
-    """What a runtime's shutdown did.
-
-    Attributes:
-        runs_finished: runs in flight at shutdown that finished within the grace time.
-        runs_cancelled: runs cut: cancelled (and rolled back) after the grace time.
-        jobs: the job supervisor's report (completed, failed, cancelled jobs), if it ran.
-        duration: seconds the shutdown took, on trio's clock.
-    """
-
-    runs_finished: tuple[str, ...]
-    runs_cancelled: tuple[str, ...]
-    jobs: ShutdownReport | None
-    duration: float
-
-    def __str__(self) -> str:
-        jobs = self.jobs
-        cut_jobs = len(jobs.cut) if jobs is not None else 0
-        return (
-            f"{len(self.runs_finished)} runs finished, {len(self.runs_cancelled)} cancelled "
-            f"({', '.join(self.runs_cancelled) or 'none'}); {cut_jobs} jobs cut; "
-            f"{self.duration:.3f} s"
-        )
-
 
 class Runtime:
     """The root of a running arborist application.
@@ -142,9 +108,7 @@ class Runtime:
         self._closed = False
         self._actor_ids = itertools.count(1)
         self._wall_clock = wall_clock
-        self._schedules: ScheduleManager | None = None
-        self._schedules_done: trio.Event | None = None
-        self._schedules_stop: trio.Event | None = None
+        self._schedules = ScheduleHost(self._make_schedule_manager)
         self.shutdown_report: RuntimeShutdownReport | None = None
         """What the last shutdown cut (None until the runtime has shut down)."""
         self._runs = RunLauncher(
@@ -179,27 +143,12 @@ class Runtime:
                 open_actor_system(shutdown_timeout=self._shutdown_timeout)
             )
             self._system = system
-            grace = self._shutdown_timeout
-            spec = SupervisorSpec(
-                [
-                    ChildSpec(
-                        "jobs",
-                        TaskSupervisor,
-                        kwargs={"shutdown": grace},
-                        shutdown=grace + 1.0,
-                        name=JOBS,
-                    ),
-                    ChildSpec("actors", DynamicSupervisorSpec(), name=ACTORS),
-                    ChildSpec("schedules", DynamicSupervisorSpec(), name=SCHEDULES),
-                    ChildSpec("runs", DynamicSupervisorSpec(), name=RUNS),
-                ],
-                strategy=Strategy.ONE_FOR_ONE,
-            )
+            spec = root_spec(self._shutdown_timeout)
             self._root = await start_supervisor(system, spec, name=ROOT)
             self._root.subscribe(self._events.emit)
-            self._root.subscribe(self._on_root_event)
+            self._root.subscribe(self._schedules.on_root_event)
             self._jobs().subscribe(self._events.emit)
-            await system._nursery.start(self._run_schedules)
+            await system._nursery.start(self._schedules.run)
         except BaseException:
             await stack.aclose()
             self._system = None
@@ -254,91 +203,27 @@ class Runtime:
         if self.shutdown_report is not None:
             return self.shutdown_report
         self._closed = True
-        system = self.system
-        started = trio.current_time()
-        await self._stop_schedules()
-        # terminate_child, as OTP: the root stops these children and does not restart them.
-        for child in ("schedules", "actors"):
-            await self._terminate(child)
-        live = [handle for handle in self._runs.handles if not handle.done]
-        finished_in_time: list[str] = []
-        with trio.move_on_after(grace):
-            for handle in live:
-                await handle._done.wait()
-        for handle in live:
-            if handle.done:
-                finished_in_time.append(handle.run_id)
-            else:
-                handle.cancel()
-        cut = [handle.run_id for handle in live if not handle.done]
-        with trio.move_on_after(max(grace, 1.0)):
-            for handle in live:
-                await handle._done.wait()
-        jobs_ref = system.whereis(JOBS)
-        jobs_report = None
-        if jobs_ref is not None:
-            # Its own shutdown time (the runtime's) lets running jobs finish, then cuts them.
-            jobs = TaskSupervisor.from_ref(jobs_ref)
-            await self._terminate("jobs")
-            jobs_report = jobs.report
-        report = RuntimeShutdownReport(
-            runs_finished=tuple(finished_in_time),
-            runs_cancelled=tuple(cut),
-            jobs=jobs_report,
-            duration=trio.current_time() - started,
+        report = await shut_down(
+            self._root,
+            self.system,
+            grace=grace,
+            stop_schedules=self._schedules.stop,
+            live_runs=list(self._runs.handles),
         )
         self.shutdown_report = report
-        if cut or (jobs_report is not None and jobs_report.cancelled):
-            logger.warning("runtime shutdown cut work: %s", report)
         return report
 
-    async def _run_schedules(self, task_status: trio.TaskStatus[None]) -> None:
-        """The schedule manager lives in this task (its nursery opens and closes here)."""
-        manager = ScheduleManager(
+    def _make_schedule_manager(self) -> ScheduleManager:
+        return ScheduleManager(
             self.system,
             events=self._events,
-            start_workflow=self._start_scheduled,
+            start_workflow=self._runs.start_child,
             wall_clock=self._wall_clock,
             rng=self._random,
             thread_limiter=self._thread_limiter,
             supervisor=self._dynamic(SCHEDULES),
             shutdown_timeout=self._shutdown_timeout,
         )
-        self._schedules_stop = trio.Event()
-        self._schedules_done = trio.Event()
-        try:
-            async with manager:
-                self._schedules = manager
-                task_status.started()
-                await self._schedules_stop.wait()
-        finally:
-            self._schedules_done.set()
-
-    def _on_root_event(self, event: Any) -> None:
-        # A restarted schedules supervisor starts empty: give it the live schedules again.
-        if (
-            isinstance(event, ChildRestarted)
-            and event.id == "schedules"
-            and self._schedules is not None
-            and not self._closed
-        ):
-            self._schedules.rehome(DynamicSupervisorRef(event.ref))
-
-    async def _stop_schedules(self) -> None:
-        if self._schedules_stop is not None and self._schedules_done is not None:
-            self._schedules_stop.set()
-            await self._schedules_done.wait()
-
-    async def _start_scheduled(
-        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
-    ) -> RunHandle:
-        return await self._runs.start_child(workflow, inputs, nursery)
-
-    async def _terminate(self, child: str) -> None:
-        try:
-            await self._root.terminate_child(child)
-        except (ChildNotFoundError, ChildStateError):
-            pass  # already stopped
 
     @property
     def system(self) -> ActorSystem:
@@ -496,9 +381,9 @@ class Runtime:
 
     def _manager(self) -> ScheduleManager:
         self._open_system()
-        if self._schedules is None:
+        if self._schedules.manager is None:
             raise RuntimeError("the runtime's schedules are not running")
-        return self._schedules
+        return self._schedules.manager
 
     def schedule(
         self,

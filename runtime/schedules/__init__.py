@@ -11,6 +11,7 @@ and ``arborist.supervision``; it starts workflow runs only through a callable th
 gives it, never through ``Runtime``.
 """
 
+from ._cron import Cron, cron
 from ._events import (
     ScheduleEnded,
     ScheduleEvent,
@@ -41,8 +42,8 @@ from ._options import (
     jitter_delay,
     plan_catch_up,
 )
-from ._scheduler import RunOutcome
-from ._triggers import At, Cron, Interval, Trigger, at, cron, every
+from ._state import RunOutcome
+from ._triggers import At, Interval, Trigger, at, every
 from ._wallclock import ManualWallClock, SystemWallClock, TrioWallClock, WallClock
 
 __all__ = [

@@ -9,8 +9,9 @@ import attrs
 
 from arborist.actors import ActorRef
 
-from ._scheduler import RunOutcome, ScheduleState
-from ._triggers import At, Cron, Interval, Trigger
+from ._cron import Cron
+from ._state import RunOutcome, ScheduleState
+from ._triggers import At, Interval, Trigger
 
 if TYPE_CHECKING:
     from ._manager import ScheduleManager

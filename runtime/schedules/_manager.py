@@ -31,7 +31,6 @@ place:
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import random
@@ -53,6 +52,7 @@ from arborist.supervision import (
 from arborist.supervision._events import EventBus
 
 from ..workflow._workflow import Workflow
+from ._definition import define
 from ._events import ScheduleEnded
 from ._handle import (
     ScheduleError,
@@ -60,12 +60,12 @@ from ._handle import (
     ScheduleHandle,
     ScheduleInfo,
     ScheduleNotFoundError,
-    _describe_trigger,
     _info,
 )
 from ._options import CatchUp, Overlap, ScheduleOptions
-from ._scheduler import Env, JobKind, RunNow, RunOutcome, Scheduler, ScheduleState, StartWorkflow
-from ._triggers import At, Cron, Interval, Trigger
+from ._scheduler import Scheduler
+from ._state import Env, RunNow, RunOutcome, ScheduleState, StartWorkflow
+from ._triggers import Interval, Trigger
 from ._wallclock import SystemWallClock, WallClock
 
 __all__ = [
@@ -83,52 +83,6 @@ logger = logging.getLogger("arborist.runtime.schedules")
 
 DEFAULT_WALL_RECHECK = 60.0
 """Wall-clock schedules re-read the wall clock at least this often (seconds)."""
-
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _job_kind(name: str, job: object) -> JobKind:
-    label = f"schedule {name!r}"
-    if isinstance(job, Workflow):
-        return JobKind.WORKFLOW
-    if inspect.iscoroutine(job):
-        job.close()
-        raise TypeError(
-            f"{label}: job is a coroutine object, already called; pass the function itself "
-            "(job=send_report, args=(...)), not send_report(...)"
-        )
-    if inspect.isasyncgenfunction(job) or inspect.isgeneratorfunction(job):
-        raise TypeError(
-            f"{label}: job {job!r} is a generator function; a job is an `async def`, a `def` "
-            "or a Workflow"
-        )
-    if inspect.iscoroutinefunction(job) or inspect.iscoroutinefunction(
-        getattr(job, "__call__", None)  # noqa: B004 - an instance with `async def __call__`
-    ):
-        return JobKind.ASYNC
-    if inspect.isclass(job) or not callable(job):
-        raise TypeError(
-            f"{label}: job must be an `async def` function, a `def` function (run on a worker "
-            f"thread) or a Workflow; got {job!r}"
-        )
-    return JobKind.SYNC
-
-
-def _check_trigger(name: str, trigger: object) -> Interval | Trigger:
-    if isinstance(trigger, Interval | Cron | At):
-        return trigger
-    if isinstance(trigger, str):
-        raise TypeError(
-            f"schedule {name!r}: trigger {trigger!r} is a string; wrap a cron expression with "
-            f"cron({trigger!r}, tz=...) or use every(seconds=...) or at(datetime)"
-        )
-    if not isinstance(trigger, type) and isinstance(trigger, Trigger):
-        return trigger
-    raise TypeError(
-        f"schedule {name!r}: trigger must be every(...), cron(...), at(...) or an object with "
-        f"next_after(datetime); got {trigger!r}"
-    )
-
 
 class ScheduleManager:
     """The schedules of one runtime: a registry of schedules and their scheduler actors.
@@ -331,91 +285,27 @@ class ScheduleManager:
             raise TypeError(f"a schedule name must be a non-empty str; got {name!r}")
         if name in self._states:
             raise ScheduleExistsError(name)
-        checked = _check_trigger(name, trigger)
-        kind = _job_kind(name, job)
-        if not isinstance(args, tuple):
-            raise TypeError(f"schedule {name!r}: args must be a tuple; got {args!r}")
-        given_inputs: dict[str, Any] = {}
-        if kind is JobKind.WORKFLOW:
-            assert isinstance(job, Workflow)
-            if args:
-                raise TypeError(
-                    f"schedule {name!r}: a workflow takes inputs=..., not args; got args={args!r}"
-                )
-            if inputs is not None and not isinstance(inputs, Mapping):
-                raise TypeError(f"schedule {name!r}: inputs must be a mapping; got {inputs!r}")
-            given_inputs = dict(inputs or {})
-            job.plan().check_inputs(given_inputs)
-            if self._env.start_workflow is None:
-                raise TypeError(
-                    f"schedule {name!r}: this manager cannot run workflows (it was made "
-                    "without start_workflow=); schedule workflows with rt.schedule(...)"
-                )
-        elif inputs is not None:
-            raise TypeError(
-                f"schedule {name!r}: inputs= is for Workflow jobs; pass a function's "
-                f"arguments with args=(...); got inputs={inputs!r}"
-            )
-        options = ScheduleOptions(
-            overlap=overlap,
-            misfire_grace=misfire_grace,
-            catch_up=catch_up,
-            jitter=jitter,
-            timeout=timeout,
-            max_runs=max_runs,
-            start=start,
-            end=end,
-        )
-        state = ScheduleState(
-            name=name,
-            trigger=checked,
-            job=job,
-            kind=kind,
+        state = define(
+            name,
+            trigger,
+            job,
+            inputs=inputs,
             args=args,
-            inputs=given_inputs,
-            options=options,
+            options=ScheduleOptions(
+                overlap=overlap,
+                misfire_grace=misfire_grace,
+                catch_up=catch_up,
+                jitter=jitter,
+                timeout=timeout,
+                max_runs=max_runs,
+                start=start,
+                end=end,
+            ),
             env=self._env,
         )
-        self._anchor(state)
         self._states[name] = state
         self._send.send_nowait(("start", state))
         return ScheduleHandle(self, state)
-
-    def _anchor(self, state: ScheduleState) -> None:
-        """Set the schedule's first due tick from now and its window; raise if it has none."""
-        options = state.options
-        now = trio.current_time()
-        wall_now = self._env.wall_clock.now()
-        label = f"schedule {state.name!r}"
-        if options.end is not None and options.end <= wall_now:
-            raise ValueError(
-                f"{label}: end {options.end.isoformat()} is already past (the wall clock reads "
-                f"{wall_now.isoformat()}): pick a later end or drop it"
-            )
-        after_start = options.start is not None and options.start > wall_now
-        trigger = state.trigger
-        if isinstance(trigger, Interval):
-            state.anchor = now
-            if after_start:
-                assert options.start is not None
-                state.anchor = now + (options.start - wall_now).total_seconds()
-            return
-        base = wall_now
-        if after_start:
-            assert options.start is not None
-            base = options.start - _MICROSECOND  # start is inclusive
-        first = trigger.next_after(base)
-        if first is None:
-            raise ValueError(
-                f"{label}: trigger {_describe_trigger(trigger)} never comes due after "
-                f"{base.isoformat()}; an at() time must be in the future"
-            )
-        if options.end is not None and first > options.end:
-            raise ValueError(
-                f"{label}: trigger {_describe_trigger(trigger)} first comes due at "
-                f"{first.isoformat()}, after end {options.end.isoformat()}: widen the window"
-            )
-        state.next_wall = first
 
     async def remove(self, name: str) -> None:
         """Remove the schedule ``name``: no more ticks; wait for its scheduler to stop.

@@ -27,25 +27,18 @@ is an event; a failing job never crashes the scheduler.
 
 from __future__ import annotations
 
-import enum
 import functools
 import logging
 import math
-import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import trio
 
-from arborist.actors import Actor, ActorRef, ExitReason, is_abnormal
-from arborist.actors._timers import TimerHandle, TimerService
-from arborist.supervision._events import EventBus
+from arborist.actors import Actor, ExitReason, is_abnormal
 
-from ..engine._handle import RunHandle
-from ..workflow._workflow import Workflow
 from ._events import (
     ScheduleEnded,
     ScheduleMissed,
@@ -57,11 +50,11 @@ from ._events import (
     ScheduleSkipped,
     ScheduleTick,
 )
-from ._options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
+from ._options import CatchUp, MissReason, Overlap, plan_catch_up
+from ._state import Crash, JobKind, RunNow, RunOutcome, ScheduleState
 from ._triggers import Interval, Trigger
-from ._wallclock import WallClock
 
-__all__ = ["BACKLOG_LIMIT", "JobKind", "RunOutcome", "ScheduleState", "Scheduler"]
+__all__ = ["BACKLOG_LIMIT", "Scheduler"]
 
 logger = logging.getLogger("arborist.runtime.schedules")
 
@@ -70,149 +63,6 @@ BACKLOG_LIMIT = 1000
 
 _EARLY = timedelta(milliseconds=1)
 """A wall-clock tick this close ahead counts as due (float rounding of timer deadlines)."""
-
-
-class StartWorkflow(Protocol):
-    """Starts a workflow run under a given nursery: the runtime's ``_start``."""
-
-    def __call__(
-        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
-    ) -> Awaitable[RunHandle]: ...
-
-
-class JobKind(enum.Enum):
-    """How a schedule's job runs."""
-
-    ASYNC = "async"
-    """``await job(*args)`` in the scheduler's nursery."""
-    SYNC = "sync"
-    """``job(*args)`` on a worker thread (abandoned, still running, if cancelled)."""
-    WORKFLOW = "workflow"
-    """A run of the workflow with the schedule's inputs, under the scheduler's nursery."""
-
-
-class RunOutcome(enum.Enum):
-    """How a schedule's run ended."""
-
-    OK = "ok"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    CANCELLED = "cancelled"
-
-
-@attrs.define(eq=False)
-class Env:
-    """What every scheduler of one manager shares."""
-
-    timers: TimerService
-    wall_clock: WallClock
-    events: EventBus[Any]
-    rng: random.Random
-    limiter: trio.CapacityLimiter
-    start_workflow: StartWorkflow | None
-    recheck: float
-    retire: Callable[[ScheduleState], None]
-
-
-@attrs.define(eq=False, repr=False)
-class ScheduleState:
-    """One schedule's definition and timing state; survives its scheduler's restarts."""
-
-    name: str
-    trigger: Interval | Trigger
-    job: Any
-    kind: JobKind
-    args: tuple[Any, ...]
-    inputs: Mapping[str, Any]
-    options: ScheduleOptions
-    env: Env
-    anchor: float = 0.0
-    """Interval grid origin on trio's clock: tick n is due at ``nth_fire(anchor, n)``."""
-    tick: int = 0
-    """Interval ticks consumed (run, skipped or missed)."""
-    next_wall: datetime | None = None
-    """Wall triggers: the next due instant not consumed yet (UTC), None when exhausted."""
-    timer: TimerHandle | None = None
-    ref: ActorRef | None = None
-    scheduler: Scheduler | None = None
-    """The current incarnation, while it is running (the timer calls it directly)."""
-    paused: bool = False
-    runs: int = 0
-    """Ticks accepted to run (run numbers); ``max_runs`` counts these."""
-    running: int = 0
-    last_outcome: RunOutcome | None = None
-    ending: str | None = None
-    """Why no tick is accepted any more (the ScheduleEnded reason), once decided."""
-    removing: bool = False
-    incarnations: int = 0
-    launched: trio.Event = attrs.field(factory=trio.Event)
-    ended: trio.Event = attrs.field(factory=trio.Event)
-
-    def wake(self) -> None:
-        """Timer callback: the current scheduler evaluates its due ticks now. Never raises.
-
-        The evaluation runs right here, in the timer task: it is synchronous, on the trio
-        thread, so it never interleaves with the scheduler's own (synchronous) handlers, and
-        it costs no mailbox round trip. An error in it is sent to the scheduler, which
-        crashes on it (and is restarted). If the scheduler is dead or restarting, nothing is
-        lost: every incarnation evaluates when it starts.
-        """
-        scheduler = self.scheduler
-        if scheduler is None or not scheduler.alive:
-            return
-        try:
-            scheduler._evaluate()
-        except Exception as exc:  # a bug in the scheduler: crash it, never the timer task
-            self.scheduler = None
-            if self.ref is not None:
-                try:
-                    self.ref.tell(_Crash(exc))
-                except Exception:
-                    logger.exception("schedule %r: scheduler failed and is gone", self.name)
-
-    def cancel_timer(self) -> None:
-        """Disarm the schedule's timer (idempotent)."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-    def emit(self, event: Any) -> None:
-        """Send a schedule event to the runtime's subscribers."""
-        self.env.events.emit(event)
-
-    @property
-    def is_interval(self) -> bool:
-        """Whether the trigger runs on trio's clock."""
-        return isinstance(self.trigger, Interval)
-
-    def next_due(self) -> tuple[float | None, datetime | None]:
-        """Return the next due tick as (trio time, wall-clock instant), both None if none."""
-        if self.ending is not None:
-            return None, None
-        now = trio.current_time()
-        wall_now = self.env.wall_clock.now()
-        trigger = self.trigger
-        if isinstance(trigger, Interval):
-            due = trigger.nth_fire(self.anchor, self.tick + 1)
-            return due, wall_now + timedelta(seconds=due - now)
-        if self.next_wall is None:
-            return None, None
-        return now + (self.next_wall - wall_now).total_seconds(), self.next_wall
-
-    def __repr__(self) -> str:
-        return f"<ScheduleState {self.name!r} runs={self.runs} tick={self.tick}>"
-
-
-@attrs.frozen
-class _Crash:
-    """Message: the timer's evaluation failed; the scheduler crashes with the error."""
-
-    error: Exception
-
-
-@attrs.frozen
-class RunNow:
-    """Message: accept one manual tick now (overlap policy and max_runs apply)."""
 
 
 def _grid_count(trigger: Interval, anchor: float, now: float) -> int:
@@ -271,7 +121,7 @@ class Scheduler(Actor):
         if isinstance(message, RunNow):
             self._manual_tick()
         else:
-            if isinstance(message, _Crash):
+            if isinstance(message, Crash):
                 raise message.error
             raise TypeError(
                 f"the scheduler of {self._state.name!r} got {message!r}; it only takes RunNow"
