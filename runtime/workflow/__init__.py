@@ -6,8 +6,9 @@ step may return (``Again``, ``Halt``, ``RetryStep``, ``ContinueWith``), guards (
 definition errors, and the planner that turns a workflow into a frozen ``Plan``.
 
 Pure and synchronous: nothing here starts a task or reads a clock, so every module is testable
-without trio. It imports nothing else from arborist; the engine, schedules and the runtime
-import it.
+without trio. From the rest of arborist it imports only the ``Backoff`` value of
+``arborist.supervision`` (a step's Retry waits as supervisors do); the engine, schedules
+and the runtime import it.
 """
 
 from ._compose import IncludeSpec, MapSpec, MapStatistics

@@ -1,7 +1,11 @@
 """A step's retry policy: how many attempts, which errors retry, and how long to wait between.
 
 ``Retry`` is a frozen value checked at construction; its two methods are pure, so the executor
-asks it what to do and does the waiting itself on trio's clock.
+asks it what to do and does the waiting itself on trio's clock. The waits are a ``Backoff``,
+the same value supervisors use between restarts (``arborist.supervision.Backoff``): give one as
+``backoff=``, or describe it with the shorthand ``backoff="constant" | "exponential"``,
+``delay``, ``factor``, ``max_delay`` and ``jitter`` (``delay`` is the Backoff's ``initial``,
+``max_delay`` its ``max``); ``retry.policy`` is the Backoff either way.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["Backoff", "Retry"]
+from arborist.supervision import Backoff
 
-Backoff = Literal["constant", "exponential"]
+__all__ = ["BackoffKind", "Retry"]
+
+BackoffKind = Literal["constant", "exponential"]
+"""The shorthand names of a Retry's backoff; a ``Backoff`` value says more."""
 
 #: Base delay used when ``backoff="exponential"`` is chosen without a ``delay``: an exponential
 #: backoff that starts from zero would never wait at all.
@@ -31,9 +38,14 @@ def _check_attempts(_: Retry, __: attrs.Attribute[int], attempts: int) -> None:
         )
 
 
-def _check_backoff(_: Retry, __: attrs.Attribute[str], backoff: str) -> None:
+def _check_backoff(_: Retry, __: attrs.Attribute[Any], backoff: object) -> None:
+    if isinstance(backoff, Backoff):
+        return
     if backoff not in ("constant", "exponential"):
-        raise ValueError(f"Retry(backoff={backoff!r}): backoff must be 'constant' or 'exponential'")
+        raise ValueError(
+            f"Retry(backoff={backoff!r}): backoff must be 'constant', 'exponential' or a "
+            "Backoff(initial=..., factor=..., max=..., jitter=...)"
+        )
 
 
 def _seconds(name: str, number: float) -> float:
@@ -156,7 +168,7 @@ class Retry:
     """
 
     attempts: int = attrs.field(default=1, validator=_check_attempts)
-    backoff: Backoff = attrs.field(default="constant", validator=_check_backoff)
+    backoff: BackoffKind | Backoff = attrs.field(default="constant", validator=_check_backoff)
     delay: float = attrs.field(validator=_check_delay)
     factor: float = attrs.field(default=2.0, validator=_check_factor)
     max_delay: float | None = attrs.field(default=None, validator=_check_max_delay)
@@ -165,9 +177,43 @@ class Retry:
         default=(Exception,), converter=_to_classes, validator=_check_retry_on
     )
 
+    policy: Backoff = attrs.field(init=False, eq=False, repr=False)
+    """The waits between attempts as a ``Backoff`` (given, or built from the shorthand)."""
+
     @delay.default
     def _default_delay(self) -> float:
+        if isinstance(self.backoff, Backoff):
+            return self.backoff.initial
         return EXPONENTIAL_DEFAULT_DELAY if self.backoff == "exponential" else 0.0
+
+    def __attrs_post_init__(self) -> None:
+        backoff = self.backoff
+        if isinstance(backoff, Backoff):
+            given = {
+                "delay": self.delay != backoff.initial,
+                "factor": self.factor != 2.0,
+                "max_delay": self.max_delay is not None,
+                "jitter": self.jitter is not False,
+            }
+            clashing = [name for name, differs in given.items() if differs]
+            if clashing:
+                raise ValueError(
+                    f"Retry(backoff=Backoff(...), {clashing[0]}=...): with a Backoff value, "
+                    f"give the waits in it (initial, factor, max, jitter), not as {clashing[0]}="
+                )
+            policy = backoff
+        else:
+            exponential = backoff == "exponential"
+            cap = self.max_delay
+            if cap is None:
+                cap = math.inf if exponential and self.delay > 0 else self.delay
+            policy = Backoff(
+                initial=self.delay,
+                factor=self.factor if exponential else 1.0,
+                max=cap,
+                jitter=self.jitter,
+            )
+        object.__setattr__(self, "policy", policy)
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
         """Tell whether to try again after attempt number ``attempt`` raised ``exc``.
@@ -200,23 +246,4 @@ class Retry:
         """
         if attempt < 1:
             raise ValueError(f"attempt numbers start at 1, got attempt={attempt}")
-        base = self._base_delay(attempt)
-        if self.jitter is False:
-            return base
-        draw = rng.uniform if rng is not None else random.uniform
-        if self.jitter is True:
-            return draw(0.0, base)
-        fraction = float(self.jitter)
-        return base * (1.0 - fraction) + draw(0.0, base * fraction)
-
-    def _base_delay(self, attempt: int) -> float:
-        if self.backoff == "constant" or self.delay == 0.0:
-            base = self.delay
-        else:
-            try:
-                base = self.delay * self.factor ** (attempt - 1)
-            except OverflowError:
-                base = math.inf
-        if self.max_delay is not None:
-            base = min(base, self.max_delay)
-        return base
+        return self.policy.delay(attempt, rng)

@@ -14,6 +14,7 @@ from arborist.runtime import (
     Workflow,
     WorkflowFailedError,
 )
+from arborist.supervision import Backoff
 
 
 class Flaky(Exception):
@@ -168,3 +169,15 @@ async def test_a_retried_step_gets_the_same_arguments_on_every_attempt(autojump_
         await rt.run(wf, x=1)
     assert seen == [{"x": 1}] * 3
     assert seen[0] is seen[1] is seen[2]
+
+
+async def test_a_step_retries_after_the_waits_of_a_supervisor_style_backoff(autojump_clock):
+    times = []
+    waits = Backoff.exponential(1.0, factor=3.0, max=5.0)
+    wf = _flaky_workflow(times, fail_until=4, retry=Retry(attempts=4, backoff=waits))
+
+    async with Runtime() as rt:
+        start = trio.current_time()
+        assert await rt.run(wf) == "ok on attempt 4"
+
+    assert [round(t - start, 9) for _, t in times] == [0.0, 1.0, 4.0, 9.0]

@@ -1,5 +1,6 @@
 """Retry: validation at construction, should_retry, and the delay maths."""
 
+import math
 import random
 
 import pytest
@@ -7,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arborist.runtime.workflow import Retry
+from arborist.supervision import Backoff
 
 # --- construction and validation -------------------------------------------------------------
 
@@ -41,7 +43,7 @@ def test_attempts_must_be_an_int():
 
 
 def test_an_unknown_backoff_is_rejected():
-    with pytest.raises(ValueError, match=r"backoff must be 'constant' or 'exponential'"):
+    with pytest.raises(ValueError, match=r"backoff must be 'constant', 'exponential' or a Backoff"):
         Retry(backoff="linear")  # type: ignore[arg-type]
 
 
@@ -221,3 +223,42 @@ def test_no_delay_exceeds_max_delay(delay, extra, jitter, attempt):
     cap = delay + extra
     policy = Retry(backoff="exponential", delay=delay, max_delay=cap, jitter=jitter)
     assert 0.0 <= policy.delay_for(attempt, random.Random(attempt)) <= cap
+
+
+# --- one vocabulary with the supervisors' Backoff ----------------------------------------------
+
+
+def test_a_retry_takes_a_supervisor_backoff_value_for_its_waits():
+    waits = Backoff(initial=0.5, factor=3.0, max=4.0, jitter=0.0)
+    policy = Retry(attempts=5, backoff=waits)
+
+    assert policy.policy is waits
+    assert [policy.delay_for(n) for n in (1, 2, 3)] == [0.5, 1.5, 4.0]
+    assert policy.delay == 0.5
+
+
+def test_the_shorthand_describes_the_same_backoff_value():
+    policy = Retry(attempts=4, backoff="exponential", delay=0.5, factor=2.0, max_delay=1.5)
+
+    assert policy.policy == Backoff(initial=0.5, factor=2.0, max=1.5, jitter=0.0)
+
+
+def test_a_constant_shorthand_is_a_backoff_with_factor_one():
+    assert Retry(attempts=2, delay=3.0).policy == Backoff.constant(3.0)
+
+
+def test_full_jitter_means_the_same_in_a_retry_and_in_a_backoff():
+    shorthand = Retry(attempts=3, backoff="exponential", delay=1.0, jitter=True)
+    value = Retry(attempts=3, backoff=Backoff.exponential(1.0, max=math.inf, jitter=True))
+
+    assert [shorthand.delay_for(n, random.Random(7)) for n in (1, 2, 3)] == [
+        value.delay_for(n, random.Random(7)) for n in (1, 2, 3)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("delay", 1.0), ("factor", 3.0), ("max_delay", 2.0), ("jitter", True)]
+)
+def test_a_backoff_value_and_the_shorthand_together_is_an_error_naming_the_option(option, value):
+    with pytest.raises(ValueError, match=rf"give the waits in it .* not as {option}="):
+        Retry(attempts=2, backoff=Backoff.constant(0.5), **{option: value})

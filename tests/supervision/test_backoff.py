@@ -31,16 +31,34 @@ def test_a_huge_attempt_number_is_capped_not_an_overflow():
     assert EXACT.delay(100_000, random.Random(0)) == 5.0
 
 
-def test_jitter_really_varies_within_its_fraction():
+def test_jitter_drops_a_random_part_of_the_delay_up_to_its_fraction():
     backoff = Backoff(initial=1.0, factor=1.0, max=10.0, jitter=0.5)
     rng = random.Random(1)
 
     delays = [backoff.delay(1, rng) for _ in range(200)]
 
-    assert all(0.5 <= d <= 1.5 for d in delays)
+    assert all(0.5 <= d <= 1.0 for d in delays)
     assert len(set(delays)) == 200
     assert min(delays) < 0.6
-    assert max(delays) > 1.4
+    assert max(delays) > 0.9
+
+
+def test_full_jitter_draws_anywhere_below_the_delay():
+    backoff = Backoff(initial=2.0, factor=1.0, max=2.0, jitter=True)
+    rng = random.Random(3)
+
+    delays = [backoff.delay(1, rng) for _ in range(200)]
+
+    assert backoff.jitter == 1.0
+    assert all(0.0 <= d <= 2.0 for d in delays)
+    assert min(delays) < 0.2
+    assert max(delays) > 1.8
+
+
+def test_an_infinite_max_means_no_cap():
+    uncapped = Backoff(initial=1.0, factor=10.0, max=float("inf"), jitter=0.0)
+
+    assert uncapped.delay(4) == 1000.0
 
 
 def test_reset_after_defaults_to_the_cap():
@@ -195,7 +213,9 @@ async def test_a_failed_restart_waits_a_longer_backoff_before_the_retry(system, 
     assert isinstance(reason.exc, SupervisorGaveUpError)
 
 
-@pytest.mark.parametrize("bad", [{"initial": -1.0}, {"max": float("inf")}, {"reset_after": 0.0}])
+@pytest.mark.parametrize(
+    "bad", [{"initial": -1.0}, {"max": float("nan")}, {"reset_after": 0.0}, {"jitter": 1.5}]
+)
 def test_backoff_rejects_bad_numbers(bad):
     with pytest.raises(ValueError, match="Backoff"):
         Backoff(**bad)
