@@ -1,4 +1,4 @@
-"""The public API is pinned: each subpackage's sorted ``__all__``, every name real and documented.
+"""The public API is pinned: each (sub)package's sorted ``__all__``, every name real and documented.
 
 When a change adds or removes a public name on purpose, update the list here in the same commit.
 """
@@ -200,16 +200,145 @@ RUNTIME = [
     "value",
 ]
 
+RUNTIME_WORKFLOW = [
+    "Again",
+    "CONTEXT_PARAM",
+    "ContinueWith",
+    "DEFAULT_MAX_AGAIN",
+    "Halt",
+    "IncludeSpec",
+    "InputRef",
+    "MapSpec",
+    "MapStatistics",
+    "OutcomeRef",
+    "Plan",
+    "ResultRef",
+    "Retry",
+    "RetryStep",
+    "Step",
+    "ValueRef",
+    "Workflow",
+    "WorkflowDefinitionError",
+    "WorkflowInputError",
+    "case",
+    "input",
+    "is_async_callable",
+    "outcome",
+    "plan",
+    "result",
+    "value",
+]
+
+RUNTIME_ENGINE = [
+    "Adaptive",
+    "AgainLimitError",
+    "Coordinator",
+    "DEFAULT_COMPENSATE_ATTEMPTS",
+    "EngineEvent",
+    "HaltedRun",
+    "MAX_UNDO_ATTEMPTS",
+    "MapElementError",
+    "Pool",
+    "PoolLimitChanged",
+    "PoolStatistics",
+    "RunFinished",
+    "RunHandle",
+    "RunServices",
+    "RunStarted",
+    "StartChildRun",
+    "StepAgain",
+    "StepCancelled",
+    "StepContext",
+    "StepFailed",
+    "StepFinished",
+    "StepRecord",
+    "StepRetried",
+    "StepSkipped",
+    "StepSkippedError",
+    "StepStarted",
+    "StepTimeoutError",
+    "StepUndoFailed",
+    "StepUndone",
+    "UndoEntry",
+    "UndoRetryLimitError",
+    "WorkflowCancelledError",
+    "WorkflowCrashedError",
+    "WorkflowFailedError",
+    "WorkflowHaltedError",
+    "render_timeline",
+]
+
+RUNTIME_SCHEDULES = [
+    "At",
+    "CatchUp",
+    "CatchUpPlan",
+    "Cron",
+    "Interval",
+    "ManualWallClock",
+    "MissReason",
+    "MissedTick",
+    "Overlap",
+    "RunOutcome",
+    "ScheduleEnded",
+    "ScheduleError",
+    "ScheduleEvent",
+    "ScheduleExistsError",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleManager",
+    "ScheduleMissed",
+    "ScheduleNotFoundError",
+    "ScheduleOptions",
+    "ScheduleRunCancelled",
+    "ScheduleRunFailed",
+    "ScheduleRunFinished",
+    "ScheduleRunStarted",
+    "ScheduleRunTimedOut",
+    "ScheduleSkipped",
+    "ScheduleTick",
+    "SystemWallClock",
+    "Trigger",
+    "TrioWallClock",
+    "WallClock",
+    "at",
+    "cron",
+    "every",
+    "jitter_delay",
+    "plan_catch_up",
+]
+
+RUNTIME_EMBED = [
+    "AsyncioRuntime",
+    "BackgroundRuntime",
+    "Host",
+    "RuntimeFactory",
+    "open_guest_runtime",
+]
+
+RUNTIME_CLI = [
+    "main",
+]
+
 PINNED = {
     "arborist.actors": ACTORS,
     "arborist.supervision": SUPERVISION,
     "arborist.runtime": RUNTIME,
+    "arborist.runtime.workflow": RUNTIME_WORKFLOW,
+    "arborist.runtime.engine": RUNTIME_ENGINE,
+    "arborist.runtime.schedules": RUNTIME_SCHEDULES,
+    "arborist.runtime.embed": RUNTIME_EMBED,
+    "arborist.runtime.cli": RUNTIME_CLI,
 }
 
 FOLDERS = {
     "arborist.actors": "actors",
     "arborist.supervision": "supervision",
     "arborist.runtime": "runtime",
+    "arborist.runtime.workflow": "runtime/workflow",
+    "arborist.runtime.engine": "runtime/engine",
+    "arborist.runtime.schedules": "runtime/schedules",
+    "arborist.runtime.embed": "runtime/embed",
+    "arborist.runtime.cli": "runtime/cli",
 }
 
 

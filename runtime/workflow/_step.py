@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "is_async_callable"]
 
-#: A parameter with this name receives the step context (unless ``args=`` wires it).
 CONTEXT_PARAM = "ctx"
+"""A parameter with this name receives the step context (unless ``args=`` wires it)."""
 DEFAULT_MAX_AGAIN = 100
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
 _NO_INITIAL: Any = object()
