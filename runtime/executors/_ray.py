@@ -10,6 +10,7 @@ exception (its ``cause``). Ray runs no async functions as tasks.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,16 @@ __all__ = ["RAY_DEFAULTS", "RayExecutor"]
 
 RAY_DEFAULTS: Mapping[str, Any] = {"max_retries": 0, "retry_exceptions": False}
 """Task options arborist sets unless ``executor_options`` does: arborist owns the retries."""
+
+
+def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A Python function calling ``fn``: ``ray.remote`` takes no builtins, partials or objects."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = getattr(fn, "__name__", type(fn).__name__)
+    return call
 
 
 def _probe() -> None:  # pragma: no cover - never run; only its options are validated
@@ -95,23 +106,29 @@ class RayExecutor:
         Raises:
             ExecutorOptionError: ``name`` (set by arborist) or a key Ray rejects.
         """
-        merged = {**RAY_DEFAULTS, **(options or {})}
-        if "name" in merged:
+        merged = self._merge(options)
+        remote = self._ray.remote(_probe)
+        for key, value in merged.items():  # one at a time, so the error names the key
+            try:
+                remote.options(**{key: value})
+            except (ValueError, TypeError) as exc:
+                raise ExecutorOptionError(self.name, key, f"is refused by Ray: {exc}") from exc
+        return merged
+
+    def _merge(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not options:
+            return dict(RAY_DEFAULTS)
+        if "name" in options:
             raise ExecutorOptionError(
                 self.name, "name", "is set by arborist (the call's label)"
             )
-        try:
-            self._ray.remote(_probe).options(**merged)
-        except (ValueError, TypeError) as exc:
-            bad = next((k for k in merged if k in str(exc)), "?")
-            raise ExecutorOptionError(self.name, bad, f"is refused by Ray: {exc}") from exc
-        return merged
+        return {**RAY_DEFAULTS, **options}
 
     def _remote(self, fn: Callable[..., Any]) -> Any:
         try:
             return self._remotes[fn]
         except (KeyError, TypeError):
-            remote = self._ray.remote(fn)
+            remote = self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
             try:
                 self._remotes[fn] = remote
             except TypeError:
@@ -152,7 +169,7 @@ class RayExecutor:
         self._life.require_open()
         check_plain(self.name, fn)
         name = self._life.label(fn, label)
-        opts = self.validate_options(options)
+        opts = self._merge(options)  # Ray checks the keys itself in .options()
         ref = self._remote(fn).options(name=name, **opts).remote(*args, **(kwargs or {}))
         return self._call(ref, name)
 
@@ -178,7 +195,7 @@ class RayExecutor:
         self._life.require_open()
         check_plain(self.name, fn)
         check_chunk_size(chunk_size)
-        opts = self.validate_options(options)
+        opts = self._merge(options)
         base = self._life.label(fn, label)
         if chunk_size == 1:
             remote = self._remote(fn)
