@@ -200,16 +200,41 @@ RUNTIME = [
     "value",
 ]
 
+EXECUTORS = [
+    "CancelResult",
+    "DASK_OPTIONS",
+    "DaskExecutor",
+    "EngineMissingError",
+    "Executor",
+    "ExecutorClosedError",
+    "ExecutorOptionError",
+    "NotSendableError",
+    "ProcessExecutor",
+    "RAY_DEFAULTS",
+    "RayExecutor",
+    "RemoteCall",
+    "RemoteCallPendingError",
+    "RemoteCancelledError",
+    "RemoteStepInfo",
+    "SubmitItem",
+    "ThreadExecutor",
+    "check_sendable",
+    "wait_gone",
+    "wait_remote",
+]
+
 PINNED = {
     "arborist.actors": ACTORS,
     "arborist.supervision": SUPERVISION,
     "arborist.runtime": RUNTIME,
+    "arborist.runtime.executors": EXECUTORS,
 }
 
 FOLDERS = {
     "arborist.actors": "actors",
     "arborist.supervision": "supervision",
     "arborist.runtime": "runtime",
+    "arborist.runtime.executors": "runtime/executors",
 }
 
 

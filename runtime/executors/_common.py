@@ -58,7 +58,9 @@ def check_plain(executor: str, fn: Callable[..., Any]) -> None:
         )
 
 
-def reject_options(executor: str, options: Mapping[str, Any] | None, allowed: Iterable[str]) -> None:
+def reject_options(
+    executor: str, options: Mapping[str, Any] | None, allowed: Iterable[str]
+) -> None:
     """Raise ``ExecutorOptionError`` for the first key of ``options`` not in ``allowed``."""
     if not options:
         return

@@ -14,7 +14,7 @@ import asyncio
 import concurrent.futures
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -27,8 +27,9 @@ from ._protocol import CancelResult, RemoteCall, SubmitItem
 from ._remote import settle_chunk
 from ._sendable import pickler
 
-if TYPE_CHECKING:
-    from distributed import Client, Future, LocalCluster
+# distributed's Client and Future are partly untyped: they are Any here (see DaskExecutor).
+Client = Any
+Future = Any
 
 __all__ = ["DASK_OPTIONS", "DaskExecutor"]
 
@@ -93,7 +94,7 @@ class DaskCall(CallBase):
 
 
 class DaskExecutor:
-    """Runs calls on a Dask distributed cluster; give exactly one of ``address``/``cluster``/``client``.
+    """Runs calls on a Dask distributed cluster given by ``address``, ``cluster`` or ``client``.
 
     ``open()`` connects (off the trio thread); ``aclose()`` closes the client only if this
     executor made it (a ``client=`` passed in stays open, a ``cluster=`` is never closed).
@@ -119,12 +120,16 @@ class DaskExecutor:
         self,
         address: str | None = None,
         *,
-        cluster: LocalCluster | Any = None,
+        cluster: Any = None,
         client: Client | None = None,
         name: str = "dask",
         track_gone: bool = True,
     ) -> None:
-        given = [n for n, v in (("address", address), ("cluster", cluster), ("client", client)) if v is not None]
+        given = [
+            n
+            for n, v in (("address", address), ("cluster", cluster), ("client", client))
+            if v is not None
+        ]
         if len(given) != 1:
             raise ValueError(
                 "DaskExecutor takes exactly one of address=, cluster= or client=; "

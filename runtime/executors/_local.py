@@ -63,7 +63,9 @@ class _PoolExecutor:
             RuntimeError: opened twice.
         """
         if self._pool is not None or self._life.state is CLOSED:
-            raise RuntimeError(f"executor {self.name!r} can be opened once; it is {self._life.state}")
+            raise RuntimeError(
+                f"executor {self.name!r} can be opened once; it is {self._life.state}"
+            )
         pool = self._make_pool()
         await trio.to_thread.run_sync(self._warm, pool)
         self._pool = pool
@@ -163,7 +165,8 @@ class ThreadExecutor(_PoolExecutor):
 
     Example:
         >>> executor = ThreadExecutor(max_workers=4)
-        >>> # async with trio: await executor.open(); value = await wait_remote(executor.submit(f, (1,)))
+        >>> # in trio: await executor.open()
+        >>> # value = await wait_remote(executor.submit(f, (1,)))
     """
 
     def __init__(self, max_workers: int | None = None, *, name: str = "thread") -> None:
@@ -202,9 +205,7 @@ class ProcessExecutor(_PoolExecutor):
         if start_method is None:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
         elif start_method not in methods:
-            raise ValueError(
-                f"start_method must be one of {methods}; got {start_method!r}"
-            )
+            raise ValueError(f"start_method must be one of {methods}; got {start_method!r}")
         self._start_method = start_method
 
     def _make_pool(self) -> concurrent.futures.Executor:

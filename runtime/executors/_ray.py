@@ -119,9 +119,7 @@ class RayExecutor:
         if not options:
             return dict(RAY_DEFAULTS)
         if "name" in options:
-            raise ExecutorOptionError(
-                self.name, "name", "is set by arborist (the call's label)"
-            )
+            raise ExecutorOptionError(self.name, "name", "is set by arborist (the call's label)")
         return {**RAY_DEFAULTS, **options}
 
     def _remote(self, fn: Callable[..., Any]) -> Any:

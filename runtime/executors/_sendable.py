@@ -21,7 +21,7 @@ __all__ = ["check_sendable", "pickler"]
 
 @cache
 def pickler() -> ModuleType:
-    """cloudpickle (both engines depend on it, imported on first use), else plain pickle."""
+    """The pickler the engines use: cloudpickle, imported on first use, else plain pickle."""
     try:
         return importlib.import_module("cloudpickle")
     except ImportError:  # pragma: no cover - dask brings cloudpickle in the test extra

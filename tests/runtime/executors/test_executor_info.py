@@ -67,8 +67,11 @@ def test_a_positional_argument_is_named_by_its_position():
 def test_a_function_closing_over_a_lock_is_named_as_the_function():
     guard = threading.Lock()
 
+    def uses_guard():
+        return guard.locked()
+
     with pytest.raises(NotSendableError, match="the function") as info:
-        check_sendable("step 'save'", lambda: guard.locked())
+        check_sendable("step 'save'", uses_guard)
 
     assert info.value.name == "the function"
     assert isinstance(info.value.__cause__, TypeError)

@@ -62,15 +62,16 @@ async def test_ray_does_not_retry_a_failing_task_by_itself(ray_executor, tmp_pat
 
 async def test_cancelling_a_running_ray_task_kills_it(ray_executor, tmp_path):
     started = tmp_path / "started"
+    os.mkfifo(started)
 
     def sleeper(path):
-        open(path, "w").close()
+        with open(path, "w") as fifo:
+            fifo.write("!")
         time.sleep(30)
 
     call = ray_executor.submit(sleeper, (str(started),))
-    with trio.fail_after(30):
-        while not started.exists():
-            await trio.sleep(0.01)
+    with trio.fail_after(30):  # the task writes to the FIFO once it runs
+        await trio.to_thread.run_sync(started.read_text, abandon_on_cancel=True)
 
     assert call.cancel() is CancelResult.KILLED
     with trio.fail_after(15):
@@ -92,9 +93,7 @@ async def test_ray_options_pass_through_and_arborist_defaults_stay_unless_set(ra
 
 
 async def test_ray_submit_many_in_chunks_keeps_order(ray_executor):
-    calls = ray_executor.submit_many(
-        lambda x: x * x, [((i,), {}) for i in range(7)], chunk_size=3
-    )
+    calls = ray_executor.submit_many(lambda x: x * x, [((i,), {}) for i in range(7)], chunk_size=3)
 
     assert [await wait_remote(c) for c in calls] == [i * i for i in range(7)]
 
