@@ -48,6 +48,13 @@ _KEY_PREFIX = "arborist-"
 _GONE_TOPIC = "arborist-gone"
 
 
+def _same(kwargs: Mapping[str, Any], first: Mapping[str, Any]) -> bool:
+    """The same keyword arguments, by identity (``==`` on arrays or frames is no bool)."""
+    return kwargs is first or (
+        kwargs.keys() == first.keys() and all(kwargs[k] is first[k] for k in kwargs)
+    )
+
+
 class DaskCall(CallBase):
     """One Dask task: its result arrives through a gather coroutine on the client's loop."""
 
@@ -250,9 +257,9 @@ class DaskExecutor:
     ) -> list[RemoteCall]:
         """Submit one call per item in one scheduler message (``client.map``) where possible.
 
-        With ``chunk_size=1`` and items that share their keyword arguments and number of
-        positional ones (a map step's elements), all go in one ``client.map``; otherwise
-        one ``submit`` each. With ``chunk_size > 1`` each Dask task runs ``chunk_size``
+        With ``chunk_size=1`` and items that share their keyword arguments (the same
+        objects) and number of positional ones (a map step's elements), all go in one
+        ``client.map``; otherwise one ``submit`` each. With ``chunk_size > 1`` each Dask task runs ``chunk_size``
         items one after another (arborist must be importable on the workers).
 
         Raises:
@@ -280,7 +287,7 @@ class DaskExecutor:
             return chunked(submit_chunk, items, chunk_size, base)
         first_args, first_kwargs = items[0]
         width = len(first_args)
-        if width and all(len(a) == width and k == first_kwargs for a, k in items):
+        if width and all(len(a) == width and _same(k, first_kwargs) for a, k in items):
             keys = [f"{_KEY_PREFIX}{base}[{i}]" for i in range(len(items))]
             target = functools.partial(fn, **first_kwargs) if first_kwargs else fn
             columns = list(zip(*(a for a, _ in items), strict=True))

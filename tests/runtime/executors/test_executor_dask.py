@@ -239,3 +239,24 @@ def _pid_after(seconds):
 
     time.sleep(seconds)  # long enough that both workers get work
     return os.getpid()
+
+
+class NoTruth:
+    """Compares like an array: ``==`` gives something that is not a bool."""
+
+    def __eq__(self, other):
+        raise ValueError("the truth value is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+def first_arg(x, table=None):
+    return x
+
+
+async def test_a_map_whose_shared_argument_has_no_boolean_equality_is_sent(dask):
+    table = NoTruth()
+
+    calls = dask.submit_many(first_arg, [((i,), {"table": table}) for i in range(3)])
+
+    assert [await wait_remote(c) for c in calls] == [0, 1, 2]
