@@ -259,8 +259,9 @@ class DaskExecutor:
 
         With ``chunk_size=1`` and items that share their keyword arguments (the same
         objects) and number of positional ones (a map step's elements), all go in one
-        ``client.map``; otherwise one ``submit`` each. With ``chunk_size > 1`` each Dask task runs ``chunk_size``
-        items one after another (arborist must be importable on the workers).
+        ``client.map``; otherwise one ``submit`` each. With ``chunk_size > 1`` each Dask
+        task runs ``chunk_size`` items one after another (arborist must be importable on
+        the workers).
 
         Raises:
             ExecutorClosedError: not open.
