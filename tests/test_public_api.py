@@ -317,6 +317,27 @@ RUNTIME_EMBED = [
 
 RUNTIME_CLI = [
     "main",
+EXECUTORS = [
+    "CancelResult",
+    "DASK_OPTIONS",
+    "DaskExecutor",
+    "EngineMissingError",
+    "Executor",
+    "ExecutorClosedError",
+    "ExecutorOptionError",
+    "NotSendableError",
+    "ProcessExecutor",
+    "RAY_DEFAULTS",
+    "RayExecutor",
+    "RemoteCall",
+    "RemoteCallPendingError",
+    "RemoteCancelledError",
+    "RemoteStepInfo",
+    "SubmitItem",
+    "ThreadExecutor",
+    "check_sendable",
+    "wait_gone",
+    "wait_remote",
 ]
 
 PINNED = {
@@ -328,6 +349,7 @@ PINNED = {
     "arborist.runtime.schedules": RUNTIME_SCHEDULES,
     "arborist.runtime.embed": RUNTIME_EMBED,
     "arborist.runtime.cli": RUNTIME_CLI,
+    "arborist.runtime.executors": EXECUTORS,
 }
 
 FOLDERS = {
@@ -339,6 +361,7 @@ FOLDERS = {
     "arborist.runtime.schedules": "runtime/schedules",
     "arborist.runtime.embed": "runtime/embed",
     "arborist.runtime.cli": "runtime/cli",
+    "arborist.runtime.executors": "runtime/executors",
 }
 
 

@@ -1,0 +1,219 @@
+"""``RayExecutor``: the executor protocol on Ray tasks.
+
+Each call is one ``ray.remote(fn).options(max_retries=0, retry_exceptions=False, ...)``
+task (Ray's own retries only when the options set them); ``ref.future()`` bridges its end to
+the done callback. Cancel is ``ray.cancel(ref, force=True)``, which drops a queued task and
+kills the worker process of a running one (``KILLED``): ``force=False`` cannot stop a task
+blocked in C (ray-project/ray#32954). A ``RayTaskError`` is unwrapped to the user's own
+exception (its ``cause``). Ray runs no async functions as tasks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import trio
+
+from ._call import FutureCall
+from ._chunks import check_chunk_size, chunked
+from ._common import CLOSED, NEW, OPEN, Lifecycle, check_plain
+from ._engines import require_engine
+from ._errors import ExecutorOptionError
+from ._protocol import CancelResult, RemoteCall, SubmitItem
+from ._remote import run_chunk
+
+__all__ = ["RAY_DEFAULTS", "RayExecutor"]
+
+RAY_DEFAULTS: Mapping[str, Any] = {"max_retries": 0, "retry_exceptions": False}
+"""Task options arborist sets unless ``executor_options`` does: arborist owns the retries."""
+
+
+def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A Python function calling ``fn``: ``ray.remote`` takes no builtins, partials or objects."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = getattr(fn, "__name__", type(fn).__name__)
+    return call
+
+
+def _probe() -> None:  # pragma: no cover - never run; only its options are validated
+    return None
+
+
+class RayExecutor:
+    """Runs calls as Ray tasks; connects to a cluster or starts a local one in ``open()``.
+
+    With neither ``init`` nor ``address``, an already initialised Ray is used as it is (and
+    not shut down); otherwise ``open()`` calls ``ray.init(address=..., **init)`` off the trio
+    thread and ``aclose()`` calls ``ray.shutdown()``.
+
+    Args:
+        init: keyword arguments for ``ray.init`` (e.g. ``{"num_cpus": 2}``).
+        address: a cluster address for ``ray.init(address=...)``.
+        name: the executor's name in messages and events.
+
+    Raises:
+        EngineMissingError: ray is not installed (``pip install 'arborist[ray]'``).
+    """
+
+    def __init__(
+        self,
+        *,
+        init: Mapping[str, Any] | None = None,
+        address: str | None = None,
+        name: str = "ray",
+    ) -> None:
+        self._ray = require_engine("RayExecutor", "ray", "ray")
+        self._exceptions = require_engine("RayExecutor", "ray.exceptions", "ray")
+        self._life = Lifecycle(name)
+        self._init = dict(init or {})
+        if address is not None:
+            self._init["address"] = address
+        self._owns_ray = False
+        self._remotes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"<RayExecutor {self.name!r} {self._life.state}>"
+
+    @property
+    def name(self) -> str:
+        """The executor's name."""
+        return self._life.name
+
+    async def open(self) -> None:
+        """Initialise Ray (off the trio thread) unless it already is and nothing was given.
+
+        Raises:
+            RuntimeError: opened twice.
+        """
+        if self._life.state is not NEW:
+            raise RuntimeError(
+                f"executor {self.name!r} can be opened once; it is {self._life.state}"
+            )
+        if self._init or not self._ray.is_initialized():
+            await trio.to_thread.run_sync(lambda: self._ray.init(**self._init))
+            self._owns_ray = True
+        self._life.state = OPEN
+
+    def validate_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Ray's task options, checked by Ray itself; arborist's defaults filled in.
+
+        Raises:
+            ExecutorOptionError: ``name`` (set by arborist) or a key Ray rejects.
+        """
+        merged = self._merge(options)
+        remote = self._ray.remote(_probe)
+        for key, value in merged.items():  # one at a time, so the error names the key
+            try:
+                remote.options(**{key: value})
+            except (ValueError, TypeError) as exc:
+                raise ExecutorOptionError(self.name, key, f"is refused by Ray: {exc}") from exc
+        return merged
+
+    def _merge(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not options:
+            return dict(RAY_DEFAULTS)
+        if "name" in options:
+            raise ExecutorOptionError(self.name, "name", "is set by arborist (the call's label)")
+        return {**RAY_DEFAULTS, **options}
+
+    def _remote(self, fn: Callable[..., Any]) -> Any:
+        try:
+            return self._remotes[fn]
+        except (KeyError, TypeError):
+            remote = self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
+            try:
+                self._remotes[fn] = remote
+            except TypeError:
+                pass  # not weak-referenceable: wrapped again next time
+            return remote
+
+    def _call(self, ref: Any, label: str) -> FutureCall:
+        ray = self._ray
+
+        def kill() -> CancelResult:
+            ray.cancel(ref, force=True)
+            return CancelResult.KILLED
+
+        return FutureCall(ref.future(), label, unwrap=self._unwrap, kill=kill)
+
+    def _unwrap(self, error: BaseException) -> BaseException:
+        cause = getattr(error, "cause", None)
+        if isinstance(error, self._exceptions.RayTaskError) and isinstance(cause, BaseException):
+            return cause
+        return error
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
+        label: str | None = None,
+    ) -> RemoteCall:
+        """Submit ``fn(*args, **kwargs)`` as one Ray task; never waits for it.
+
+        Raises:
+            ExecutorClosedError: not open.
+            ExecutorOptionError: a bad option.
+            TypeError: ``fn`` is async, or an argument cannot be serialised.
+        """
+        self._life.require_open()
+        check_plain(self.name, fn)
+        name = self._life.label(fn, label)
+        opts = self._merge(options)  # Ray checks the keys itself in .options()
+        ref = self._remote(fn).options(name=name, **opts).remote(*args, **(kwargs or {}))
+        return self._call(ref, name)
+
+    def submit_many(
+        self,
+        fn: Callable[..., Any],
+        items: Sequence[SubmitItem],
+        options: Mapping[str, Any] | None = None,
+        *,
+        chunk_size: int = 1,
+        label: str | None = None,
+    ) -> list[RemoteCall]:
+        """One Ray task per item, or per ``chunk_size`` items (the function is put once).
+
+        Ray has no batch submission: each task is one ``.remote()`` (a local, non-blocking
+        call); chunks cut the per-task overhead for many small elements.
+
+        Raises:
+            ExecutorClosedError: not open.
+            ExecutorOptionError: a bad option.
+            ValueError: a bad ``chunk_size``.
+        """
+        self._life.require_open()
+        check_plain(self.name, fn)
+        check_chunk_size(chunk_size)
+        opts = self._merge(options)
+        base = self._life.label(fn, label)
+        if chunk_size == 1:
+            remote = self._remote(fn)
+            calls: list[RemoteCall] = []
+            for i, (args, kwargs) in enumerate(items):
+                name = f"{base}[{i}]"
+                ref = remote.options(name=name, **opts).remote(*args, **kwargs)
+                calls.append(self._call(ref, name))
+            return calls
+        fn_ref = self._ray.put(fn)
+        chunk_remote = self._remote(run_chunk)
+
+        def submit_chunk(chunk: list[tuple[tuple[Any, ...], dict[str, Any]]], name: str) -> Any:
+            ref = chunk_remote.options(name=name, **opts).remote(fn_ref, chunk)
+            return self._call(ref, name)
+
+        return chunked(submit_chunk, items, chunk_size, base)
+
+    async def aclose(self) -> None:
+        """Shut Ray down (off the trio thread) if ``open()`` initialised it; idempotent."""
+        state, self._life.state = self._life.state, CLOSED
+        if state is OPEN and self._owns_ray:
+            await trio.to_thread.run_sync(self._ray.shutdown)
