@@ -317,7 +317,9 @@ RUNTIME_EMBED = [
 
 RUNTIME_CLI = [
     "main",
-EXECUTORS = [
+]
+
+RUNTIME_EXECUTORS = [
     "CancelResult",
     "DASK_OPTIONS",
     "DaskExecutor",
@@ -349,7 +351,7 @@ PINNED = {
     "arborist.runtime.schedules": RUNTIME_SCHEDULES,
     "arborist.runtime.embed": RUNTIME_EMBED,
     "arborist.runtime.cli": RUNTIME_CLI,
-    "arborist.runtime.executors": EXECUTORS,
+    "arborist.runtime.executors": RUNTIME_EXECUTORS,
 }
 
 FOLDERS = {
