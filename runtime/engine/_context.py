@@ -115,5 +115,5 @@ class StepContext:
             return value
         finally:
             for pool in held:
-                await pool.acquire(self)
+                await pool.acquire(self, self.run_id)
                 self._held.append(pool)

@@ -179,7 +179,8 @@ class _MapRun:
         if spec.pool is None:
             return await self._timed(element, attempt)
         # A map step's pool bounds its elements, one slot per element attempt.
-        async with holding([self.ctx._services.pools[spec.pool]], object()):
+        pool = self.ctx._services.pools[spec.pool]
+        async with holding([pool], object(), party=self.ctx.run_id):
             return await self._timed(element, attempt)
 
     async def _timed(self, element: Any, attempt: int) -> Any:

@@ -6,6 +6,10 @@ two steps can never hold them crosswise. A slot is held only while a step attemp
 step waiting for a retry holds none, and a step that awaits a child run through its context
 lends its slots back while it waits, so nested runs sharing a pool cannot deadlock.
 
+Fairness: the step attempts waiting for a slot are served FIFO within their run and
+round-robin between runs (``FairLimiter``), so one big run cannot starve the others. A slot
+that is free when nobody waits is taken at once.
+
 A pool declared with ``limit=Adaptive(...)`` steers its own limit: each step attempt reports
 its latency and whether it raised (``observe``), an ``AdaptiveController`` decides, and each
 change is reported as a ``PoolLimitChanged`` event.
@@ -14,7 +18,7 @@ change is reported as a ``PoolLimitChanged`` event.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 
 import attrs
@@ -22,6 +26,7 @@ import trio
 
 from ._adaptive import Adaptive, AdaptiveController
 from ._events import PoolLimitChanged
+from ._fair import FairLimiter
 
 __all__ = ["Pool", "PoolStatistics", "holding"]
 
@@ -49,7 +54,7 @@ def _check_limit(name: str, limit: object) -> int:
 
 
 class Pool:
-    """A named limit on how many step attempts run at once, FIFO for waiters.
+    """A named limit on how many step attempts run at once, fair between runs.
 
     Created by ``Runtime.pool``; not constructed directly by users.
     """
@@ -67,7 +72,7 @@ class Pool:
         self._on_change = on_change
         self._adaptive: AdaptiveController | None = None
         self._started: dict[object, tuple[float, int, bool]] = {}
-        self._limiter = trio.CapacityLimiter(1)
+        self._limiter = FairLimiter(1)
         self.configure(limit)
 
     def configure(self, limit: int | Adaptive) -> None:
@@ -90,9 +95,13 @@ class Pool:
     def limit(self, limit: int) -> None:
         self.configure(limit)
 
-    async def acquire(self, borrower: object) -> None:
-        """Wait for a slot on behalf of ``borrower`` (FIFO)."""
-        await self._limiter.acquire_on_behalf_of(borrower)
+    async def acquire(self, borrower: object, party: Hashable | None = None) -> None:
+        """Wait for a slot on behalf of ``borrower``, queued with its ``party`` (its run).
+
+        Waiters are served FIFO within a party and round-robin between parties; a borrower
+        without a party is a party of its own.
+        """
+        await self._limiter.acquire_on_behalf_of(borrower, borrower if party is None else party)
         controller = self._adaptive
         if controller is not None:
             saturated = self._limiter.borrowed_tokens >= controller.limit
@@ -126,13 +135,13 @@ class Pool:
 
     def statistics(self) -> PoolStatistics:
         """A frozen snapshot of the pool."""
-        stats = self._limiter.statistics()
+        limiter = self._limiter
         controller = self._adaptive
         return PoolStatistics(
             self.name,
             self.limit,
-            stats.borrowed_tokens,
-            stats.tasks_waiting,
+            limiter.borrowed_tokens,
+            limiter.waiting,
             adaptive=controller is not None,
             baseline=None if controller is None else controller.baseline,
         )
@@ -148,9 +157,13 @@ class Pool:
 
 @asynccontextmanager
 async def holding(
-    pools: Sequence[Pool], borrower: object, held: list[Pool] | None = None
+    pools: Sequence[Pool],
+    borrower: object,
+    held: list[Pool] | None = None,
+    *,
+    party: Hashable | None = None,
 ) -> AsyncIterator[None]:
-    """Hold a slot of each pool (in the order given) around one attempt.
+    """Hold a slot of each pool (in the order given) around one attempt of ``party``'s run.
 
     ``held`` lists the slots held right now (a step context lends them to child runs and
     takes them back in place). On the way out each pool is told whether the attempt failed
@@ -160,7 +173,7 @@ async def holding(
     failed: bool | None = None
     try:
         for pool in pools:
-            await pool.acquire(borrower)
+            await pool.acquire(borrower, party)
             held.append(pool)
         yield
     except Exception:

@@ -179,7 +179,7 @@ class StepRunner:
             return await self.call(step, attempt, kwargs)
         borrower: object = ctx if ctx is not None else object()
         held: list[Pool] = ctx._held if ctx is not None else []
-        async with holding(pools, borrower, held):
+        async with holding(pools, borrower, held, party=self.run_id):
             return await self.call(step, attempt, kwargs)
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:

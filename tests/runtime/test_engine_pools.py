@@ -185,3 +185,55 @@ async def test_a_pools_repr_and_statistics_show_slots_in_use_and_waiters():
         release.set()
         await handle.result()
         assert repr(pool) == "<Pool 'db' 0/2 in use, 0 waiting>"
+
+
+# -- fairness between runs ----------------------------------------------------------------------
+
+
+def _timed_run(name, width, *, pool, seconds=1.0):
+    """A run of ``width`` independent steps of ``seconds`` each; records when each starts."""
+    wf = Workflow(name)
+    starts = []
+    for n in range(width):
+
+        async def work(n=n):
+            starts.append((n, trio.current_time()))
+            await trio.sleep(seconds)
+
+        wf.step(name=f"{name}_{n}", pool=pool)(work)
+    return wf, starts
+
+
+async def test_two_runs_sharing_a_pool_take_turns_for_the_slots_that_free_up(autojump_clock):
+    first, _ = _timed_run("first", 6, pool="p")
+    second, _ = _timed_run("second", 6, pool="p")
+    ended = {}
+    async with Runtime() as rt:
+        rt.pool("p", limit=3)
+
+        async def run(wf):
+            await rt.run(wf)
+            ended[wf.name] = trio.current_time()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, first)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(run, second)
+    # FIFO across runs would end them at 2.0 and 4.0: round-robin shares every freed slot.
+    assert ended == {"first": 3.0, "second": 4.0}
+
+
+async def test_a_big_run_cannot_starve_a_small_run_that_comes_later(autojump_clock):
+    big, _ = _timed_run("big", 40, pool="p")
+    small, small_starts = _timed_run("small", 2, pool="p")
+    async with Runtime() as rt:
+        rt.pool("p", limit=2)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(rt.run, big)
+            await trio.sleep(0.5)
+            await rt.run(small)
+            small_done = trio.current_time()
+            nursery.cancel_scope.cancel()
+    # With FIFO the small run would wait for all 40 steps of the big one (20 s).
+    assert [t for _, t in small_starts] == [1.0, 2.0]
+    assert small_done == 3.0
