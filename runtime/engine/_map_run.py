@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from ..workflow._step import CONTEXT_PARAM
 from ._context import StepContext
 from ._errors import MapElementError, StepTimeoutError
 from ._pools import holding
+from ._threads import run_in_thread
 
 if TYPE_CHECKING:
     from ..workflow._step import Step
@@ -186,12 +186,12 @@ class _MapRun:
     async def _timed(self, element: Any, attempt: int) -> Any:
         spec = self.spec
         if spec.timeout is None:
-            return await self._call(element, attempt)
-        with trio.move_on_after(spec.timeout):
-            return await self._call(element, attempt)
+            return await self._call(element, attempt, None)
+        with trio.move_on_after(spec.timeout) as scope:
+            return await self._call(element, attempt, scope)
         raise StepTimeoutError(spec.name, spec.timeout, attempt)
 
-    async def _call(self, element: Any, attempt: int) -> Any:
+    async def _call(self, element: Any, attempt: int, timeout: trio.CancelScope | None) -> Any:
         spec = self.spec
         kwargs = dict(self.fixed)
         kwargs[spec.item] = element
@@ -212,10 +212,14 @@ class _MapRun:
             )
         if spec.is_async:
             return await fn(**kwargs)
-        return await trio.to_thread.run_sync(
-            functools.partial(fn, **kwargs),
-            limiter=ctx._services.thread_limiter,
-            abandon_on_cancel=True,
+        services = ctx._services
+        return await run_in_thread(
+            fn,
+            kwargs,
+            limiter=services.thread_limiter,
+            name=spec.name,
+            timeout=timeout,
+            grace=services.shutdown_timeout,
         )
 
     def _emit(self, index: int, value: Any) -> None:

@@ -8,7 +8,6 @@ timeout (``def`` functions on a worker thread), and on an exception consults the
 
 from __future__ import annotations
 
-import functools
 import random
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,6 +21,7 @@ from ._context import StepContext
 from ._errors import StepTimeoutError
 from ._map_run import run_composite
 from ._pools import holding
+from ._threads import run_in_thread
 
 if TYPE_CHECKING:
     from ..workflow._workflow import Step
@@ -196,24 +196,32 @@ class StepRunner:
         timeout = step.timeout
         if timeout is None:
             return await self.invoke(step, kwargs)
-        with trio.move_on_after(timeout):
-            return await self.invoke(step, kwargs)
+        with trio.move_on_after(timeout) as scope:
+            return await self.invoke(step, kwargs, scope)
         raise StepTimeoutError(step.name, timeout, attempt)
 
-    async def invoke(self, step: Step, kwargs: dict[str, Any]) -> Any:
-        """Await an async function; run a plain one on a worker thread (inline: right here)."""
+    async def invoke(
+        self, step: Step, kwargs: dict[str, Any], timeout: trio.CancelScope | None = None
+    ) -> Any:
+        """Await an async function; run a plain one on a worker thread (inline: right here).
+
+        A thread cannot be interrupted: see ``_threads`` for what cancelling one means.
+        """
         if step.is_async:
             if step.composite is not None:
                 return await run_composite(step, kwargs)
             return await step.fn(**kwargs)
         if step.inline:
             return step.fn(**kwargs)
-        return await trio.to_thread.run_sync(
-            functools.partial(step.fn, **kwargs),
-            limiter=self.services.thread_limiter,
-            abandon_on_cancel=True,
+        services = self.services
+        return await run_in_thread(
+            step.fn,
+            kwargs,
+            limiter=services.thread_limiter,
+            name=step.name,
+            timeout=timeout,
+            grace=services.shutdown_timeout,
         )
-
 
 def retry_after(step: Step, failed: StepExit, rng: random.Random) -> tuple[bool, float]:
     """Whether a failed attempt of ``step`` runs again, and after how many seconds.
