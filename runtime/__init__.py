@@ -22,7 +22,6 @@ from ._events import RunEvent
 from ._runtime import (
     RUN_OPTIONS,
     Runtime,
-    RuntimeClosedError,
     RuntimeShutdownReport,
     open_asyncio_runtime,
 )
@@ -40,6 +39,7 @@ from .engine import (
     RunFinished,
     RunHandle,
     RunStarted,
+    RuntimeClosedError,
     StepAgain,
     StepCancelled,
     StepContext,

@@ -37,6 +37,8 @@ from arborist.supervision import (
     TaskSupervisor,
 )
 
+from .engine._errors import RuntimeClosedError
+
 if TYPE_CHECKING:
     from arborist.actors import ActorSystem
 
@@ -63,10 +65,6 @@ JOBS = "arborist.jobs"
 ACTORS = "arborist.actors"
 SCHEDULES = "arborist.schedules"
 RUNS = "arborist.runs"
-
-
-class RuntimeClosedError(RuntimeError):
-    """The runtime is shutting down (or closed) and refuses new work."""
 
 
 @attrs.frozen

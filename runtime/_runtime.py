@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 import trio
 
-from arborist.actors import Actor, ActorRef, ActorSystem, open_actor_system
+from arborist.actors import Actor, ActorError, ActorRef, ActorSystem, open_actor_system
 from arborist.supervision import (
     ChildSpec,
     DynamicSupervisorRef,
@@ -254,8 +254,18 @@ class Runtime:
         return DynamicSupervisorRef(ref)
 
     async def tree(self) -> TreeSnapshot:
-        """A frozen snapshot of the runtime's whole supervision tree (``print`` it)."""
-        return await self._root.tree()
+        """A frozen snapshot of the runtime's whole supervision tree (``print`` it).
+
+        Raises:
+            RuntimeClosedError: the runtime has shut down (its tree is gone).
+        """
+        self.system  # noqa: B018 - raises when the runtime was never opened
+        try:
+            return await self._root.tree()
+        except ActorError as error:
+            if self._closed:
+                raise RuntimeClosedError("the runtime is closed; its tree is gone") from error
+            raise
 
     # -- pools and events --------------------------------------------------------------------
 

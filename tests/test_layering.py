@@ -100,7 +100,7 @@ MAY_IMPORT = {
     "executors": set(),
     "engine": {"workflow", "store", "executors"},
     "schedules": {"engine", "workflow", "store"},
-    "embed": set(),
+    "embed": {"engine", "workflow"},
     "top": {"engine", "schedules", "embed", "workflow", "store", "executors"},
     "cli": {"top", "engine", "schedules", "embed", "workflow", "store", "executors"},
 }

@@ -245,6 +245,7 @@ RUNTIME_ENGINE = [
     "RunHandle",
     "RunServices",
     "RunStarted",
+    "RuntimeClosedError",
     "StartChildRun",
     "StepAgain",
     "StepCancelled",

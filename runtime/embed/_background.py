@@ -4,6 +4,11 @@
 method is a thread-safe blocking call (or returns a ``concurrent.futures.Future``), usable from
 many threads at once. Calling them from the runtime's own thread is an error (it would
 deadlock). Leaving the block shuts the runtime down gracefully and keeps the report.
+
+Closing races nothing: from the moment ``close()`` starts, new calls raise
+``RuntimeClosedError``; every ``submit`` future resolves, with its run's result or a
+``RuntimeClosedError`` (never a trio error); a call cut by the close raises
+``RuntimeClosedError``; ``close()`` may be called any number of times, from any thread.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from arborist.actors import ActorError
+
+from ..engine._errors import RuntimeClosedError
 from ._host import Host, RuntimeFactory
 
 if TYPE_CHECKING:
@@ -42,6 +50,8 @@ class BackgroundRuntime(Host):
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._failure: BaseException | None = None
+        self._closing = False
+        self._close_lock = threading.Lock()
 
     def __enter__(self) -> BackgroundRuntime:
         if self._thread is not None:
@@ -70,6 +80,8 @@ class BackgroundRuntime(Host):
             self._started.set()
 
     def _trio(self) -> trio.lowlevel.TrioToken:
+        if self._closing or (self._stop is not None and self._stop.is_set()):
+            raise _closed()
         if self._token is None or self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the background runtime is not running; use `with` or restart it")
         if threading.current_thread() is self._thread:
@@ -79,11 +91,24 @@ class BackgroundRuntime(Host):
             )
         return self._token
 
+    def _blocking(self, fn: Callable[[], Any], *, is_async: bool) -> Any:
+        """Run ``fn`` on the runtime's thread and block for its outcome; a close is one error."""
+        token = self._trio()
+        try:
+            if is_async:
+                return trio.from_thread.run(fn, trio_token=token)
+            return trio.from_thread.run_sync(fn, trio_token=token)
+        except trio.RunFinishedError:
+            raise _closed() from None
+        except (trio.Cancelled, ActorError, RuntimeClosedError) as error:
+            if self._closing or (self._stop is not None and self._stop.is_set()):
+                raise _closed() from error
+            raise
+
     def run(self, workflow: Workflow, /, **kwargs: Any) -> Any:
         """Run ``workflow`` and block this thread until its result (``Runtime.run`` options)."""
-        token = self._trio()
-        return trio.from_thread.run(
-            functools.partial(self.runtime.run, workflow, **kwargs), trio_token=token
+        return self._blocking(
+            functools.partial(self.runtime.run, workflow, **kwargs), is_async=True
         )
 
     def submit(self, workflow: Workflow, /, **kwargs: Any) -> concurrent.futures.Future[Any]:
@@ -101,6 +126,9 @@ class BackgroundRuntime(Host):
                 return
             try:
                 value = await call()
+            except trio.Cancelled:
+                future.set_exception(_closed("before the run finished"))
+                raise
             except BaseException as error:
                 future.set_exception(error)
                 if not isinstance(error, Exception):
@@ -109,49 +137,70 @@ class BackgroundRuntime(Host):
                 future.set_result(value)
 
         def start() -> None:
-            assert self._nursery is not None
-            self._nursery.start_soon(bridge)
+            nursery = self._nursery
+            if nursery is None or self._stop is None or self._stop.is_set():
+                future.set_exception(_closed())
+                return
+            try:
+                nursery.start_soon(bridge)
+            except RuntimeError:  # the nursery is closed to new tasks: the runtime closed
+                future.set_exception(_closed())
 
-        token.run_sync_soon(start)
+        try:
+            token.run_sync_soon(start)
+        except trio.RunFinishedError:
+            future.set_exception(_closed())
         return future
 
     def fire_and_forget(self, fn: Callable[..., Any], /, *args: Any) -> Job:
         """Start ``fn(*args)`` as a job of the runtime (see ``Runtime.fire_and_forget``)."""
-        token = self._trio()
-        return trio.from_thread.run_sync(
-            functools.partial(self.runtime.fire_and_forget, fn, *args), trio_token=token
+        job: Job = self._blocking(
+            functools.partial(self.runtime.fire_and_forget, fn, *args), is_async=False
         )
+        return job
 
     def schedule(self, *args: Any, **kwargs: Any) -> Any:
         """Add a schedule (see ``Runtime.schedule``); returns its handle."""
-        token = self._trio()
-        return trio.from_thread.run_sync(
-            functools.partial(self.runtime.schedule, *args, **kwargs), trio_token=token
+        return self._blocking(
+            functools.partial(self.runtime.schedule, *args, **kwargs), is_async=False
         )
 
     def call(self, fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Any:
         """Run ``await fn(*args)`` on the runtime's thread and block for its value."""
-        return trio.from_thread.run(fn, *args, trio_token=self._trio())
+        return self._blocking(functools.partial(fn, *args), is_async=True)
 
     def tree(self) -> TreeSnapshot:
         """A snapshot of the runtime's supervision tree."""
-        return trio.from_thread.run(self.runtime.tree, trio_token=self._trio())
+        snapshot: TreeSnapshot = self._blocking(self.runtime.tree, is_async=True)
+        return snapshot
 
     def close(self, timeout: float | None = None) -> RuntimeShutdownReport | None:
         """Shut the runtime down gracefully, wait for its thread, and return the report.
 
-        Idempotent. ``timeout`` caps the wait for the thread (None: wait).
+        Idempotent and thread-safe: from its start every other call raises
+        ``RuntimeClosedError``. ``timeout`` caps the wait for the thread (None: wait).
         """
-        thread = self._thread
-        if thread is None:
-            return self.report
-        if thread.is_alive() and self._token is not None and self._stop is not None:
-            stop = self._stop
-            try:
-                self._token.run_sync_soon(stop.set)
-            except trio.RunFinishedError:
-                pass
-            thread.join(timeout)
+        with self._close_lock:
+            self._closing = True
+            thread = self._thread
+            if thread is None:
+                return self.report
+            if thread.is_alive() and self._token is not None and self._stop is not None:
+                stop = self._stop
+                try:
+                    self._token.run_sync_soon(stop.set)
+                except trio.RunFinishedError:
+                    pass
+            if threading.current_thread() is not thread:
+                thread.join(timeout)
         if self._failure is not None:
             raise self._failure
         return self.report
+
+
+def _closed(when: str = "") -> RuntimeClosedError:
+    suffix = f" {when}" if when else ""
+    return RuntimeClosedError(
+        f"the background runtime is closed{suffix}; start work inside `with "
+        "Runtime.background() as rt:` before close()"
+    )

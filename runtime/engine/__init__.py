@@ -17,6 +17,7 @@ from ._coordinator import Coordinator
 from ._errors import (
     AgainLimitError,
     MapElementError,
+    RuntimeClosedError,
     StepSkippedError,
     StepTimeoutError,
     WorkflowCancelledError,
@@ -62,6 +63,7 @@ __all__ = [
     "RunHandle",
     "RunServices",
     "RunStarted",
+    "RuntimeClosedError",
     "StartChildRun",
     "StepAgain",
     "StepCancelled",

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgainLimitError",
     "MapElementError",
+    "RuntimeClosedError",
     "StepSkippedError",
     "StepTimeoutError",
     "WorkflowCancelledError",
@@ -225,3 +226,7 @@ class MapElementError(Exception):
             f"{cause}"
         )
         self.__cause__ = cause
+
+
+class RuntimeClosedError(RuntimeError):
+    """The runtime is shutting down (or closed) and refuses new work."""

@@ -13,6 +13,7 @@ import trio
 
 from arborist.runtime import (
     Runtime,
+    RuntimeClosedError,
     RuntimeShutdownReport,
     Workflow,
     WorkflowFailedError,
@@ -99,7 +100,7 @@ def test_closing_a_background_runtime_returns_the_shutdown_report_and_is_idempot
     report = rt.close()
     assert isinstance(report, RuntimeShutdownReport)
     assert report is rt.report
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(RuntimeClosedError, match="closed"):
         rt.run(_double(), x=1)
 
 
