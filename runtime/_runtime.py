@@ -30,10 +30,14 @@ import trio
 
 from arborist.actors import Actor, ActorError, ActorRef, ActorSystem, open_actor_system
 from arborist.supervision import (
+    INFINITY,
     ChildSpec,
     DynamicSupervisorRef,
     Job,
     Restart,
+    Strategy,
+    SupervisorRef,
+    SupervisorSpec,
     TaskHandle,
     TaskSupervisor,
     TreeSnapshot,
@@ -475,6 +479,11 @@ class Runtime:
 
         ``restart`` is its OTP restart type (permanent by default). A restarted actor is a new
         incarnation: reach it through ``name`` (``rt.system.tell(name, msg)``).
+
+        Each restartable actor has a restart intensity of its own (3 restarts in 5 s, as
+        OTP's default): it lives under a one-child supervisor, so an actor that crash-loops
+        ends alone (its supervisor gives up: a ``SupervisorGaveUp`` event) and never takes the
+        other actors with it.
         """
         child_id = name or f"{actor_class.__name__}-{next(self._actor_ids)}"
         spec = ChildSpec(
@@ -482,7 +491,17 @@ class Runtime:
         )
         if shutdown is not None:
             spec = attrs.evolve(spec, shutdown=shutdown)
-        return await self._dynamic(ACTORS).start_child(spec)
+        actors = self._dynamic(ACTORS)
+        if restart is Restart.TEMPORARY:
+            return await actors.start_child(spec)
+        alone = SupervisorSpec([spec], strategy=Strategy.ONE_FOR_ONE)
+        own = await actors.start_child(
+            ChildSpec(child_id, alone, restart=Restart.TEMPORARY, shutdown=INFINITY)
+        )
+        (child,) = await SupervisorRef(own).which_children()
+        if child.ref is None:  # pragma: no cover - a child is running once its start returned
+            raise RuntimeError(f"actor {child_id!r} ended while it was being started")
+        return child.ref
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import trio.testing
 
 from arborist.actors import Actor, Crashed
 from arborist.runtime import RunEvent, Runtime, RuntimeClosedError, Workflow
-from arborist.supervision import ChildExited, ChildRestarted, TaskFailed
+from arborist.supervision import ChildExited, ChildRestarted, SupervisorGaveUp, TaskFailed
 
 
 class Counter(Actor):
@@ -180,3 +180,27 @@ async def test_a_restarted_schedules_supervisor_takes_the_live_schedules_back_wi
         await trio.sleep(3.0)
         assert rt.system.whereis(SCHEDULES) is not supervisor
     assert ticks == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+async def test_an_actor_that_crash_loops_ends_alone_and_the_other_actors_live_on(autojump_clock):
+    gave_up = []
+    async with Runtime() as rt:
+        rt.subscribe(gave_up.append, only=SupervisorGaveUp)
+        steady = await rt.spawn(Counter, name="steady")
+        other = await rt.spawn(Counter)
+        await rt.spawn(Counter, name="flaky")
+        for _ in range(5):
+            flaky = rt.system.whereis("flaky")
+            if flaky is None:
+                break
+            with pytest.raises(Exception, match="boom"):
+                await flaky.ask("boom")
+            await trio.testing.wait_all_tasks_blocked()
+        assert rt.system.whereis("flaky") is None
+        assert steady.is_alive
+        assert other.is_alive
+        assert await steady.ask(1) == 1
+        actors = [c for c in (await rt.tree()).root.children if c.id == "actors"][0]
+        assert sorted(str(child.id) for child in actors.children) == ["Counter-1", "steady"]
+    assert len(gave_up) == 1
+    assert "flaky" in str(gave_up[0])
