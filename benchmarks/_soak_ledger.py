@@ -11,7 +11,7 @@ Counted items: runs (each with exactly one outcome and one ``RunFinished``), und
 completed undoable step of a failed or cancelled run undone exactly once, none of a run that
 succeeded), jobs (each with one ``TaskStarted`` and one terminal event matching what the job
 did), schedule ticks and schedule runs (``_soak_ticks``), messages (each tell handled, or
-dropped with an incarnation that crashed; each ask answered or failed with a clear error) and
+dropped with an incarnation that ended; each ask answered or failed with a clear error) and
 the worker actors themselves (still reachable by name at the end).
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from arborist.actors import ActorDeadError, ActorDiedError, AskTimeoutError, is_abnormal
+from arborist.actors import ActorDeadError, ActorDiedError, AskTimeoutError, Normal
 from arborist.runtime import (
     RunFinished,
     RunStarted,
@@ -396,13 +396,18 @@ class Ledger:
         )
 
     def tell_tally(self) -> tuple[int, int, int, int]:
-        """(told, handled, dropped with a crashed incarnation, lost)."""
+        """(told, handled, dropped with their incarnation, lost).
+
+        An incarnation that crashed, was killed or was shut down drops its queued messages by
+        design (let it crash; ``shutdown`` does not handle queued messages). Lost are the tells
+        an incarnation still alive after the drain never handled, or one that stopped normally.
+        """
         told = handled = dropped = lost = 0
         for ref, sent, done in self._incarnations.values():
             told += sent
             handled += done
             missing = sent - done
-            if missing and not ref.is_alive and is_abnormal(ref.exit_reason):
+            if missing and not ref.is_alive and not isinstance(ref.exit_reason, Normal):
                 dropped += missing
             elif missing:
                 lost += missing

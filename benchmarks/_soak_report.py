@@ -192,7 +192,7 @@ def close_books(
     asks = ledger.asks_sent
     answered = ledger.asks_answered + sum(ledger.ask_errors.values())
     note = (
-        f"{told:,} tells ({dropped:,} dropped with crashed incarnations, by design; "
+        f"{told:,} tells ({dropped:,} dropped with an incarnation that ended, by design; "
         f"{sum(ledger.tells_refused.values()):,} refused at the call), {asks:,} asks "
         f"({ledger.asks_answered:,} answered, errors {dict(ledger.ask_errors)})"
     )
