@@ -85,7 +85,12 @@ async def soak_async(config: SoakConfig) -> SoakReport:
                     waiters.cancel_scope.cancel()
                 outer.cancel_scope.cancel()
             report = await rt.aclose()
-            shutdown = str(report)
+            cut_jobs = len(report.jobs.cut) if report.jobs is not None else 0
+            shutdown = (
+                f"{len(report.runs_finished)} runs finished in the grace time, "
+                f"{len(report.runs_cancelled)} cancelled, {cut_jobs} jobs cut, "
+                f"{report.duration:.3f} s"
+            )
     except Exception as error:  # the runtime itself died: that loses everything in it
         ledger.problems.add("the runtime raised out of `async with Runtime()`", repr(error))
         shutdown = f"raised {error!r}"
