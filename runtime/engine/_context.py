@@ -12,6 +12,7 @@ from ._pools import Pool
 
 if TYPE_CHECKING:
     from ..workflow._workflow import Workflow
+    from ._handle import RunHandle
     from ._saga import UndoEntry
     from ._services import RunServices
 
@@ -64,6 +65,12 @@ class StepContext:
         """The runtime running the step (``rt``)."""
         return self._services.owner
 
+    def _adopt(self, handle: RunHandle) -> None:
+        """Take a completed child run's undo log into this attempt's (``step/child_step``)."""
+        self._children.extend(
+            attrs.evolve(entry, step=f"{self.step}/{entry.step}") for entry in handle._undo_log
+        )
+
     def __repr__(self) -> str:
         return f"<StepContext {self.workflow}/{self.step} run {self.run_id} attempt {self.attempt}>"
 
@@ -108,10 +115,12 @@ class StepContext:
                     services.shutdown_timeout
                 ):
                     await handle._done.wait()
+                if handle.done and handle._error is None:
+                    # It completed before the cancel reached it: its steps are in effect,
+                    # so this run's rollback must undo them.
+                    self._adopt(handle)
                 raise
-            self._children.extend(
-                attrs.evolve(entry, step=f"{self.step}/{entry.step}") for entry in handle._undo_log
-            )
+            self._adopt(handle)
             return value
         finally:
             for pool in held:

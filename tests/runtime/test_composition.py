@@ -387,3 +387,39 @@ async def test_a_child_undo_that_hangs_holds_the_parents_cancellation_only_for_t
         with pytest.raises(WorkflowCancelledError):
             await handle.result()
         assert trio.current_time() == 3.0  # 1.0 + the 2.0 s shutdown time, not forever
+
+
+async def test_a_child_run_that_completes_the_moment_its_parent_is_cancelled_is_undone(
+    autojump_clock,
+):
+    # The child's last step returns as it cancels the parent: the two coordinators then run
+    # in either order (trio picks), and in about half the runs the parent's step is cancelled
+    # after the child has already succeeded. Twenty runs make missing that order unlikely.
+    logs = []
+    async with Runtime(seed=0) as rt:
+        for _ in range(20):
+            log = []
+            handles = []
+            child = Workflow("child")
+
+            @child.step
+            async def create(log=log, handles=handles):
+                log.append("create")
+                handles[0].cancel()
+                return "thing"
+
+            @create.undo
+            async def delete(result, arguments, log=log):
+                log.append("delete")
+
+            parent = Workflow("parent")
+
+            @parent.step
+            async def outer(ctx, child=child):
+                return await ctx.run(child)
+
+            handles.append(await rt.start(parent))
+            with pytest.raises(WorkflowCancelledError):
+                await handles[0].result()
+            logs.append(log)
+    assert logs == [["create", "delete"]] * 20
