@@ -223,12 +223,14 @@ class Cell:
         handler = actor.on_receive
         is_async = type(actor)._receive_is_async
         handled = 0
+        item = message = result = None
         try:
             while True:
                 if self.stop_reason is not None:
                     return self.stop_reason
                 if not queue:
                     handled = 0
+                    item = message = result = None  # an idle actor holds nothing it handled
                     await mailbox.wait()
                     continue
                 item = queue.popleft()
@@ -318,7 +320,11 @@ class Cell:
                 other._links.discard(self)
             other.exit_signal(self.ref, reason)
         watchers, self._watchers = self._watchers or {}, None
-        for callback in watchers.values():
+        for monitor, callback in watchers.items():
+            # A fired monitor is done: its watcher forgets it, so nothing keeps this cell alive.
+            watcher = monitor.watcher
+            if watcher is not None and watcher._watching is not None:
+                watcher._watching.discard(monitor)
             callback(reason)
         if self.exit_event is not None:
             self.exit_event.set()

@@ -12,6 +12,7 @@ import trio
 from ._actor import Actor
 from ._cell import Cell
 from ._errors import ActorStartError, NameTakenError
+from ._reasons import Killed
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
 from ._registry import Registry, check_name
 from ._timers import TimerService
@@ -141,7 +142,13 @@ class ActorSystem:
         if nursery is None:
             nursery = self._nursery
             self._top[cell] = None
-        ref: ActorRef = await nursery.start(cell.run)
+        try:
+            ref: ActorRef = await nursery.start(cell.run)
+        except BaseException:
+            if cell.task is None:
+                # It never ran (a closed nursery): release its name and whoever watches it.
+                cell.finish(Killed())
+            raise
         return ref
 
     def _forget(self, cell: Cell) -> None:

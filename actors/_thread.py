@@ -234,10 +234,14 @@ class ThreadCell(Cell):
         limit = 1 if space is not None else _MAX_BATCH
         assert self.runner is not None
         runner = self.runner
+        items: list[Any] = []
+        batch = None
         while True:
             if self.stop_reason is not None:
                 return self.stop_reason
             if not queue:
+                items = []
+                batch = None  # an idle actor holds nothing it handled
                 await mailbox.wait()
                 continue
             if type(queue[0]) is StopRequest:

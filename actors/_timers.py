@@ -19,6 +19,10 @@ __all__ = ["TimerHandle", "TimerService"]
 _MIN_COMPACT = 64
 
 
+def _nothing() -> None:
+    """The callback of a timer that was cancelled or has fired for good."""
+
+
 class TimerHandle:
     """A scheduled one-shot or repeating timer. Cancel it with ``cancel()``; it is idempotent."""
 
@@ -46,8 +50,12 @@ class TimerHandle:
         """Stop the timer; a message already delivered stays in the mailbox."""
         if self._active:
             self._active = False
-            if self._on_cancel is not None:
-                self._on_cancel(self)
+            # The heap keeps a cancelled entry until its deadline: let go of what the callback
+            # holds (an ask's request, a timer's message) now, not then.
+            self._callback = _nothing
+            on_cancel, self._on_cancel = self._on_cancel, None
+            if on_cancel is not None:
+                on_cancel(self)
 
     def __repr__(self) -> str:
         kind = f"every {self.period} s" if self.period is not None else "once"
@@ -105,12 +113,15 @@ class TimerService:
                 deadline, _, handle = heapq.heappop(heap)
                 if not handle.active:
                     continue
+                callback = handle._callback
                 if handle.period is None:
                     handle._active = False
+                    handle._callback = _nothing  # fired for good: drop what it holds
+                    handle._on_cancel = None
                 else:
                     handle.deadline = deadline + handle.period
                     heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
-                handle._callback()
+                callback()
             while heap and not heap[0][2].active:
                 heapq.heappop(heap)
             self._waiting_until = heap[0][0] if heap else math.inf

@@ -83,7 +83,6 @@ class Child:
     started_at: float = 0.0
     uptime: float = 0.0
     streak: int = 0
-    last_reason: ExitReason | None = None
     changed: trio.Event | None = None
     user_key: Hashable | None = None
 
@@ -111,10 +110,15 @@ class RestartDue:
 
 @attrs.frozen
 class TryAgain:
-    """Self-message: a child failed to start during a restart; restart it again."""
+    """Self-message: a child failed to start during a restart; restart it again.
+
+    ``reason`` (``Crashed`` with the start error) is what a give-up reports if this retry is
+    one restart too many.
+    """
 
     key: Hashable
     token: object
+    reason: ExitReason
 
 
 @attrs.frozen
@@ -220,12 +224,11 @@ class SupervisorBase(Actor):
                 for child in group:
                     child.pending = None
                 await self._start_group(group, delay)
-            case TryAgain(key, token):
+            case TryAgain(key, token, reason):
                 retry = self._children.get(key)
                 if retry is not None and retry.pending is token:
                     retry.pending = None
-                    assert retry.last_reason is not None
-                    await self._restart(retry, retry.last_reason)
+                    await self._restart(retry, reason)
             case Request():
                 try:
                     return outcome.Value(await self._handle(message))
@@ -369,7 +372,6 @@ class SupervisorBase(Actor):
         child.ref = None
         child.monitor = None
         child.uptime = now - child.started_at
-        child.last_reason = reason
         if self._listening():
             self._emit(ChildExited(self.ref, child.spec.id, ref, reason, now))
         restart = child.spec.restart
@@ -466,7 +468,7 @@ class SupervisorBase(Actor):
                 token = object()
                 child.pending = token
                 with contextlib.suppress(ActorDeadError):  # stopping: no retry needed
-                    self.ref.tell(TryAgain(child.key, token))
+                    self.ref.tell(TryAgain(child.key, token, Crashed(error.cause)))
                 return
             child.restarts += 1
             if self._listening():
