@@ -70,9 +70,8 @@ from ._spec import (
     Restart,
     Strategy,
     SupervisorLike,
-    SupervisorSpec,
 )
-from ._supervisor import Supervisor, SupervisorRef, start_supervisor
+from ._supervisor import Supervisor, SupervisorRef, SupervisorSpec, start_supervisor
 from ._task_jobs import (
     Job,
     JobState,
@@ -89,7 +88,8 @@ from ._task_jobs import (
     TaskSupervisorStatistics,
     TaskTimeoutError,
 )
-from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor, open_task_supervisor
+from ._task_open import open_task_supervisor
+from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor
 
 __all__: list[str] = [
     "BRUTAL",
