@@ -19,7 +19,7 @@ import itertools
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import outcome
 import trio
@@ -382,8 +382,7 @@ class Cell:
             await self.exit_event.wait()
         else:
             await trio.lowlevel.checkpoint()
-        assert self.exit_reason is not None
-        return self.exit_reason
+        return cast("ExitReason", self.exit_reason)  # finish() sets it before the event
 
     async def shutdown(self, timeout: float | None) -> ExitReason:
         """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever)."""
