@@ -12,7 +12,8 @@ from ._timers import TimerHandle
 if TYPE_CHECKING:
     import trio
 
-    from ._cell import Cell, Monitor
+    from ._cell import Cell
+    from ._messages import Monitor
     from ._ref import ActorRef
     from ._system import ActorSystem
 

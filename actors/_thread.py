@@ -22,7 +22,8 @@ from ._reasons import Crashed, ExitReason
 from ._thread_cell import ThreadCell
 
 if TYPE_CHECKING:
-    from ._cell import Cell, Monitor
+    from ._cell import Cell
+    from ._messages import Monitor
     from ._ref import ActorRef
     from ._timers import TimerHandle
 

@@ -38,6 +38,7 @@ from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_resch
 
 from ._cell import Cell
 from ._envelopes import Call, MethodCall, StopRequest
+from ._escapes import find_interrupt
 from ._reasons import Crashed, ExitReason, Normal
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class ThreadCell(Cell):
         self.runner = runner
         started = await self.on_thread(self.actor.on_start)
         if type(started) is outcome.Error:
-            self.start_error = _crash_error(started.error)
+            self.start_error = self._thread_failure(started.error)
             return Crashed(self.start_error)
         self.started = True
         task_status.started(self.ref)
@@ -262,9 +263,20 @@ class ThreadCell(Cell):
             error = batch.error
             if error is not None:
                 self._hand_back(items, batch.handled, handled=batch.handled + 1)
-                return Crashed(_crash_error(error))
+                return Crashed(self._thread_failure(error))
             if batch.handled < len(items):  # a stop was requested mid-batch
                 self._hand_back(items, -1, handled=batch.handled)
+
+    def _thread_failure(self, error: BaseException) -> BaseException:
+        """What a handler raised on the thread: the crash (an interrupt also stops the system).
+
+        Nothing raised on the actor's thread is a cancellation of a trio task.
+        """
+        interrupt = find_interrupt(error)
+        if interrupt is not None:
+            self.system._interrupt(interrupt, self.ref)
+            return interrupt
+        return error
 
     def _hand_back(self, items: list[Any], current: int, *, handled: int) -> None:
         """Make ``items[current]`` the call in hand (if an ask); requeue ``items[handled:]``."""
@@ -288,11 +300,11 @@ class ThreadCell(Cell):
                 logger.error(
                     "%r: on_failure raised while handling a crash",
                     self.ref,
-                    exc_info=_crash_error(failed.error),
+                    exc_info=self._thread_failure(failed.error),
                 )
         stopped = await self.on_thread(actor.on_stop, reason)
         if type(stopped) is outcome.Error:
-            exc = _crash_error(stopped.error)
+            exc = self._thread_failure(stopped.error)
             logger.error("%r: on_stop raised", self.ref, exc_info=exc)
             if not isinstance(reason, Crashed):
                 reason = Crashed(exc)
@@ -312,10 +324,3 @@ class ThreadCell(Cell):
         if threading.get_ident() == self.trio_thread_ident:
             return fn(*args)
         return trio.from_thread.run_sync(fn, *args, trio_token=self.system.token)
-
-
-def _crash_error(error: BaseException) -> Exception:
-    """Return a handler's exception; re-raise anything that is not an ``Exception``."""
-    if isinstance(error, Exception):
-        return error
-    raise error  # KeyboardInterrupt, SystemExit...: propagate as they would from a trio actor

@@ -11,8 +11,12 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from ._mailbox import Mailbox
 
 __all__ = ["TimerHandle", "TimerService"]
 
@@ -102,6 +106,37 @@ class TimerService:
             self._waiting_until = deadline
             if self._scope is not None:
                 self._scope.deadline = deadline
+        return handle
+
+    def deliver_after(
+        self,
+        mailbox: Mailbox,
+        timers: set[TimerHandle],
+        delay: float,
+        message: Any,
+        period: float | None,
+    ) -> TimerHandle:
+        """An actor's timer: ``message`` into ``mailbox`` after ``delay`` s, then every ``period``.
+
+        The handle stays in ``timers`` (the actor's live timers) until cancelled, or until a
+        one-shot timer has fired.
+        """
+        handle = self.call_at(
+            trio.current_time() + delay,
+            lambda: mailbox.put_system(message),
+            period=period,
+            on_cancel=timers.discard,
+        )
+        if period is None:
+            # A fired one-shot timer leaves the set when it fires.
+            callback = handle._callback
+
+            def fire_once() -> None:
+                timers.discard(handle)
+                callback()
+
+            handle._callback = fire_once
+        timers.add(handle)
         return handle
 
     async def run(self) -> None:

@@ -306,7 +306,11 @@ class SupervisorBase(Actor):
         if self._listening():
             self._emit(ChildExited(self.ref, child.spec.id, ref, reason, now))
         restart = child.spec.restart
-        if restart is Restart.PERMANENT or (restart is Restart.TRANSIENT and is_abnormal(reason)):
+        if self.system.interrupted is not None:
+            self._retire(child)  # the whole system is stopping: restart nothing
+        elif restart is Restart.PERMANENT or (
+            restart is Restart.TRANSIENT and is_abnormal(reason)
+        ):
             if is_abnormal(reason) and logger.isEnabledFor(logging.ERROR):
                 logger.error(
                     "supervisor %s: child %r exited (%s); restarting",
@@ -381,6 +385,8 @@ class SupervisorBase(Actor):
         raise error
 
     async def _start_group(self, group: list[Child], delay: float) -> None:
+        if self.system.interrupted is not None:
+            return  # a restart that was due when the system began to stop
         for child in group:
             if self._children.get(child.key) is not child or child.state is not RESTARTING:
                 continue  # terminated or deleted while it waited

@@ -268,6 +268,10 @@ class TaskHandle(Job, Generic[T]):
                 failure then counts as observed.
             TaskTimeoutError: the task ran past its timeout and was cancelled.
             TaskCancelledError: the task was cancelled.
+            RuntimeError: the task raised a ``BaseException`` that is not an ``Exception``
+                (``GeneratorExit``, a stale ``trio.Cancelled``, your own subclass, or a
+                ``KeyboardInterrupt``/``SystemExit``, which also stops the actor system); the
+                original is the ``__cause__``.
         """
         if self.state is RUNNING:
             if self._event is None:
@@ -289,7 +293,9 @@ class TaskHandle(Job, Generic[T]):
         unobserved, self._unobserved = self._unobserved, None
         if unobserved is not None:
             unobserved.discard(self)
-        raise exc.with_traceback(exc.__traceback__)
+        if isinstance(exc, Exception):
+            raise exc.with_traceback(exc.__traceback__)
+        raise awaited_error(self, exc)
 
     def __del__(self) -> None:
         # A failed task whose handle is dropped unawaited is reported now: its supervisor
@@ -300,6 +306,26 @@ class TaskHandle(Job, Generic[T]):
                 self,
                 exc_info=self._exc,
             )
+
+
+def awaited_error(job: Job, exc: BaseException) -> Exception:
+    """What awaiting a failed task raises: its own exception, or a ``RuntimeError`` from it.
+
+    A ``BaseException`` that is not an ``Exception`` is never raised into an awaiter.
+    """
+    if isinstance(exc, Exception):
+        return exc
+    effect = (
+        "it stopped the actor system"
+        if isinstance(exc, KeyboardInterrupt | SystemExit)
+        else "it failed this task only"
+    )
+    error = RuntimeError(
+        f"task {job.name!r} (#{job.id}) raised {type(exc).__name__}({exc}), a BaseException "
+        f"that is not an Exception; {effect}"
+    )
+    error.__cause__ = exc
+    return error
 
 
 def is_async(fn: Callable[..., Any]) -> bool:

@@ -34,6 +34,7 @@ from ._task_jobs import (
     TaskHandle,
     TaskStarted,
     TaskSupervisorStatistics,
+    awaited_error,
 )
 
 __all__ = ["JobLedger", "settle_future"]
@@ -159,7 +160,7 @@ class JobLedger:
             if state is FINISHED:
                 settle_future(future, None, handle._value)
             elif exc is not None:
-                settle_future(future, exc, None)
+                settle_future(future, awaited_error(handle, exc), None)
             else:
                 future.cancel()
 

@@ -7,7 +7,8 @@ The OTP ``Task.Supervisor``, in trio terms. Semantics, in one place:
   never restarted, and it is cancelled when the supervisor stops.
 - ``start_child(fn, *args)`` fires and forgets: it returns a ``Job`` at once and never raises
   what the job raises. A failure is logged (logger ``arborist.supervision``) and reported as a
-  ``TaskFailed`` event; it never reaches the caller.
+  ``TaskFailed`` event; it never reaches the caller. A ``KeyboardInterrupt`` or ``SystemExit``
+  in a job stops the whole actor system instead (see ``arborist.actors``).
 - ``start_task(fn, *args, timeout=None)`` returns a ``TaskHandle``: ``await handle`` gives the
   value or raises the job's own exception (its ``__cause__`` intact), ``TaskTimeoutError``
   after ``timeout``, or ``TaskCancelledError``. A failed task nobody awaited is logged when
@@ -38,6 +39,7 @@ from typing import Any, TypeVar, overload
 import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
+from arborist.actors._escapes import sort_escape
 
 from ._events import Unsubscribe
 from ._task_jobs import (
@@ -417,9 +419,12 @@ class TaskSupervisor(Actor):
         except Exception as exc:
             ledger.fail(job, exc)
             logger.error("%r: job %r failed", self, job, exc_info=exc)  # noqa: TRY400
-        except BaseException:
-            ledger.cancel(job)
-            raise
+        except BaseException as exc:
+            cancellation = self._escaped(job, exc)
+            if cancellation is exc:
+                raise
+            if cancellation is not None:
+                raise cancellation from None
         else:
             ledger.finish(job)
 
@@ -436,7 +441,16 @@ class TaskSupervisor(Actor):
                 except Exception as exc:
                     ledger.fail(handle, exc)
                     return
-            if not scope.cancelled_caught:
+                except BaseException as exc:
+                    cancellation = self._escaped(handle, exc)
+                    if cancellation is exc:
+                        raise
+                    if cancellation is not None:
+                        raise cancellation from None
+                    return
+            if handle.state is not RUNNING:
+                pass  # failed by a BaseException, its cancellation part caught by the scope
+            elif not scope.cancelled_caught:
                 handle._value = value
                 ledger.finish(handle)
             elif handle._by == BY_HANDLE or handle._timeout is None:
@@ -447,3 +461,23 @@ class TaskSupervisor(Actor):
             if handle.state is RUNNING:
                 ledger.cancel(handle)
             raise
+
+    def _escaped(self, job: Job, exc: BaseException) -> BaseException | None:
+        """Settle a job a BaseException ended; return the part to re-raise (a cancellation).
+
+        An interrupt fails the job and stops the actor system; any other BaseException that
+        is not a real cancellation fails the job only (see ``arborist.actors``).
+        """
+        escape = sort_escape(exc)
+        failure = escape.failure
+        is_task = type(job) is TaskHandle
+        if failure is None:
+            if not is_task:
+                self._ledger.cancel(job)  # a task's cancellation is settled by _run_task
+            return escape.cancellation
+        self._ledger.fail(job, failure)
+        if escape.interrupt is not None:
+            self.system._interrupt(escape.interrupt, job)
+        elif not is_task:
+            logger.error("%r: job %r failed", self, job, exc_info=failure)
+        return escape.cancellation
