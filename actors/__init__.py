@@ -18,11 +18,34 @@ Semantics, in one place:
   a raising function crashes it like any actor.
 - A ``ThreadActor`` runs its plain ``def`` handlers on an OS thread of its own (pykka under the
   hood); from trio it is an ordinary actor, and awaiting it never blocks the trio loop.
+- Memory is flat in the number of actors that ended: a fired monitor, a link to a dead actor,
+  a cancelled or fired timer and a released name hold nothing, so a dead incarnation is freed
+  once nobody else holds its ref (a ref keeps its actor object; drop refs you do not need).
+
+BaseExceptions that escape an actor (a handler, a hook, a task of its own nursery, a thread
+actor's thread; ``arborist.supervision`` applies the same rules to function children and to
+task-supervisor jobs) are sorted where the kernel catches them:
+
+- ``KeyboardInterrupt`` and ``SystemExit`` stop the whole actor system. The actor ends with
+  ``Crashed(exc)`` (its ``on_failure``/``on_stop`` run; pending asks fail with
+  ``ActorDiedError`` caused by it), ``system.interrupted`` is set, supervisors restart
+  nothing from then on, actors still starting may finish their start (within
+  ``shutdown_timeout``), the ``open_actor_system`` block is cancelled, every actor is shut
+  down in reverse spawn order as on a normal exit, and the block raises the original
+  exception object, bare (no group around it; a ``SystemExit`` keeps its exit code). Actors
+  spawned into a nursery of your own end when that nursery is cancelled with the block.
+- A real cancellation (a ``trio.Cancelled`` while the task is being cancelled: ``kill()``, a
+  shutdown timeout, the owner's cancel scope) propagates, as trio requires: ``Killed``.
+- Any other ``BaseException`` -- ``GeneratorExit``, your own ``BaseException`` subclass, a
+  ``trio.Cancelled`` raised when nothing is being cancelled (a stale one re-raised by hand) --
+  is a crash of that actor only: ``Crashed(exc)`` with the original object, restarted by
+  supervisors under the normal rules. One exception: trio swallows a ``Cancelled`` that a task
+  of a nursery raises (it cancels that nursery instead), so a stale ``Cancelled`` in a task of
+  an actor's own nursery crashes the actor with a ``RuntimeError`` saying so.
 """
 
 from ._actor import Actor
 from ._agent import Agent, AgentRef, spawn_agent
-from ._cell import Monitor
 from ._errors import (
     ActorDeadError,
     ActorDiedError,
@@ -32,7 +55,7 @@ from ._errors import (
     MailboxFullError,
     NameTakenError,
 )
-from ._messages import Down, Exit
+from ._messages import Down, Exit, Monitor
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown, is_abnormal
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorProxy, ActorRef
 from ._registry import Registry

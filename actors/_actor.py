@@ -12,7 +12,8 @@ from ._timers import TimerHandle
 if TYPE_CHECKING:
     import trio
 
-    from ._cell import Cell, Monitor
+    from ._cell import Cell
+    from ._messages import Monitor
     from ._ref import ActorRef
     from ._system import ActorSystem
 
@@ -161,8 +162,12 @@ class Actor:
 
     def demonitor(self, monitor: Monitor) -> None:
         """Stop a monitor; no ``Down`` is delivered for it afterwards (one already queued stays)."""
-        monitor.target._cell.watchers.pop(monitor, None)
-        self._started_cell().watching.discard(monitor)
+        cell = self._started_cell()
+        watchers = monitor.target._cell._watchers
+        if watchers is not None:
+            watchers.pop(monitor, None)
+        if cell._watching is not None:
+            cell._watching.discard(monitor)
 
     def link(self, other: ActorRef) -> None:
         """Link with ``other`` in both directions.
@@ -175,5 +180,8 @@ class Actor:
     def unlink(self, other: ActorRef) -> None:
         """Remove a link in both directions (no-op if not linked)."""
         cell = self._started_cell()
-        cell.links.discard(other._cell)
-        other._cell.links.discard(cell)
+        other_cell = other._cell
+        if cell._links is not None:
+            cell._links.discard(other_cell)
+        if other_cell._links is not None:
+            other_cell._links.discard(cell)

@@ -19,15 +19,16 @@ import itertools
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import outcome
 import trio
 
 from ._envelopes import Call, MethodCall, StopRequest
 from ._errors import ActorDiedError, ActorStartError
+from ._escapes import INTERRUPTS, Escape, first_leaf, sort_escape
 from ._mailbox import Mailbox
-from ._messages import Down, Exit
+from ._messages import Down, Exit, Monitor
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
 from ._ref import ActorRef
 from ._timers import TimerHandle
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ._actor import Actor
     from ._system import ActorSystem
 
-__all__ = ["Cell", "Monitor"]
+__all__ = ["Cell"]
 
 logger = logging.getLogger("arborist.actors")
 
@@ -45,27 +46,6 @@ logger = logging.getLogger("arborist.actors")
 _BATCH = 1024
 
 _ids = itertools.count(1)
-
-
-class Monitor:
-    """A handle on one monitor; pass it to ``Actor.demonitor`` to stop watching."""
-
-    __slots__ = ("target", "watcher")
-
-    def __init__(self, target: ActorRef, watcher: Cell | None) -> None:
-        self.target = target
-        self.watcher = watcher
-
-    def __repr__(self) -> str:
-        return f"<Monitor of {self.target!r}>"
-
-
-def first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
-    """Return the first non-group exception inside ``group``."""
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
 
 
 class Cell:
@@ -174,17 +154,20 @@ class Cell:
                             reason = await self._lifecycle(task_status)
                             nursery.cancel_scope.cancel()
                     except BaseExceptionGroup as group:
-                        crashes, rest = group.split(Exception)
-                        if crashes is not None and reason is None:
+                        escape = self._escaped(group)
+                        failure = escape.failure
+                        if failure is not None and reason is None:
                             # A background task crashed: a failed start, or a crash whose
                             # on_failure/on_stop run now, outside the closed nursery.
-                            reason = Crashed(first_leaf(crashes))
+                            reason = Crashed(first_leaf(failure))
                             if not self.started:
                                 self.start_error = reason.exc
-                            elif rest is None:
+                            elif escape.cancellation is None:
                                 reason = await self._stop_hooks(reason)
-                        if rest is not None:
-                            raise rest from None
+                        if escape.cancellation is not None:
+                            raise escape.cancellation from None
+                    if reason is None:
+                        reason = await self._cancelled_from_inside()
                 else:
                     reason = await self._lifecycle(task_status)
         finally:
@@ -210,6 +193,12 @@ class Cell:
         except Exception as exc:
             self.start_error = exc
             return Crashed(exc)
+        except BaseException as exc:
+            failure = self._escaped(exc).failure
+            if failure is None:
+                raise  # cancelled while starting
+            self.start_error = failure
+            return Crashed(failure)
         self.started = True
         task_status.started(self.ref)
         reason = await self._loop()
@@ -223,12 +212,14 @@ class Cell:
         handler = actor.on_receive
         is_async = type(actor)._receive_is_async
         handled = 0
+        item = message = result = None
         try:
             while True:
                 if self.stop_reason is not None:
                     return self.stop_reason
                 if not queue:
                     handled = 0
+                    item = message = result = None  # an idle actor holds nothing it handled
                     await mailbox.wait()
                     continue
                 item = queue.popleft()
@@ -260,26 +251,66 @@ class Cell:
                         await trio.lowlevel.checkpoint()
         except Exception as exc:
             return Crashed(exc)
+        except BaseException as exc:
+            failure = self._escaped(exc).failure
+            if failure is None:
+                raise  # cancelled (killed, or the owner's scope)
+            return Crashed(failure)
+
+    async def _cancelled_from_inside(self) -> ExitReason:
+        """The actor's own nursery ended cancelled while nothing outside it was cancelled.
+
+        Trio turns a ``trio.Cancelled`` raised by a task of a nursery into a cancellation of
+        that nursery (and swallows it), so the original cannot be reported: the actor crashes
+        with an error that says what happened.
+        """
+        error = RuntimeError(
+            f"the own nursery of {self.describe()} was cancelled from inside: a task in it "
+            "raised trio.Cancelled while nothing was being cancelled, or its cancel scope was "
+            "cancelled; end an actor with self.stop()"
+        )
+        if not self.started:
+            self.start_error = error
+            return Crashed(error)
+        return await self._stop_hooks(Crashed(error))
+
+    def _escaped(self, exc: BaseException) -> Escape:
+        """Sort a BaseException that escaped user code; an interrupt stops the system."""
+        escape = sort_escape(exc)
+        if escape.interrupt is not None:
+            self.system._interrupt(escape.interrupt, self.ref)
+        return escape
 
     async def _stop_hooks(self, reason: ExitReason) -> ExitReason:
         self.leftover = self.mailbox.close()
         actor = self.actor
         if isinstance(reason, Crashed):
-            try:
-                result = actor.on_failure(reason.exc)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                logger.exception("%r: on_failure raised while handling a crash", self.ref)
+            failure = await self._hook(actor.on_failure, reason.exc)
+            if failure is not None:
+                logger.error(
+                    "%r: on_failure raised while handling a crash", self.ref, exc_info=failure
+                )
+        failure = await self._hook(actor.on_stop, reason)
+        if failure is not None:
+            logger.error("%r: on_stop raised", self.ref, exc_info=failure)
+            if not isinstance(reason, Crashed):
+                reason = Crashed(failure)
+        return reason
+
+    async def _hook(self, hook: Callable[..., Any], *args: Any) -> BaseException | None:
+        """Run a stop hook; return what it raised (a cancellation propagates)."""
         try:
-            result = actor.on_stop(reason)
+            result = hook(*args)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            logger.exception("%r: on_stop raised", self.ref)
-            if not isinstance(reason, Crashed):
-                reason = Crashed(exc)
-        return reason
+            return exc
+        except BaseException as exc:
+            failure = self._escaped(exc).failure
+            if failure is None:
+                raise
+            return failure
+        return None
 
     def finish(self, reason: ExitReason) -> None:  # noqa: PLR0912 - one ordered exit sequence
         """Record the exit and tell everyone who needs to know. Synchronous; never raises."""
@@ -318,11 +349,20 @@ class Cell:
                 other._links.discard(self)
             other.exit_signal(self.ref, reason)
         watchers, self._watchers = self._watchers or {}, None
-        for callback in watchers.values():
+        for monitor, callback in watchers.items():
+            # A fired monitor is done: its watcher forgets it, so nothing keeps this cell alive.
+            watcher = monitor.watcher
+            if watcher is not None and watcher._watching is not None:
+                watcher._watching.discard(monitor)
             callback(reason)
         if self.exit_event is not None:
             self.exit_event.set()
-        if isinstance(reason, Crashed) and self.started and not (watchers or links or told):
+        if (
+            isinstance(reason, Crashed)
+            and self.started
+            and not (watchers or links or told)
+            and not isinstance(reason.exc, INTERRUPTS)  # raised again by open_actor_system
+        ):
             logger.error("%r crashed", self.ref, exc_info=reason.exc)
         self.system._forget(self)
 
@@ -376,8 +416,7 @@ class Cell:
             await self.exit_event.wait()
         else:
             await trio.lowlevel.checkpoint()
-        assert self.exit_reason is not None
-        return self.exit_reason
+        return cast("ExitReason", self.exit_reason)  # finish() sets it before the event
 
     async def shutdown(self, timeout: float | None) -> ExitReason:
         """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever)."""
@@ -427,22 +466,4 @@ class Cell:
 
     def send_timer(self, delay: float, message: Any, period: float | None) -> TimerHandle:
         """Deliver ``message`` to this actor after ``delay`` seconds, then every ``period``."""
-        mailbox = self.mailbox
-        timers = self.timers
-        handle = self.system._timers.call_at(
-            trio.current_time() + delay,
-            lambda: mailbox.put_system(message),
-            period=period,
-            on_cancel=timers.discard,
-        )
-        if period is None:
-            # A fired one-shot timer leaves the set when it fires.
-            callback = handle._callback
-
-            def fire_once() -> None:
-                timers.discard(handle)
-                callback()
-
-            handle._callback = fire_once
-        timers.add(handle)
-        return handle
+        return self.system._timers.deliver_after(self.mailbox, self.timers, delay, message, period)

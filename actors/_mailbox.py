@@ -84,14 +84,16 @@ class Mailbox:
         """Append ``item``, waiting while the mailbox is full. Always a checkpoint."""
         await trio.lowlevel.checkpoint_if_cancelled()
         space = self._space
-        while True:
-            try:
-                self.put_nowait(item)
-            except MailboxFull:
-                assert space is not None
-                await space.park()
-                continue
-            break
+        if space is None:  # unbounded: never full
+            self.put_nowait(item)
+        else:
+            while True:
+                try:
+                    self.put_nowait(item)
+                except MailboxFull:
+                    await space.park()
+                    continue
+                break
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     def wake(self) -> None:

@@ -1,4 +1,7 @@
-"""Messages the kernel delivers to actors: ``Down`` for monitors, ``Exit`` for trapped links."""
+"""Messages the kernel delivers to actors, and the ``Monitor`` handle that ``Down`` comes from.
+
+``Down`` is delivered for a monitor, ``Exit`` for a trapped link.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
+    from ._cell import Cell
     from ._reasons import ExitReason
     from ._ref import ActorRef
 
-__all__ = ["Down", "Exit"]
+__all__ = ["Down", "Exit", "Monitor"]
 
 
 @attrs.frozen
@@ -37,3 +41,16 @@ class Exit:
 
     ref: ActorRef
     reason: ExitReason
+
+
+class Monitor:
+    """A handle on one monitor; pass it to ``Actor.demonitor`` to stop watching."""
+
+    __slots__ = ("target", "watcher")
+
+    def __init__(self, target: ActorRef, watcher: Cell | None) -> None:
+        self.target = target
+        self.watcher = watcher
+
+    def __repr__(self) -> str:
+        return f"<Monitor of {self.target!r}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,11 +13,14 @@ import trio
 from ._actor import Actor
 from ._cell import Cell
 from ._errors import ActorStartError, NameTakenError
+from ._reasons import Killed
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
 from ._registry import Registry, check_name
 from ._timers import TimerService
 
 __all__ = ["ActorSystem", "open_actor_system"]
+
+logger = logging.getLogger("arborist.actors")
 
 
 class ActorSystem:
@@ -36,6 +40,9 @@ class ActorSystem:
     _timers: TimerService
     _top: dict[Cell, None]
     _open: bool
+    _body: trio.CancelScope | None
+    _interrupted: BaseException | None
+    _starting: set[trio.CancelScope]
 
     def __init__(self) -> None:
         raise TypeError("use `async with open_actor_system() as system:`")
@@ -47,6 +54,9 @@ class ActorSystem:
         self._timers = TimerService()
         self._top = {}
         self._open = True
+        self._body = None
+        self._interrupted = None
+        self._starting = set()
         self.registry = Registry()
         self.shutdown_timeout = shutdown_timeout
         self.token = trio.lowlevel.current_trio_token()
@@ -86,7 +96,19 @@ class ActorSystem:
         cell = self.prepare(
             actor_class, args, kwargs, name=name, mailbox_size=mailbox_size, trap_exits=trap_exits
         )
-        return await self.start_cell(cell, nursery)
+        # If an interrupt cancels the caller meanwhile, the start still completes (within the
+        # shutdown timeout), so that the actor and its children are shut down in order.
+        with trio.CancelScope() as starting:
+            self._starting.add(starting)
+            try:
+                return await self.start_cell(cell, nursery)
+            finally:
+                self._starting.discard(starting)
+        error = RuntimeError(
+            "the actor system was interrupted while it started, and the start did not finish "
+            f"within the shutdown timeout ({self.shutdown_timeout:g} s)"
+        )
+        raise ActorStartError(cell.describe(), error) from error
 
     def prepare(
         self,
@@ -141,11 +163,47 @@ class ActorSystem:
         if nursery is None:
             nursery = self._nursery
             self._top[cell] = None
-        ref: ActorRef = await nursery.start(cell.run)
+        try:
+            ref: ActorRef = await nursery.start(cell.run)
+        except BaseException:
+            if cell.task is None:
+                # It never ran (a closed nursery): release its name and whoever watches it.
+                cell.finish(Killed())
+            raise
         return ref
 
     def _forget(self, cell: Cell) -> None:
         self._top.pop(cell, None)
+
+    # -- interrupts --------------------------------------------------------------------------
+
+    @property
+    def interrupted(self) -> BaseException | None:
+        """The ``KeyboardInterrupt`` or ``SystemExit`` that is stopping the system, or None.
+
+        Set when one escapes an actor or a job; from then on supervisors restart nothing, the
+        ``open_actor_system`` block is cancelled, every actor is shut down in order, and the
+        block raises this very exception.
+        """
+        return self._interrupted
+
+    def _interrupt(self, exc: BaseException, source: object) -> None:
+        """An interrupt escaped ``source`` (an actor or a job): stop the system, raise it later.
+
+        Synchronous and idempotent: the first interrupt wins; a later one is only logged.
+        """
+        if self._interrupted is not None:
+            if exc is not self._interrupted:
+                logger.warning("%r raised %r while the system was already stopping", source, exc)
+            return
+        self._interrupted = exc
+        logger.warning("%r raised %s; stopping the actor system", source, type(exc).__name__)
+        deadline = trio.current_time() + self.shutdown_timeout
+        for starting in self._starting:
+            starting.shield = True
+            starting.deadline = deadline
+        if self._body is not None:
+            self._body.cancel()
 
     # -- by name -----------------------------------------------------------------------------
 
@@ -209,7 +267,10 @@ async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[A
     """Open an actor system; every actor it spawns ends before the block exits.
 
     On exit (normal, error or cancellation) the system's actors are shut down in reverse spawn
-    order, each killed if it has not stopped after ``shutdown_timeout`` seconds.
+    order, each killed if it has not stopped after ``shutdown_timeout`` seconds. The block's
+    own exception comes out bare. A ``KeyboardInterrupt`` or ``SystemExit`` raised in an actor
+    or a job cancels the block, and once every actor is down the block raises that very
+    exception (see the ``arborist.actors`` docstring).
 
     Example:
         >>> async with open_actor_system() as system:  # doctest: +SKIP
@@ -219,6 +280,7 @@ async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[A
     if not shutdown_timeout >= 0 or math.isnan(shutdown_timeout):
         raise ValueError(f"shutdown_timeout must be >= 0 seconds; got {shutdown_timeout!r}")
     error: BaseException | None = None
+    system: ActorSystem | None = None
     try:
         async with trio.open_nursery() as nursery:
             # Actors live in a shielded nursery: cancelling the block reaches the body only,
@@ -227,17 +289,24 @@ async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[A
             system = ActorSystem._create(actors, shutdown_timeout)
             actors.start_soon(system._timers.run)
             try:
-                yield system
+                # An interrupt escaping an actor or a job cancels the body (only).
+                with trio.CancelScope() as system._body:
+                    yield system
             finally:
+                system._body = None
                 with trio.CancelScope(shield=True):
                     await system._shutdown()
                 shield.cancel()
     except BaseExceptionGroup as group:
         # Only the body can fail here (actors never raise into the system's nursery), so the
         # caller gets its own error back, bare, with its cause and traceback intact.
-        if len(group.exceptions) != 1:
+        if len(group.exceptions) != 1 and (system is None or system._interrupted is None):
             raise
         error = group.exceptions[0]
+    if system is not None and system._interrupted is not None:
+        # The interrupt itself, bare (the original object: a SystemExit keeps its code),
+        # whatever the cancelled body raised on its way out.
+        error = system._interrupted
     if error is not None:
         raise error
 

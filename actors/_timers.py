@@ -11,12 +11,20 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from ._mailbox import Mailbox
 
 __all__ = ["TimerHandle", "TimerService"]
 
 _MIN_COMPACT = 64
+
+
+def _nothing() -> None:
+    """The callback of a timer that was cancelled or has fired for good."""
 
 
 class TimerHandle:
@@ -46,8 +54,12 @@ class TimerHandle:
         """Stop the timer; a message already delivered stays in the mailbox."""
         if self._active:
             self._active = False
-            if self._on_cancel is not None:
-                self._on_cancel(self)
+            # The heap keeps a cancelled entry until its deadline: let go of what the callback
+            # holds (an ask's request, a timer's message) now, not then.
+            self._callback = _nothing
+            on_cancel, self._on_cancel = self._on_cancel, None
+            if on_cancel is not None:
+                on_cancel(self)
 
     def __repr__(self) -> str:
         kind = f"every {self.period} s" if self.period is not None else "once"
@@ -96,6 +108,37 @@ class TimerService:
                 self._scope.deadline = deadline
         return handle
 
+    def deliver_after(
+        self,
+        mailbox: Mailbox,
+        timers: set[TimerHandle],
+        delay: float,
+        message: Any,
+        period: float | None,
+    ) -> TimerHandle:
+        """An actor's timer: ``message`` into ``mailbox`` after ``delay`` s, then every ``period``.
+
+        The handle stays in ``timers`` (the actor's live timers) until cancelled, or until a
+        one-shot timer has fired.
+        """
+        handle = self.call_at(
+            trio.current_time() + delay,
+            lambda: mailbox.put_system(message),
+            period=period,
+            on_cancel=timers.discard,
+        )
+        if period is None:
+            # A fired one-shot timer leaves the set when it fires.
+            callback = handle._callback
+
+            def fire_once() -> None:
+                timers.discard(handle)
+                callback()
+
+            handle._callback = fire_once
+        timers.add(handle)
+        return handle
+
     async def run(self) -> None:
         """Fire timers forever; run this in the system's nursery."""
         heap = self._heap
@@ -105,12 +148,15 @@ class TimerService:
                 deadline, _, handle = heapq.heappop(heap)
                 if not handle.active:
                     continue
+                callback = handle._callback
                 if handle.period is None:
                     handle._active = False
+                    handle._callback = _nothing  # fired for good: drop what it holds
+                    handle._on_cancel = None
                 else:
                     handle.deadline = deadline + handle.period
                     heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
-                handle._callback()
+                callback()
             while heap and not heap[0][2].active:
                 heapq.heappop(heap)
             self._waiting_until = heap[0][0] if heap else math.inf

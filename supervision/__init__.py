@@ -34,6 +34,17 @@ Deliberate differences from OTP:
   rather than a loop.
 - Events (``ChildStarted``, ``ChildExited``, ``ChildRestarted``, ``SupervisorGaveUp``) go to
   subscribers of the supervisor and of every supervisor above it, instead of SASL reports.
+
+BaseExceptions follow the kernel's policy (``arborist.actors``): a ``KeyboardInterrupt`` or
+``SystemExit`` in any child or job stops the whole actor system (nothing is restarted after
+it; ``open_actor_system`` or ``open_task_supervisor`` raises it bare once the tree is down in
+order); any other ``BaseException`` that is not a real cancellation is a crash of that child,
+restarted as any crash, or a failure of that job. A task that failed so is never re-raised
+into its awaiters as such: ``await handle`` raises ``RuntimeError`` with it as ``__cause__``.
+
+Memory is flat in the number of children and jobs that ended: supervisors forget temporary
+and dynamic children that exited for good, keep one record per static child spec, count
+ended jobs instead of keeping them, and hold a failed task nobody awaited only weakly.
 """
 
 from ._backoff import Backoff
@@ -70,9 +81,8 @@ from ._spec import (
     Restart,
     Strategy,
     SupervisorLike,
-    SupervisorSpec,
 )
-from ._supervisor import Supervisor, SupervisorRef, start_supervisor
+from ._supervisor import Supervisor, SupervisorRef, SupervisorSpec, start_supervisor
 from ._task_jobs import (
     Job,
     JobState,
@@ -89,7 +99,8 @@ from ._task_jobs import (
     TaskSupervisorStatistics,
     TaskTimeoutError,
 )
-from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor, open_task_supervisor
+from ._task_open import open_task_supervisor
+from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor
 
 __all__: list[str] = [
     "BRUTAL",

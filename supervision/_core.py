@@ -30,7 +30,6 @@ import random
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
-import attrs
 import outcome
 import trio
 
@@ -42,12 +41,23 @@ from arborist.actors import (
     Crashed,
     Down,
     ExitReason,
-    Monitor,
     Normal,
     is_abnormal,
 )
 
 from ._backoff import Backoff
+from ._child import (
+    RESTARTING,
+    RUNNING,
+    STOPPED,
+    Child,
+    CountChildren,
+    Request,
+    RestartDue,
+    Snapshot,
+    TryAgain,
+    WhichChildren,
+)
 from ._child_events import (
     ChildExited,
     ChildRestarted,
@@ -57,87 +67,12 @@ from ._child_events import (
 )
 from ._errors import ChildStartError, SupervisorGaveUpError
 from ._events import EventBus
-from ._snapshot import ChildCounts, ChildInfo, ChildState, NodeSnapshot
-from ._spec import AutoShutdown, ChildSpec, Kind, Restart, Strategy
+from ._snapshot import ChildCounts, NodeSnapshot
+from ._spec import AutoShutdown, Kind, Restart, Strategy
 
-__all__ = ["Child", "Request", "SupervisorBase"]
+__all__ = ["SupervisorBase"]
 
 logger = logging.getLogger("arborist.supervision")
-
-RUNNING = ChildState.RUNNING
-RESTARTING = ChildState.RESTARTING
-STOPPED = ChildState.STOPPED
-
-
-@attrs.define(eq=False)
-class Child:
-    """A supervisor's record of one child: its spec and its current incarnation, if any."""
-
-    key: Hashable
-    spec: ChildSpec
-    ref: ActorRef | None = None
-    monitor: Monitor | None = None
-    state: ChildState = STOPPED
-    restarts: int = 0
-    pending: object | None = None
-    started_at: float = 0.0
-    uptime: float = 0.0
-    streak: int = 0
-    last_reason: ExitReason | None = None
-    changed: trio.Event | None = None
-    user_key: Hashable | None = None
-
-    def notify(self) -> None:
-        """Wake whoever waits for this child to change state (``get_or_start`` callers)."""
-        if self.changed is not None:
-            self.changed.set()
-            self.changed = None
-
-    def info(self) -> ChildInfo:
-        """The public view of this child."""
-        return ChildInfo(self.spec.id, self.ref, self.spec.kind, self.spec.restart, self.state)
-
-    def __repr__(self) -> str:
-        return f"<Child {self.spec.id!r} {self.state} ref={self.ref!r}>"
-
-
-@attrs.frozen
-class RestartDue:
-    """Timer message: the backoff delay of a restart group is over."""
-
-    token: object
-    delay: float
-
-
-@attrs.frozen
-class TryAgain:
-    """Self-message: a child failed to start during a restart; restart it again."""
-
-    key: Hashable
-    token: object
-
-
-@attrs.frozen
-class Request:
-    """Base of the requests a supervisor ref sends with ``ask``; answered with an outcome."""
-
-
-@attrs.frozen
-class WhichChildren(Request):
-    """Request: list the children."""
-
-
-@attrs.frozen
-class CountChildren(Request):
-    """Request: count the children."""
-
-
-@attrs.frozen
-class Snapshot(Request):
-    """Request: a snapshot of this supervisor's subtree, under the id its parent knows."""
-
-    id: Hashable | None
-    restart_count: int
 
 
 class SupervisorBase(Actor):
@@ -220,12 +155,11 @@ class SupervisorBase(Actor):
                 for child in group:
                     child.pending = None
                 await self._start_group(group, delay)
-            case TryAgain(key, token):
+            case TryAgain(key, token, reason):
                 retry = self._children.get(key)
                 if retry is not None and retry.pending is token:
                     retry.pending = None
-                    assert retry.last_reason is not None
-                    await self._restart(retry, retry.last_reason)
+                    await self._restart(retry, reason)
             case Request():
                 try:
                     return outcome.Value(await self._handle(message))
@@ -369,11 +303,14 @@ class SupervisorBase(Actor):
         child.ref = None
         child.monitor = None
         child.uptime = now - child.started_at
-        child.last_reason = reason
         if self._listening():
             self._emit(ChildExited(self.ref, child.spec.id, ref, reason, now))
         restart = child.spec.restart
-        if restart is Restart.PERMANENT or (restart is Restart.TRANSIENT and is_abnormal(reason)):
+        if self.system.interrupted is not None:
+            self._retire(child)  # the whole system is stopping: restart nothing
+        elif restart is Restart.PERMANENT or (
+            restart is Restart.TRANSIENT and is_abnormal(reason)
+        ):
             if is_abnormal(reason) and logger.isEnabledFor(logging.ERROR):
                 logger.error(
                     "supervisor %s: child %r exited (%s); restarting",
@@ -448,6 +385,8 @@ class SupervisorBase(Actor):
         raise error
 
     async def _start_group(self, group: list[Child], delay: float) -> None:
+        if self.system.interrupted is not None:
+            return  # a restart that was due when the system began to stop
         for child in group:
             if self._children.get(child.key) is not child or child.state is not RESTARTING:
                 continue  # terminated or deleted while it waited
@@ -466,7 +405,7 @@ class SupervisorBase(Actor):
                 token = object()
                 child.pending = token
                 with contextlib.suppress(ActorDeadError):  # stopping: no retry needed
-                    self.ref.tell(TryAgain(child.key, token))
+                    self.ref.tell(TryAgain(child.key, token, Crashed(error.cause)))
                 return
             child.restarts += 1
             if self._listening():

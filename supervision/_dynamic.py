@@ -23,17 +23,18 @@ import trio
 from arborist.actors import ActorRef, ActorSystem
 
 from ._backoff import Backoff
-from ._core import Child, Request, SupervisorBase
+from ._child import Child, Request
+from ._core import SupervisorBase
 from ._errors import ChildNotFoundError, ChildStartError, TooManyChildrenError
+from ._refs import SupervisorRefBase, call
 from ._snapshot import ChildState
 from ._spec import (
     AutoShutdown,
     ChildSpec,
-    _to_auto_shutdown,
     check_restart_limits,
     check_significant,
+    to_auto_shutdown,
 )
-from ._supervisor import SupervisorRefBase, call
 
 __all__ = [
     "DynamicSupervisor",
@@ -79,7 +80,7 @@ class DynamicSupervisorSpec:
     max_seconds: float = attrs.field(default=5.0, kw_only=True)
     backoff: Backoff | None = attrs.field(default=None, kw_only=True)
     auto_shutdown: AutoShutdown = attrs.field(
-        default=AutoShutdown.NEVER, converter=_to_auto_shutdown, kw_only=True
+        default=AutoShutdown.NEVER, converter=to_auto_shutdown, kw_only=True
     )
 
     def __attrs_post_init__(self) -> None:

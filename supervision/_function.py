@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 import trio
 
-from arborist.actors import Actor
+from arborist.actors import Actor, Crashed
+from arborist.actors._escapes import being_cancelled
 
 __all__ = ["FunctionActor", "function_actor_class"]
 
@@ -39,14 +40,34 @@ class FunctionActor(Actor):
             self.nursery.start_soon(self._run)
 
     async def _run(self) -> None:
-        await type(self).function(*self._args, **self._kwargs)
-        self.stop()
+        try:
+            await type(self).function(*self._args, **self._kwargs)
+        except trio.Cancelled as exc:
+            if being_cancelled():
+                raise
+            # Raised again by hand when nothing is cancelled: trio would swallow it as a
+            # cancellation of this actor's nursery, so end the actor with it as a crash.
+            self.stop(Crashed(exc))
+        else:
+            self.stop()
 
     async def _run_started(
         self, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        await type(self).function(*self._args, task_status=task_status, **self._kwargs)
-        self.stop()
+        status = _Status(task_status)
+        try:
+            await type(self).function(*self._args, task_status=status, **self._kwargs)
+        except trio.Cancelled as exc:
+            if being_cancelled():
+                raise
+            if not status.called:  # the start fails, with the Cancelled as its cause
+                raise RuntimeError(
+                    f"{type(self).__name__} raised trio.Cancelled before task_status.started() "
+                    "while nothing was being cancelled"
+                ) from exc
+            self.stop(Crashed(exc))
+        else:
+            self.stop()
 
 
 def _takes_task_status(fn: Callable[..., Any]) -> bool:
@@ -69,3 +90,18 @@ def function_actor_class(fn: Callable[..., Awaitable[Any]]) -> type[FunctionActo
             "__qualname__": getattr(fn, "__qualname__", name),
         },
     )
+
+
+class _Status:
+    """Passes ``started()`` on to trio's task status, and remembers that it was called."""
+
+    __slots__ = ("_status", "called")
+
+    def __init__(self, status: trio.TaskStatus[Any]) -> None:
+        self._status = status
+        self.called = False
+
+    def started(self, value: Any = None) -> None:
+        """Report the function started (trio's ``task_status.started``)."""
+        self.called = True
+        self._status.started(value)

@@ -1,4 +1,4 @@
-"""Specs: frozen, validated descriptions of a supervisor's children and of the supervisor itself.
+"""Child specs: frozen, validated descriptions of a supervisor's children, and their options.
 
 A ``ChildSpec`` says what to start (an ``Actor`` subclass, a plain ``async def`` run as a
 long-lived child, or a nested ``SupervisorSpec``), when to restart it (``Restart``) and how to
@@ -13,17 +13,13 @@ import enum
 import inspect
 import math
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 import attrs
 
 from arborist.actors import Actor
 
-from ._backoff import Backoff
 from ._function import function_actor_class
-
-if TYPE_CHECKING:
-    from ._supervisor import Supervisor
 
 __all__ = [
     "BRUTAL",
@@ -35,7 +31,6 @@ __all__ = [
     "Restart",
     "Strategy",
     "SupervisorLike",
-    "SupervisorSpec",
 ]
 
 BRUTAL: Final[float] = 0.0
@@ -138,11 +133,11 @@ def _to_kind(value: Any) -> Any:
     return _enum_converter(Kind)(value)
 
 
-def _to_strategy(value: Any) -> Any:
+def to_strategy(value: Any) -> Any:
     return _enum_converter(Strategy)(value)
 
 
-def _to_auto_shutdown(value: Any) -> Any:
+def to_auto_shutdown(value: Any) -> Any:
     return _enum_converter(AutoShutdown)(value)
 
 
@@ -150,7 +145,7 @@ def _choices(enum_cls: type[enum.Enum]) -> str:
     return ", ".join(f"{enum_cls.__name__}.{m.name}" for m in enum_cls)
 
 
-def _check_enum(subject: str, field: str, value: Any, enum_cls: type[enum.Enum]) -> None:
+def check_enum(subject: str, field: str, value: Any, enum_cls: type[enum.Enum]) -> None:
     if isinstance(value, enum_cls):
         return
     error = ValueError if isinstance(value, str) else TypeError
@@ -161,7 +156,7 @@ def _is_supervisor_class(cls: type[Actor]) -> bool:
     return bool(getattr(cls, "supervisor_kind", False))
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     if inspect.isclass(value):
         return f"class {value.__qualname__}"
     if inspect.isfunction(value) or inspect.ismethod(value):
@@ -184,7 +179,7 @@ def check_shutdown(subject: str, value: Any) -> float:
     return float(value)
 
 
-def _to_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+def to_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
@@ -219,7 +214,7 @@ class ChildSpec:
 
     id: Hashable = attrs.field()
     start: ChildStart = attrs.field()
-    args: tuple[Any, ...] = attrs.field(default=(), converter=_to_tuple)
+    args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
     kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_to_dict)
     restart: Restart = attrs.field(
         default=Restart.PERMANENT, converter=_to_restart, kw_only=True
@@ -253,8 +248,8 @@ class ChildSpec:
             hash(self.id)
         except TypeError:
             raise TypeError(f"child id must be hashable (a str is best); got {self.id!r}") from None
-        _check_enum(f"{label}: ", "restart", self.restart, Restart)
-        _check_enum(f"{label}: ", "kind", self.kind, Kind)
+        check_enum(f"{label}: ", "restart", self.restart, Restart)
+        check_enum(f"{label}: ", "kind", self.kind, Kind)
         object.__setattr__(self, "shutdown", check_shutdown(label, self.shutdown))
         if not isinstance(self.significant, bool):
             raise TypeError(f"{label}: significant must be True or False; got {self.significant!r}")
@@ -273,7 +268,7 @@ class ChildSpec:
         if inspect.isclass(start):
             if issubclass(start, Actor):
                 return start, self.args, dict(self.kwargs)
-            raise TypeError(f"{label}: {rule}; got {_describe(start)}, which is not an Actor")
+            raise TypeError(f"{label}: {rule}; got {describe(start)}, which is not an Actor")
         if isinstance(start, Actor):
             raise TypeError(
                 f"{label}: {rule}; got an instance of {type(start).__name__}: pass the class "
@@ -287,36 +282,21 @@ class ChildSpec:
             return start.child_actor()
         if inspect.isasyncgenfunction(start):
             raise TypeError(
-                f"{label}: {rule}; got async generator {_describe(start)}: "
+                f"{label}: {rule}; got async generator {describe(start)}: "
                 "supervised functions must be `async def` without `yield`"
             )
         if inspect.iscoroutinefunction(start):
             return function_actor_class(start), self.args, dict(self.kwargs)
         if callable(start):
             raise TypeError(
-                f"{label}: {rule}; got {_describe(start)}, which is not `async def`: "
+                f"{label}: {rule}; got {describe(start)}, which is not `async def`: "
                 "make it async, or run blocking code in a ThreadActor"
             )
-        raise TypeError(f"{label}: {rule}; got {_describe(start)}")
+        raise TypeError(f"{label}: {rule}; got {describe(start)}")
 
     def actor_start(self) -> tuple[type[Actor], tuple[Any, ...], dict[str, Any]]:
         """The actor class and constructor arguments each incarnation is built from."""
         return self._actor
-
-
-def _check_children(instance: Any, attribute: Any, children: tuple[Any, ...]) -> None:
-    seen: set[Hashable] = set()
-    for index, child in enumerate(children):
-        if not isinstance(child, ChildSpec):
-            raise TypeError(
-                f"children[{index}] must be a ChildSpec; got {_describe(child)} "
-                f"(wrap it: ChildSpec('id', {child!r}))"
-            )
-        if child.id in seen:
-            raise ValueError(
-                f"child ids must be unique within a supervisor; duplicated: {child.id!r}"
-            )
-        seen.add(child.id)
 
 
 def check_restart_limits(max_restarts: Any, max_seconds: Any) -> None:
@@ -344,53 +324,3 @@ def check_significant(child: ChildSpec, auto_shutdown: AutoShutdown) -> None:
             "set auto_shutdown=AutoShutdown.ANY_SIGNIFICANT or ALL_SIGNIFICANT, or drop "
             "significant=True"
         )
-
-
-@attrs.frozen
-class SupervisorSpec:
-    """A static supervisor: its children, restart strategy and restart intensity.
-
-    Also usable as ``ChildSpec.start`` to nest a supervisor (kind SUPERVISOR, shutdown
-    INFINITY by default).
-
-    Attributes:
-        children: the child specs, in start order (ids unique).
-        strategy: ``Strategy.ONE_FOR_ONE`` (default), ``ONE_FOR_ALL`` or ``REST_FOR_ONE``.
-        max_restarts: more than this many restarts within ``max_seconds`` and the supervisor
-            gives up (default 3, as Elixir).
-        max_seconds: the intensity window in seconds (default 5).
-        backoff: an optional ``Backoff`` delay before each restart (beyond OTP).
-        auto_shutdown: end by itself when significant children are done (default NEVER).
-
-    Example:
-        >>> SupervisorSpec([ChildSpec("db", Db), ChildSpec("web", Web)],  # doctest: +SKIP
-        ...                strategy=Strategy.REST_FOR_ONE)
-    """
-
-    children: tuple[ChildSpec, ...] = attrs.field(
-        default=(), converter=_to_tuple, validator=_check_children
-    )
-    strategy: Strategy = attrs.field(
-        default=Strategy.ONE_FOR_ONE, converter=_to_strategy, kw_only=True
-    )
-    max_restarts: int = attrs.field(default=3, kw_only=True)
-    max_seconds: float = attrs.field(default=5.0, kw_only=True)
-    backoff: Backoff | None = attrs.field(default=None, kw_only=True)
-    auto_shutdown: AutoShutdown = attrs.field(
-        default=AutoShutdown.NEVER, converter=_to_auto_shutdown, kw_only=True
-    )
-
-    def __attrs_post_init__(self) -> None:
-        _check_enum("", "strategy", self.strategy, Strategy)
-        check_restart_limits(self.max_restarts, self.max_seconds)
-        if self.backoff is not None and not isinstance(self.backoff, Backoff):
-            raise TypeError(f"backoff must be a Backoff or None; got {self.backoff!r}")
-        _check_enum("", "auto_shutdown", self.auto_shutdown, AutoShutdown)
-        for child in self.children:
-            check_significant(child, self.auto_shutdown)
-
-    def child_actor(self) -> tuple[type[Supervisor], tuple[Any, ...], dict[str, Any]]:
-        """The ``Supervisor`` actor class and its constructor arguments (for nesting)."""
-        from ._supervisor import Supervisor
-
-        return Supervisor, (self,), {}

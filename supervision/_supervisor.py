@@ -1,4 +1,4 @@
-"""Supervisor: a static supervision tree node with OTP semantics, and its typed ref.
+"""Supervisor: a static supervision tree node with OTP semantics: its spec, actor and typed ref.
 
 ``start_supervisor(system, SupervisorSpec(...))`` starts the children one after another in spec
 order (each once its ``on_start`` returned) and returns a ``SupervisorRef``. See
@@ -7,29 +7,97 @@ order (each once its ``on_start`` returned) and returns a ``SupervisorRef``. See
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
 import attrs
 import trio
 
-from arborist.actors import (
-    DEFAULT_ASK_TIMEOUT,
-    ActorRef,
-    ActorStartError,
-    ActorSystem,
-    AskTimeoutError,
-    ExitReason,
+from arborist.actors import ActorRef, ActorStartError, ActorSystem
+
+from ._backoff import Backoff
+from ._child import Child, Request
+from ._core import SupervisorBase
+from ._errors import ChildExistsError, ChildNotFoundError, ChildStartError, ChildStateError
+from ._refs import SupervisorRefBase, call
+from ._snapshot import ChildState
+from ._spec import (
+    AutoShutdown,
+    ChildSpec,
+    Strategy,
+    check_enum,
+    check_restart_limits,
+    check_significant,
+    describe,
+    to_auto_shutdown,
+    to_strategy,
+    to_tuple,
 )
 
-from ._child_events import SupervisorEvent
-from ._core import Child, CountChildren, Request, Snapshot, SupervisorBase, WhichChildren
-from ._errors import ChildExistsError, ChildNotFoundError, ChildStartError, ChildStateError
-from ._events import Unsubscribe
-from ._snapshot import ChildCounts, ChildInfo, ChildState, NodeSnapshot, TreeSnapshot
-from ._spec import INFINITY, ChildSpec, Strategy, SupervisorSpec, check_significant
+__all__ = ["Supervisor", "SupervisorRef", "SupervisorSpec", "start_supervisor"]
 
-__all__ = ["Supervisor", "SupervisorRef", "start_supervisor"]
+
+def _check_children(instance: Any, attribute: Any, children: tuple[Any, ...]) -> None:
+    seen: set[Hashable] = set()
+    for index, child in enumerate(children):
+        if not isinstance(child, ChildSpec):
+            raise TypeError(
+                f"children[{index}] must be a ChildSpec; got {describe(child)} "
+                f"(wrap it: ChildSpec('id', {child!r}))"
+            )
+        if child.id in seen:
+            raise ValueError(
+                f"child ids must be unique within a supervisor; duplicated: {child.id!r}"
+            )
+        seen.add(child.id)
+
+
+@attrs.frozen
+class SupervisorSpec:
+    """A static supervisor: its children, restart strategy and restart intensity.
+
+    Also usable as ``ChildSpec.start`` to nest a supervisor (kind SUPERVISOR, shutdown
+    INFINITY by default).
+
+    Attributes:
+        children: the child specs, in start order (ids unique).
+        strategy: ``Strategy.ONE_FOR_ONE`` (default), ``ONE_FOR_ALL`` or ``REST_FOR_ONE``.
+        max_restarts: more than this many restarts within ``max_seconds`` and the supervisor
+            gives up (default 3, as Elixir).
+        max_seconds: the intensity window in seconds (default 5).
+        backoff: an optional ``Backoff`` delay before each restart (beyond OTP).
+        auto_shutdown: end by itself when significant children are done (default NEVER).
+
+    Example:
+        >>> SupervisorSpec([ChildSpec("db", Db), ChildSpec("web", Web)],  # doctest: +SKIP
+        ...                strategy=Strategy.REST_FOR_ONE)
+    """
+
+    children: tuple[ChildSpec, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=_check_children
+    )
+    strategy: Strategy = attrs.field(
+        default=Strategy.ONE_FOR_ONE, converter=to_strategy, kw_only=True
+    )
+    max_restarts: int = attrs.field(default=3, kw_only=True)
+    max_seconds: float = attrs.field(default=5.0, kw_only=True)
+    backoff: Backoff | None = attrs.field(default=None, kw_only=True)
+    auto_shutdown: AutoShutdown = attrs.field(
+        default=AutoShutdown.NEVER, converter=to_auto_shutdown, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check_enum("", "strategy", self.strategy, Strategy)
+        check_restart_limits(self.max_restarts, self.max_seconds)
+        if self.backoff is not None and not isinstance(self.backoff, Backoff):
+            raise TypeError(f"backoff must be a Backoff or None; got {self.backoff!r}")
+        check_enum("", "auto_shutdown", self.auto_shutdown, AutoShutdown)
+        for child in self.children:
+            check_significant(child, self.auto_shutdown)
+
+    def child_actor(self) -> tuple[type[Supervisor], tuple[Any, ...], dict[str, Any]]:
+        """The ``Supervisor`` actor class and its constructor arguments (for nesting)."""
+        return Supervisor, (self,), {}
 
 
 @attrs.frozen
@@ -149,98 +217,6 @@ class Supervisor(SupervisorBase):
         except ChildStartError:
             del self._children[spec.id]
             raise
-
-
-def supervisor_actor(ref: ActorRef) -> SupervisorBase:
-    """The supervisor actor behind ``ref`` (same trio thread; used for sync subscriptions)."""
-    actor = ref._cell.actor
-    assert isinstance(actor, SupervisorBase)
-    return actor
-
-
-async def call(ref: ActorRef, request: Request, timeout: float | None) -> Any:
-    """Ask a supervisor and unwrap its outcome (its errors are raised here, not in it)."""
-    result = await ref.ask(request, timeout=timeout)
-    return result.unwrap()
-
-
-@attrs.frozen
-class SupervisorRefBase:
-    """What every supervisor ref offers: children, counts, snapshots, events, shutdown."""
-
-    ref: ActorRef = attrs.field()
-
-    _expected: ClassVar[type[SupervisorBase]] = SupervisorBase
-
-    @ref.validator
-    def _check_ref(self, attribute: Any, value: ActorRef) -> None:
-        expected = type(self)._expected
-        if not isinstance(value, ActorRef) or not issubclass(value.actor_class, expected):
-            raise TypeError(
-                f"{type(self).__name__} wraps the ActorRef of a {expected.__name__}; got {value!r}"
-            )
-
-    @property
-    def name(self) -> str | None:
-        """The supervisor's registered name, or None."""
-        name: str | None = self.ref.name
-        return name
-
-    @property
-    def is_alive(self) -> bool:
-        """Whether the supervisor is still running."""
-        alive: bool = self.ref.is_alive
-        return alive
-
-    async def which_children(self, *, timeout: float | None = None) -> list[ChildInfo]:
-        """Every child in start order: id, ref (None unless running), kind, restart, state.
-
-        Goes through the supervisor's mailbox, so exits it has not handled yet are not seen.
-
-        Raises:
-            ActorDeadError: the supervisor has ended.
-        """
-        result: list[ChildInfo] = await call(self.ref, WhichChildren(), timeout)
-        return result
-
-    async def count_children(self, *, timeout: float | None = None) -> ChildCounts:
-        """OTP's counts: specs, active (running), supervisors and workers."""
-        result: ChildCounts = await call(self.ref, CountChildren(), timeout)
-        return result
-
-    async def tree(self, *, timeout: float | None = DEFAULT_ASK_TIMEOUT) -> TreeSnapshot:
-        """A frozen snapshot of the whole tree under this supervisor (``str()`` draws it).
-
-        Each supervisor answers from its own mailbox, children after their parent.
-
-        Raises:
-            AskTimeoutError: the tree did not answer within ``timeout``.
-        """
-        with trio.move_on_after(INFINITY if timeout is None else timeout):
-            node: NodeSnapshot = await call(self.ref, Snapshot(None, 0), None)
-            return TreeSnapshot(node, trio.current_time())
-        raise AskTimeoutError(self.ref, "tree()", INFINITY if timeout is None else timeout)
-
-    def subscribe(self, handler: Callable[[SupervisorEvent], Any]) -> Unsubscribe:
-        """Call ``handler(event)`` for every later event of this supervisor and its subtree.
-
-        Handlers run synchronously in the supervisor, in subscription order; one that raises
-        is logged and does not disturb the others. Returns a function that unsubscribes.
-        """
-        return supervisor_actor(self.ref)._events.subscribe(handler)
-
-    async def shutdown(self, timeout: float | None = None) -> ExitReason:
-        """Stop the supervisor (its children in reverse start order) and wait for its exit.
-
-        Args:
-            timeout: kill it after this many seconds; None (default) waits, as OTP's
-                ``infinity`` for supervisors.
-        """
-        return await self.ref.shutdown(timeout)
-
-    async def wait_exit(self) -> ExitReason:
-        """Wait until the supervisor has ended and return its exit reason."""
-        return await self.ref.wait_exit()
 
 
 @attrs.frozen

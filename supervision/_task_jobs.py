@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import inspect
+import logging
 import math
+import weakref
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("arborist.supervision")
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -192,6 +196,7 @@ class TaskHandle(Job, Generic[T]):
     """
 
     __slots__ = (
+        "__weakref__",
         "_by",
         "_cancel",
         "_deadline",
@@ -211,7 +216,7 @@ class TaskHandle(Job, Generic[T]):
     _exc: BaseException | None
     _by: str
     _future: Future[Any] | None
-    _unobserved: dict[TaskHandle[Any], None] | None
+    _unobserved: weakref.WeakSet[TaskHandle[Any]] | None
 
     @classmethod
     def _create_task(
@@ -263,6 +268,10 @@ class TaskHandle(Job, Generic[T]):
                 failure then counts as observed.
             TaskTimeoutError: the task ran past its timeout and was cancelled.
             TaskCancelledError: the task was cancelled.
+            RuntimeError: the task raised a ``BaseException`` that is not an ``Exception``
+                (``GeneratorExit``, a stale ``trio.Cancelled``, your own subclass, or a
+                ``KeyboardInterrupt``/``SystemExit``, which also stops the actor system); the
+                original is the ``__cause__``.
         """
         if self.state is RUNNING:
             if self._event is None:
@@ -276,17 +285,47 @@ class TaskHandle(Job, Generic[T]):
         return self.result().__await__()
 
     def _unwrap(self) -> T:
-        state = self.state
-        if state is FINISHED:
+        if self.state is FINISHED:
             return self._value
-        if state is FAILED:
-            exc = self._exc
-            assert exc is not None
-            if self._unobserved is not None:
-                self._unobserved.pop(self, None)
-                self._unobserved = None
+        exc = self._exc  # set exactly when the task failed
+        if exc is None:
+            raise TaskCancelledError(self, self._by or BY_SUPERVISOR)
+        unobserved, self._unobserved = self._unobserved, None
+        if unobserved is not None:
+            unobserved.discard(self)
+        if isinstance(exc, Exception):
             raise exc.with_traceback(exc.__traceback__)
-        raise TaskCancelledError(self, self._by or BY_SUPERVISOR)
+        raise awaited_error(self, exc)
+
+    def __del__(self) -> None:
+        # A failed task whose handle is dropped unawaited is reported now: its supervisor
+        # holds it only weakly, so it could not report it at its own stop.
+        if getattr(self, "_unobserved", None) is not None:
+            logger.error(
+                "task %r failed and its handle was never awaited (it was dropped)",
+                self,
+                exc_info=self._exc,
+            )
+
+
+def awaited_error(job: Job, exc: BaseException) -> Exception:
+    """What awaiting a failed task raises: its own exception, or a ``RuntimeError`` from it.
+
+    A ``BaseException`` that is not an ``Exception`` is never raised into an awaiter.
+    """
+    if isinstance(exc, Exception):
+        return exc
+    effect = (
+        "it stopped the actor system"
+        if isinstance(exc, KeyboardInterrupt | SystemExit)
+        else "it failed this task only"
+    )
+    error = RuntimeError(
+        f"task {job.name!r} (#{job.id}) raised {type(exc).__name__}({exc}), a BaseException "
+        f"that is not an Exception; {effect}"
+    )
+    error.__cause__ = exc
+    return error
 
 
 def is_async(fn: Callable[..., Any]) -> bool:

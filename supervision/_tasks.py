@@ -7,11 +7,14 @@ The OTP ``Task.Supervisor``, in trio terms. Semantics, in one place:
   never restarted, and it is cancelled when the supervisor stops.
 - ``start_child(fn, *args)`` fires and forgets: it returns a ``Job`` at once and never raises
   what the job raises. A failure is logged (logger ``arborist.supervision``) and reported as a
-  ``TaskFailed`` event; it never reaches the caller.
+  ``TaskFailed`` event; it never reaches the caller. A ``KeyboardInterrupt`` or ``SystemExit``
+  in a job stops the whole actor system instead (see ``arborist.actors``).
 - ``start_task(fn, *args, timeout=None)`` returns a ``TaskHandle``: ``await handle`` gives the
   value or raises the job's own exception (its ``__cause__`` intact), ``TaskTimeoutError``
   after ``timeout``, or ``TaskCancelledError``. A failed task nobody awaited is logged when
-  the supervisor stops, so no failure goes unseen.
+  the supervisor stops, or when its handle is dropped unawaited, so no failure goes unseen.
+- Memory is flat in the number of jobs run: the supervisor keeps the running jobs and
+  counters (``statistics()``), never the jobs that ended (see ``_task_ledger``).
 - ``fn`` is an async function, or a plain callable that runs on a worker thread through
   ``trio.to_thread.run_sync(..., abandon_on_cancel=True)``: a cancelled thread job is abandoned
   (Python cannot stop a thread); its result is discarded.
@@ -29,40 +32,32 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future, InvalidStateError
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any, TypeVar, overload
 
 import trio
 
-from arborist.actors import Actor, ActorRef, ActorSystem, ExitReason, open_actor_system
+from arborist.actors import Actor, ActorRef, ExitReason
+from arborist.actors._escapes import sort_escape
 
-from ._events import EventBus, Unsubscribe
+from ._events import Unsubscribe
 from ._task_jobs import (
     BY_HANDLE,
-    BY_SUPERVISOR,
-    CANCELLED,
-    FAILED,
-    FINISHED,
     RUNNING,
     Job,
-    JobState,
     MaxChildrenError,
     ShutdownReport,
-    TaskCancelled,
     TaskEvent,
-    TaskFailed,
-    TaskFinished,
     TaskHandle,
-    TaskStarted,
     TaskSupervisorClosedError,
     TaskSupervisorStatistics,
     TaskTimeoutError,
     check_fn,
 )
+from ._task_ledger import JobLedger, settle_future
 
-__all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "open_task_supervisor"]
+__all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "check_options"]
 
 logger = logging.getLogger("arborist.supervision")
 
@@ -75,7 +70,7 @@ DEFAULT_TASK_SHUTDOWN = 5.0
 # -- the supervisor ----------------------------------------------------------------------------
 
 
-def _check_options(shutdown: float, max_children: int | None) -> None:
+def check_options(shutdown: float, max_children: int | None) -> None:
     if isinstance(shutdown, bool) or not isinstance(shutdown, int | float) or not shutdown >= 0:
         raise ValueError(
             f"shutdown must be the seconds (>= 0, math.inf to wait forever) running jobs get "
@@ -113,23 +108,15 @@ class TaskSupervisor(Actor):
     def __init__(
         self, *, shutdown: float = DEFAULT_TASK_SHUTDOWN, max_children: int | None = None
     ) -> None:
-        _check_options(shutdown, max_children)
+        check_options(shutdown, max_children)
         self._shutdown = shutdown
         self._max_children = max_children
-        self._state = "not started"
         self._jobs: trio.Nursery | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._thread = 0
         self._ids = itertools.count(1)
-        self._running: dict[Job, None] = {}
-        self._started = self._finished = self._failed = self._cancelled = 0
-        self._events: EventBus[TaskEvent] = EventBus()
-        self._idle: trio.Event | None = None
+        self._ledger = JobLedger()
         self._grace: float | None = None
-        self._at_stop: tuple[int, int, int] | None = None
-        self._cut: list[Job] = []
-        self._unobserved: dict[TaskHandle[Any], None] = {}
-        self._report: ShutdownReport | None = None
 
     @classmethod
     def from_ref(cls, ref: ActorRef) -> TaskSupervisor:
@@ -150,9 +137,19 @@ class TaskSupervisor(Actor):
             return f"#{id(self):x}"
         return repr(ref.name) if ref.name is not None else f"#{ref.id}"
 
+    @property
+    def _state(self) -> str:
+        ledger = self._ledger
+        if ledger.report is not None:
+            return "stopped"
+        if ledger.stopping:
+            return "stopping"
+        return "not started" if self._jobs is None else "running"
+
     def __repr__(self) -> str:
         return (
-            f"<TaskSupervisor {self._describe()} {self._state}, {len(self._running)} jobs running>"
+            f"<TaskSupervisor {self._describe()} {self._state}, "
+            f"{len(self._ledger.running)} jobs running>"
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -167,11 +164,10 @@ class TaskSupervisor(Actor):
         try:
             async with trio.open_nursery() as jobs:
                 self._jobs = jobs
-                self._state = "running"
                 task_status.started()
                 await trio.sleep_forever()
         finally:
-            self._finish_stop()
+            self._ledger.close(self)
 
     def on_receive(self, message: Any) -> None:
         """Log and ignore a message: jobs are started with methods, not messages."""
@@ -184,15 +180,16 @@ class TaskSupervisor(Actor):
 
     async def on_stop(self, reason: ExitReason) -> None:
         """Refuse new jobs, give running ones the shutdown time, cancel the rest."""
-        self._begin_stop()
+        ledger = self._ledger
+        ledger.begin_stop()
         grace = self._shutdown if self._grace is None else self._grace
-        if self._running:
+        if ledger.running:
             with trio.move_on_after(grace):
-                await self._wait_idle()
-        if self._running:
-            assert self._jobs is not None
-            self._jobs.cancel_scope.cancel()
-            await self._wait_idle()
+                await ledger.wait_idle()
+        jobs = self._jobs
+        if ledger.running and jobs is not None:
+            jobs.cancel_scope.cancel()
+            await ledger.wait_idle()
 
     async def aclose(self, *, shutdown: float | None = None) -> ShutdownReport:
         """Stop the supervisor gracefully and return what happened to the running jobs.
@@ -204,80 +201,31 @@ class TaskSupervisor(Actor):
             shutdown: override the grace period for this stop (0: cancel at once).
         """
         if shutdown is not None:
-            _check_options(shutdown, None)
+            check_options(shutdown, None)
             self._grace = shutdown
         await self.ref.shutdown(timeout=None)
-        assert self._report is not None
-        return self._report
+        # The jobs' host task closes the ledger when the actor's nursery ends; a supervisor
+        # killed before it ever started jobs has an empty report.
+        return self._ledger.close(self)
 
     @property
     def report(self) -> ShutdownReport | None:
         """The ``ShutdownReport`` once the supervisor has stopped, else None."""
-        return self._report
-
-    def _begin_stop(self) -> None:
-        if self._at_stop is None:
-            self._state = "stopping"
-            self._at_stop = (self._finished, self._failed, self._cancelled)
-
-    async def _wait_idle(self) -> None:
-        while self._running:
-            self._idle = trio.Event()
-            await self._idle.wait()
-
-    def _finish_stop(self) -> None:
-        self._begin_stop()
-        self._state = "stopped"
-        if self._report is not None:
-            return
-        assert self._at_stop is not None
-        finished, failed, cancelled = self._at_stop
-        self._report = report = ShutdownReport(
-            completed=self._finished - finished,
-            cancelled=self._cancelled - cancelled,
-            failed=self._failed - failed,
-            cut=tuple(sorted(self._cut, key=_by_id)),
-            time=trio.current_time(),
-        )
-        if report.cut:
-            logger.warning(
-                "%r cut %d jobs still running after its shutdown time: %s",
-                self,
-                len(report.cut),
-                ", ".join(repr(job) for job in report.cut[:20])
-                + (" ..." if len(report.cut) > 20 else ""),
-            )
-        for handle in self._unobserved:
-            handle._unobserved = None
-            logger.error(
-                "%r: task %r failed and its handle was never awaited",
-                self,
-                handle,
-                exc_info=handle._exc,
-            )
-        self._unobserved.clear()
-        if self._events:
-            self._events.emit(report)
+        return self._ledger.report
 
     # -- observing ----------------------------------------------------------------------------
 
     def subscribe(self, handler: Callable[[TaskEvent], Any]) -> Unsubscribe:
         """Call ``handler(event)`` synchronously for every later event; return an unsubscriber."""
-        return self._events.subscribe(handler)
+        return self._ledger.events.subscribe(handler)
 
     def statistics(self) -> TaskSupervisorStatistics:
         """Return a frozen snapshot of the job counters."""
-        return TaskSupervisorStatistics(
-            running=len(self._running),
-            started=self._started,
-            finished=self._finished,
-            failed=self._failed,
-            cancelled=self._cancelled,
-        )
+        return self._ledger.statistics()
 
     def running_jobs(self) -> list[Job]:
         """The jobs running now, oldest first."""
-        return list(self._running)
+        return list(self._ledger.running)
 
     # -- starting jobs ------------------------------------------------------------------------
 
@@ -292,15 +240,9 @@ class TaskSupervisor(Actor):
                 "start_task_threadsafe"
             )
         limit = self._max_children
-        if limit is not None and len(self._running) >= limit:
+        if limit is not None and len(self._ledger.running) >= limit:
             raise MaxChildrenError(self._describe(), limit)
         return jobs
-
-    def _register(self, job: Job) -> None:
-        self._running[job] = None
-        self._started += 1
-        if self._events:
-            self._events.emit(TaskStarted(job, job._started_at))
 
     def start_child(self, fn: Callable[..., Any], *args: Any, name: str | None = None) -> Job:
         """Start ``fn(*args)`` as a fire-and-forget job and return at once.
@@ -325,7 +267,7 @@ class TaskSupervisor(Actor):
         jobs = self._accept()
         check_fn(fn, "start_child")
         job: Job = Job._create(next(self._ids), fn, args, name, trio.current_time())
-        self._register(job)
+        self._ledger.register(job)
         jobs.start_soon(self._run_child, job, name=job._name or fn)
         return job
 
@@ -384,7 +326,7 @@ class TaskSupervisor(Actor):
         handle = TaskHandle._create_task(
             next(self._ids), fn, args, name, trio.current_time(), timeout
         )
-        self._register(handle)
+        self._ledger.register(handle)
         jobs.start_soon(self._run_task, handle, name=handle._name or fn)
         return handle
 
@@ -445,7 +387,7 @@ class TaskSupervisor(Actor):
             try:
                 handle = self.start_task(fn, *args, timeout=timeout, name=name)
             except Exception as exc:
-                _settle_future(future, exc, None)
+                settle_future(future, exc, None)
                 return
             handle._future = future
 
@@ -471,20 +413,25 @@ class TaskSupervisor(Actor):
         return await trio.to_thread.run_sync(fn, *job._args, abandon_on_cancel=True)
 
     async def _run_child(self, job: Job) -> None:
+        ledger = self._ledger
         try:
             await self._call(job)
         except Exception as exc:
-            self._settle(job, FAILED, exc)
+            ledger.fail(job, exc)
             logger.error("%r: job %r failed", self, job, exc_info=exc)  # noqa: TRY400
-        except BaseException:
-            self._settle(job, CANCELLED, None)
-            raise
+        except BaseException as exc:
+            cancellation = self._escaped(job, exc)
+            if cancellation is exc:
+                raise
+            if cancellation is not None:
+                raise cancellation from None
         else:
-            self._settle(job, FINISHED, None)
+            ledger.finish(job)
 
     async def _run_task(self, handle: TaskHandle[Any]) -> None:
+        ledger = self._ledger
         if handle._cancel is True:
-            self._settle(handle, CANCELLED, None)
+            ledger.cancel(handle)
             return
         try:
             with trio.CancelScope(deadline=handle._deadline) as scope:
@@ -492,146 +439,45 @@ class TaskSupervisor(Actor):
                 try:
                     value = await self._call(handle)
                 except Exception as exc:
-                    self._settle(handle, FAILED, exc)
+                    ledger.fail(handle, exc)
                     return
-            if not scope.cancelled_caught:
+                except BaseException as exc:
+                    cancellation = self._escaped(handle, exc)
+                    if cancellation is exc:
+                        raise
+                    if cancellation is not None:
+                        raise cancellation from None
+                    return
+            if handle.state is not RUNNING:
+                pass  # failed by a BaseException, its cancellation part caught by the scope
+            elif not scope.cancelled_caught:
                 handle._value = value
-                self._settle(handle, FINISHED, None)
-            elif handle._by == BY_HANDLE:
-                self._settle(handle, CANCELLED, None)
+                ledger.finish(handle)
+            elif handle._by == BY_HANDLE or handle._timeout is None:
+                ledger.cancel(handle)
             else:
-                assert handle._timeout is not None
-                self._settle(handle, FAILED, TaskTimeoutError(handle, handle._timeout))
+                ledger.fail(handle, TaskTimeoutError(handle, handle._timeout))
         except BaseException:
             if handle.state is RUNNING:
-                self._settle(handle, CANCELLED, None)
+                ledger.cancel(handle)
             raise
 
-    def _settle(self, job: Job, state: JobState, exc: BaseException | None) -> None:
-        job.state = state
-        del self._running[job]
-        if state is FINISHED:
-            self._finished += 1
-        elif state is FAILED:
-            self._failed += 1
-        else:
-            self._cancelled += 1
+    def _escaped(self, job: Job, exc: BaseException) -> BaseException | None:
+        """Settle a job a BaseException ended; return the part to re-raise (a cancellation).
+
+        An interrupt fails the job and stops the actor system; any other BaseException that
+        is not a real cancellation fails the job only (see ``arborist.actors``).
+        """
+        escape = sort_escape(exc)
+        failure = escape.failure
         is_task = type(job) is TaskHandle
-        if state is CANCELLED:
-            by = job._by if is_task and job._by else BY_SUPERVISOR  # type: ignore[attr-defined]
-            if by == BY_SUPERVISOR:
-                self._begin_stop()
-                self._cut.append(job)
-        if self._events:
-            now = trio.current_time()
-            duration = now - job._started_at
-            if state is FINISHED:
-                self._events.emit(TaskFinished(job, now, duration))
-            elif state is FAILED:
-                assert exc is not None
-                self._events.emit(TaskFailed(job, exc, now, duration))
-            else:
-                self._events.emit(TaskCancelled(job, by, now, duration))
-        if is_task:
-            self._settle_task(job, state, exc)  # type: ignore[arg-type]
-        if not self._running and self._idle is not None:
-            self._idle.set()
-
-    def _settle_task(
-        self, handle: TaskHandle[Any], state: JobState, exc: BaseException | None
-    ) -> None:
-        if state is CANCELLED and not handle._by:
-            handle._by = BY_SUPERVISOR
-        if state is FAILED:
-            handle._exc = exc
-            if handle._event is None and handle._future is None:
-                self._unobserved[handle] = None
-                handle._unobserved = self._unobserved
-        if handle._event is not None:
-            handle._event.set()
-        future = handle._future
-        if future is not None:
-            if state is FINISHED:
-                _settle_future(future, None, handle._value)
-            elif state is FAILED:
-                _settle_future(future, exc, None)
-            else:
-                future.cancel()
-
-
-def _by_id(job: Job) -> int:
-    return job.id
-
-
-def _settle_future(future: Future[Any], exc: BaseException | None, value: Any) -> None:
-    try:
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(value)
-    except InvalidStateError:  # cancelled by its thread meanwhile
-        pass
-
-
-@asynccontextmanager
-async def open_task_supervisor(
-    system: ActorSystem | None = None,
-    *,
-    shutdown: float = DEFAULT_TASK_SHUTDOWN,
-    max_children: int | None = None,
-    name: str | None = None,
-) -> AsyncIterator[TaskSupervisor]:
-    """Run a ``TaskSupervisor`` for the duration of the block.
-
-    It is spawned as an actor of ``system`` (or of an actor system opened for it). When the
-    block ends normally, running jobs get ``shutdown`` seconds to finish and the rest are
-    cancelled; when it ends with an exception (or is cancelled) they are cancelled at once,
-    as a trio nursery does. ``supervisor.report`` then holds the ``ShutdownReport``.
-
-    Args:
-        system: the actor system to spawn in (default: a new one, closed with the block).
-        shutdown: seconds running jobs get to finish when the block ends.
-        max_children: refuse new jobs while this many run (None: no limit).
-        name: register the supervisor's actor under this name.
-
-    Raises:
-        ValueError: a bad ``shutdown`` or ``max_children``.
-
-    Example:
-        >>> async with open_task_supervisor() as tasks:  # doctest: +SKIP
-        ...     tasks.start_child(send_slack_notification, "Hey! We got an event!")
-    """
-    _check_options(shutdown, max_children)
-    if system is None:
-        # The actor system's nursery wraps what the block raises in a group: unwrap it, so the
-        # caller sees its own exception, as with any other context manager.
-        raised: BaseException | None = None
-        try:
-            async with (
-                open_actor_system(shutdown_timeout=max(shutdown, 5.0)) as own,
-                open_task_supervisor(
-                    own, shutdown=shutdown, max_children=max_children, name=name
-                ) as supervisor,
-            ):
-                try:
-                    yield supervisor
-                except BaseException as exc:
-                    raised = exc
-                    raise
-        except BaseExceptionGroup as group:
-            if raised is None or list(group.exceptions) != [raised]:
-                raise
-        else:
-            return
-        raise raised
-    ref = await system.spawn(
-        TaskSupervisor, name=name, shutdown=shutdown, max_children=max_children
-    )
-    supervisor = TaskSupervisor.from_ref(ref)
-    failed = True
-    try:
-        yield supervisor
-        failed = False
-    finally:
-        with trio.CancelScope(shield=True):
-            await supervisor.aclose(shutdown=0 if failed else None)
+        if failure is None:
+            if not is_task:
+                self._ledger.cancel(job)  # a task's cancellation is settled by _run_task
+            return escape.cancellation
+        self._ledger.fail(job, failure)
+        if escape.interrupt is not None:
+            self.system._interrupt(escape.interrupt, job)
+        elif not is_task:
+            logger.error("%r: job %r failed", self, job, exc_info=failure)
+        return escape.cancellation

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import trio
 
 from arborist.actors import Actor, ActorDeadError, NameTakenError, Registry
 
@@ -175,3 +176,14 @@ async def test_unregister_by_a_stale_ref_keeps_the_newer_holder(system):
     registry.unregister("x", old)
 
     assert registry.whereis("x") is new
+
+
+async def test_a_spawn_into_a_closed_nursery_leaves_the_name_free(system):
+    async with trio.open_nursery() as closed:
+        pass
+
+    with pytest.raises(RuntimeError, match="closed"):
+        await system.spawn(Echo, name="echo", nursery=closed)
+
+    assert system.whereis("echo") is None
+    assert (await system.spawn(Echo, name="echo")).name == "echo"

@@ -23,7 +23,7 @@ from arborist.actors import (
     Shutdown,
     ThreadActor,
 )
-from arborist.actors._thread import _Batch
+from arborist.actors._thread_cell import _Batch
 
 GUARD = 5  # seconds; a generous guard, never a timing assertion
 

@@ -237,3 +237,64 @@ async def test_a_restart_due_while_the_system_closes_does_not_crash_the_supervis
         # they must not be retried (and counted) until the supervisor gives up
 
     assert sup.ref.exit_reason == Shutdown()
+
+
+def failing_restarts(failures: int) -> type[Worker]:
+    """A worker class whose restarts (not its first start) fail ``failures`` times."""
+
+    class FailsToRestart(Worker):
+        starts = 0
+
+        async def on_start(self) -> None:
+            type(self).starts += 1
+            if 1 < type(self).starts <= 1 + failures:
+                self.log.append(("failed start", self.child_id))
+                raise ValueError(f"{self.child_id} cannot come back")
+            await super().on_start()
+
+    return FailsToRestart
+
+
+@pytest.mark.parametrize("strategy", [Strategy.ONE_FOR_ALL, Strategy.REST_FOR_ONE], ids=str)
+async def test_a_sibling_failing_to_restart_is_retried_as_counted_restarts_until_give_up(
+    system, strategy
+):
+    log: Log = []
+    spec = SupervisorSpec(
+        [worker("a", log), ChildSpec("b", failing_restarts(100), ("b", log))],
+        strategy=strategy,
+        max_restarts=3,
+    )
+    sup = await start_supervisor(system, spec)
+
+    await make_exit(await ref_of(sup, "a"), "crash")
+    reason = await sup.wait_exit()
+
+    assert isinstance(reason, Crashed)
+    assert isinstance(reason.exc, SupervisorGaveUpError)
+    assert reason.exc.child_id == "b"
+    assert isinstance(reason.exc.__cause__, ValueError)
+    assert "b cannot come back" in str(reason.exc)
+    assert log.count(("failed start", "b")) == 3  # the restart, then 2 retries; the 4th is over
+
+
+@pytest.mark.parametrize("strategy", [Strategy.ONE_FOR_ALL, Strategy.REST_FOR_ONE], ids=str)
+async def test_a_sibling_that_fails_to_restart_once_is_retried_and_the_tree_heals(
+    system, strategy
+):
+    log: Log = []
+    spec = SupervisorSpec(
+        [worker("a", log), ChildSpec("b", failing_restarts(1), ("b", log))],
+        strategy=strategy,
+        max_restarts=3,
+    )
+    sup = await start_supervisor(system, spec)
+    log.clear()
+
+    await make_exit(await ref_of(sup, "a"), "crash")
+    await settle()
+
+    assert sup.is_alive
+    assert [info.state for info in await sup.which_children()] == ["running", "running"]
+    assert ("failed start", "b") in log
+    assert log[-1] == ("start", "b")

@@ -1,0 +1,326 @@
+"""ThreadCell: the trio side of a thread actor, and the jobs it hands to its OS thread.
+
+How a thread actor runs (the trio side is an ordinary cell, so refs, names, monitors, links,
+timers and supervisors treat it like any actor):
+
+1. At start a ``pykka.ThreadingActor`` (the *runner*) starts the actor's thread; every handler
+   of this incarnation runs on that one thread.
+2. The trio task of the cell takes every message queued in the ordinary mailbox (up to the
+   next stop marker, at most ``_MAX_BATCH``; one at a time for a bounded mailbox, so that
+   its bound still holds) and hands them to the thread as one job (a ``_Batch``). It then
+   parks (trio keeps running other tasks) until the thread reports back through the system's
+   trio token (``run_sync_soon``): a burst of tells costs two cross-thread wake-ups in all,
+   not two per message.
+3. The thread handles the batch in mailbox order. Before each message it checks that the
+   batch is still wanted (no stop requested, not killed); an ask's reply is sent to trio as
+   soon as its handler returns. The first exception ends the batch and the actor with
+   ``Crashed(exc)`` as any actor ("let it crash", unlike pykka, which returns the error to the
+   asker and keeps going); the messages after it go back to the mailbox, unhandled.
+4. On exit the runner is asked to stop and its thread ends after the job in hand.
+
+A blocking handler cannot be preempted: ``kill()`` (or a shutdown timeout) marks the actor
+``Killed`` at once on the trio side, pending asks fail, and the thread finishes its handler in
+the background; whatever it returns or raises then is discarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import outcome
+import pykka
+import trio
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+
+from ._cell import Cell
+from ._envelopes import Call, MethodCall, StopRequest
+from ._escapes import find_interrupt
+from ._reasons import Crashed, ExitReason, Normal
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+
+__all__ = ["ThreadCell"]
+
+logger = logging.getLogger("arborist.actors")
+
+T = TypeVar("T")
+
+# The most queued messages handed to the thread in one job. Taking them off the mailbox is
+# trio-side work, so a cap keeps that step short; the thread's wake-ups are paid once per batch.
+_MAX_BATCH = 1024
+
+
+class _Job:
+    """One function to run on the actor's thread; its outcome wakes the waiting trio task."""
+
+    __slots__ = ("args", "fn", "task", "token")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], token: trio.lowlevel.TrioToken
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.token = token
+        self.task: Task | None = None
+
+    def run(self) -> None:
+        """On the actor's thread: run the function and send its outcome to trio."""
+        result = outcome.capture(self.fn, *self.args)
+        # If trio has ended (the actor was killed long ago), nobody waits for the outcome.
+        with contextlib.suppress(trio.RunFinishedError):
+            self.token.run_sync_soon(self._deliver, result)
+
+    def _deliver(self, result: outcome.Outcome[Any]) -> None:
+        # On the trio thread. A job whose waiter gave up (kill) is discarded here.
+        task, self.task = self.task, None
+        if task is not None:
+            reschedule(task, outcome.Value(result))
+
+    async def wait(self) -> outcome.Outcome[Any]:
+        """Park until the thread has run the job; cancellation abandons it."""
+        self.task = current_task()
+
+        def abort(_: Any) -> Abort:
+            self.task = None
+            return Abort.SUCCEEDED
+
+        result: outcome.Outcome[Any] = await wait_task_rescheduled(abort)
+        return result
+
+
+class _Runner(pykka.ThreadingActor):
+    """The pykka actor that owns the OS thread and runs ``_Job``s in order."""
+
+    use_daemon_thread = True  # a killed actor stuck in a handler must not keep Python alive
+
+    def __init__(self, cell: ThreadCell, thread_name: str) -> None:
+        super().__init__()
+        self._arborist_cell = cell
+        self._thread_name = thread_name
+
+    def on_start(self) -> None:
+        thread = threading.current_thread()
+        thread.name = self._thread_name
+        self._arborist_cell.thread_ident = thread.ident
+
+    def on_receive(self, message: Any) -> None:
+        message.run()  # a _Job or a _Batch: nothing else is ever told to a runner
+
+
+class _Batch:
+    """Queued messages that the actor's thread handles in one job, in mailbox order.
+
+    The thread stops early at the first exception, when a stop has been requested, or when
+    the trio side has abandoned the batch (the actor was killed), then reports back once.
+    ``started`` is the index of the last message the thread began (-1: none). The cell's
+    ``batch_lock`` makes "check the batch is still wanted, then begin the next message" atomic
+    with abandoning it, so after a kill the trio side knows exactly which messages the thread
+    has begun and which it will never touch.
+    """
+
+    __slots__ = ("abandoned", "cell", "error", "handled", "items", "reply", "started", "task")
+
+    def __init__(self, cell: ThreadCell, items: list[Any]) -> None:
+        self.cell = cell
+        self.items = items
+        self.started = -1
+        self.handled = 0
+        self.error: BaseException | None = None
+        self.reply: outcome.Value[Any] | None = None  # the answer when the last item is a Call
+        self.abandoned = False
+        self.task: Task | None = None
+
+    def run(self) -> None:
+        """On the actor's thread: handle the messages in order, then wake the trio side."""
+        cell = self.cell
+        lock = cell.batch_lock
+        receive = cell.actor.on_receive
+        token = cell.system.token
+        items = self.items
+        last = len(items) - 1
+        index = 0
+        try:
+            while index <= last:
+                with lock:
+                    if self.abandoned or cell.stop_reason is not None:
+                        break
+                    self.started = index
+                item = items[index]
+                if type(item) is Call:
+                    value = outcome.Value(cell._dispatch(item.message))
+                    if index == last:
+                        self.reply = value  # sent with the batch's outcome: one wake-up
+                    else:
+                        try:
+                            token.run_sync_soon(item.reply, value)  # answer now, keep going
+                        except trio.RunFinishedError:
+                            return  # trio has ended (killed long ago): nobody waits
+                else:
+                    receive(item)
+                index += 1
+        except BaseException as exc:  # reported to trio, which decides (Crashed or re-raise)
+            self.error = exc
+        self.handled = index
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(self._deliver)
+
+    def _deliver(self) -> None:
+        # On the trio thread. An abandoned batch (kill) is discarded here, its reply with it.
+        task, self.task = self.task, None
+        if task is None:
+            return
+        if self.reply is not None:
+            self.items[-1].reply(self.reply)
+        reschedule(task)
+
+    async def wait(self) -> None:
+        """Park until the thread has finished the batch; cancellation abandons it."""
+        self.task = current_task()
+        await wait_task_rescheduled(self._abort)
+
+    def _abort(self, _: Any) -> Abort:
+        with self.cell.batch_lock:
+            self.abandoned = True
+        self.task = None
+        return Abort.SUCCEEDED
+
+
+class ThreadCell(Cell):
+    """A cell whose handlers run on the runner's thread. Not public."""
+
+    __slots__ = ("batch_lock", "runner", "thread_ident", "trio_thread_ident")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runner: pykka.ActorRef[_Runner] | None = None
+        self.thread_ident: int | None = None
+        self.trio_thread_ident = threading.get_ident()
+        self.batch_lock = threading.Lock()
+
+    async def on_thread(self, fn: Callable[..., Any], *args: Any) -> outcome.Outcome[Any]:
+        """Run ``fn(*args)`` on the actor's thread; return its outcome (never raises it)."""
+        runner = self.runner
+        if runner is None:
+            return outcome.Error(RuntimeError(f"the thread of {self.ref!r} has stopped"))
+        job = _Job(fn, args, self.system.token)
+        runner.tell(job)
+        return await job.wait()
+
+    async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+        runner = _Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
+        self.runner = runner
+        started = await self.on_thread(self.actor.on_start)
+        if type(started) is outcome.Error:
+            self.start_error = self._thread_failure(started.error)
+            return Crashed(self.start_error)
+        self.started = True
+        task_status.started(self.ref)
+        reason = await self._thread_loop(runner)
+        return await self._stop_hooks(reason)
+
+    async def _thread_loop(self, runner: pykka.ActorRef[_Runner]) -> ExitReason:
+        mailbox = self.mailbox
+        queue = mailbox._queue
+        space = mailbox._space
+        # A bounded mailbox hands over one message at a time: taking more off the queue would
+        # make room for senders before those messages are handled, loosening the bound.
+        limit = 1 if space is not None else _MAX_BATCH
+        items: list[Any] = []
+        batch = None
+        while True:
+            if self.stop_reason is not None:
+                return self.stop_reason
+            if not queue:
+                items = []
+                batch = None  # an idle actor holds nothing it handled
+                await mailbox.wait()
+                continue
+            if type(queue[0]) is StopRequest:
+                queue.popleft()
+                if space is not None and space:
+                    space.unpark()
+                return Normal()
+            items = [queue.popleft()]
+            while queue and len(items) < limit and type(queue[0]) is not StopRequest:
+                items.append(queue.popleft())
+            if space is not None and space:
+                space.unpark()
+            batch = _Batch(self, items)
+            runner.tell(batch)
+            try:
+                await batch.wait()
+            except BaseException:
+                # Killed while the thread works: the message it began is the current one (an
+                # ask in hand fails as any actor's); the ones it will never touch go back to
+                # the mailbox, so the exit fails their asks and counts them as unhandled.
+                self._hand_back(items, batch.started, handled=batch.started + 1)
+                raise
+            error = batch.error
+            if error is not None:
+                self._hand_back(items, batch.handled, handled=batch.handled + 1)
+                return Crashed(self._thread_failure(error))
+            if batch.handled < len(items):  # a stop was requested mid-batch
+                self._hand_back(items, -1, handled=batch.handled)
+
+    def _thread_failure(self, error: BaseException) -> BaseException:
+        """What a handler raised on the thread: the crash (an interrupt also stops the system).
+
+        Nothing raised on the actor's thread is a cancellation of a trio task.
+        """
+        interrupt = find_interrupt(error)
+        if interrupt is not None:
+            self.system._interrupt(interrupt, self.ref)
+            return interrupt
+        return error
+
+    def _hand_back(self, items: list[Any], current: int, *, handled: int) -> None:
+        """Make ``items[current]`` the call in hand (if an ask); requeue ``items[handled:]``."""
+        if current >= 0 and type(items[current]) is Call:
+            self.current_call = items[current]
+        if handled < len(items):
+            self.mailbox._queue.extendleft(reversed(items[handled:]))
+
+    def _dispatch(self, message: Any) -> Any:
+        # On the actor's thread: a proxied method call or an ask.
+        if type(message) is MethodCall:
+            return getattr(self.actor, message.name)(*message.args, **message.kwargs)
+        return self.actor.on_receive(message)
+
+    async def _stop_hooks(self, reason: ExitReason) -> ExitReason:
+        self.leftover = self.mailbox.close()
+        actor = self.actor
+        if isinstance(reason, Crashed):
+            failed = await self.on_thread(actor.on_failure, reason.exc)
+            if type(failed) is outcome.Error:
+                logger.error(
+                    "%r: on_failure raised while handling a crash",
+                    self.ref,
+                    exc_info=self._thread_failure(failed.error),
+                )
+        stopped = await self.on_thread(actor.on_stop, reason)
+        if type(stopped) is outcome.Error:
+            exc = self._thread_failure(stopped.error)
+            logger.error("%r: on_stop raised", self.ref, exc_info=exc)
+            if not isinstance(reason, Crashed):
+                reason = Crashed(exc)
+        return reason
+
+    def finish(self, reason: ExitReason) -> None:
+        """Record the exit as any cell does, then let the thread end after its current job."""
+        super().finish(reason)
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.stop(block=False)
+
+    # -- called from the actor's thread --------------------------------------------------------
+
+    def in_trio(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the trio thread, from any thread, and return its result."""
+        if threading.get_ident() == self.trio_thread_ident:
+            return fn(*args)
+        return trio.from_thread.run_sync(fn, *args, trio_token=self.system.token)
