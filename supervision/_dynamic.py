@@ -163,7 +163,10 @@ class DynamicSupervisor(SupervisorBase):
         match request:
             case StartDynamic(spec, args, kwargs):
                 if spec is None:
-                    template = self._template("start_child")
+                    shown = ", ".join(
+                        [*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]
+                    )
+                    template = self._template(f"start_child({shown})")
                     spec = attrs.evolve(
                         template,
                         args=(*template.args, *args),
@@ -185,8 +188,8 @@ class DynamicSupervisor(SupervisorBase):
         template = self.spec.template
         if template is None:
             raise TypeError(
-                f"dynamic supervisor {self.label} has no template; pass a ChildSpec to {call} "
-                "or give DynamicSupervisorSpec a template"
+                f"{call}: dynamic supervisor {self.label} has no template to build a child "
+                "from; pass a ChildSpec (spec) instead, or give DynamicSupervisorSpec a template"
             )
         return template
 
@@ -219,7 +222,7 @@ class DynamicSupervisor(SupervisorBase):
                 child.changed = trio.Event()
             return child.changed  # restarting: the caller waits, then asks again
         if spec is None:
-            template = self._template("get_or_start")
+            template = self._template(f"get_or_start({key!r})")
             args: tuple[Any, ...] = (*template.args, key)
             spec = attrs.evolve(template, args=args)
         elif not isinstance(spec, ChildSpec):

@@ -13,6 +13,7 @@ the test module turns those into strict xfails (issue 9).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -83,12 +84,28 @@ def params(cases: Iterable[Case]) -> list[Any]:
     return [pytest.param(c, id=c.id, marks=[late] if c.late else []) for c in cases]
 
 
+_NUMBER = re.compile(r"-?\d[\d.]*(e[-+]?\d+)?")
+
+
+def _shows(message: str, word: str) -> bool:
+    """Whether ``message`` shows ``word`` (case-insensitive).
+
+    A number must stand on its own: ``5`` is not shown by an actor's ``#15``, nor ``-1`` by
+    ``-10``, so a message cannot pass by the chance of its ids. Other words are looked for as
+    they are (``name`` is shown by "names").
+    """
+    text, word = message.lower(), word.lower()
+    if not _NUMBER.fullmatch(word):
+        return word in text
+    return re.search(r"(?<![\w.])" + re.escape(word) + r"(?!\w)(?!\.\d)", text) is not None
+
+
 def check_message(case: Case, error: BaseException) -> None:
     """Assert the error's message shows every entry of ``case.shows``."""
     message = str(error)
     for want in case.shows:
         words = (want,) if isinstance(want, str) else want
-        assert any(word.lower() in message.lower() for word in words), (
+        assert any(_shows(message, word) for word in words), (
             f"{type(error).__name__}: {message!r} does not show {' or '.join(map(repr, words))}"
         )
 

@@ -258,7 +258,6 @@ CASES: list[Case] = [
         lambda e: _untemplated_start_child(e, 5),
         ("spec", "ChildSpec"),
         5,
-        late=True,
     ),
     bad(
         "dyn.get_or_start(timeout=-1)",
