@@ -62,7 +62,15 @@ from ._handle import RunHandle, StepRecord
 from ._ledger import RunLedger
 from ._messages import CancelRun, Redispatch, RolledBack, RunInline
 from ._saga import HaltedRun, UndoEntry, rollback
-from ._step_runner import CANCELLED, DONE, FAILED, StepExit, StepRunner, retry_after
+from ._step_runner import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    StepExit,
+    StepRunner,
+    guard_error,
+    retry_after,
+)
 
 if TYPE_CHECKING:
     from ..workflow._planner import Plan
@@ -198,8 +206,8 @@ class Coordinator(Actor):
                 if step.when is not None:
                     try:
                         go = step.when(**step.guard_arguments(kwargs))
-                    except Exception as exc:
-                        self._fail_at_dispatch(name, attempt, exc)
+                    except BaseException as exc:
+                        self._fail_at_dispatch(name, attempt, guard_error(exc))
                         continue
                     if not go:
                         graph.skip(name, None)

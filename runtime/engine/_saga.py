@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import trio
 
+from arborist.actors._escapes import sort_escape
+
 from ..workflow._control import RetryStep
 from ..workflow._workflow import is_async_callable
 
@@ -108,7 +110,9 @@ async def rollback(
     """Undo ``log`` in reverse order; report each undo through the callbacks.
 
     Each entry's own undo runs before the undo logs of its children (which completed before
-    it), children in reverse. Never raises for an undo's failure.
+    it), children in reverse. Never raises for an undo's failure, a ``BaseException`` other
+    than an interrupt or a real cancellation included (``GeneratorExit``, a user's
+    ``BaseException`` subclass): it is that undo's error and the rollback goes on.
     """
     for entry in reversed(log):
         if entry.undo is not None:
@@ -118,6 +122,12 @@ async def rollback(
                     decision = await _undo_once(entry, entry.undo, limiter)
                 except Exception as exc:
                     on_failed(entry.step, exc)
+                    break
+                except BaseException as exc:
+                    escape = sort_escape(exc)
+                    if escape.interrupt is not None or escape.cancellation is not None:
+                        raise
+                    on_failed(entry.step, escape.crash if escape.crash is not None else exc)
                     break
                 if not isinstance(decision, RetryStep):
                     on_undone(entry.step, trio.current_time() - start)

@@ -8,12 +8,14 @@ timeout (``def`` functions on a worker thread), and on an exception consults the
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
 from arborist.actors import ActorDeadError, ActorRef
+from arborist.actors._escapes import sort_escape
 
 from ..workflow._control import ContinueWith, RetryStep
 from ..workflow._workflow import is_async_callable
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from ._pools import Pool
     from ._services import RunServices
 
+logger = logging.getLogger("arborist.runtime.engine")
+
 __all__ = [
     "CANCELLED",
     "DEFAULT_COMPENSATE_ATTEMPTS",
@@ -35,6 +39,7 @@ __all__ = [
     "FAILED",
     "StepExit",
     "StepRunner",
+    "guard_error",
     "retry_after",
 ]
 
@@ -108,7 +113,9 @@ class StepRunner:
         """The step actor's task: run one attempt and report its exit to the coordinator.
 
         It runs in the run's steps nursery; fail-fast cancels that nursery's scope, and each
-        step actor then reports ``CANCELLED`` on its way out (completed values stand).
+        step actor then reports ``CANCELLED`` on its way out (completed values stand). Every
+        attempt reports exactly once, whatever the step does with nurseries, cancel scopes or
+        exception groups (see ``escaped``).
         """
         ctx = self.context(step, attempt) if step.context_param is not None else None
         try:
@@ -118,10 +125,45 @@ class StepRunner:
                 message = await self.compensate(step, attempt, start, exc, ctx)
             else:
                 message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
-        except trio.Cancelled:
-            self.report(StepExit(CANCELLED, step.name, attempt, start, ctx=ctx))
-            raise
+        except BaseException as exc:
+            message, propagate = self.escaped(step, attempt, start, exc, ctx)
+            self.report(message)
+            if propagate is not None:
+                raise propagate from None
+            return
         self.report(message)
+
+    def escaped(
+        self,
+        step: Step,
+        attempt: int,
+        start: float,
+        exc: BaseException,
+        ctx: StepContext | None,
+    ) -> tuple[StepExit, BaseException | None]:
+        """How an attempt ended that raised something other than an ``Exception``.
+
+        Sorted as the actor kernel sorts what escapes an actor: ``KeyboardInterrupt`` and
+        ``SystemExit`` propagate (they stop the whole runtime) and the attempt counts as
+        cancelled; so does a real cancellation (an error a nursery child raised while the step
+        was being cancelled is logged, the cancellation wins); anything else (``GeneratorExit``,
+        a user's ``BaseException`` subclass, a ``trio.Cancelled`` raised when nothing was being
+        cancelled) is a final failure of the step: never retried, never compensated.
+
+        Returns:
+            The attempt's exit, and what to re-raise (None: nothing).
+        """
+        escape = sort_escape(exc)
+        if escape.interrupt is not None:
+            return StepExit(CANCELLED, step.name, attempt, start, ctx=ctx), exc
+        if escape.cancellation is not None:
+            if escape.crash is not None:
+                logger.warning(
+                    "step %r raised while it was being cancelled", step.name, exc_info=escape.crash
+                )
+            return StepExit(CANCELLED, step.name, attempt, start, ctx=ctx), escape.cancellation
+        error = escape.crash if escape.crash is not None else exc
+        return StepExit(FAILED, step.name, attempt, start, error=error, ctx=ctx), None
 
     def report(self, message: StepExit) -> None:
         """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
@@ -138,9 +180,15 @@ class StepRunner:
         if ctx is not None:
             kwargs = {**kwargs, step.context_param: ctx}  # type: ignore[dict-item]
         try:
-            value = await self.call(step, attempt, kwargs)
-        except Exception as exc:
-            return await self.compensate(step, attempt, start, exc, ctx)
+            try:
+                value = await self.call(step, attempt, kwargs)
+            except Exception as exc:
+                return await self.compensate(step, attempt, start, exc, ctx)
+        except BaseException as exc:
+            message, propagate = self.escaped(step, attempt, start, exc, ctx)
+            if propagate is not None:
+                raise  # the coordinator itself is being cancelled or the runtime interrupted
+            return message
         return StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
 
     async def compensate(
@@ -244,3 +292,16 @@ def retry_after(step: Step, failed: StepExit, rng: random.Random) -> tuple[bool,
     if retry.should_retry(failed.error, attempt):
         return True, retry.delay_for(attempt, rng)
     return False, 0.0
+
+
+def guard_error(exc: BaseException) -> BaseException:
+    """What a raising ``when`` guard fails its step with; interrupts and cancellations go on.
+
+    A guard runs inside the coordinator: a ``KeyboardInterrupt``, ``SystemExit`` or a real
+    cancellation propagates (re-raised here); anything else, ``BaseException`` subclasses
+    included, is the step's error.
+    """
+    escape = sort_escape(exc)
+    if escape.interrupt is not None or escape.cancellation is not None:
+        raise exc
+    return escape.crash if escape.crash is not None else exc
