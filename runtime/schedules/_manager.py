@@ -178,13 +178,16 @@ class ScheduleManager:
             state.cancel_timer()
         with trio.CancelScope(shield=True):
             supervisor = self._supervisor
+            states = list(self._states.values())
             if supervisor is not None and supervisor.is_alive:
                 if self._owns_supervisor:
                     await supervisor.ref.shutdown(None)
                 else:
                     async with trio.open_nursery() as nursery:
-                        for state in list(self._states.values()):
+                        for state in states:
                             nursery.start_soon(self._terminate, state)
+            for state in states:
+                self._ensure_ended(state, "stopped")
             self._states.clear()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
@@ -413,9 +416,17 @@ class ScheduleManager:
         state.removing = True
         state.cancel_timer()
         await self._terminate(state)
-        if not state.ended.is_set():  # never started, or its scheduler was gone
-            state.ending = "removed"
-            self._events.emit(ScheduleEnded(state.name, trio.current_time(), "removed", state.runs))
+        self._ensure_ended(state, "removed")
+
+    def _ensure_ended(self, state: ScheduleState, reason: str) -> None:
+        """Announce ``ScheduleEnded`` for a schedule whose scheduler is gone without it.
+
+        A scheduler announces its own end once its last run ended; one that never started,
+        or was killed (a run outlived the shutdown time), cannot: the manager does it then.
+        """
+        if not state.ended.is_set():
+            state.ending = reason
+            self._events.emit(ScheduleEnded(state.name, trio.current_time(), reason, state.runs))
             state.ended.set()
 
     def _retire(self, state: ScheduleState) -> None:

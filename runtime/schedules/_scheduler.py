@@ -38,6 +38,7 @@ import attrs
 import trio
 
 from arborist.actors import Actor, ExitReason, is_abnormal
+from arborist.actors._escapes import sort_escape
 
 from ._events import (
     ScheduleEnded,
@@ -129,8 +130,11 @@ class Scheduler(Actor):
 
     @property
     def alive(self) -> bool:
-        """Whether this incarnation runs and takes ticks (not stopping, not dead)."""
-        return not self._stopping and self.ref.is_alive
+        """Whether this incarnation runs and takes ticks (not stopping, not dead or dying).
+
+        A scheduler being killed takes no tick: the next incarnation evaluates it instead.
+        """
+        return not self._stopping and self.ref.is_alive and not self._cell.scope.cancel_called
 
     def on_failure(self, exc: BaseException) -> None:
         self._stop_label = "scheduler crashed"
@@ -339,7 +343,13 @@ class Scheduler(Actor):
         run = _Run(number, due, delay)
         self._runs[number] = run
         state.running = len(self._runs)
-        self.nursery.start_soon(self._execute, run)
+        try:
+            self.nursery.start_soon(self._execute, run)
+        except RuntimeError:  # the nursery closed under an accepted tick: report its end
+            del self._runs[number]
+            state.running = len(self._runs)
+            now = trio.current_time()
+            state.emit(ScheduleRunCancelled(state.name, now, number, 0.0, self._stop_label))
 
     async def _execute(self, run: _Run) -> None:
         state = self._state
@@ -360,17 +370,26 @@ class Scheduler(Actor):
                     )
             else:
                 outcome = await self._attempt(run)
-        except trio.Cancelled:
-            now = trio.current_time()
-            state.emit(
-                ScheduleRunCancelled(name, now, run.number, now - run.began, self._stop_label)
-            )
-            raise
         except Exception as exc:
             outcome = RunOutcome.FAILED
             now = trio.current_time()
             logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
             state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, exc))
+        except BaseException as exc:
+            # Sorted as the kernel sorts what escapes an actor: an interrupt or a real
+            # cancellation (from a job's own nursery too) ends the run cancelled and goes on
+            # up; anything else is the run's failure.
+            escape = sort_escape(exc)
+            now = trio.current_time()
+            if escape.interrupt is None and escape.cancellation is None:
+                outcome = RunOutcome.FAILED
+                error = escape.crash if escape.crash is not None else exc
+                logger.warning("schedule %r: run %d failed", name, run.number, exc_info=error)
+                state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, error))
+            else:
+                label = self._stop_label
+                state.emit(ScheduleRunCancelled(name, now, run.number, now - run.began, label))
+                raise
         finally:
             self._runs.pop(run.number, None)
             state.running = len(self._runs)
