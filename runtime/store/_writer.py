@@ -1,0 +1,314 @@
+"""The writer thread: one per store, it owns the write connection and group-commits records.
+
+trio code posts a record (``Writer.post``: a ``SimpleQueue.put``, never blocks) and gets a
+``Receipt``. The thread takes every record queued (up to ``max_batch``), applies them in one
+write transaction, commits, and wakes trio once for the whole batch through the trio token
+(``TrioToken.run_sync_soon``). Awaiting a receipt returns when its batch committed.
+
+A record whose fence is stale, or whose operation refused it before writing (a missing
+schedule, a tick never claimed), is skipped inside the transaction and its receipt raises the
+reason; the other records of the batch commit. Any other exception fails the writer: the
+transaction is rolled back, the thread ends, and every receipt not yet committed, every later
+post and the store's close raise ``StoreError`` with the cause. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+import trio
+
+from ._errors import FencedOutError, StoreClosedError, StoreError
+from ._sql import Tx
+
+__all__ = ["Fence", "Receipt", "Refusal", "Writer"]
+
+Fence = tuple[str, str, str, str, int]
+"""(kind, table, key column, key, fence) of a fenced write."""
+
+Operation = Callable[..., Any]
+"""An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
+
+_STOP = object()
+
+
+class Refusal(Exception):  # noqa: N818 - an internal signal, not an error a user sees
+    """Raised by an operation, before it wrote anything, to refuse its record alone."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Receipt:
+    """The acknowledgement of one posted write; ``await receipt`` waits until it is durable.
+
+    Awaiting returns the operation's value (None for most writes) once the transaction that
+    holds the write has committed. It raises ``FencedOutError`` when the write was refused
+    because another owner claimed its run, the operation's own refusal (for example
+    ``ValueError`` for a tick that was never claimed), or ``StoreError`` when the store failed
+    before committing it. Cancelling the await does not withdraw the write: it still commits.
+    Receipts have no public constructor; the store's write methods return them.
+    """
+
+    __slots__ = ("_args", "_error", "_fence", "_on_refused", "_op", "_seq", "_value", "_writer")
+
+    def __init__(
+        self,
+        writer: Writer,
+        seq: int,
+        op: Operation,
+        args: tuple[Any, ...],
+        fence: Fence | None,
+        on_refused: Callable[[BaseException], None] | None,
+    ) -> None:
+        self._writer = writer
+        self._seq = seq
+        self._op = op
+        self._args = args
+        self._fence = fence
+        self._on_refused = on_refused
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    @property
+    def committed(self) -> bool:
+        """Whether the write's transaction has committed (or the write was refused)."""
+        return self._writer.committed_seq >= self._seq
+
+    async def wait(self) -> Any:
+        """Wait until the write is durable; return its value (see the class docstring)."""
+        writer = self._writer
+        while writer.committed_seq < self._seq:
+            writer.raise_if_failed()
+            await writer.next_batch()
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        return self._value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.wait().__await__()
+
+    def __repr__(self) -> str:
+        if not self.committed:
+            state = "pending"
+        elif self._error is not None:
+            state = f"refused: {type(self._error).__name__}"
+        else:
+            state = "committed"
+        return f"<Receipt #{self._seq} {getattr(self._op, '__name__', 'write')} {state}>"
+
+
+class Writer:
+    """The writer thread and its queue (internal: the store drives it).
+
+    Args:
+        name: the store's location, for the thread's name and errors.
+        setup: runs first on the thread: connects, migrates, registers the owner; returns
+            the transaction helper for the write connection. An exception fails the open.
+        teardown: runs last on the thread, whatever happened (closes the connection).
+        begin: the statement opening a write transaction.
+        max_batch: at most this many records per transaction.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        setup: Callable[[], Tx],
+        teardown: Callable[[], None],
+        begin: str,
+        max_batch: int,
+    ) -> None:
+        self._name = name
+        self._setup = setup
+        self._teardown = teardown
+        self._begin = begin
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._posted = 0
+        self.committed_seq = 0
+        self._batch = trio.Event()
+        self._ready = trio.Event()
+        self._exited = trio.Event()
+        self._setup_error: BaseException | None = None
+        self._failure: StoreError | None = None
+        self._closed = False
+        self._token: trio.lowlevel.TrioToken | None = None
+        self.batches = 0
+
+    # -- trio side -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the thread and wait until its setup finished; re-raise a setup error."""
+        self._token = trio.lowlevel.current_trio_token()
+        thread = threading.Thread(target=self._main, name=f"arborist-store {self._name}")
+        thread.daemon = True
+        thread.start()
+        with trio.CancelScope(shield=True):
+            await self._ready.wait()
+        if self._setup_error is not None:
+            await self._exited.wait()
+            raise self._setup_error
+
+    @property
+    def pending(self) -> bool:
+        """Whether some posted record has not committed yet."""
+        return self._posted > self.committed_seq
+
+    def post(
+        self,
+        op: Operation,
+        args: tuple[Any, ...],
+        fence: Fence | None = None,
+        on_refused: Callable[[BaseException], None] | None = None,
+    ) -> Receipt:
+        """Queue one record; never blocks. Raises the store's failure or StoreClosedError."""
+        self.raise_if_failed()
+        if self._closed:
+            raise StoreClosedError(f"the store at {self._name} is closed")
+        self._posted += 1
+        receipt = Receipt(self, self._posted, op, args, fence, on_refused)
+        self._queue.put(receipt)
+        return receipt
+
+    async def flush(self) -> None:
+        """Wait until everything posted so far has committed."""
+        target = self._posted
+        while self.committed_seq < target:
+            self.raise_if_failed()
+            await self.next_batch()
+
+    async def next_batch(self) -> None:
+        """Wait for the next committed batch (or the failure)."""
+        await self._batch.wait()
+
+    def raise_if_failed(self) -> None:
+        """Raise the writer's failure, if it failed."""
+        failure = self._failure
+        if failure is not None:
+            raise failure.with_traceback(None)
+
+    def fail(self, error: StoreError) -> None:
+        """Fail the writer from the trio side (lease lost): later posts raise ``error``."""
+        if self._failure is None:
+            self._failure = error
+        self._wake()
+
+    @property
+    def failure(self) -> StoreError | None:
+        """The sticky failure, or None."""
+        return self._failure
+
+    async def stop(self) -> None:
+        """Let the thread commit what is queued, then end it; wait (shielded) until it has."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+        with trio.CancelScope(shield=True):
+            await self._exited.wait()
+
+    def _wake(self) -> None:
+        event, self._batch = self._batch, trio.Event()
+        event.set()
+
+    def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
+        self.committed_seq = seq
+        self.batches += 1
+        for receipt in refused:
+            if receipt._on_refused is not None and receipt._error is not None:
+                receipt._on_refused(receipt._error)
+        self._wake()
+
+    def _on_failure(self, exc: BaseException) -> None:
+        if self._failure is None:
+            error = StoreError(
+                f"the store at {self._name} failed ({type(exc).__name__}: {exc}); "
+                "writes not committed before it are lost to this process and it accepts "
+                "no more: close it and open the store again"
+            )
+            error.__cause__ = exc
+            self._failure = error
+        self._wake()
+
+    def _on_ready(self, error: BaseException | None) -> None:
+        self._setup_error = error
+        self._ready.set()
+
+    def _on_exit(self) -> None:
+        self._closed = True
+        self._exited.set()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _report(self, fn: Callable[..., None], *args: Any) -> None:
+        assert self._token is not None
+        try:
+            self._token.run_sync_soon(fn, *args)
+        except trio.RunFinishedError:  # the trio run ended first: nobody is waiting
+            pass
+
+    def _main(self) -> None:
+        try:
+            try:
+                tx = self._setup()
+            except BaseException as exc:
+                self._report(self._on_ready, exc)
+                return
+            self._report(self._on_ready, None)
+            try:
+                self._loop(tx)
+            except BaseException as exc:
+                self._report(self._on_failure, exc)
+        finally:
+            try:
+                self._teardown()
+            finally:
+                self._report(self._on_exit)
+
+    def _loop(self, tx: Tx) -> None:
+        get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
+        while True:
+            batch = [get()]
+            while len(batch) < limit:
+                try:
+                    batch.append(get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is _STOP
+            if stop:
+                batch.pop()
+            if batch:
+                self._commit(tx, batch)
+            if stop:
+                return
+
+    def _commit(self, tx: Tx, batch: list[Receipt]) -> None:
+        refused: list[Receipt] = []
+        tx.begin(self._begin)
+        try:
+            for record in batch:
+                fence = record._fence
+                if fence is not None:
+                    kind, table, column, key, expected = fence
+                    current = tx.fence(table, column, key)
+                    if current != expected:
+                        record._error = FencedOutError(kind, key, expected, current)
+                        refused.append(record)
+                        continue
+                try:
+                    record._value = record._op(tx, *record._args)
+                except Refusal as refusal:
+                    record._error = refusal.error
+                    refused.append(record)
+            tx.end("COMMIT")
+        except BaseException:
+            try:
+                tx.end("ROLLBACK")
+            except Exception:  # the connection may be gone; the original error matters
+                pass
+            raise
+        self._report(self._on_batch, batch[-1]._seq, refused)
