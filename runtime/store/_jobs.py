@@ -213,12 +213,22 @@ def _finish(tx: Tx, job_id: str, status: str, error: str | None, now: float) -> 
 
 
 def _claim(tx: Tx, owner_id: str, now: float) -> list[JobRow]:
+    # As for runs (see _runs._claim_orphaned): find the gone owners, then update on the row.
+    dead = [
+        row[0]
+        for row in tx.all(
+            "SELECT DISTINCT owner_id FROM jobs WHERE status IN ('pending', 'running')"
+            " AND NOT EXISTS (SELECT 1 FROM owners o"
+            " WHERE o.owner_id = jobs.owner_id AND o.closed_at IS NULL)"
+        )
+    ]
+    if not dead:
+        return []
     rows = tx.all(
         "UPDATE jobs SET owner_id = ?, fence = fence + 1, status = 'pending', updated_at = ?"
-        " WHERE status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM owners o"
-        " WHERE o.owner_id = jobs.owner_id AND o.closed_at IS NULL)"
+        f" WHERE status IN ('pending', 'running') AND owner_id IN ({', '.join('?' * len(dead))})"
         f" RETURNING {JOB_COLUMNS}",
-        (owner_id, now),
+        (owner_id, now, *dead),
     )
     claimed = sorted((parse_job(r) for r in rows), key=lambda job: job.job_id)
     for job in claimed:

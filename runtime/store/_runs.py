@@ -336,19 +336,30 @@ def _claim_orphaned(
 ) -> list[RunInfo]:
     if not statuses or workflows == []:
         return []
-    params: list[Any] = [owner_id, now, *statuses]
-    sql = (
+    scope = _in("status", statuses)
+    scope_params: list[Any] = list(statuses)
+    if workflows is not None:
+        scope += f" AND {_in('workflow', workflows)}"
+        scope_params.extend(workflows)
+    # First the owners that are gone (closed owners never reopen), then an UPDATE whose
+    # condition is on the run row alone: PostgreSQL re-checks such a condition on the newest
+    # row version when two claims race, which it does not do reliably through a subquery.
+    dead = [
+        row[0]
+        for row in tx.all(
+            f"SELECT DISTINCT owner_id FROM runs WHERE {scope} AND {_NO_LIVE_OWNER}",
+            scope_params,
+        )
+    ]
+    if not dead:
+        return []
+    rows = tx.all(
         "UPDATE runs SET owner_id = ?, fence = fence + 1,"
         " recovery_attempts = recovery_attempts + 1, updated_at = ?"
-        f" WHERE {_in('status', statuses)} AND {_NO_LIVE_OWNER}"
+        f" WHERE {scope} AND {_in('owner_id', dead)} RETURNING {RUN_COLUMNS}",
+        [owner_id, now, *scope_params, *dead],
     )
-    if workflows is not None:
-        sql += f" AND {_in('workflow', workflows)}"
-        params.extend(workflows)
-    claimed = sorted(
-        (parse_run(r) for r in tx.all(f"{sql} RETURNING {RUN_COLUMNS}", params)),
-        key=lambda run: run.run_id,
-    )
+    claimed = sorted((parse_run(r) for r in rows), key=lambda run: run.run_id)
     for run in claimed:
         tx.fences[("runs", run.run_id)] = run.fence
     return claimed
@@ -356,22 +367,23 @@ def _claim_orphaned(
 
 def _claim_run(tx: Tx, owner_id: str, now: float, run_id: str, force: bool) -> RunInfo:
     row = tx.one(
-        f"SELECT status, owner_id, {_NO_LIVE_OWNER} FROM runs WHERE run_id = ?", (run_id,)
+        f"SELECT status, owner_id, fence, {_NO_LIVE_OWNER} FROM runs WHERE run_id = ?", (run_id,)
     )
     if row is None:
         raise Refusal(NotFoundError("run", run_id))
-    status, current_owner, orphaned = row[0], row[1], bool(row[2])
+    status, current_owner, fence, orphaned = row[0], row[1], int(row[2]), bool(row[3])
     parked = status in (RunStatus.HALTED.value, RunStatus.NEEDS_ATTENTION.value)
     if not (force or parked or orphaned or current_owner == owner_id):
         raise Refusal(NotClaimableError(run_id, current_owner, status))
-    claimed = parse_run(
-        tx.one(
-            "UPDATE runs SET owner_id = ?, fence = fence + 1,"
-            " recovery_attempts = recovery_attempts + 1, updated_at = ?"
-            f" WHERE run_id = ? RETURNING {RUN_COLUMNS}",
-            (owner_id, now, run_id),
-        )
+    updated = tx.one(
+        "UPDATE runs SET owner_id = ?, fence = fence + 1,"
+        " recovery_attempts = recovery_attempts + 1, updated_at = ?"
+        f" WHERE run_id = ? AND fence = ? RETURNING {RUN_COLUMNS}",
+        (owner_id, now, run_id, fence),
     )
+    if updated is None:  # another owner claimed it between our read and our update
+        raise Refusal(NotClaimableError(run_id, "another owner (a concurrent claim)", status))
+    claimed = parse_run(updated)
     tx.fences[("runs", run_id)] = claimed.fence
     return claimed
 

@@ -1,0 +1,120 @@
+"""The write path: group commit, durability on await, loud failures, closed stores."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from arborist.runtime.store import RunStatus, StoreClosedError, StoreError, open_store
+
+
+async def new_recorder(store):
+    created = await store.create_run("w", plan_hash="p", inputs=None)
+    return created.run, store.recorder(created.run)
+
+
+async def test_records_posted_together_commit_in_few_transactions(store):
+    run, rec = await new_recorder(store)
+    before = store.statistics()
+
+    receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(200)]
+    await receipts[-1]
+    after = store.statistics()
+
+    assert all(r.committed for r in receipts)
+    assert after.committed - before.committed == 200
+    assert after.batches - before.batches <= 5
+    assert len((await store.load_journal(run.run_id)).attempts) == 200
+
+
+async def test_an_awaited_receipt_is_committed_and_says_so(store):
+    _, rec = await new_recorder(store)
+
+    receipt = rec.step_ok("a", 1, 1)
+    await receipt
+
+    assert receipt.committed
+    assert repr(receipt).endswith("_upsert_attempt committed>")
+
+
+async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
+    run, rec = await new_recorder(store)
+
+    rec.step_started("a", 1)
+    rec.step_failed("a", 1, "boom")
+    await rec.step_ok("a", 1, "finally")
+    (attempt,) = (await store.load_journal(run.run_id)).attempts
+
+    assert (attempt.status, attempt.result, attempt.error) == (
+        attempt.status.OK,
+        "finally",
+        None,
+    )
+
+
+async def test_a_writer_failure_is_raised_by_every_later_write_and_by_the_block(backend):
+    with pytest.raises(StoreError, match="failed") as raised:
+        async with open_store(backend.make()) as store:
+            _, rec = await new_recorder(store)
+            backend.sql("DROP TABLE step_attempts")
+
+            with pytest.raises(StoreError, match="step_attempts") as first:
+                await rec.step_ok("a", 1, 1)
+            with pytest.raises(StoreError):
+                rec.set_status(RunStatus.FAILED)
+            with pytest.raises(StoreError):
+                await store.flush()
+
+    assert first.value.__cause__ is not None
+    assert raised.value.__cause__ is first.value.__cause__
+    assert "failed" in repr(store)
+
+
+async def test_a_closed_store_refuses_writes_and_reads(backend):
+    async with open_store(backend.make()) as store:
+        _, rec = await new_recorder(store)
+
+    with pytest.raises(StoreClosedError):
+        rec.step_ok("a", 1, 1)
+    with pytest.raises(StoreClosedError, match="inside `async with open_store"):
+        await store.list_runs()
+
+
+async def test_a_store_object_opens_once(backend):
+    made = backend.make()
+    async with open_store(made):
+        pass
+
+    with pytest.raises(StoreClosedError, match="opens once"):
+        async with open_store(made):
+            pass
+
+
+async def test_writes_posted_before_the_block_ends_are_committed_by_its_end(backend):
+    async with open_store(backend.make()) as store:
+        run, rec = await new_recorder(store)
+        for i in range(50):
+            rec.step_ok(f"s{i}", 1, i)
+
+    async with open_store(backend.make()) as later:
+        journal = await later.load_journal(run.run_id)
+    assert len(journal.attempts) == 50
+
+
+async def test_cancelling_an_await_does_not_withdraw_the_write(store):
+    run, rec = await new_recorder(store)
+
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await rec.step_ok("a", 1, "kept")
+    journal = await store.load_journal(run.run_id)
+
+    assert journal.results() == {"a": "kept"}
+
+
+def test_a_store_shows_its_location_owner_and_state(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    made = SQLiteStore(tmp_path / "x.db")
+
+    assert repr(made) == f"<SQLiteStore sqlite:///{tmp_path / 'x.db'} owner {made.owner_id} new>"
