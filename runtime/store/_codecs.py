@@ -21,7 +21,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._errors import DecodeError, EncodeError, LargeResultWarning, RecordedError, ResultTooLargeError
+from ._errors import (
+    DecodeError,
+    EncodeError,
+    LargeResultWarning,
+    RecordedError,
+    ResultTooLargeError,
+)
 
 __all__ = [
     "DEFAULT_MAX_RESULT_BYTES",
@@ -73,7 +79,7 @@ class PickleCodec:
 
     def decode(self, data: bytes) -> Any:
         """Unpickle ``data``: only from a store you trust (see the module docstring)."""
-        return pickle.loads(data)  # noqa: S301 - the journal is the application's own data
+        return pickle.loads(data)
 
 
 @attrs.frozen
@@ -221,11 +227,11 @@ def encode_error(error: BaseException | str) -> tuple[bytes | None, str]:
         return None, error
     text = f"{type(error).__qualname__}: {error}"
     try:
-        data: bytes | None = pickle.dumps(error, protocol=5)
-        pickle.loads(data)  # noqa: S301 - our own bytes; an exception that cannot load is text only
+        pickled = pickle.dumps(error, protocol=5)
+        pickle.loads(pickled)
     except Exception:
-        data = None
-    return data, text
+        return None, text
+    return pickled, text
 
 
 def decode_error(data: bytes | None, text: str | None) -> BaseException | None:
@@ -234,7 +240,7 @@ def decode_error(data: bytes | None, text: str | None) -> BaseException | None:
         return None
     if data is not None:
         try:
-            loaded = pickle.loads(bytes(data))  # noqa: S301 - see PickleCodec.decode
+            loaded = pickle.loads(bytes(data))
         except Exception:
             loaded = None
         if isinstance(loaded, BaseException):

@@ -80,7 +80,8 @@ class NotFoundError(StoreError, LookupError):
     """
 
     def __init__(self, kind: str, key: str, hint: str = "") -> None:
-        super().__init__(f"{kind} {key!r} does not exist in the store" + (f": {hint}" if hint else ""))
+        text = f"{kind} {key!r} does not exist in the store"
+        super().__init__(f"{text}: {hint}" if hint else text)
         self.kind = kind
         self.key = key
 

@@ -19,9 +19,31 @@ from datetime import UTC, datetime
 __all__ = ["uuid7", "uuid7_time"]
 
 _MAX_COUNTER = 0xFFF
-_lock = threading.Lock()
-_last_ms = -1
-_counter = 0
+
+
+class _Sequence:
+    """The last millisecond used and the counter within it, guarded by a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_ms = -1
+        self.counter = 0
+
+    def next(self) -> tuple[int, int]:
+        with self.lock:
+            now_ms = time.time_ns() // 1_000_000
+            if now_ms > self.last_ms:
+                self.last_ms = now_ms
+                self.counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # room to count up
+            else:  # same millisecond, or the clock stepped back: keep order with the counter
+                self.counter += 1
+                if self.counter > _MAX_COUNTER:
+                    self.last_ms += 1
+                    self.counter = 0
+            return self.last_ms, self.counter
+
+
+_sequence = _Sequence()
 
 
 def uuid7() -> uuid.UUID:
@@ -35,18 +57,7 @@ def uuid7() -> uuid.UUID:
         >>> a < b and a.version == 7 and str(a) < str(b)
         True
     """
-    global _last_ms, _counter
-    with _lock:
-        now_ms = time.time_ns() // 1_000_000
-        if now_ms > _last_ms:
-            _last_ms = now_ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # room to count upwards
-        else:  # same millisecond, or the clock stepped back: keep order with the counter
-            _counter += 1
-            if _counter > _MAX_COUNTER:
-                _last_ms += 1
-                _counter = 0
-        ms, counter = _last_ms, _counter
+    ms, counter = _sequence.next()
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)

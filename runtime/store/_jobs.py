@@ -29,9 +29,12 @@ def resolve_callable(ref: str) -> Callable[..., Any]:
     """Import ``module:qualname`` and return the callable it names.
 
     Raises:
+        TypeError: ``ref`` is not a str.
         ValueError: ``ref`` is not ``module:qualname``, or does not resolve to a callable.
     """
-    module_name, sep, qualname = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+    if not isinstance(ref, str):
+        raise TypeError(f"a function reference must be a 'module:qualname' str; got {ref!r}")
+    module_name, sep, qualname = ref.partition(":")
     if not (sep and module_name and qualname):
         raise ValueError(f"a function reference must be 'module:qualname'; got {ref!r}")
     try:
@@ -41,7 +44,9 @@ def resolve_callable(ref: str) -> Callable[..., Any]:
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"function reference {ref!r} does not resolve: {exc}") from exc
     if not callable(found):
-        raise ValueError(f"function reference {ref!r} names {found!r}, which is not callable")
+        raise ValueError(  # noqa: TRY004 - a bad reference (a value), not a bad argument type
+            f"function reference {ref!r} names {found!r}, which is not callable"
+        )
     return found  # type: ignore[no-any-return]
 
 
@@ -86,7 +91,8 @@ class JobsMixin(StoreCore):
 
         Args:
             fn: a module-level function or its ``"module:qualname"``.
-            args, kwargs: its arguments; they are pickled at the call.
+            args: its positional arguments; pickled at the call, with ``kwargs``.
+            kwargs: its keyword arguments.
             job_id: a chosen id (default: a UUIDv7); an existing id returns that job.
 
         Raises:
@@ -126,8 +132,11 @@ class JobsMixin(StoreCore):
         )
 
     async def claim_orphaned_jobs(self) -> list[JobRow]:
-        """Take over the unfinished jobs whose owner is closed: owner = this store, fence
-        bumped, status back to ``pending``; returns them. Waits until durable."""
+        """Take over the unfinished jobs whose owner is closed; return them.
+
+        Each gets this store as owner, its fence bumped and its status back to ``pending``.
+        Call ``reap_dead_owners`` first. Waits until durable.
+        """
         return await self._post(_claim, self._owner_id, self._wall())  # type: ignore[no-any-return]
 
     async def get_job(self, job_id: str) -> JobRow | None:

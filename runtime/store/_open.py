@@ -60,7 +60,8 @@ async def open_store(url_or_store: str | Store) -> AsyncIterator[Store]:
     """Open a store for the block: connect, migrate, register the owner, renew its lease.
 
     Blocks (off the trio loop) while it connects and migrates. Inside the block the store's
-    lease renewal runs in a nursery of its own. On leaving, the owner is closed (its unfinished
+    lease renewal and the hand-off of posted writes to its writer thread run in a nursery of
+    its own. On leaving, the owner is closed (its unfinished
     runs become claimable by the next owner), every posted write is committed, the writer
     thread ends and the connections close; that wait is shielded from cancellation. When the
     store failed during the block and the block itself did not raise, the failure is raised
@@ -92,6 +93,7 @@ async def open_store(url_or_store: str | Store) -> AsyncIterator[Store]:
     body_raised = False
     try:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(store._writer.pump)
             nursery.start_soon(store.keep_lease)
             try:
                 yield store

@@ -101,7 +101,7 @@ class PostgresStore(Store):
 
     def _connect(self) -> Any:
         try:
-            import psycopg  # noqa: PLC0415 - an optional dependency, loaded only when used
+            import psycopg
         except ImportError as exc:
             raise StoreError(
                 "PostgresStore needs psycopg 3: pip install 'arborist[postgres]'"

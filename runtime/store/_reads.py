@@ -212,7 +212,7 @@ def parse_tick(row: Any) -> TickRow:
     )
 
 
-def parse_schedule(row: Any, ticks: list[TickRow]) -> ScheduleInfo:
+def parse_schedule(row: Any, ticks: tuple[TickRow, ...]) -> ScheduleInfo:
     """A ``schedules`` row (``SCHEDULE_COLUMNS``) and its recent ticks -> ``ScheduleInfo``."""
     return ScheduleInfo(
         name=row[0],

@@ -195,8 +195,10 @@ class RunRecorder:
         self, step: str, attempt: int, error: BaseException | str, *, element: int = -1,
         retry_at: datetime | None = None,
     ) -> Receipt:  # fmt: skip
-        """Record a failed attempt (its exception, pickled when it can be); ``retry_at``: due
-        time of the next attempt when the step will be retried."""
+        """Record a failed attempt; its exception is pickled when it can be, else its text.
+
+        ``retry_at`` is when the next attempt is due, when the step will be retried.
+        """
         return self._attempt(
             step, element, attempt, AttemptStatus.FAILED, error=error, wait_until=retry_at
         )

@@ -229,8 +229,8 @@ class RunJournal:
     run: RunInfo
     inputs: Any
     result: Any
-    attempts: tuple[AttemptRow, ...] = attrs.field(converter=tuple)
-    undo: tuple[UndoRow, ...] = attrs.field(converter=tuple)
+    attempts: tuple[AttemptRow, ...]
+    undo: tuple[UndoRow, ...]
 
     def latest(self) -> dict[tuple[str, int], AttemptRow]:
         """The last attempt of each ``(step, element)``."""
@@ -303,7 +303,7 @@ class ScheduleInfo:
     paused: bool
     created_at: datetime
     updated_at: datetime
-    recent_ticks: tuple[TickRow, ...] = attrs.field(converter=tuple, factory=tuple)
+    recent_ticks: tuple[TickRow, ...] = ()
 
 
 @attrs.frozen

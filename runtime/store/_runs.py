@@ -96,12 +96,18 @@ class RunsMixin(StoreCore):
         runs, ``f"sched:{name}:{due}"`` for scheduled fires. Waits until durable.
 
         Args:
-            workflow: the workflow's name; plan_hash: its plan's hash (checked on recovery).
-            inputs: the run's inputs, encoded with ``codec`` (the store's default if None).
+            workflow: the workflow's name.
+            plan_hash: its plan's hash (the engine checks it on recovery).
+            inputs: the run's inputs, encoded with ``codec``.
             options: JSON data (run options).
-            start_key: the caller's idempotency key; run_id: a chosen id (default: UUIDv7).
+            start_key: the caller's idempotency key.
+            run_id: a chosen id (default: a new UUIDv7).
             target: ``module:attr`` that defines the workflow, when known.
-            parent_run_id, parent_step, schedule_name, schedule_due: provenance.
+            parent_run_id: the parent run of a child run.
+            parent_step: the parent's step that started it.
+            schedule_name: the schedule that fired it.
+            schedule_due: the due instant it was fired for.
+            codec: the codec of the inputs (default: the store's).
 
         Raises:
             ValueError: a bad argument (named). EncodeError: the inputs do not encode.
@@ -229,20 +235,20 @@ class RunsMixin(StoreCore):
         else:
             inputs = _encoded(inputs_codec, inputs_data)
             result = None if result_data is None else _encoded(result_codec, result_data)
-        attempts = [
+        attempts = tuple(
             parse_attempt(r, codecs, run_id, decode)
             for r in tx.all(
                 f"SELECT {ATTEMPT_COLUMNS} FROM step_attempts WHERE run_id = ?"
                 " ORDER BY step, element, attempt",
                 (run_id,),
             )
-        ]
-        undo = [
+        )
+        undo = tuple(
             parse_undo(r)
             for r in tx.all(
                 f"SELECT {UNDO_COLUMNS} FROM undo_log WHERE run_id = ? ORDER BY seq", (run_id,)
             )
-        ]
+        )
         return RunJournal(run=run, inputs=inputs, result=result, attempts=attempts, undo=undo)
 
     async def claim_orphaned_runs(
@@ -393,4 +399,6 @@ def _prune_runs(tx: Tx, cutoff: float, statuses: list[str]) -> int:
     params = (*statuses, cutoff)
     tx.execute(f"DELETE FROM step_attempts WHERE run_id IN ({chosen})", params)
     tx.execute(f"DELETE FROM undo_log WHERE run_id IN ({chosen})", params)
-    return tx.execute(f"DELETE FROM runs WHERE {_in('status', statuses)} AND updated_at < ?", params)
+    return tx.execute(
+        f"DELETE FROM runs WHERE {_in('status', statuses)} AND updated_at < ?", params
+    )

@@ -54,7 +54,7 @@ def _name(name: object) -> str:
 
 def _outcome(value: object, allowed: frozenset[TickOutcome], name: str) -> TickOutcome:
     try:
-        outcome = TickOutcome(value)
+        outcome = TickOutcome(str(value))
     except ValueError:
         outcome = None
     if outcome not in allowed:
@@ -85,8 +85,10 @@ class SchedulesMixin(StoreCore):
         Waits until durable.
 
         Args:
-            name: unique; trigger: canonical text (``"cron 0 8 * * * Europe/Paris"``,
-                ``"every 30s"``); job: what fires (``"workflow:etl"``); options: JSON data.
+            name: unique.
+            trigger: canonical text (``"cron 0 8 * * * Europe/Paris"``, ``"every 30s"``).
+            job: what fires (``"workflow:etl"``).
+            options: JSON data (the schedule's options).
             anchor_utc: the wall-clock origin of an ``every()`` grid.
         """
         _name(name)
@@ -174,7 +176,7 @@ class SchedulesMixin(StoreCore):
 
     async def list_schedules(self, *, ticks: int = 5) -> list[ScheduleInfo]:
         """Every schedule by name, each with its ``ticks`` newest ticks."""
-        return await self._read(_schedules, None, ticks)  # type: ignore[arg-type]
+        return await self._read(_schedules, None, ticks)
 
     async def list_ticks(
         self, name: str, *, since: datetime | None = None, limit: int = 100
@@ -191,7 +193,7 @@ class SchedulesMixin(StoreCore):
 
 
 def _upsert_schedule(tx: Tx, values: tuple[Any, ...]) -> ScheduleInfo:
-    return parse_schedule(tx.one(_UPSERT, values), [])
+    return parse_schedule(tx.one(_UPSERT, values), ())
 
 
 def _pause(tx: Tx, name: str, paused: bool, now: float) -> None:
@@ -244,14 +246,14 @@ def _schedules(tx: Tx, name: str | None, ticks: int) -> Any:
         rows = tx.all(f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE name = ?", (name,))
     found = []
     for row in rows:
-        recent = [
+        recent = tuple(
             parse_tick(r)
             for r in tx.all(
                 f"SELECT {TICK_COLUMNS} FROM schedule_ticks WHERE name = ?"
                 " ORDER BY due DESC LIMIT ?",
                 (row[0], ticks),
             )
-        ]
+        )
         found.append(parse_schedule(row, recent))
     if name is None:
         return found

@@ -26,7 +26,7 @@ class Migration:
     """One schema step: ``version`` (1, 2, ...) and its DDL statements (with type names)."""
 
     version: int
-    statements: tuple[str, ...] = attrs.field(converter=tuple)
+    statements: tuple[str, ...]
 
 
 _V1 = (
@@ -144,6 +144,16 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 """The schema version this code writes."""
 
 
+def _refuse_newer(found: int, known: int, where: str) -> None:
+    if found > known:
+        raise SchemaVersionError(
+            f"the store at {where} has schema version {found}, newer than this arborist "
+            f"supports ({known}): upgrade arborist, or open another store",
+            found=found,
+            supported=known,
+        )
+
+
 def migrate(
     tx: Tx,
     *,
@@ -175,14 +185,7 @@ def migrate(
         tx.execute("CREATE TABLE IF NOT EXISTS arborist_schema (version INTEGER NOT NULL)")
         row = tx.one("SELECT version FROM arborist_schema")
         found = 0 if row is None else int(row[0])
-        known = migrations[-1].version
-        if found > known:
-            raise SchemaVersionError(
-                f"the store at {where} has schema version {found}, newer than this arborist "
-                f"supports ({known}): upgrade arborist, or open another store",
-                found=found,
-                supported=known,
-            )
+        _refuse_newer(found, migrations[-1].version, where)
         for migration in migrations:
             if found < migration.version <= newest:
                 for statement in migration.statements:

@@ -132,12 +132,7 @@ class SQLiteStore(Store):
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(
-                    f"{self._path} could not switch to WAL (journal_mode is {mode!r}): is it "
-                    "on a network file system? An SQLite store needs a local disk"
-                )
+            _require_wal(conn, self._path)
             conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self._durability]}")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
@@ -171,6 +166,15 @@ class SQLiteStore(Store):
         if not owner.lock_path:
             return None
         return _probe_lock(owner.lock_path)
+
+
+def _require_wal(conn: sqlite3.Connection, path: Path) -> None:
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise sqlite3.OperationalError(
+            f"{path} could not switch to WAL (journal_mode is {mode!r}): is it on a network "
+            "file system? An SQLite store needs a local disk"
+        )
 
 
 def _probe_lock(path: str) -> str | None:

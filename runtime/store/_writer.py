@@ -1,8 +1,11 @@
 """The writer thread: one per store, it owns the write connection and group-commits records.
 
-trio code posts a record (``Writer.post``: a ``SimpleQueue.put``, never blocks) and gets a
-``Receipt``. The thread takes every record queued (up to ``max_batch``), applies them in one
-write transaction, commits, and wakes trio once for the whole batch through the trio token
+trio code posts a record (``Writer.post``: a list append, never blocks) and gets a
+``Receipt``. Records posted in one trio scheduling batch are handed to the thread together
+(one ``SimpleQueue.put``): at once when a task awaits a receipt or flushes, otherwise by the
+``pump`` task in the next scheduling batch, so a record that nobody awaits waits at most one
+batch. The thread takes every record queued (up to ``max_batch``), applies them in one write
+transaction, commits, and wakes trio once for the whole batch through the trio token
 (``TrioToken.run_sync_soon``). Awaiting a receipt returns when its batch committed.
 
 A record whose fence is stale, or whose operation refused it before writing (a missing
@@ -82,6 +85,8 @@ class Receipt:
     async def wait(self) -> Any:
         """Wait until the write is durable; return its value (see the class docstring)."""
         writer = self._writer
+        if writer.committed_seq < self._seq:
+            writer.hand_off()
         while writer.committed_seq < self._seq:
             writer.raise_if_failed()
             await writer.next_batch()
@@ -138,6 +143,9 @@ class Writer:
         self._failure: StoreError | None = None
         self._closed = False
         self._token: trio.lowlevel.TrioToken | None = None
+        self._outbox: list[Receipt] = []
+        self._pump_lot = trio.lowlevel.ParkingLot()
+        self._pumping = False
         self.batches = 0
 
     # -- trio side -----------------------------------------------------------------------
@@ -172,12 +180,38 @@ class Writer:
             raise StoreClosedError(f"the store at {self._name} is closed")
         self._posted += 1
         receipt = Receipt(self, self._posted, op, args, fence, on_refused)
-        self._queue.put(receipt)
+        outbox = self._outbox
+        outbox.append(receipt)
+        if not self._pumping:
+            self.hand_off()
+        elif len(outbox) == 1:
+            self._pump_lot.unpark()
         return receipt
+
+    def hand_off(self) -> None:
+        """Give the thread every record posted and not yet handed over (one queue put)."""
+        if self._outbox:
+            box, self._outbox = self._outbox, []
+            self._queue.put(box)
+
+    async def pump(self) -> None:
+        """Hand posted records to the thread one scheduling batch after the first is posted.
+
+        ``open_store`` runs it in its nursery; without it every post is handed over at once.
+        """
+        self._pumping = True
+        try:
+            while True:
+                await self._pump_lot.park()
+                self.hand_off()
+        finally:
+            self._pumping = False
+            self.hand_off()
 
     async def flush(self) -> None:
         """Wait until everything posted so far has committed."""
         target = self._posted
+        self.hand_off()
         while self.committed_seq < target:
             self.raise_if_failed()
             await self.next_batch()
@@ -207,6 +241,7 @@ class Writer:
         """Let the thread commit what is queued, then end it; wait (shielded) until it has."""
         if not self._closed:
             self._closed = True
+            self.hand_off()
             self._queue.put(_STOP)
         with trio.CancelScope(shield=True):
             await self._exited.wait()
@@ -271,20 +306,21 @@ class Writer:
 
     def _loop(self, tx: Tx) -> None:
         get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
-        while True:
-            batch = [get()]
-            while len(batch) < limit:
+        stop = False
+        while not stop:
+            boxes = [get()]
+            size = 0 if boxes[0] is _STOP else len(boxes[0])
+            while size < limit and boxes[-1] is not _STOP:
                 try:
-                    batch.append(get_nowait())
+                    box = get_nowait()
                 except queue.Empty:
                     break
-            stop = batch[-1] is _STOP
-            if stop:
-                batch.pop()
-            if batch:
-                self._commit(tx, batch)
-            if stop:
-                return
+                boxes.append(box)
+                size += 0 if box is _STOP else len(box)
+            stop = boxes[-1] is _STOP
+            records = [r for box in boxes if box is not _STOP for r in box]
+            for start in range(0, len(records), limit):
+                self._commit(tx, records[start : start + limit])
 
     def _commit(self, tx: Tx, batch: list[Receipt]) -> None:
         refused: list[Receipt] = []

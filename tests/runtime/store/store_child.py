@@ -43,10 +43,8 @@ async def ticks(url: str, name: str, count: int) -> None:
         await store.upsert_schedule(name, trigger="every 1s", job="job")
         say("ready", store.owner_id)
         await trio.to_thread.run_sync(sys.stdin.readline)
-        won = []
-        for i in range(count):
-            if await store.claim_tick(name, EPOCH + timedelta(seconds=i)):
-                won.append(i)
+        dues = [EPOCH + timedelta(seconds=i) for i in range(count)]
+        won = [i for i, due in enumerate(dues) if await store.claim_tick(name, due)]
         say(json.dumps(won))
 
 

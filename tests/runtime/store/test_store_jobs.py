@@ -61,7 +61,7 @@ async def test_unfinished_jobs_of_a_closed_owner_are_claimed_back_to_pending(bac
 
 
 async def test_arguments_that_do_not_pickle_are_refused_at_the_call(store):
-    with pytest.raises(EncodeError, match="arguments of job .* could not be encoded"):
+    with pytest.raises(EncodeError, match=r"arguments of job .* could not be encoded"):
         await store.enqueue_job(notify, (threading.Lock(),))
     assert await store.list_jobs() == []
 
@@ -75,8 +75,8 @@ def test_a_function_reference_is_module_and_qualname_and_imports_back():
     ("fn", "message"),
     [
         (lambda: None, "cannot be found by name"),
-        ("no_colon", "must be 'module:qualname'"),
-        ("os:no_such_function", "does not resolve"),
+        ("no_colon", r"must be 'module:qualname'"),
+        ("os:no_such_function", r"does not resolve"),
         ("os:sep", "which is not callable"),
     ],
 )

@@ -171,14 +171,14 @@ async def test_listing_filters_by_status_workflow_and_time_newest_first(store):
     etl = await store.list_runs(workflow="etl", status=[RunStatus.RUNNING, RunStatus.HALTED])
     future = await store.list_runs(since=datetime.now(UTC) + timedelta(days=1))
 
-    assert [r.run_id for r in everything][0] == newest.run_id
+    assert everything[0].run_id == newest.run_id
     assert {r.run_id for r in running} == {old.run_id, newest.run_id}
     assert len(etl) == 2
     assert future == []
 
 
 async def test_listing_with_an_unknown_status_names_the_allowed_ones(store):
-    with pytest.raises(ValueError, match="status must be RunStatus values .*running"):
+    with pytest.raises(ValueError, match=r"status must be RunStatus values .*running"):
         await store.list_runs(status="sleeping")
 
 

@@ -14,7 +14,7 @@ from arborist.runtime.store import (
     open_store,
 )
 
-NEXT = Migration(SCHEMA_VERSION + 1, ["ALTER TABLE runs ADD COLUMN note TEXT"])
+NEXT = Migration(SCHEMA_VERSION + 1, ("ALTER TABLE runs ADD COLUMN note TEXT",))
 
 
 class NextSQLiteStore(SQLiteStore):

@@ -53,21 +53,27 @@ async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
 
 
 async def test_a_writer_failure_is_raised_by_every_later_write_and_by_the_block(backend):
-    with pytest.raises(StoreError, match="failed") as raised:
+    seen = {}
+
+    async def fail_the_writer():
         async with open_store(backend.make()) as store:
+            seen["store"] = store
             _, rec = await new_recorder(store)
             backend.sql("DROP TABLE step_attempts")
-
             with pytest.raises(StoreError, match="step_attempts") as first:
                 await rec.step_ok("a", 1, 1)
+            seen["first"] = first.value
             with pytest.raises(StoreError):
                 rec.set_status(RunStatus.FAILED)
             with pytest.raises(StoreError):
                 await store.flush()
 
-    assert first.value.__cause__ is not None
-    assert raised.value.__cause__ is first.value.__cause__
-    assert "failed" in repr(store)
+    with pytest.raises(StoreError, match="failed") as raised:
+        await fail_the_writer()
+
+    assert seen["first"].__cause__ is not None
+    assert raised.value.__cause__ is seen["first"].__cause__
+    assert "failed" in repr(seen["store"])
 
 
 async def test_a_closed_store_refuses_writes_and_reads(backend):
