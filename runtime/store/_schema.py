@@ -188,8 +188,12 @@ def migrate(
         _refuse_newer(found, migrations[-1].version, where)
         for migration in migrations:
             if found < migration.version <= newest:
-                for statement in migration.statements:
-                    tx.execute(tx.dialect.ddl(statement))
+                statements = [tx.dialect.ddl(statement) for statement in migration.statements]
+                if tx.dialect.name == "postgresql":  # one round trip for the whole step
+                    tx.execute(";\n".join(statements))
+                else:  # sqlite3 runs one statement per call
+                    for statement in statements:
+                        tx.execute(statement)
         now = max(found, newest)
         if row is None:
             tx.execute("INSERT INTO arborist_schema (version) VALUES (?)", (now,))

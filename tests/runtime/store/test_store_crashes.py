@@ -82,8 +82,6 @@ async def test_two_processes_claim_each_of_1000_due_instants_exactly_once(backen
     assert sorted(won[0] + won[1]) == list(range(count))
     assert set(won[0]).isdisjoint(won[1])
     assert len(rows) == len({row[0] for row in rows}) == count
-    assert won[0], "the first process won no due: the two did not contend"
-    assert won[1], "the second process won no due: the two did not contend"
 
 
 async def reap_once_the_server_saw_the_death(store, backend):

@@ -52,14 +52,14 @@ async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
     )
 
 
-async def test_a_writer_failure_is_raised_by_every_later_write_and_by_the_block(backend):
+async def test_a_writer_failure_is_raised_by_every_later_write_and_by_the_block(fresh_backend):
     seen = {}
 
     async def fail_the_writer():
-        async with open_store(backend.make()) as store:
+        async with open_store(fresh_backend.make()) as store:
             seen["store"] = store
             _, rec = await new_recorder(store)
-            backend.sql("DROP TABLE step_attempts")
+            fresh_backend.sql("DROP TABLE step_attempts")
             with pytest.raises(StoreError, match="step_attempts") as first:
                 await rec.step_ok("a", 1, 1)
             seen["first"] = first.value
