@@ -112,6 +112,10 @@ class StoreCore:
     def _cursor(self, conn: Any) -> Cursor:
         return conn.cursor()  # type: ignore[no-any-return]
 
+    def _pipeline_connection(self, conn: Any) -> Any:
+        """The writer connection if it can pipeline a batch (PostgreSQL), else None."""
+        return None
+
     def _hold_liveness(self, tx: Tx) -> str | None:
         """On the writer thread, before the owner row exists: hold this owner's lock."""
         return None
@@ -198,7 +202,7 @@ class StoreCore:
     def _setup_writer(self) -> Tx:
         conn = self._connect()
         self._write_conn = conn
-        tx = Tx(self.dialect, self._cursor(conn), self._wall)
+        tx = Tx(self.dialect, self._cursor(conn), self._wall, self._pipeline_connection(conn))
         migrate(tx, where=self._where, migrations=self.migrations)
         lock_path = self._hold_liveness(tx)
         tx.begin(self.dialect.begin_write)

@@ -111,6 +111,9 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to {self._where}: {exc}") from exc
 
+    def _pipeline_connection(self, conn: Any) -> Any:
+        return conn
+
     def _hold_liveness(self, tx: Tx) -> str | None:
         key = advisory_key(self._owner_id)
         tx.one("SELECT pg_advisory_lock(?)", (key,))

@@ -17,8 +17,8 @@ from ._codecs import encode_error
 from ._errors import FencedOutError
 from ._reads import stamp
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
-from ._sql import Tx
-from ._writer import Fence, Receipt
+from ._sql import POSTGRES, SQLITE, Check, Tx
+from ._writer import Receipt, Refusal
 
 if TYPE_CHECKING:
     from ._core import StoreCore
@@ -27,10 +27,16 @@ __all__ = ["RunRecorder"]
 
 _NOTHING: Any = object()
 
+# Each journal write checks the run's fence in the same statement (no separate read): an
+# attempt or undo row is only inserted or updated WHERE the run still holds the writer's
+# fence; PostgreSQL also share-locks that run row, so a concurrent claim waits for this
+# transaction. A write that changed no row was fenced out (or its run is gone).
+_FENCED = "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND fence = ?{lock})"
+
 _UPSERT_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
     " finished_at, wait_until, arguments, arguments_codec, result, result_codec, error,"
-    " error_text, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f" error_text, reason) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
     " ON CONFLICT (run_id, step, element, attempt) DO UPDATE SET status = excluded.status,"
     " started_at = COALESCE(step_attempts.started_at, excluded.started_at),"
     " finished_at = excluded.finished_at, wait_until = excluded.wait_until,"
@@ -42,34 +48,55 @@ _UPSERT_ATTEMPT = (
 
 _UPSERT_UNDO = (
     "INSERT INTO undo_log (run_id, seq, step, child_run_id, status, attempts, error, error_text,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO UPDATE SET"
+    f" updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
+    " ON CONFLICT (run_id, seq) DO UPDATE SET"
     " status = excluded.status, attempts = excluded.attempts, error = excluded.error,"
     " error_text = excluded.error_text, updated_at = excluded.updated_at,"
     " child_run_id = COALESCE(excluded.child_run_id, undo_log.child_run_id)"
 )
 
-
-def _upsert_attempt(tx: Tx, values: tuple[Any, ...]) -> None:
-    tx.execute(_UPSERT_ATTEMPT, values)
-
-
-def _upsert_undo(tx: Tx, values: tuple[Any, ...]) -> None:
-    tx.execute(_UPSERT_UNDO, values)
+_SQL: dict[tuple[str, str], str] = {
+    (name, dialect.name): text.format(lock=dialect.share_lock)
+    for name, text in (("attempt", _UPSERT_ATTEMPT), ("undo", _UPSERT_UNDO))
+    for dialect in (SQLITE, POSTGRES)
+}
 
 
-def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool) -> None:
+def _fenced_out(tx: Tx, run_id: str, fence: int) -> Refusal:
+    return Refusal(FencedOutError("run", run_id, fence, tx.fence("runs", "run_id", run_id)))
+
+
+def _fence_check(tx: Tx, run_id: str, fence: int) -> Check:
+    def check(rows: int) -> None:
+        if not rows:
+            raise _fenced_out(tx, run_id, fence)
+
+    return check
+
+
+def _upsert_attempt(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
+    sql = _SQL["attempt", tx.dialect.name]
+    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+
+
+def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
+    sql = _SQL["undo", tx.dialect.name]
+    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+
+
+def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) -> None:
+    run_id = values[-1]
     if with_result:
-        tx.execute(
+        sql = (
             "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
-            " finished_at = ?, result = ?, result_codec = ? WHERE run_id = ?",
-            values,
+            " finished_at = ?, result = ?, result_codec = ? WHERE run_id = ? AND fence = ?"
         )
     else:
-        tx.execute(
+        sql = (
             "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
-            " finished_at = ? WHERE run_id = ?",
-            values,
+            " finished_at = ? WHERE run_id = ? AND fence = ?"
         )
+    tx.execute_counted(sql, (*values, fence), _fence_check(tx, run_id, fence))
 
 
 def _check_step(step: object, element: object, attempt: object, *, least: int = 1) -> None:
@@ -93,7 +120,7 @@ class RunRecorder:
     def __init__(self, store: StoreCore, run_id: str, fence: int) -> None:
         self._store = store
         self._run_id = run_id
-        self._fence: Fence = ("run", "runs", "run_id", run_id, fence)
+        self._fence = fence
         self._lost: FencedOutError | None = None
 
     @property
@@ -104,7 +131,7 @@ class RunRecorder:
     @property
     def fence(self) -> int:
         """The fence every write carries."""
-        return self._fence[4]
+        return self._fence
 
     @property
     def lost(self) -> FencedOutError | None:
@@ -122,7 +149,7 @@ class RunRecorder:
     def _post(self, op: Any, *args: Any) -> Receipt:
         if self._lost is not None:
             raise self._lost.with_traceback(None)
-        return self._store._post(op, *args, fence=self._fence, on_refused=self._refused)
+        return self._store._post(op, *args, self._fence, on_refused=self._refused)
 
     def _attempt(
         self,

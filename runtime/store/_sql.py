@@ -8,8 +8,9 @@ reader thread), and caches the fences it checked in that transaction.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -100,24 +101,87 @@ POSTGRES = Dialect(
 """PostgreSQL 12+ through psycopg 3."""
 
 
+Check = Callable[[int], None]
+"""Checks the number of rows a write changed; raises ``Refusal`` to refuse its record."""
+
+
 class Tx:
     """One transaction on one connection (used by one thread at a time).
+
+    On the PostgreSQL writer a batch runs in psycopg's pipeline mode (``pipelined``): the
+    statements of a batch travel together and the server answers once, at ``COMMIT``; a
+    statement whose result is read (``one``, ``all``, ``execute``) syncs there and then.
+    Writes checked by their row count (``execute_counted``) are checked after the commit.
 
     Args:
         dialect: the connection's dialect.
         cursor: a cursor of the connection, reused across transactions.
         wall_clock: the store's wall clock (Unix seconds), used where the dialect has no
             database clock.
+        connection: the psycopg connection, to pipeline batches (None: no pipelining).
     """
 
-    __slots__ = ("_cursor", "_dialect", "_now", "_wall_clock", "fences")
+    __slots__ = (
+        "_connection",
+        "_cursor",
+        "_deferred",
+        "_dialect",
+        "_now",
+        "_pipeline",
+        "_wall_clock",
+        "fences",
+        "record",
+    )
 
-    def __init__(self, dialect: Dialect, cursor: Cursor, wall_clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        cursor: Cursor,
+        wall_clock: Callable[[], float],
+        connection: Any = None,
+    ) -> None:
         self._dialect = dialect
         self._cursor = cursor
         self._wall_clock = wall_clock
+        self._connection = connection
+        self._pipeline: Any = None
+        self._deferred: list[tuple[Any, Any, Check]] = []
         self._now: float | None = None
         self.fences: dict[tuple[str, str], int | None] = {}
+        self.record: Any = None
+
+    @contextlib.contextmanager
+    def pipelined(self, wanted: bool = True) -> Iterator[None]:
+        """Run the block's statements in pipeline mode if ``wanted`` and the connection can."""
+        if self._connection is None or not wanted:
+            yield
+            return
+        with self._connection.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
+
+    def execute_counted(self, text: str, params: Sequence[Any], check: Check) -> None:
+        """Run a write and pass the number of rows it changed to ``check``.
+
+        At once, or, inside ``pipelined``, after the batch committed (``checked()``), so the
+        write costs no round trip of its own. ``check`` may only refuse a write that changed
+        nothing.
+        """
+        if self._pipeline is None:
+            check(self.execute(text, params))
+            return
+        cursor = self._connection.cursor()
+        cursor.execute(self._dialect.sql(text), params)
+        self._deferred.append((cursor, self.record, check))
+
+    def checked(self) -> list[tuple[Any, Check, int]]:
+        """The deferred checks of the last batch: ``(record, check, rows changed)``."""
+        found = [(record, check, cursor.rowcount) for cursor, record, check in self._deferred]
+        self._deferred.clear()
+        return found
 
     @property
     def dialect(self) -> Dialect:
@@ -138,6 +202,8 @@ class Tx:
         """Run one statement; return the number of rows it changed."""
         cursor = self._cursor
         cursor.execute(self._dialect.sql(text), params)
+        if self._pipeline is not None:
+            self._pipeline.sync()
         return cursor.rowcount
 
     def one(self, text: str, params: Sequence[Any] = ()) -> Any:
