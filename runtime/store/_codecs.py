@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import pickle
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -113,6 +113,10 @@ class Encoded:
     data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>")
 
 
+def _name(what: str | Callable[[], str]) -> str:
+    return what if isinstance(what, str) else what()
+
+
 def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MiB"
@@ -161,8 +165,15 @@ class Codecs:
         """The registered codec names, sorted."""
         return sorted(self._by_name)
 
-    def encode(self, value: Any, codec: str | None, what: str) -> Encoded:
-        """Encode ``value`` (``what`` names it in errors) and check the size limits.
+    def encode(self, value: Any, codec: str | None, what: str | Callable[[], str]) -> Encoded:
+        """Encode ``value`` and check the size limits; see ``encode_raw``."""
+        name, data = self.encode_raw(value, codec, what)
+        return Encoded(name, data)
+
+    def encode_raw(
+        self, value: Any, codec: str | None, what: str | Callable[[], str]
+    ) -> tuple[str, bytes]:
+        """Encode ``value``; return ``(codec name, bytes)``. The hot path of every write.
 
         Raises:
             ValueError: ``codec`` is not registered.
@@ -177,12 +188,15 @@ class Codecs:
             data = chosen.encode(value)
         except Exception as exc:
             raise EncodeError(
-                f"{what} could not be encoded with codec {name!r}: {type(exc).__name__}: {exc}"
+                f"{_name(what)} could not be encoded with codec {name!r}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
         size = len(data)
+        if size <= self.warn_bytes:
+            return name, data
         if size > self.max_bytes:
             raise ResultTooLargeError(
-                f"{what} is {_size(size)} ({size} bytes) encoded with {name!r}, over the "
+                f"{_name(what)} is {_size(size)} ({size} bytes) encoded with {name!r}, over the "
                 f"store's max_result_bytes of {_size(self.max_bytes)} ({self.max_bytes} bytes): "
                 "store a reference (a path, a URL, an object key) instead, or raise the limit",
                 size=size,
@@ -190,12 +204,12 @@ class Codecs:
             )
         if size > self.warn_bytes:
             warnings.warn(
-                f"{what} is {_size(size)} encoded, above warn_result_bytes "
+                f"{_name(what)} is {_size(size)} encoded, above warn_result_bytes "
                 f"({_size(self.warn_bytes)}): large values make every commit slower",
                 LargeResultWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        return Encoded(name, data)
+        return name, data
 
     def decode(self, codec: str, data: bytes, what: str) -> Any:
         """Decode stored bytes; ``what`` names the value in the error.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["RunRecorder"]
 
 _NOTHING: Any = object()
+_STATUS = {status: status.value for status in AttemptStatus}  # plain str for the drivers
 
 # Each journal write checks the run's fence in the same statement (no separate read): an
 # attempt or undo row is only inserted or updated WHERE the run still holds the writer's
@@ -115,13 +116,14 @@ class RunRecorder:
     returns a ``Receipt`` (see the module docstring for ordering and fencing).
     """
 
-    __slots__ = ("_fence", "_lost", "_run_id", "_store")
+    __slots__ = ("_fence", "_lost", "_on_refused", "_run_id", "_store")
 
     def __init__(self, store: StoreCore, run_id: str, fence: int) -> None:
         self._store = store
         self._run_id = run_id
         self._fence = fence
         self._lost: FencedOutError | None = None
+        self._on_refused = self._refused
 
     @property
     def run_id(self) -> str:
@@ -146,10 +148,13 @@ class RunRecorder:
         if isinstance(error, FencedOutError) and self._lost is None:
             self._lost = error
 
-    def _post(self, op: Any, *args: Any) -> Receipt:
+    def _post(self, op: Any, args: tuple[Any, ...]) -> Receipt:
         if self._lost is not None:
             raise self._lost.with_traceback(None)
-        return self._store._post(op, *args, self._fence, on_refused=self._refused)
+        store = self._store
+        if store._state != "open":
+            store._check_open()
+        return store._writer.post(op, args, None, self._on_refused)
 
     def _attempt(
         self,
@@ -170,23 +175,28 @@ class RunRecorder:
         _check_step(step, element, attempt, least=least)
         store = self._store
         now = store._wall()
-        where = f"step {step!r}" + (f" element {element}" if element >= 0 else "")
-        where += f" (attempt {attempt}) of run {self._run_id!r}"
+
+        def where() -> str:  # only formatted when an error or a warning needs it
+            text = f"step {step!r}" + (f" element {element}" if element >= 0 else "")
+            return f"{text} (attempt {attempt}) of run {self._run_id!r}"
+
         args_data = args_codec = result_data = result_codec = None
         if arguments is not _NOTHING:
-            encoded = store._codecs.encode(arguments, codec, f"the arguments of {where}")
-            args_data, args_codec = encoded.data, encoded.codec
+            args_codec, args_data = store._codecs.encode_raw(
+                arguments, codec, lambda: f"the arguments of {where()}"
+            )
         if result is not _NOTHING:
-            encoded = store._codecs.encode(result, codec, f"the result of {where}")
-            result_data, result_codec = encoded.data, encoded.codec
+            result_codec, result_data = store._codecs.encode_raw(
+                result, codec, lambda: f"the result of {where()}"
+            )
         error_data, error_text = (None, None) if error is None else encode_error(error)
         values = (
-            self._run_id, step, element, attempt, status.value,
+            self._run_id, step, element, attempt, _STATUS[status],
             now if started else None, None if started else now,
-            stamp(wait_until, "wait_until"), args_data, args_codec, result_data, result_codec,
-            error_data, error_text, reason,
+            None if wait_until is None else stamp(wait_until, "wait_until"),
+            args_data, args_codec, result_data, result_codec, error_data, error_text, reason,
         )  # fmt: skip
-        return self._post(_upsert_attempt, values)
+        return self._post(_upsert_attempt, (values, self._fence))
 
     # -- attempts ----------------------------------------------------------------------------
 
@@ -288,7 +298,7 @@ class RunRecorder:
             self._run_id, seq, step, child_run_id, status.value, attempts, error_data,
             error_text, self._store._wall(),
         )  # fmt: skip
-        return self._post(_upsert_undo, values)
+        return self._post(_upsert_undo, (values, self._fence))
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -318,6 +328,7 @@ class RunRecorder:
         error_text = None if error is None else encode_error(error)[1]
         head = (chosen.value, message, error_text, now, finished)
         if result is _NOTHING:
-            return self._post(_set_status, (*head, self._run_id), False)
+            return self._post(_set_status, ((*head, self._run_id), False, self._fence))
         encoded = self._store._codecs.encode(result, codec, f"the result of run {self._run_id!r}")
-        return self._post(_set_status, (*head, encoded.data, encoded.codec, self._run_id), True)
+        values = (*head, encoded.data, encoded.codec, self._run_id)
+        return self._post(_set_status, (values, True, self._fence))

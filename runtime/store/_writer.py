@@ -2,11 +2,12 @@
 
 trio code posts a record (``Writer.post``: a list append, never blocks) and gets a
 ``Receipt``. Records posted in one trio scheduling batch are handed to the thread together
-(one ``SimpleQueue.put``): at once when a task awaits a receipt or flushes, otherwise by the
-``pump`` task in the next scheduling batch, so a record that nobody awaits waits at most one
-batch. The thread takes every record queued (up to ``max_batch``), applies them in one write
-transaction, commits, and wakes trio once for the whole batch through the trio token
-(``TrioToken.run_sync_soon``). Awaiting a receipt returns when its batch committed.
+(one ``SimpleQueue.put``): at once when a task awaits a receipt or flushes or ``max_batch``
+records are waiting, otherwise by the ``pump`` task in the next scheduling batch, so a record
+that nobody awaits waits at most one batch. The thread takes every record queued (up to
+``max_batch``), applies them in one write transaction, commits, and wakes trio once for the
+whole batch through the trio token (``TrioToken.run_sync_soon``). Awaiting a receipt returns
+when its batch committed.
 
 A record whose fence is stale, or whose operation refused it before writing (a missing
 schedule, a tick never claimed), is skipped inside the transaction and its receipt raises the
@@ -188,7 +189,7 @@ class Writer:
         receipt = Receipt(self, self._posted, op, args, fence, on_refused)
         outbox = self._outbox
         outbox.append(receipt)
-        if not self._pumping:
+        if not self._pumping or len(outbox) >= self._max_batch:  # a full batch goes at once
             self.hand_off()
         elif len(outbox) == 1:
             self._pump_lot.unpark()
