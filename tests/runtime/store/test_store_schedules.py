@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arborist.runtime.store import NotFoundError, TickOutcome, open_store
+from arborist.runtime.store import NotFoundError, SQLiteStore, TickOutcome, open_store
 
 T0 = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
 
@@ -155,3 +159,22 @@ async def test_a_paused_or_deleted_schedule_says_so(store):
     assert await store.get_schedule("s") is None
     with pytest.raises(NotFoundError):
         await store.pause_schedule("s")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=12))
+def test_any_order_of_claims_wins_each_due_once_and_last_due_is_the_newest(offsets):
+    dues = [T0 + timedelta(minutes=m) for m in offsets]
+
+    async def claim_all():
+        with tempfile.TemporaryDirectory() as folder:
+            async with open_store(SQLiteStore(Path(folder) / "s.db")) as store:
+                await store.upsert_schedule("s", trigger="every 1m", job="j")
+                wins = [await store.claim_tick("s", due) for due in dues]
+                return wins, await store.get_schedule("s")
+
+    wins, info = trio.run(claim_all)
+
+    assert wins == [due not in dues[:i] for i, due in enumerate(dues)]
+    assert info.last_due == max(dues)
+    assert info.runs == len(set(dues))
