@@ -179,11 +179,23 @@ class SchedulesMixin(StoreCore):
         return await self._read(_schedules, None, ticks)
 
     async def list_ticks(
-        self, name: str, *, since: datetime | None = None, limit: int = 100
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        outcome: TickOutcome | None = None,
+        limit: int = 100,
     ) -> list[TickRow]:
-        """A schedule's ticks, newest due first; only dues at or after ``since`` if given."""
+        """A schedule's ticks, newest due first, filtered by ``since`` and ``outcome``.
+
+        ``outcome=CLAIMED`` lists the fires whose job has not reported an end: after a crash,
+        the ones whose run must be found (or started, when the claim's run was never created).
+        """
         params: list[Any] = [_name(name)]
         sql = f"SELECT {TICK_COLUMNS} FROM schedule_ticks WHERE name = ?"
+        if outcome is not None:
+            sql += " AND outcome = ?"
+            params.append(TickOutcome(outcome).value)
         if since is not None:
             sql += " AND due >= ?"
             params.append(due_text(since, "since"))

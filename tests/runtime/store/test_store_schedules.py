@@ -141,6 +141,10 @@ async def test_schedules_list_by_name_with_their_newest_ticks_first(store):
     listed = await store.list_schedules(ticks=2)
     since = await store.list_ticks("a", since=T0 + timedelta(seconds=1))
 
+    await store.finish_tick("a", T0, TickOutcome.OK)
+    unfinished = await store.list_ticks("a", outcome=TickOutcome.CLAIMED)
+
+    assert [t.due for t in unfinished] == [T0 + timedelta(seconds=2), T0 + timedelta(seconds=1)]
     assert [s.name for s in listed] == ["a", "b"]
     assert [t.due for t in listed[0].recent_ticks] == [T0 + timedelta(seconds=2),
                                                         T0 + timedelta(seconds=1)]  # fmt: skip
