@@ -97,6 +97,7 @@ class StoreCore:
             teardown=self._teardown_writer,
             begin=self.dialect.begin_write,
             max_batch=max_batch,
+            retryable=self._retryable,
         )
         self._write_conn: Any = None
         self._read_limiter = trio.CapacityLimiter(max_readers)
@@ -111,6 +112,10 @@ class StoreCore:
 
     def _cursor(self, conn: Any) -> Cursor:
         return conn.cursor()  # type: ignore[no-any-return]
+
+    def _retryable(self, exc: BaseException) -> bool:
+        """Whether a failed write transaction may be run again as it was (see ``Writer``)."""
+        return False
 
     def _pipeline_connection(self, conn: Any) -> Any:
         """The writer connection if it can pipeline a batch (PostgreSQL), else None."""

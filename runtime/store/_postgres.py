@@ -114,6 +114,11 @@ class PostgresStore(Store):
     def _pipeline_connection(self, conn: Any) -> Any:
         return conn
 
+    def _retryable(self, exc: BaseException) -> bool:
+        # deadlock_detected, serialization_failure: the server aborted the transaction to
+        # break a cycle of row locks (two owners' batches touching each other's runs).
+        return getattr(exc, "sqlstate", None) in ("40P01", "40001")
+
     def _hold_liveness(self, tx: Tx) -> str | None:
         key = advisory_key(self._owner_id)
         tx.one("SELECT pg_advisory_lock(?)", (key,))

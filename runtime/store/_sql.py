@@ -191,6 +191,7 @@ class Tx:
     def begin(self, statement: str) -> None:
         """Open a transaction with ``statement``; forget the last one's fences and clock."""
         self.fences.clear()
+        self._deferred.clear()
         self._now = None
         self._cursor.execute(statement)
 

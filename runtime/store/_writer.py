@@ -38,6 +38,9 @@ Operation = Callable[..., Any]
 
 _STOP = object()
 
+RETRIES = 3
+"""How many times a batch aborted by a deadlock or serialization failure is run again."""
+
 PIPELINE_MAX = 16
 """Batches up to this many records are pipelined on PostgreSQL (one round trip instead of
 three for a lone record: chain 460 against 640 us measured); larger ones are not, since
@@ -124,6 +127,9 @@ class Writer:
         teardown: runs last on the thread, whatever happened (closes the connection).
         begin: the statement opening a write transaction.
         max_batch: at most this many records per transaction.
+        retryable: whether a failed transaction may simply be run again (a deadlock or a
+            serialization failure the server resolved by aborting it); such a batch is
+            retried whole, up to ``RETRIES`` times, before the writer fails.
     """
 
     def __init__(
@@ -134,12 +140,14 @@ class Writer:
         teardown: Callable[[], None],
         begin: str,
         max_batch: int,
+        retryable: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._name = name
         self._setup = setup
         self._teardown = teardown
         self._begin = begin
         self._max_batch = max_batch
+        self._retryable = retryable
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._posted = 0
         self.committed_seq = 0
@@ -327,7 +335,20 @@ class Writer:
             stop = boxes[-1] is _STOP
             records = [r for box in boxes if box is not _STOP for r in box]
             for start in range(0, len(records), limit):
-                self._commit(tx, records[start : start + limit])
+                self._commit_retrying(tx, records[start : start + limit])
+
+    def _commit_retrying(self, tx: Tx, batch: list[Receipt]) -> None:
+        for attempt in range(RETRIES + 1):
+            try:
+                self._commit(tx, batch)
+            except Exception as exc:
+                if attempt == RETRIES or not self._retryable(exc):
+                    raise
+                for record in batch:  # the transaction rolled back: start the batch afresh
+                    record._error = None
+                    record._value = None
+            else:
+                return
 
     def _commit(self, tx: Tx, batch: list[Receipt]) -> None:
         refused: list[Receipt] = []

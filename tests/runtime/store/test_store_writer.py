@@ -124,3 +124,32 @@ def test_a_store_shows_its_location_owner_and_state(tmp_path):
     made = SQLiteStore(tmp_path / "x.db")
 
     assert repr(made) == f"<SQLiteStore sqlite:///{tmp_path / 'x.db'} owner {made.owner_id} new>"
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+async def test_a_batch_aborted_by_a_retryable_error_is_run_again_whole(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    class RetryingStore(SQLiteStore):
+        def _retryable(self, exc):
+            return isinstance(exc, Deadlock)
+
+    tries = []
+
+    def flaky(tx):
+        tries.append(1)
+        tx.execute("INSERT INTO owners (owner_id, host, pid, started_at, lease_until)"
+                   " VALUES ('x', 'h', 1, 0, 0)")  # fmt: skip
+        if len(tries) == 1:
+            raise Deadlock("deadlock detected")
+        return "done"
+
+    async with open_store(RetryingStore(tmp_path / "s.db")) as store:
+        value = await store._post(flaky)
+        owners = await store.list_owners(include_closed=True)
+
+    assert (value, len(tries)) == ("done", 2)
+    assert [o.owner_id for o in owners].count("x") == 1
