@@ -173,9 +173,14 @@ class Writer:
         thread.start()
         with trio.CancelScope(shield=True):
             await self._ready.wait()
-        if self._setup_error is not None:
+        error = self._setup_error
+        if error is not None:
             await self._exited.wait()
-            raise self._setup_error
+            if isinstance(error, StoreError) or not isinstance(error, Exception):
+                raise error
+            raise StoreError(
+                f"cannot open the store at {self._name}: {type(error).__name__}: {error}"
+            ) from error
 
     @property
     def pending(self) -> bool:

@@ -153,3 +153,11 @@ async def test_a_batch_aborted_by_a_retryable_error_is_run_again_whole(tmp_path)
 
     assert (value, len(tries)) == ("done", 2)
     assert [o.owner_id for o in owners].count("x") == 1
+
+
+async def test_a_store_that_cannot_be_opened_says_where_and_why(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    with pytest.raises(StoreError, match=r"cannot open the store at sqlite:///.*missing.*unable"):
+        async with open_store(SQLiteStore(tmp_path / "missing" / "s.db")):
+            pass
