@@ -18,6 +18,7 @@ post and the store's close raise ``StoreError`` with the cause. Nothing is dropp
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 from collections.abc import Callable, Generator
@@ -64,10 +65,25 @@ class Receipt:
     because another owner claimed its run, the operation's own refusal (for example
     ``ValueError`` for a tick that was never claimed), or ``StoreError`` when the store failed
     before committing it. Cancelling the await does not withdraw the write: it still commits.
-    Receipts have no public constructor; the store's write methods return them.
+
+    Instead of awaiting, an actor can register ``add_done_callback(fn)``: ``fn(receipt)`` runs
+    on the trio thread once the write is settled, and reads the outcome with ``result()``, so
+    one coordinator can keep many writes in flight (group commit) and release each step's
+    dependents when its result is durable. Receipts have no public constructor; the store's
+    write methods return them.
     """
 
-    __slots__ = ("_args", "_error", "_fence", "_on_refused", "_op", "_seq", "_value", "_writer")
+    __slots__ = (
+        "_args",
+        "_callbacks",
+        "_error",
+        "_fence",
+        "_on_refused",
+        "_op",
+        "_seq",
+        "_value",
+        "_writer",
+    )
 
     def __init__(
         self,
@@ -86,11 +102,52 @@ class Receipt:
         self._on_refused = on_refused
         self._value: Any = None
         self._error: BaseException | None = None
+        self._callbacks: list[Callable[[Receipt], None]] | None = None
 
     @property
     def committed(self) -> bool:
         """Whether the write's transaction has committed (or the write was refused)."""
         return self._writer.committed_seq >= self._seq
+
+    @property
+    def done(self) -> bool:
+        """Whether the write is settled: committed, refused, or lost to a store failure."""
+        return self.committed or self._writer.failure is not None
+
+    def result(self) -> Any:
+        """The outcome of a settled write: its value, or the error ``await`` would raise.
+
+        Raises:
+            RuntimeError: the write is not settled yet (see ``done``).
+        """
+        if self.committed:
+            if self._error is not None:
+                raise self._error.with_traceback(None)
+            return self._value
+        self._writer.raise_if_failed()
+        raise RuntimeError(f"{self!r} is not settled yet: await it or add a done callback")
+
+    def add_done_callback(self, fn: Callable[[Receipt], None]) -> None:
+        """Call ``fn(self)`` on the trio thread once the write is settled (at once if it is).
+
+        Callbacks run in the order added, after the batch's waiters are woken; one that
+        raises crashes the trio run (as any ``run_sync_soon`` callback), so keep them tiny:
+        set an event, or ``tell`` an actor. Registering hands the write to the thread now.
+        """
+        if self.done:
+            fn(self)
+            return
+        if self._callbacks is None:
+            self._callbacks = [fn]
+            self._writer.watch(self)
+        else:
+            self._callbacks.append(fn)
+        self._writer.hand_off()
+
+    def _settle(self) -> None:
+        callbacks, self._callbacks = self._callbacks, None
+        for fn in callbacks or ():
+            fn(self)
 
     async def wait(self) -> Any:
         """Wait until the write is durable; return its value (see the class docstring)."""
@@ -161,6 +218,7 @@ class Writer:
         self._outbox: list[Receipt] = []
         self._pump_lot = trio.lowlevel.ParkingLot()
         self._pumping = False
+        self._watched: list[tuple[int, Receipt]] = []
         self.batches = 0
 
     # -- trio side -----------------------------------------------------------------------
@@ -208,6 +266,15 @@ class Writer:
             self._pump_lot.unpark()
         return receipt
 
+    def watch(self, receipt: Receipt) -> None:
+        """Settle ``receipt``'s callbacks when its batch commits or the writer fails."""
+        heapq.heappush(self._watched, (receipt._seq, receipt))
+
+    def _settle_watched(self) -> None:
+        watched, failed = self._watched, self._failure is not None
+        while watched and (failed or watched[0][0] <= self.committed_seq):
+            heapq.heappop(watched)[1]._settle()
+
     def hand_off(self) -> None:
         """Give the thread every record posted and not yet handed over (one queue put)."""
         if self._outbox:
@@ -251,6 +318,7 @@ class Writer:
         if self._failure is None:
             self._failure = error
         self._wake()
+        self._settle_watched()
 
     @property
     def failure(self) -> StoreError | None:
@@ -277,6 +345,8 @@ class Writer:
             if receipt._on_refused is not None and receipt._error is not None:
                 receipt._on_refused(receipt._error)
         self._wake()
+        if self._watched:
+            self._settle_watched()
 
     def _on_failure(self, exc: BaseException) -> None:
         if self._failure is None:
@@ -288,6 +358,7 @@ class Writer:
             error.__cause__ = exc
             self._failure = error
         self._wake()
+        self._settle_watched()
 
     def _on_ready(self, error: BaseException | None) -> None:
         self._setup_error = error

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import trio
 
-from arborist.runtime.store import RunStatus, StoreClosedError, StoreError, open_store
+from arborist.runtime.store import (
+    FencedOutError,
+    RunStatus,
+    StoreClosedError,
+    StoreError,
+    open_store,
+)
 
 
 async def new_recorder(store):
@@ -161,3 +167,75 @@ async def test_a_store_that_cannot_be_opened_says_where_and_why(tmp_path):
     with pytest.raises(StoreError, match=r"cannot open the store at sqlite:///.*missing.*unable"):
         async with open_store(SQLiteStore(tmp_path / "missing" / "s.db")):
             pass
+
+
+async def test_a_done_callback_runs_once_the_write_is_durable(store):
+    run, rec = await new_recorder(store)
+    settled = trio.Event()
+    seen = []
+
+    def on_done(receipt):
+        seen.append((receipt.done, receipt.result()))
+        settled.set()
+
+    receipt = rec.step_ok("a", 1, "r")
+    receipt.add_done_callback(on_done)
+    await settled.wait()
+    journal = await store.load_journal(run.run_id)
+
+    assert seen == [(True, None)]
+    assert journal.results() == {"a": "r"}
+
+
+async def test_a_done_callback_added_to_a_settled_write_runs_at_once(store):
+    _, rec = await new_recorder(store)
+    receipt = rec.step_ok("a", 1, "r")
+    await receipt
+    seen = []
+
+    receipt.add_done_callback(seen.append)
+
+    assert seen == [receipt]
+
+
+async def test_a_callback_reads_a_refused_write_as_its_error(backend):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("w", plan_hash="p", inputs=None)
+        stale = old.recorder(created.run)
+        await new.claim_run(created.run.run_id, force=True)
+        settled = trio.Event()
+        receipt = stale.step_ok("a", 1, "late")
+        receipt.add_done_callback(lambda _: settled.set())
+        await settled.wait()
+
+        with pytest.raises(FencedOutError):
+            receipt.result()
+
+
+async def test_a_pending_write_has_no_result_yet(store):
+    _, rec = await new_recorder(store)
+    receipt = rec.step_ok("a", 1, "r")
+
+    with pytest.raises(RuntimeError, match="not settled yet"):
+        receipt.result()
+    await receipt
+
+
+async def test_a_callback_reads_a_write_lost_to_a_store_failure_as_store_error(fresh_backend):
+    seen = {}
+
+    async def lose_a_write():
+        async with open_store(fresh_backend.make()) as store:
+            _, rec = await new_recorder(store)
+            fresh_backend.sql("DROP TABLE step_attempts")
+            settled = trio.Event()
+            receipt = rec.step_ok("a", 1, "r")
+            receipt.add_done_callback(lambda _: settled.set())
+            await settled.wait()
+            with pytest.raises(StoreError, match="step_attempts"):
+                receipt.result()
+            seen["done"] = receipt.done
+
+    with pytest.raises(StoreError):
+        await lose_a_write()
+    assert seen == {"done": True}
