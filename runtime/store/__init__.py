@@ -17,8 +17,9 @@ Design, in one place:
    store.flush()``) returns once the write is durable; an actor that must not block registers
    ``receipt.add_done_callback(fn)`` instead. A completed step's result is durable before a
    dependent sees it; a ``started`` record need not be waited for. Writes commit in the order
-   posted; records posted in one trio scheduling batch share one transaction. On SQLite every write transaction is ``BEGIN IMMEDIATE`` with a ``busy_timeout``
-   (a deferred one that read first cannot wait for another process's lock).
+   posted; records posted in one trio scheduling batch share one transaction. On SQLite
+   every write transaction is ``BEGIN IMMEDIATE`` with a ``busy_timeout`` (a deferred one
+   that read first cannot wait for another process's lock).
 3. **Reads run beside the writer** on their own connections (WAL; PostgreSQL MVCC) on
    reader threads (``trio.to_thread``), each in one short snapshot, and first wait for this
    store's own posted writes.
