@@ -343,6 +343,61 @@ RUNTIME_EXECUTORS = [
     "wait_remote",
 ]
 
+RUNTIME_STORE = [
+    "ACTIVE_RUN_STATUSES",
+    "AttemptRow",
+    "AttemptStatus",
+    "Codec",
+    "CreatedRun",
+    "DEFAULT_LEASE",
+    "DEFAULT_MAX_RESULT_BYTES",
+    "DEFAULT_WARN_RESULT_BYTES",
+    "DecodeError",
+    "Durability",
+    "EncodeError",
+    "Encoded",
+    "FencedOutError",
+    "JobCall",
+    "JobRow",
+    "JobStatus",
+    "JsonCodec",
+    "LargeResultWarning",
+    "LeaseLostError",
+    "MIGRATIONS",
+    "Migration",
+    "NotClaimableError",
+    "NotFoundError",
+    "OwnerInfo",
+    "PickleCodec",
+    "PostgresStore",
+    "Receipt",
+    "RecordedError",
+    "ResultTooLargeError",
+    "RunInfo",
+    "RunJournal",
+    "RunRecorder",
+    "RunStatus",
+    "SCHEMA_VERSION",
+    "SQLiteStore",
+    "ScheduleInfo",
+    "SchemaVersionError",
+    "Store",
+    "StoreClosedError",
+    "StoreError",
+    "StoreStatistics",
+    "TERMINAL_RUN_STATUSES",
+    "TickOutcome",
+    "TickRow",
+    "UndoRow",
+    "UndoStatus",
+    "callable_ref",
+    "open_store",
+    "resolve_callable",
+    "store_from_url",
+    "uuid7",
+    "uuid7_time",
+]
+
 PINNED = {
     "arborist.actors": ACTORS,
     "arborist.supervision": SUPERVISION,
@@ -353,6 +408,7 @@ PINNED = {
     "arborist.runtime.embed": RUNTIME_EMBED,
     "arborist.runtime.cli": RUNTIME_CLI,
     "arborist.runtime.executors": RUNTIME_EXECUTORS,
+    "arborist.runtime.store": RUNTIME_STORE,
 }
 
 FOLDERS = {
@@ -365,6 +421,7 @@ FOLDERS = {
     "arborist.runtime.embed": "runtime/embed",
     "arborist.runtime.cli": "runtime/cli",
     "arborist.runtime.executors": "runtime/executors",
+    "arborist.runtime.store": "runtime/store",
 }
 
 

@@ -1,0 +1,334 @@
+"""A run's journal writer: step attempts, map elements, undo entries and status, fenced.
+
+Every method posts one record and returns at once with a ``Receipt``; ``await`` it when the
+write must be durable before going on (a completed step's result before a dependent sees
+it), or drop it (a ``started`` record). Writes of one recorder commit in the order posted.
+Each write carries the run's fence: when another owner has claimed the run since, the write
+is refused, the recorder is marked lost (``lost``), an awaited receipt raises
+``FencedOutError``, and every later call through the recorder raises it at the call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._codecs import encode_error
+from ._errors import FencedOutError
+from ._reads import stamp
+from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
+from ._sql import POSTGRES, SQLITE, Check, Tx
+from ._writer import Receipt, Refusal
+
+if TYPE_CHECKING:
+    from ._core import StoreCore
+
+__all__ = ["RunRecorder"]
+
+_NOTHING: Any = object()
+_STATUS = {status: status.value for status in AttemptStatus}  # plain str for the drivers
+
+# Each journal write checks the run's fence in the same statement (no separate read): an
+# attempt or undo row is only inserted or updated WHERE the run still holds the writer's
+# fence; PostgreSQL also share-locks that run row, so a concurrent claim waits for this
+# transaction. A write that changed no row was fenced out (or its run is gone).
+_FENCED = "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND fence = ?{lock})"
+
+_UPSERT_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
+    " finished_at, wait_until, arguments, arguments_codec, result, result_codec, error,"
+    f" error_text, reason) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
+    " ON CONFLICT (run_id, step, element, attempt) DO UPDATE SET status = excluded.status,"
+    " started_at = COALESCE(step_attempts.started_at, excluded.started_at),"
+    " finished_at = excluded.finished_at, wait_until = excluded.wait_until,"
+    " arguments = COALESCE(excluded.arguments, step_attempts.arguments),"
+    " arguments_codec = COALESCE(excluded.arguments_codec, step_attempts.arguments_codec),"
+    " result = excluded.result, result_codec = excluded.result_codec, error = excluded.error,"
+    " error_text = excluded.error_text, reason = excluded.reason"
+)
+
+_UPSERT_UNDO = (
+    "INSERT INTO undo_log (run_id, seq, step, child_run_id, status, attempts, error, error_text,"
+    f" updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
+    " ON CONFLICT (run_id, seq) DO UPDATE SET"
+    " status = excluded.status, attempts = excluded.attempts, error = excluded.error,"
+    " error_text = excluded.error_text, updated_at = excluded.updated_at,"
+    " child_run_id = COALESCE(excluded.child_run_id, undo_log.child_run_id)"
+)
+
+_SQL: dict[tuple[str, str], str] = {
+    (name, dialect.name): text.format(lock=dialect.share_lock)
+    for name, text in (("attempt", _UPSERT_ATTEMPT), ("undo", _UPSERT_UNDO))
+    for dialect in (SQLITE, POSTGRES)
+}
+
+
+def _fenced_out(tx: Tx, run_id: str, fence: int) -> Refusal:
+    return Refusal(FencedOutError("run", run_id, fence, tx.fence("runs", "run_id", run_id)))
+
+
+def _fence_check(tx: Tx, run_id: str, fence: int) -> Check:
+    def check(rows: int) -> None:
+        if not rows:
+            raise _fenced_out(tx, run_id, fence)
+
+    return check
+
+
+def _upsert_attempt(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
+    sql = _SQL["attempt", tx.dialect.name]
+    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+
+
+def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
+    sql = _SQL["undo", tx.dialect.name]
+    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+
+
+def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) -> None:
+    run_id = values[-1]
+    if with_result:
+        sql = (
+            "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
+            " finished_at = ?, result = ?, result_codec = ? WHERE run_id = ? AND fence = ?"
+        )
+    else:
+        sql = (
+            "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
+            " finished_at = ? WHERE run_id = ? AND fence = ?"
+        )
+    tx.execute_counted(sql, (*values, fence), _fence_check(tx, run_id, fence))
+
+
+def _check_step(step: object, element: object, attempt: object, *, least: int = 1) -> None:
+    if not isinstance(step, str) or not step:
+        raise ValueError(f"step must be a non-empty str; got {step!r}")
+    if type(element) is not int or element < -1:
+        raise ValueError(f"element must be an int >= -1 (-1: the step itself); got {element!r}")
+    if type(attempt) is not int or attempt < least:
+        raise ValueError(f"attempt must be an int >= {least}; got {attempt!r}")
+
+
+class RunRecorder:
+    """Writes one run's journal through its store, with the fence of its claim.
+
+    Made by ``store.recorder(run)``; no public constructor. Methods never block; each
+    returns a ``Receipt`` (see the module docstring for ordering and fencing).
+    """
+
+    __slots__ = ("_fence", "_lost", "_on_refused", "_run_id", "_store")
+
+    def __init__(self, store: StoreCore, run_id: str, fence: int) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._fence = fence
+        self._lost: FencedOutError | None = None
+        self._on_refused = self._refused
+
+    @property
+    def run_id(self) -> str:
+        """The run this recorder writes."""
+        return self._run_id
+
+    @property
+    def fence(self) -> int:
+        """The fence every write carries."""
+        return self._fence
+
+    @property
+    def lost(self) -> FencedOutError | None:
+        """Why the run was lost to another owner (a refused write), or None."""
+        return self._lost
+
+    def __repr__(self) -> str:
+        state = "lost" if self._lost is not None else "active"
+        return f"<RunRecorder run {self._run_id} fence {self.fence} {state}>"
+
+    def _refused(self, error: BaseException) -> None:
+        if isinstance(error, FencedOutError) and self._lost is None:
+            self._lost = error
+
+    def _post(self, op: Any, args: tuple[Any, ...]) -> Receipt:
+        if self._lost is not None:
+            raise self._lost.with_traceback(None)
+        store = self._store
+        if store._state != "open":
+            store._check_open()
+        return store._writer.post(op, args, None, self._on_refused)
+
+    def _attempt(
+        self,
+        step: str,
+        element: int,
+        attempt: int,
+        status: AttemptStatus,
+        *,
+        started: bool = False,
+        wait_until: datetime | None = None,
+        arguments: Any = _NOTHING,
+        result: Any = _NOTHING,
+        codec: str | None = None,
+        error: BaseException | str | None = None,
+        reason: str | None = None,
+        least: int = 1,
+    ) -> Receipt:
+        _check_step(step, element, attempt, least=least)
+        store = self._store
+        now = store._wall()
+
+        def where() -> str:  # only formatted when an error or a warning needs it
+            text = f"step {step!r}" + (f" element {element}" if element >= 0 else "")
+            return f"{text} (attempt {attempt}) of run {self._run_id!r}"
+
+        args_data = args_codec = result_data = result_codec = None
+        if arguments is not _NOTHING:
+            args_codec, args_data = store._codecs.encode_raw(
+                arguments, codec, lambda: f"the arguments of {where()}"
+            )
+        if result is not _NOTHING:
+            result_codec, result_data = store._codecs.encode_raw(
+                result, codec, lambda: f"the result of {where()}"
+            )
+        error_data, error_text = (None, None) if error is None else encode_error(error)
+        values = (
+            self._run_id, step, element, attempt, _STATUS[status],
+            now if started else None, None if started else now,
+            None if wait_until is None else stamp(wait_until, "wait_until"),
+            args_data, args_codec, result_data, result_codec, error_data, error_text, reason,
+        )  # fmt: skip
+        return self._post(_upsert_attempt, (values, self._fence))
+
+    # -- attempts ----------------------------------------------------------------------------
+
+    def step_started(
+        self, step: str, attempt: int, *, element: int = -1, arguments: Any = _NOTHING,
+        codec: str | None = None,
+    ) -> Receipt:  # fmt: skip
+        """Record that an attempt began; ``arguments`` only when needed later (halt, undo)."""
+        return self._attempt(
+            step, element, attempt, AttemptStatus.STARTED, started=True, arguments=arguments,
+            codec=codec,
+        )  # fmt: skip
+
+    def step_ok(
+        self, step: str, attempt: int, result: Any, *, element: int = -1, codec: str | None = None
+    ) -> Receipt:
+        """Record an attempt's result; await it before any dependent sees the result.
+
+        Raises:
+            EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
+        """
+        return self._attempt(step, element, attempt, AttemptStatus.OK, result=result, codec=codec)
+
+    def element_ok(
+        self, step: str, element: int, result: Any, *, attempt: int = 1, codec: str | None = None
+    ) -> Receipt:
+        """Record one map element's result (``step_ok`` for ``element >= 0``)."""
+        if type(element) is not int or element < 0:
+            raise ValueError(f"element must be an int >= 0; got {element!r}")
+        return self.step_ok(step, attempt, result, element=element, codec=codec)
+
+    def step_failed(
+        self, step: str, attempt: int, error: BaseException | str, *, element: int = -1,
+        retry_at: datetime | None = None,
+    ) -> Receipt:  # fmt: skip
+        """Record a failed attempt; its exception is pickled when it can be, else its text.
+
+        ``retry_at`` is when the next attempt is due, when the step will be retried.
+        """
+        return self._attempt(
+            step, element, attempt, AttemptStatus.FAILED, error=error, wait_until=retry_at
+        )
+
+    def step_cancelled(
+        self, step: str, attempt: int, *, element: int = -1, reason: str | None = None
+    ) -> Receipt:
+        """Record an attempt cancelled by the engine (fail-fast, timeout of the run, cancel)."""
+        return self._attempt(step, element, attempt, AttemptStatus.CANCELLED, reason=reason)
+
+    def step_again(
+        self, step: str, attempt: int, wait_until: datetime, *, element: int = -1
+    ) -> Receipt:
+        """Record an attempt that returned ``Again``: the next one is due at ``wait_until``."""
+        if wait_until is None:
+            raise ValueError("wait_until must be an aware datetime for step_again; got None")
+        return self._attempt(step, element, attempt, AttemptStatus.AGAIN, wait_until=wait_until)
+
+    def step_halted(self, step: str, attempt: int, reason: str, *, element: int = -1) -> Receipt:
+        """Record an attempt that halted the run (``Halt``) with its reason."""
+        return self._attempt(step, element, attempt, AttemptStatus.HALTED, reason=reason)
+
+    def step_skipped(self, step: str, reason: str, *, element: int = -1) -> Receipt:
+        """Record a guard's decision to skip the step (attempt 0: no call was made)."""
+        return self._attempt(step, element, 0, AttemptStatus.SKIPPED, reason=reason, least=0)
+
+    def step_interrupted(
+        self, step: str, attempt: int, *, element: int = -1,
+        reason: str = "its process died during the attempt",
+    ) -> Receipt:  # fmt: skip
+        """Mark a started attempt found on recovery as interrupted (before re-running it)."""
+        return self._attempt(step, element, attempt, AttemptStatus.INTERRUPTED, reason=reason)
+
+    # -- undo log ----------------------------------------------------------------------------
+
+    def undo_pending(self, seq: int, step: str, *, child_run_id: str | None = None) -> Receipt:
+        """Add an undo-log entry (``seq`` = completion order; rollback runs newest first)."""
+        return self._undo(seq, step, UndoStatus.PENDING, 0, None, child_run_id)
+
+    def undo_finished(
+        self, seq: int, step: str, status: UndoStatus, *, attempts: int,
+        error: BaseException | str | None = None,
+    ) -> Receipt:  # fmt: skip
+        """Record an undo's end: ``undone``, or ``failed`` with its error, after ``attempts``."""
+        if UndoStatus(status) is UndoStatus.PENDING:
+            raise ValueError("status must be undone or failed for undo_finished; got pending")
+        return self._undo(seq, step, UndoStatus(status), attempts, error, None)
+
+    def _undo(
+        self, seq: int, step: str, status: UndoStatus, attempts: int,
+        error: BaseException | str | None, child_run_id: str | None,
+    ) -> Receipt:  # fmt: skip
+        if type(seq) is not int or seq < 0:
+            raise ValueError(f"seq must be an int >= 0; got {seq!r}")
+        if type(attempts) is not int or attempts < 0:
+            raise ValueError(f"attempts must be an int >= 0; got {attempts!r}")
+        _check_step(step, -1, 1)
+        error_data, error_text = (None, None) if error is None else encode_error(error)
+        values = (
+            self._run_id, seq, step, child_run_id, status.value, attempts, error_data,
+            error_text, self._store._wall(),
+        )  # fmt: skip
+        return self._post(_upsert_undo, (values, self._fence))
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        status: RunStatus,
+        *,
+        message: str | None = None,
+        result: Any = _NOTHING,
+        error: BaseException | str | None = None,
+        codec: str | None = None,
+    ) -> Receipt:
+        """Set the run's status (and ``message``); terminal statuses set ``finished_at``.
+
+        ``result`` (for ``succeeded``) is stored with ``codec``; ``error`` (for ``failed``)
+        is stored as text. Await the receipt before reporting the run's end.
+        """
+        try:
+            chosen = RunStatus(status)
+        except ValueError:
+            raise ValueError(
+                f"status must be a RunStatus ({', '.join(s.value for s in RunStatus)}); "
+                f"got {status!r}"
+            ) from None
+        now = self._store._wall()
+        finished = now if chosen in TERMINAL_RUN_STATUSES else None
+        error_text = None if error is None else encode_error(error)[1]
+        head = (chosen.value, message, error_text, now, finished)
+        if result is _NOTHING:
+            return self._post(_set_status, ((*head, self._run_id), False, self._fence))
+        encoded = self._store._codecs.encode(result, codec, f"the result of run {self._run_id!r}")
+        values = (*head, encoded.data, encoded.codec, self._run_id)
+        return self._post(_set_status, (values, True, self._fence))

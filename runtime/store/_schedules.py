@@ -1,0 +1,272 @@
+"""Schedules in the store: definitions, single-fire claims of due instants, tick outcomes.
+
+The single-fire guarantee is the primary key ``(name, due)`` of ``schedule_ticks``: claiming a
+due instant inserts its row with ``ON CONFLICT DO NOTHING``, so among any number of processes
+and restarts exactly one claim of a due instant wins; no lease has to be believed. The same
+transaction advances the schedule's ``last_due`` monotonically (never backwards, whatever the
+wall clock does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ._core import StoreCore
+from ._errors import NotFoundError
+from ._reads import (
+    SCHEDULE_COLUMNS,
+    TICK_COLUMNS,
+    due_text,
+    dumps_json,
+    parse_schedule,
+    parse_tick,
+    stamp,
+)
+from ._rows import ScheduleInfo, TickOutcome, TickRow
+from ._sql import Tx
+from ._writer import Refusal
+
+__all__ = ["SchedulesMixin"]
+
+_UPSERT = (
+    "INSERT INTO schedules (name, trigger_text, job, options, anchor_utc, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+    " anchor_utc = CASE WHEN schedules.trigger_text = excluded.trigger_text"
+    " THEN COALESCE(schedules.anchor_utc, excluded.anchor_utc) ELSE excluded.anchor_utc END,"
+    " trigger_text = excluded.trigger_text, job = excluded.job, options = excluded.options,"
+    " updated_at = excluded.updated_at"
+    f" RETURNING {SCHEDULE_COLUMNS}"
+)
+
+_FINISHED = frozenset(
+    {TickOutcome.OK, TickOutcome.FAILED, TickOutcome.TIMED_OUT, TickOutcome.CANCELLED}
+)
+_CLAIMS = frozenset({TickOutcome.CLAIMED, TickOutcome.SKIPPED, TickOutcome.MISSED})
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty str; got {name!r}")
+    return name
+
+
+def _outcome(value: object, allowed: frozenset[TickOutcome], name: str) -> TickOutcome:
+    try:
+        outcome = TickOutcome(str(value))
+    except ValueError:
+        outcome = None
+    if outcome not in allowed:
+        choices = ", ".join(sorted(o.value for o in allowed))
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+    assert outcome is not None
+    return outcome
+
+
+class SchedulesMixin(StoreCore):
+    """The schedule operations of a store (see ``Store``)."""
+
+    async def upsert_schedule(
+        self,
+        name: str,
+        *,
+        trigger: str,
+        job: str,
+        options: Mapping[str, Any] | None = None,
+        anchor_utc: datetime | None = None,
+    ) -> ScheduleInfo:
+        """Create or replace a schedule's definition; the code is the source of truth.
+
+        A changed ``trigger``, ``job`` or ``options`` replaces the stored ones, but
+        ``last_due``, ``runs`` and ``paused`` are kept, so a restart or a deploy neither
+        re-fires nor forgets what was consumed. The interval anchor is kept while the trigger
+        text is unchanged (the wall-clock grid survives restarts) and replaced with it.
+        Waits until durable.
+
+        Args:
+            name: unique.
+            trigger: canonical text (``"cron 0 8 * * * Europe/Paris"``, ``"every 30s"``).
+            job: what fires (``"workflow:etl"``).
+            options: JSON data (the schedule's options).
+            anchor_utc: the wall-clock origin of an ``every()`` grid.
+        """
+        _name(name)
+        for value, label in ((trigger, "trigger"), (job, "job")):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{label} must be a non-empty str; got {value!r}")
+        values = (
+            name,
+            trigger,
+            job,
+            dumps_json(options or {}, "options"),
+            stamp(anchor_utc, "anchor_utc"),
+            self._wall(),
+            self._wall(),
+        )
+        return await self._post(_upsert_schedule, values)  # type: ignore[no-any-return]
+
+    async def pause_schedule(self, name: str, paused: bool = True) -> None:
+        """Mark a schedule paused (or not, with ``paused=False``). Waits until durable.
+
+        Raises:
+            NotFoundError: no such schedule.
+        """
+        await self._post(_pause, _name(name), bool(paused), self._wall())
+
+    async def delete_schedule(self, name: str) -> bool:
+        """Delete a schedule and its ticks; return whether it existed. Waits until durable."""
+        return await self._post(_delete, _name(name))  # type: ignore[no-any-return]
+
+    async def claim_tick(
+        self,
+        name: str,
+        due: datetime,
+        *,
+        outcome: TickOutcome = TickOutcome.CLAIMED,
+        reason: str | None = None,
+        run_id: str | None = None,
+    ) -> bool:
+        """Claim one due instant of a schedule; return whether this call won it.
+
+        At most one claim of ``(name, due)`` ever wins, across processes and restarts. The
+        winner's transaction also moves ``last_due`` forward to ``due`` (never back) and, for
+        ``claimed``, counts a run. Claim with ``outcome=MISSED`` or ``SKIPPED`` (and a
+        ``reason``) to record a due instant that will not run: it is consumed the same way,
+        never silent. Waits until durable: start the job only after a win.
+
+        Raises:
+            NotFoundError: no such schedule (``upsert_schedule`` first).
+        """
+        chosen = _outcome(outcome, _CLAIMS, "outcome")
+        values = (
+            _name(name),
+            due_text(due),
+            chosen.value,
+            reason,
+            run_id,
+            self._owner_id,
+            self._wall(),
+        )
+        return await self._post(_claim_tick, values)  # type: ignore[no-any-return]
+
+    async def finish_tick(
+        self,
+        name: str,
+        due: datetime,
+        outcome: TickOutcome,
+        *,
+        reason: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Record how a claimed due instant's job ended: ok, failed, timed_out or cancelled.
+
+        Waits until durable.
+
+        Raises:
+            NotFoundError: the due instant was never claimed.
+        """
+        chosen = _outcome(outcome, _FINISHED, "outcome")
+        values = (chosen.value, reason, run_id, self._wall(), _name(name), due_text(due))
+        await self._post(_finish_tick, values)
+
+    async def get_schedule(self, name: str, *, ticks: int = 10) -> ScheduleInfo | None:
+        """One schedule with its ``ticks`` newest ticks, or None."""
+        return await self._read(_schedules, _name(name), ticks)
+
+    async def list_schedules(self, *, ticks: int = 5) -> list[ScheduleInfo]:
+        """Every schedule by name, each with its ``ticks`` newest ticks."""
+        return await self._read(_schedules, None, ticks)
+
+    async def list_ticks(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        outcome: TickOutcome | None = None,
+        limit: int = 100,
+    ) -> list[TickRow]:
+        """A schedule's ticks, newest due first, filtered by ``since`` and ``outcome``.
+
+        ``outcome=CLAIMED`` lists the fires whose job has not reported an end: after a crash,
+        the ones whose run must be found (or started, when the claim's run was never created).
+        """
+        params: list[Any] = [_name(name)]
+        sql = f"SELECT {TICK_COLUMNS} FROM schedule_ticks WHERE name = ?"
+        if outcome is not None:
+            sql += " AND outcome = ?"
+            params.append(TickOutcome(outcome).value)
+        if since is not None:
+            sql += " AND due >= ?"
+            params.append(due_text(since, "since"))
+        sql += " ORDER BY due DESC LIMIT ?"
+        params.append(int(limit))
+        return await self._read(lambda tx: [parse_tick(r) for r in tx.all(sql, params)])
+
+
+def _upsert_schedule(tx: Tx, values: tuple[Any, ...]) -> ScheduleInfo:
+    return parse_schedule(tx.one(_UPSERT, values), ())
+
+
+def _pause(tx: Tx, name: str, paused: bool, now: float) -> None:
+    if not tx.execute(
+        "UPDATE schedules SET paused = ?, updated_at = ? WHERE name = ?", (int(paused), now, name)
+    ):
+        raise Refusal(NotFoundError("schedule", name))
+
+
+def _delete(tx: Tx, name: str) -> bool:
+    tx.execute("DELETE FROM schedule_ticks WHERE name = ?", (name,))
+    return bool(tx.execute("DELETE FROM schedules WHERE name = ?", (name,)))
+
+
+def _claim_tick(tx: Tx, values: tuple[Any, ...]) -> bool:
+    name, due, outcome = values[0], values[1], values[2]
+    if tx.one("SELECT 1 FROM schedules WHERE name = ?", (name,)) is None:
+        raise Refusal(NotFoundError("schedule", name, "upsert_schedule() it first"))
+    won = tx.execute(
+        "INSERT INTO schedule_ticks (name, due, outcome, reason, run_id, owner_id, claimed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        values,
+    )
+    if not won:
+        return False
+    counted = 1 if outcome == TickOutcome.CLAIMED.value else 0
+    tx.execute(
+        "UPDATE schedules SET runs = runs + ?, updated_at = ?, last_due = CASE"
+        " WHEN last_due IS NULL OR last_due < ? THEN ? ELSE last_due END WHERE name = ?",
+        (counted, values[6], due, due, name),
+    )
+    return True
+
+
+def _finish_tick(tx: Tx, values: tuple[Any, ...]) -> None:
+    if not tx.execute(
+        "UPDATE schedule_ticks SET outcome = ?, reason = ?, run_id = COALESCE(?, run_id),"
+        " finished_at = ? WHERE name = ? AND due = ?",
+        values,
+    ):
+        raise Refusal(
+            NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first")
+        )
+
+
+def _schedules(tx: Tx, name: str | None, ticks: int) -> Any:
+    if name is None:
+        rows = tx.all(f"SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY name")
+    else:
+        rows = tx.all(f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE name = ?", (name,))
+    found = []
+    for row in rows:
+        recent = tuple(
+            parse_tick(r)
+            for r in tx.all(
+                f"SELECT {TICK_COLUMNS} FROM schedule_ticks WHERE name = ?"
+                " ORDER BY due DESC LIMIT ?",
+                (row[0], ticks),
+            )
+        )
+        found.append(parse_schedule(row, recent))
+    if name is None:
+        return found
+    return found[0] if found else None

@@ -1,0 +1,183 @@
+"""Owners, leases and fencing: who drives a run, how a dead owner's runs are taken over, and
+how the old owner learns it lost them."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from arborist.runtime.store import (
+    FencedOutError,
+    LeaseLostError,
+    NotClaimableError,
+    NotFoundError,
+    RunStatus,
+    StoreError,
+    open_store,
+)
+
+
+def expire_lease(backend, owner_id):
+    backend.sql("UPDATE owners SET lease_until = 0 WHERE owner_id = ?", (owner_id,))
+
+
+async def orphan(backend, *, workflow="checkout", status=None):
+    """A run left unfinished by an owner that has since closed."""
+    async with open_store(backend.make()) as gone:
+        created = await gone.create_run(workflow, plan_hash="p", inputs=None)
+        if status is not None:
+            await gone.recorder(created.run).set_status(status)
+    return created.run
+
+
+async def test_an_open_store_is_an_owner_and_a_closed_one_is_marked_closed(backend):
+    async with open_store(backend.make(label="web-1")) as store:
+        (owner,) = await store.list_owners()
+    async with open_store(backend.make()) as later:
+        (closed,) = [o for o in await later.list_owners(include_closed=True) if o == owner or
+                     o.owner_id == owner.owner_id]  # fmt: skip
+
+    assert (owner.owner_id, owner.label, owner.closed_at) == (store.owner_id, "web-1", None)
+    assert owner.lease_until > owner.started_at
+    assert (closed.closed_reason, closed.closed_by) == ("closed", store.owner_id)
+
+
+async def test_a_live_owner_is_not_reaped_while_its_lease_runs(backend):
+    async with open_store(backend.make()) as a, open_store(backend.make()) as b:
+        assert await a.reap_dead_owners() == []
+        assert await b.reap_dead_owners() == []
+
+
+async def test_an_owner_whose_lease_expired_is_reaped_even_if_its_lock_is_held(backend):
+    async with open_store(backend.make()) as a, open_store(backend.make()) as b:
+        expire_lease(backend, b.owner_id)
+
+        (reaped,) = await a.reap_dead_owners()
+
+    assert (reaped.owner_id, reaped.closed_reason, reaped.closed_by) == (
+        b.owner_id,
+        "lease expired",
+        a.owner_id,
+    )
+
+
+async def test_the_runs_of_a_closed_owner_are_claimed_with_a_bumped_fence(backend):
+    run = await orphan(backend)
+    async with open_store(backend.make()) as store:
+        (claimed,) = await store.claim_orphaned_runs()
+        again = await store.claim_orphaned_runs()
+
+    assert claimed.run_id == run.run_id
+    assert (claimed.owner_id, claimed.fence, claimed.recovery_attempts) == (store.owner_id, 1, 1)
+    assert again == []
+
+
+async def test_finished_halted_and_unregistered_runs_are_not_claimed_as_orphans(backend):
+    await orphan(backend, status=RunStatus.SUCCEEDED)
+    await orphan(backend, status=RunStatus.HALTED)
+    await orphan(backend, workflow="etl")
+    rolling = await orphan(backend, status=RunStatus.ROLLING_BACK)
+    async with open_store(backend.make()) as store:
+        claimed = await store.claim_orphaned_runs(workflows=["checkout"])
+
+    assert [run.run_id for run in claimed] == [rolling.run_id]
+
+
+async def test_two_stores_claiming_at_once_split_the_orphans_never_share_one(backend):
+    for _ in range(20):
+        await orphan(backend)
+    async with open_store(backend.make()) as a, open_store(backend.make()) as b:
+        results: dict[str, list] = {}
+
+        async def claim(name, store):
+            results[name] = await store.claim_orphaned_runs()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(claim, "a", a)
+            nursery.start_soon(claim, "b", b)
+
+    ids_a = {r.run_id for r in results["a"]}
+    ids_b = {r.run_id for r in results["b"]}
+    assert ids_a.isdisjoint(ids_b)
+    assert len(ids_a | ids_b) == 20
+
+
+async def test_a_write_with_a_stale_fence_is_refused_and_the_recorder_is_lost(backend):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("checkout", plan_hash="p", inputs=None)
+        stale = old.recorder(created.run)
+        await stale.step_ok("a", 1, "first")
+        expire_lease(backend, old.owner_id)
+        await new.reap_dead_owners()
+        (claimed,) = await new.claim_orphaned_runs()
+
+        with pytest.raises(FencedOutError, match="carried fence 0, the store holds fence 1"):
+            await stale.step_ok("b", 1, "late")
+        with pytest.raises(FencedOutError):
+            stale.step_started("c", 1)
+        await new.recorder(claimed).step_ok("b", 1, "mine")
+        journal = await new.load_journal(created.run.run_id)
+
+    assert stale.lost is not None
+    assert repr(stale).endswith("lost>")
+    assert journal.results() == {"a": "first", "b": "mine"}
+
+
+async def test_a_posted_write_refused_by_its_fence_marks_the_recorder_lost(backend):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("checkout", plan_hash="p", inputs=None)
+        stale = old.recorder(created.run)
+        await new.claim_run(created.run.run_id, force=True)
+
+        stale.step_started("a", 1)
+        await old.flush()
+
+    assert isinstance(stale.lost, FencedOutError)
+
+
+async def test_a_halted_run_can_be_claimed_to_resume_it(backend):
+    run = await orphan(backend, status=RunStatus.HALTED)
+    async with open_store(backend.make()) as store:
+        claimed = await store.claim_run(run.run_id)
+
+    assert (claimed.owner_id, claimed.fence) == (store.owner_id, 1)
+
+
+async def test_claiming_a_run_of_a_live_owner_is_refused_unless_forced(backend):
+    async with open_store(backend.make()) as a, open_store(backend.make()) as b:
+        created = await a.create_run("checkout", plan_hash="p", inputs=None)
+
+        with pytest.raises(NotClaimableError, match="driven by live owner"):
+            await b.claim_run(created.run.run_id)
+        forced = await b.claim_run(created.run.run_id, force=True)
+        with pytest.raises(NotFoundError, match="run 'nope' does not exist"):
+            await b.claim_run("nope")
+
+    assert forced.owner_id == b.owner_id
+
+
+async def test_the_lease_is_renewed_every_third_of_it_on_trios_clock(backend, autojump_clock):
+    async with open_store(backend.make(lease=30.0)) as store:
+        (before,) = await store.list_owners()
+        await trio.sleep(10.5)
+        (after,) = await store.list_owners()
+
+    assert after.lease_until > before.lease_until
+
+
+async def test_a_renewal_that_finds_the_owner_reaped_fails_the_store_with_lease_lost(backend):
+    seen = {}
+
+    async def reaped_while_open():
+        async with open_store(backend.make()) as store, open_store(backend.make()) as other:
+            expire_lease(backend, store.owner_id)
+            await other.reap_dead_owners()
+            with pytest.raises(LeaseLostError):
+                await store.renew_lease()
+            with pytest.raises(StoreError):
+                await store.create_run("w", plan_hash="p", inputs=None)
+            seen["open"] = store.is_open
+
+    with pytest.raises(LeaseLostError, match="declared dead by another process"):
+        await reaped_while_open()
+    assert seen == {"open": False}

@@ -1,0 +1,241 @@
+"""The write path: group commit, durability on await, loud failures, closed stores."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from arborist.runtime.store import (
+    FencedOutError,
+    RunStatus,
+    StoreClosedError,
+    StoreError,
+    open_store,
+)
+
+
+async def new_recorder(store):
+    created = await store.create_run("w", plan_hash="p", inputs=None)
+    return created.run, store.recorder(created.run)
+
+
+async def test_records_posted_together_commit_in_few_transactions(store):
+    run, rec = await new_recorder(store)
+    before = store.statistics()
+
+    receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(200)]
+    await receipts[-1]
+    after = store.statistics()
+
+    assert all(r.committed for r in receipts)
+    assert after.committed - before.committed == 200
+    assert after.batches - before.batches <= 5
+    assert len((await store.load_journal(run.run_id)).attempts) == 200
+
+
+async def test_an_awaited_receipt_is_committed_and_says_so(store):
+    _, rec = await new_recorder(store)
+
+    receipt = rec.step_ok("a", 1, 1)
+    await receipt
+
+    assert receipt.committed
+    assert repr(receipt).endswith("_upsert_attempt committed>")
+
+
+async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
+    run, rec = await new_recorder(store)
+
+    rec.step_started("a", 1)
+    rec.step_failed("a", 1, "boom")
+    await rec.step_ok("a", 1, "finally")
+    (attempt,) = (await store.load_journal(run.run_id)).attempts
+
+    assert (attempt.status, attempt.result, attempt.error) == (
+        attempt.status.OK,
+        "finally",
+        None,
+    )
+
+
+async def test_a_writer_failure_is_raised_by_every_later_write_and_by_the_block(fresh_backend):
+    seen = {}
+
+    async def fail_the_writer():
+        async with open_store(fresh_backend.make()) as store:
+            seen["store"] = store
+            _, rec = await new_recorder(store)
+            fresh_backend.sql("DROP TABLE step_attempts")
+            with pytest.raises(StoreError, match="step_attempts") as first:
+                await rec.step_ok("a", 1, 1)
+            seen["first"] = first.value
+            with pytest.raises(StoreError):
+                rec.set_status(RunStatus.FAILED)
+            with pytest.raises(StoreError):
+                await store.flush()
+
+    with pytest.raises(StoreError, match="failed") as raised:
+        await fail_the_writer()
+
+    assert seen["first"].__cause__ is not None
+    assert raised.value.__cause__ is seen["first"].__cause__
+    assert "failed" in repr(seen["store"])
+
+
+async def test_a_closed_store_refuses_writes_and_reads(backend):
+    async with open_store(backend.make()) as store:
+        _, rec = await new_recorder(store)
+
+    with pytest.raises(StoreClosedError):
+        rec.step_ok("a", 1, 1)
+    with pytest.raises(StoreClosedError, match="inside `async with open_store"):
+        await store.list_runs()
+
+
+async def test_a_store_object_opens_once(backend):
+    made = backend.make()
+    async with open_store(made):
+        pass
+
+    with pytest.raises(StoreClosedError, match="opens once"):
+        async with open_store(made):
+            pass
+
+
+async def test_writes_posted_before_the_block_ends_are_committed_by_its_end(backend):
+    async with open_store(backend.make()) as store:
+        run, rec = await new_recorder(store)
+        for i in range(50):
+            rec.step_ok(f"s{i}", 1, i)
+
+    async with open_store(backend.make()) as later:
+        journal = await later.load_journal(run.run_id)
+    assert len(journal.attempts) == 50
+
+
+async def test_cancelling_an_await_does_not_withdraw_the_write(store):
+    run, rec = await new_recorder(store)
+
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await rec.step_ok("a", 1, "kept")
+    journal = await store.load_journal(run.run_id)
+
+    assert journal.results() == {"a": "kept"}
+
+
+def test_a_store_shows_its_location_owner_and_state(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    made = SQLiteStore(tmp_path / "x.db")
+
+    assert repr(made) == f"<SQLiteStore sqlite:///{tmp_path / 'x.db'} owner {made.owner_id} new>"
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+async def test_a_batch_aborted_by_a_retryable_error_is_run_again_whole(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    class RetryingStore(SQLiteStore):
+        def _retryable(self, exc):
+            return isinstance(exc, Deadlock)
+
+    tries = []
+
+    def flaky(tx):
+        tries.append(1)
+        tx.execute("INSERT INTO owners (owner_id, host, pid, started_at, lease_until)"
+                   " VALUES ('x', 'h', 1, 0, 0)")  # fmt: skip
+        if len(tries) == 1:
+            raise Deadlock("deadlock detected")
+        return "done"
+
+    async with open_store(RetryingStore(tmp_path / "s.db")) as store:
+        value = await store._post(flaky)
+        owners = await store.list_owners(include_closed=True)
+
+    assert (value, len(tries)) == ("done", 2)
+    assert [o.owner_id for o in owners].count("x") == 1
+
+
+async def test_a_store_that_cannot_be_opened_says_where_and_why(tmp_path):
+    from arborist.runtime.store import SQLiteStore
+
+    with pytest.raises(StoreError, match=r"cannot open the store at sqlite:///.*missing.*unable"):
+        async with open_store(SQLiteStore(tmp_path / "missing" / "s.db")):
+            pass
+
+
+async def test_a_done_callback_runs_once_the_write_is_durable(store):
+    run, rec = await new_recorder(store)
+    settled = trio.Event()
+    seen = []
+
+    def on_done(receipt):
+        seen.append((receipt.done, receipt.result()))
+        settled.set()
+
+    receipt = rec.step_ok("a", 1, "r")
+    receipt.add_done_callback(on_done)
+    await settled.wait()
+    journal = await store.load_journal(run.run_id)
+
+    assert seen == [(True, None)]
+    assert journal.results() == {"a": "r"}
+
+
+async def test_a_done_callback_added_to_a_settled_write_runs_at_once(store):
+    _, rec = await new_recorder(store)
+    receipt = rec.step_ok("a", 1, "r")
+    await receipt
+    seen = []
+
+    receipt.add_done_callback(seen.append)
+
+    assert seen == [receipt]
+
+
+async def test_a_callback_reads_a_refused_write_as_its_error(backend):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("w", plan_hash="p", inputs=None)
+        stale = old.recorder(created.run)
+        await new.claim_run(created.run.run_id, force=True)
+        settled = trio.Event()
+        receipt = stale.step_ok("a", 1, "late")
+        receipt.add_done_callback(lambda _: settled.set())
+        await settled.wait()
+
+        with pytest.raises(FencedOutError):
+            receipt.result()
+
+
+async def test_a_pending_write_has_no_result_yet(store):
+    _, rec = await new_recorder(store)
+    receipt = rec.step_ok("a", 1, "r")
+
+    with pytest.raises(RuntimeError, match="not settled yet"):
+        receipt.result()
+    await receipt
+
+
+async def test_a_callback_reads_a_write_lost_to_a_store_failure_as_store_error(fresh_backend):
+    seen = {}
+
+    async def lose_a_write():
+        async with open_store(fresh_backend.make()) as store:
+            _, rec = await new_recorder(store)
+            fresh_backend.sql("DROP TABLE step_attempts")
+            settled = trio.Event()
+            receipt = rec.step_ok("a", 1, "r")
+            receipt.add_done_callback(lambda _: settled.set())
+            await settled.wait()
+            with pytest.raises(StoreError, match="step_attempts"):
+                receipt.result()
+            seen["done"] = receipt.done
+
+    with pytest.raises(StoreError):
+        await lose_a_write()
+    assert seen == {"done": True}
