@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 from arborist.actors import ExitReason, Killed, Monitor
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from .engine._pools import Pool
     from .engine._saga import HaltedRun
+    from .store import Store
 
 __all__ = ["RUN_OPTIONS", "RunLauncher"]
 
@@ -145,6 +147,10 @@ class RunLauncher:
             handle._on_done = self.handles.discard
         ref._cell.add_watcher(Monitor(ref, None), functools.partial(_coordinator_ended, handle))
         return handle
+
+    def use_store(self, store: Store) -> None:
+        """Journal every run started from now on to the open ``store``."""
+        self.services = attrs.evolve(self.services, store=store)
 
     def pool_named(self, name: str, user: str) -> Pool:
         """The pool ``name``, or a definition error naming ``user`` and the known pools."""

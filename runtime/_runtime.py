@@ -20,10 +20,10 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -45,6 +45,7 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
+from ._durability import Durability
 from ._root import (
     ACTORS,
     JOBS,
@@ -67,6 +68,7 @@ from .schedules._handle import ScheduleHandle, ScheduleInfo
 from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
 from .schedules._wallclock import WallClock
+from .store import Store, open_store
 from .workflow._workflow import Workflow
 
 __all__ = [
@@ -86,6 +88,14 @@ class Runtime:
         seed: seed for the random numbers behind retry and schedule jitter (tests pass one).
         wall_clock: where cron and at() schedules read civil time (default: the system's);
             tests pass ``TrioWallClock(start)`` so trio's MockClock drives cron too.
+        store: where runs, jobs and schedules are journaled so they survive a restart: a URL
+            (``sqlite:///arborist.db``, ``postgresql://...``), a ``SQLiteStore`` or
+            ``PostgresStore``, or None (the default: in memory).
+        workflows: workflows to know by name before any new run, so unfinished runs of them
+            are recovered on ``async with`` (a durable runtime also registers every workflow
+            it runs).
+        recover: ``"auto"`` recovers unfinished runs on ``async with``; ``"manual"`` leaves
+            them to ``rt.resume(run_id)``.
 
     Example:
         >>> async with Runtime() as rt:  # doctest: +SKIP
@@ -99,9 +109,13 @@ class Runtime:
         shutdown_timeout: float = 5.0,
         seed: int | None = None,
         wall_clock: WallClock | None = None,
+        store: str | Store | None = None,
+        workflows: Iterable[Workflow] = (),
+        recover: Literal["auto", "manual"] = "auto",
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
+        self._durability = Durability(store, workflows, recover)
         self._thread_limiter = trio.CapacityLimiter(thread_limit)
         self._shutdown_timeout = shutdown_timeout
         self._random = random.Random(seed)
@@ -143,6 +157,10 @@ class Runtime:
             raise RuntimeError("a Runtime is entered once; create a new Runtime to start again")
         stack = AsyncExitStack()
         try:
+            if self._durability.store is not None:
+                # Opened first and closed last: the journal outlives every actor that writes.
+                store = await stack.enter_async_context(open_store(self._durability.store))
+                self._runs.use_store(store)
             system = await stack.enter_async_context(
                 open_actor_system(shutdown_timeout=self._shutdown_timeout)
             )
@@ -228,6 +246,11 @@ class Runtime:
             supervisor=self._dynamic(SCHEDULES),
             shutdown_timeout=self._shutdown_timeout,
         )
+
+    @property
+    def store(self) -> Store | None:
+        """The open store this runtime journals to (None: in memory, or not open)."""
+        return self._runs.services.store
 
     @property
     def system(self) -> ActorSystem:

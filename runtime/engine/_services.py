@@ -18,6 +18,7 @@ import trio
 if TYPE_CHECKING:
     from arborist.supervision._events import EventBus
 
+    from ..store import Store
     from ..workflow._workflow import Workflow
     from ._handle import RunHandle
     from ._pools import Pool
@@ -41,6 +42,7 @@ class RunServices:
         start_child: starts a child run of a step (``ctx.run``, included workflows).
         fire_and_forget: starts a supervised job (``ctx.fire_and_forget``).
         owner: the user-facing runtime, shown to steps as ``ctx.runtime``.
+        store: the open store runs journal to, or None (in memory).
     """
 
     events: EventBus[Any]
@@ -51,3 +53,4 @@ class RunServices:
     start_child: StartChildRun
     fire_and_forget: Callable[..., Any]
     owner: Any = None
+    store: Store | None = None

@@ -1,4 +1,4 @@
-"""BaseExceptions out of steps, guards, undos and jobs: interrupts come out bare, others fail one run.
+"""BaseExceptions out of steps, guards, undos and jobs: interrupts come out bare; others fail a run.
 
 ``KeyboardInterrupt`` and ``SystemExit`` raised anywhere in a run shut the runtime down and
 reach the caller of ``async with Runtime()`` as the original exception, alone (``except
