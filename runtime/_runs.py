@@ -142,9 +142,14 @@ class RunLauncher:
                 restart=Restart.TEMPORARY,
                 shutdown=self._shutdown_timeout,
             )
-            ref = await self._runs_supervisor().start_child(spec)
+            # Kept before the coordinator starts: a tiny run may end before start_child returns.
             self.handles.add(handle)
             handle._on_done = self.handles.discard
+            try:
+                ref = await self._runs_supervisor().start_child(spec)
+            except BaseException:
+                self.handles.discard(handle)
+                raise
         ref._cell.add_watcher(Monitor(ref, None), functools.partial(_coordinator_ended, handle))
         return handle
 

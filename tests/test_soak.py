@@ -26,14 +26,6 @@ from benchmarks._soak_report import close_books, slope  # noqa: E402
 from benchmarks._soak_ticks import Frontier, ScheduleBook  # noqa: E402
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 9: runs cancelled while a map step or a step with its own nursery runs never "
-    "end (item 2); a def step's side effect lands after the rollback, never undone (item 10); "
-    "a killed scheduler's runs with their own nursery get no outcome event (item 6); the "
-    "victim's crash loop erases the other rt.spawn actors (item 7); a child run that finishes "
-    "as its parent is cancelled is never undone (found by the soak, not in the issue yet)",
-)
 def test_a_ten_second_soak_of_mixed_load_with_chaos_loses_nothing():
     # The real clock, by design: a soak measures the runtime under real scheduling. Only the
     # accounting is asserted (exact, timing-independent); the RSS slope of 10 s is mostly
