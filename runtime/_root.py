@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from arborist.actors import ActorError
 from arborist.supervision import (
     ChildNotFoundError,
     ChildRestarted,
@@ -155,6 +156,8 @@ async def _terminate(root: SupervisorRef, child: str) -> None:
         await root.terminate_child(child)
     except (ChildNotFoundError, ChildStateError):
         pass  # already stopped
+    except ActorError:
+        pass  # the root itself is gone (it gave up): its children ended with it
 
 
 async def shut_down(

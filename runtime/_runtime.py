@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,7 +29,16 @@ from typing import Any, Literal
 import attrs
 import trio
 
-from arborist.actors import Actor, ActorError, ActorRef, ActorSystem, open_actor_system
+from arborist.actors import (
+    Actor,
+    ActorError,
+    ActorRef,
+    ActorSystem,
+    Crashed,
+    ExitReason,
+    Monitor,
+    open_actor_system,
+)
 from arborist.supervision import (
     INFINITY,
     ChildSpec,
@@ -70,6 +80,8 @@ from .schedules._triggers import Interval, Trigger
 from .schedules._wallclock import WallClock
 from .store import Store, open_store
 from .workflow._workflow import Workflow
+
+logger = logging.getLogger("arborist.runtime")
 
 __all__ = [
     "RUN_OPTIONS",
@@ -124,6 +136,7 @@ class Runtime:
         self._stack: AsyncExitStack | None = None
         self._system: ActorSystem | None = None
         self._closed = False
+        self._root_failure: BaseException | None = None
         self._actor_ids = itertools.count(1)
         self._wall_clock = wall_clock
         self._schedules = ScheduleHost(self._make_schedule_manager)
@@ -167,6 +180,7 @@ class Runtime:
             self._system = system
             spec = root_spec(self._shutdown_timeout)
             self._root = await start_supervisor(system, spec, name=ROOT)
+            self._root.ref._cell.add_watcher(Monitor(self._root.ref, None), self._on_root_exit)
             self._root.subscribe(self._events.emit)
             self._root.subscribe(self._schedules.on_root_event)
             self._jobs().subscribe(self._events.emit)
@@ -262,11 +276,31 @@ class Runtime:
     def _open_system(self) -> ActorSystem:
         system = self.system
         if self._closed:
+            if self._root_failure is not None:
+                raise RuntimeClosedError(
+                    f"the runtime stopped: its root supervisor gave up ({self._root_failure}); "
+                    "it accepts no new work"
+                ) from self._root_failure
             raise RuntimeClosedError(
                 "the runtime is shutting down and accepts no new work; start work before "
                 "aclose() or outside the closing `async with` block"
             )
         return system
+
+    def _on_root_exit(self, reason: ExitReason) -> None:
+        """The root supervisor ended: expected while shutting down; else the runtime stops.
+
+        A root that gives up (its children crashed past its restart intensity) stops the
+        runtime as OTP stops an application whose top supervisor dies: new work is refused,
+        the ``async with`` block is cancelled, everything shuts down, and the block raises the
+        root's ``SupervisorGaveUpError``.
+        """
+        if self._closed or not isinstance(reason, Crashed):
+            return
+        self._closed = True
+        self._root_failure = reason.exc
+        logger.error("the runtime's root supervisor gave up; stopping the runtime: %s", reason)
+        self.system._interrupt(reason.exc, self._root.ref)
 
     def _jobs(self) -> TaskSupervisor:
         ref = self._open_system().whereis(JOBS)

@@ -6,7 +6,13 @@ import trio.testing
 
 from arborist.actors import Actor, Crashed
 from arborist.runtime import RunEvent, Runtime, RuntimeClosedError, Workflow
-from arborist.supervision import ChildExited, ChildRestarted, SupervisorGaveUp, TaskFailed
+from arborist.supervision import (
+    ChildExited,
+    ChildRestarted,
+    SupervisorGaveUp,
+    SupervisorGaveUpError,
+    TaskFailed,
+)
 
 
 class Counter(Actor):
@@ -204,3 +210,28 @@ async def test_an_actor_that_crash_loops_ends_alone_and_the_other_actors_live_on
         assert sorted(str(child.id) for child in actors.children) == ["Counter-1", "steady"]
     assert len(gave_up) == 1
     assert "flaky" in str(gave_up[0])
+
+
+async def test_when_the_root_supervisor_gives_up_the_runtime_stops_and_raises_why(autojump_clock):
+    reached_the_end = []
+    refused = []
+
+    async def crash_the_root():
+        async with Runtime() as rt:
+            with trio.CancelScope(shield=True):  # see the refusal before the block is cancelled
+                for _ in range(4):  # one more crash of `runs` than the root's intensity allows
+                    rt.system.whereis("arborist.runs").kill()
+                    await trio.testing.wait_all_tasks_blocked()
+                try:
+                    rt.fire_and_forget(trio.sleep, 1)
+                except RuntimeClosedError as error:
+                    refused.append(str(error))
+            await trio.sleep(10)  # cancelled: the runtime has stopped
+            reached_the_end.append(True)
+
+    with pytest.raises(SupervisorGaveUpError, match=r"'arborist\.runtime' gave up") as caught:
+        await crash_the_root()
+    assert type(caught.value) is SupervisorGaveUpError
+    assert len(refused) == 1
+    assert "root supervisor gave up" in refused[0]
+    assert reached_the_end == []
