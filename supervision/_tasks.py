@@ -449,8 +449,8 @@ class TaskSupervisor(Actor):
                         raise cancellation from None
                     return
             if handle.state is not RUNNING:
-                pass  # failed by a BaseException, its cancellation part caught by the scope
-            elif not scope.cancelled_caught:
+                return  # failed by a BaseException, its cancellation part caught by the scope
+            if not scope.cancelled_caught:
                 handle._value = value
                 ledger.finish(handle)
             elif handle._by == BY_HANDLE or handle._timeout is None:
