@@ -66,6 +66,7 @@ class RunHandle:
         self._value = value
         self._error = error
         self.finished_at = trio.current_time()
+        self._coordinator = None  # a handle kept after its run does not keep the run alive
         self._done.set()
         if self._on_done is not None:
             self._on_done(self)

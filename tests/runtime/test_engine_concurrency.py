@@ -7,7 +7,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arborist.runtime import Runtime, Workflow
+from arborist.runtime import RunStarted, Runtime, Workflow
 
 
 class Gauge:
@@ -196,9 +196,12 @@ async def test_an_inline_step_runs_in_the_coordinators_own_task():
 
     wf.returns("normal")
     async with Runtime() as rt:
-        handle = await rt.start(wf)
-        coordinator_task = handle._coordinator._cell.task
-        assert await handle.result() == 3
+        # RunStarted is emitted by the coordinator, so its handler runs in the coordinator's task.
+        rt.subscribe(
+            lambda _: tasks.setdefault("coordinator", trio.lowlevel.current_task()), only=RunStarted
+        )
+        assert await rt.run(wf) == 3
+    coordinator_task = tasks["coordinator"]
     assert tasks["tiny"] is coordinator_task
     assert tasks["tiny_sync"] is coordinator_task
     assert tasks["normal"] is not coordinator_task

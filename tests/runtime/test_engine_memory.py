@@ -7,6 +7,8 @@ import trio
 import trio.testing
 
 from arborist.runtime import Runtime, Workflow
+from arborist.runtime.engine import Coordinator
+from arborist.supervision import ChildStarted
 
 
 class Blob:
@@ -132,7 +134,9 @@ async def test_a_result_nobody_takes_is_never_kept():
         await handle.result()
 
 
-async def test_finished_runs_leave_nothing_behind_their_handles(autojump_clock):
+async def test_finished_runs_leave_nothing_behind_even_when_their_handles_are_kept(
+    autojump_clock,
+):
     wf = Workflow("tiny")
 
     @wf.step
@@ -140,15 +144,22 @@ async def test_finished_runs_leave_nothing_behind_their_handles(autojump_clock):
         return 1
 
     coordinators = []
+    handles = []
+
+    def started(event):
+        if isinstance(event.ref._cell.actor, Coordinator):
+            coordinators.append(weakref.ref(event.ref._cell.actor))
+
     async with Runtime() as rt:
+        rt.subscribe(started, only=ChildStarted)
         for _ in range(300):
             handle = await rt.start(wf)
             await handle.result()
-            coordinators.append(weakref.ref(handle._coordinator._cell.actor))
-            del handle
+            handles.append(handle)  # a handle kept after its run ends does not keep the run
         await trio.testing.wait_all_tasks_blocked()
         gc.collect()
         alive = [ref for ref in coordinators if ref() is not None]
+    assert len(coordinators) == 300
     assert alive == []
 
 
