@@ -241,10 +241,8 @@ def test_no_engine_module_imports_the_runtime_even_for_type_checking():
         assert not any(n.startswith("arborist.runtime._runtime") for n in names), path.name
 
 
-def test_no_runtime_module_is_part_of_an_import_circle():
-    cycles = import_cycles(project_graph())
-
-    assert [cycle for cycle in cycles if cycle[0].startswith("arborist.runtime")] == []
+def test_no_project_module_is_part_of_an_import_circle():
+    assert import_cycles(project_graph()) == []
 
 
 def test_the_cycle_checker_finds_a_circle_hidden_in_a_function():
