@@ -399,12 +399,9 @@ class _StepBuilder:
     def _check_wait_for(self, wait_for: Sequence[str | Step]) -> tuple[str, ...]:
         if isinstance(wait_for, str | Step):
             wait_for = [wait_for]
-        names: list[str] = []
-        for item in wait_for:
-            name = self.workflow._step_ref_name(item, f"step {self.name!r}: wait_for")
-            if name not in names:
-                names.append(name)
-        return tuple(names)
+        option = f"step {self.name!r}: wait_for"
+        names = dict.fromkeys(self.workflow._step_ref_name(item, option) for item in wait_for)
+        return tuple(names)  # in the order given, each once (a dict, so linear)
 
     def _check_retry(self, retry: Retry | None) -> Retry | None:
         if retry is not None and not isinstance(retry, Retry):
