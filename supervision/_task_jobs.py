@@ -11,6 +11,7 @@ import enum
 import inspect
 import logging
 import math
+import time as _time
 import weakref
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
@@ -352,10 +353,15 @@ def check_fn(fn: Any, what: str) -> None:
 
 @attrs.frozen
 class TaskStarted:
-    """A job was accepted and starts now (``time`` on trio's clock)."""
+    """A job was accepted and starts now (``time`` on trio's clock, ``wall_time`` the epoch's).
+
+    Every task event carries ``wall_time`` (``time.time()`` when it was built; keyword-only,
+    left out of equality) beside ``time``.
+    """
 
     job: Job
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -365,6 +371,7 @@ class TaskFinished:
     job: Job
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -375,6 +382,7 @@ class TaskFailed:
     exc: BaseException
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -385,6 +393,7 @@ class TaskCancelled:
     by: str
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen

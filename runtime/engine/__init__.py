@@ -4,7 +4,7 @@ Holds the coordinator (one actor per run: readiness, dispatch, retries, fail-fas
 the step runner (one task actor per attempt: pools, timeouts, worker threads, compensation),
 the step context, composite steps (map windows, included workflows), sagas (undo logs,
 rollback, halted-run state), concurrency pools (fixed and adaptive), run handles and step
-records, run errors, run/step/pool events and text timelines.
+records, run errors, run/step/pool events, text timelines and Chrome trace export.
 
 It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.actors`` and
 ``arborist.supervision``, and later the store and executors; never ``Runtime``: a run reaches
@@ -46,6 +46,7 @@ from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
 from ._services import RunServices, StartChildRun
 from ._step_runner import DEFAULT_COMPENSATE_ATTEMPTS
 from ._timeline import render_timeline
+from ._trace import chrome_trace
 
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",
@@ -84,5 +85,6 @@ __all__ = [
     "WorkflowCrashedError",
     "WorkflowFailedError",
     "WorkflowHaltedError",
+    "chrome_trace",
     "render_timeline",
 ]

@@ -35,6 +35,7 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 
 from __future__ import annotations
 
+import contextvars
 from typing import TYPE_CHECKING, Any
 
 import outcome
@@ -98,6 +99,8 @@ class Coordinator(Actor):
         run_pools: tuple[Pool, ...],
         options: dict[str, Any],
         resume: HaltedRun | None = None,
+        parent: tuple[str, str] | None = None,
+        caller_context: contextvars.Context | None = None,
     ) -> None:
         self._services = services
         self._plan = plan
@@ -107,6 +110,8 @@ class Coordinator(Actor):
         self._run_pools = run_pools
         self._options = options
         self._resume = resume
+        self._parent = parent
+        self._caller_context = caller_context
         self._events = services.events
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
@@ -137,7 +142,10 @@ class Coordinator(Actor):
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
         if self._events:
-            self._events.emit(RunStarted(self._run_id, self._wf, self._started))
+            run, step = self._parent or (None, None)
+            at, caller = self._started, self._caller_context
+            self._events.emit(RunStarted(self._run_id, self._wf, at, run, step, caller))
+        self._caller_context = None
         self._init_graph()
         self._dispatch()
         self._maybe_finish()
@@ -481,9 +489,9 @@ class Coordinator(Actor):
     def _emit_finished(self, error: BaseException | None) -> None:
         if self._events:
             now = trio.current_time()
-            self._events.emit(
-                RunFinished(self._run_id, self._wf, now, now - self._started, error is None, error)
-            )
+            parent = self._parent[0] if self._parent is not None else None
+            took, ok = now - self._started, error is None
+            self._events.emit(RunFinished(self._run_id, self._wf, now, took, ok, error, parent))
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:

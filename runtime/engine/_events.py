@@ -1,11 +1,17 @@
 """Telemetry events of workflow runs, each stamped with trio's monotonic clock.
 
 Subscribe with ``rt.subscribe(handler)``: the handler is called synchronously with each event
-as it happens. Every event carries ``time`` (``trio.current_time()``); the ``*Finished`` and
-``*Failed`` events also carry a ``duration`` in seconds.
+as it happens. Every event carries ``time`` (``trio.current_time()``) and, beside it,
+``wall_time`` (``time.time()`` when the event was built, seconds since the epoch: for logs and
+exporters; keyword-only and left out of equality); the ``*Finished`` and ``*Failed`` events
+also carry a ``duration`` in seconds. A child run's ``RunStarted``/``RunFinished`` name its
+parent run and step.
 """
 
 from __future__ import annotations
+
+import contextvars
+import time as _time
 
 import attrs
 
@@ -28,16 +34,29 @@ __all__ = [
 
 @attrs.frozen
 class RunStarted:
-    """A workflow run was accepted and its coordinator started."""
+    """A workflow run was accepted and its coordinator started.
+
+    ``parent_run_id`` and ``parent_step`` name the run and step that started a child run
+    (None for a top-level run). ``caller_context`` is a copy of the ``contextvars`` context
+    of the task that called ``rt.start`` (or ``ctx.run``), taken only when someone subscribes:
+    exporters read the caller's trace context from it (``ctx.run(get_current)``).
+    """
 
     run_id: str
     workflow: str
     time: float
+    parent_run_id: str | None = None
+    parent_step: str | None = None
+    caller_context: contextvars.Context | None = attrs.field(default=None, eq=False, repr=False)
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class RunFinished:
-    """A run ended; ``ok`` says whether it produced its result (else ``error`` says why)."""
+    """A run ended; ``ok`` says whether it produced its result (else ``error`` says why).
+
+    ``parent_run_id`` names the parent run of a child run (None for a top-level run).
+    """
 
     run_id: str
     workflow: str
@@ -45,6 +64,8 @@ class RunFinished:
     duration: float
     ok: bool
     error: BaseException | None = None
+    parent_run_id: str | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -56,6 +77,7 @@ class StepStarted:
     step: str
     attempt: int
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -68,6 +90,7 @@ class StepFinished:
     attempt: int
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -82,6 +105,7 @@ class StepFailed:
     duration: float
     error: BaseException
     final: bool
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -94,6 +118,7 @@ class StepRetried:
     attempt: int
     time: float
     delay: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -106,6 +131,7 @@ class StepCancelled:
     attempt: int
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -120,6 +146,7 @@ class StepSkipped:
     step: str
     time: float
     because: str | None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -132,6 +159,7 @@ class StepAgain:
     time: float
     count: int
     delay: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -143,6 +171,7 @@ class StepUndone:
     step: str
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -154,6 +183,7 @@ class StepUndoFailed:
     step: str
     time: float
     error: BaseException
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -170,6 +200,7 @@ class PoolLimitChanged:
     new: int
     time: float
     reason: str
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 EngineEvent = (
