@@ -72,7 +72,7 @@ from ._runs import RUN_OPTIONS, RunLauncher
 from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
-from .engine._pools import Pool
+from .engine._pools import Pool, PoolStatistics
 from .engine._saga import HaltedRun
 from .schedules._handle import ScheduleHandle, ScheduleInfo
 from .schedules._manager import ScheduleManager
@@ -344,6 +344,13 @@ class Runtime:
         else:
             pool.configure(limit)
         return pool
+
+    def pool_statistics(self) -> list[PoolStatistics]:
+        """A snapshot of every named pool (limit, slots in use, waiters), in name order.
+
+        An adaptive pool's ``limit`` is its current limit. Never blocks.
+        """
+        return [self._pools[name].statistics() for name in sorted(self._pools)]
 
     def subscribe(self, handler: Callable[[Any], Any], *, only: Any = None) -> Unsubscribe:
         """Call ``handler(event)`` for every event of the runtime; return an unsubscribe function.

@@ -406,6 +406,7 @@ class ShutdownReport:
         failed: jobs that failed after the stop began.
         cut: the jobs the supervisor cancelled because they outlived the grace period.
         time: when the last job ended (trio's clock).
+        wall_time: seconds since the epoch when the report was made.
     """
 
     completed: int
@@ -413,6 +414,7 @@ class ShutdownReport:
     failed: int
     cut: tuple[Job, ...]
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 TaskEvent = TaskStarted | TaskFinished | TaskFailed | TaskCancelled | ShutdownReport

@@ -108,6 +108,7 @@ class Coordinator(Actor):
         self._handle = handle
         self._limit = limit
         self._run_pools = run_pools
+        self._run_pool = run_pools[0].name if run_pools else None
         self._options = options
         self._resume = resume
         self._parent = parent
@@ -227,7 +228,8 @@ class Coordinator(Actor):
                 self._kwargs[name] = kwargs
             now = trio.current_time()
             if self._events:
-                self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now))
+                pool = step.pool or self._run_pool
+                self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now, pool))
             if step.inline:
                 running[name] = now
                 self.ref.tell(RunInline(name, attempt))
@@ -296,8 +298,9 @@ class Coordinator(Actor):
                 UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
             )
         if self._events:
-            at, took = message.end, message.end - message.start
-            self._events.emit(StepFinished(self._run_id, self._wf, name, message.attempt, at, took))
+            at, took, attempt = message.end, message.end - message.start, message.attempt
+            event = StepFinished(self._run_id, self._wf, name, attempt, at, took, message.waited)
+            self._events.emit(event)
         self._resolve(name, ok=True)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
@@ -310,9 +313,9 @@ class Coordinator(Actor):
             (False, 0.0) if self._stopping else retry_after(step, message, self._services.random)
         )
         if self._events:
-            at, took = message.end, message.end - message.start
-            final = not will_retry
-            event = StepFailed(self._run_id, self._wf, name, attempt, at, took, error, final)
+            at, took, final = message.end, message.end - message.start, not will_retry
+            wf, waited = self._wf, message.waited
+            event = StepFailed(self._run_id, wf, name, attempt, at, took, error, final, waited)
             self._events.emit(event)
         if will_retry:
             if self._events:

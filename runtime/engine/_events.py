@@ -70,19 +70,26 @@ class RunFinished:
 
 @attrs.frozen
 class StepStarted:
-    """An attempt of a step was dispatched (``attempt`` counts from 1)."""
+    """An attempt of a step was dispatched (``attempt`` counts from 1).
+
+    ``pool`` is the named pool bounding the attempt (the step's, else the run's; None: none).
+    """
 
     run_id: str
     workflow: str
     step: str
     attempt: int
     time: float
+    pool: str | None = None
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class StepFinished:
-    """An attempt of a step returned a value."""
+    """An attempt of a step returned a value.
+
+    ``waited`` is the part of ``duration`` spent waiting for pool slots.
+    """
 
     run_id: str
     workflow: str
@@ -90,12 +97,16 @@ class StepFinished:
     attempt: int
     time: float
     duration: float
+    waited: float = 0.0
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class StepFailed:
-    """An attempt of a step raised; ``final`` is False when a retry follows."""
+    """An attempt of a step raised; ``final`` is False when a retry follows.
+
+    ``waited`` is the part of ``duration`` spent waiting for pool slots.
+    """
 
     run_id: str
     workflow: str
@@ -105,6 +116,7 @@ class StepFailed:
     duration: float
     error: BaseException
     final: bool
+    waited: float = 0.0
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 

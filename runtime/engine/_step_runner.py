@@ -58,6 +58,7 @@ class StepExit:
     """
 
     __slots__ = ("attempt", "ctx", "decision", "end", "error", "kind", "name", "start", "value")
+    __slots__ += ("waited",)
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class StepExit:
         self.error = error
         self.decision = decision
         self.ctx = ctx
+        self.waited = 0.0  # seconds the attempt waited for pool slots
 
 
 class StepRunner:
@@ -100,6 +102,7 @@ class StepRunner:
         self.run_pools = run_pools
         self.coordinator = coordinator
         self.nursery = nursery
+        self.waited: dict[str, float] = {}  # step -> seconds its attempt waited for pools
 
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
@@ -167,6 +170,8 @@ class StepRunner:
 
     def report(self, message: StepExit) -> None:
         """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
+        if self.waited:
+            message.waited = self.waited.pop(message.name, 0.0)
         try:
             self.coordinator.tell(message)
         except ActorDeadError:
@@ -227,7 +232,9 @@ class StepRunner:
             return await self.call(step, attempt, kwargs)
         borrower: object = ctx if ctx is not None else object()
         held: list[Pool] = ctx._held if ctx is not None else []
+        asked = trio.current_time()
         async with holding(pools, borrower, held, party=self.run_id):
+            self.waited[step.name] = trio.current_time() - asked
             return await self.call(step, attempt, kwargs)
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:
