@@ -94,7 +94,6 @@ class RunLauncher:
         workflow: Workflow,
         inputs: dict[str, Any],
         nursery: trio.Nursery,
-        /,
         *,
         parent: tuple[str, str] | None = None,
     ) -> RunHandle:

@@ -266,6 +266,7 @@ RUNTIME_ENGINE = [
     "WorkflowCrashedError",
     "WorkflowFailedError",
     "WorkflowHaltedError",
+    "chrome_trace",
     "render_timeline",
 ]
 
@@ -398,6 +399,27 @@ RUNTIME_STORE = [
     "uuid7_time",
 ]
 
+RUNTIME_TELEMETRY = [
+    "DEFAULT_METRICS_PORT",
+    "DEFAULT_REFRESH_INTERVAL",
+    "EventClock",
+    "Metrics",
+    "Tracing",
+    "instrument",
+    "open_metrics_server",
+]
+
+RUNTIME_DASHBOARD = [
+    "DEFAULT_DASHBOARD_PORT",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_INTERVAL",
+    "Dashboard",
+    "DashboardState",
+    "dashboard_app",
+    "is_loopback",
+    "open_dashboard",
+]
+
 PINNED = {
     "arborist.actors": ACTORS,
     "arborist.supervision": SUPERVISION,
@@ -409,6 +431,8 @@ PINNED = {
     "arborist.runtime.cli": RUNTIME_CLI,
     "arborist.runtime.executors": RUNTIME_EXECUTORS,
     "arborist.runtime.store": RUNTIME_STORE,
+    "arborist.runtime.telemetry": RUNTIME_TELEMETRY,
+    "arborist.runtime.dashboard": RUNTIME_DASHBOARD,
 }
 
 FOLDERS = {
@@ -422,6 +446,8 @@ FOLDERS = {
     "arborist.runtime.cli": "runtime/cli",
     "arborist.runtime.executors": "runtime/executors",
     "arborist.runtime.store": "runtime/store",
+    "arborist.runtime.telemetry": "runtime/telemetry",
+    "arborist.runtime.dashboard": "runtime/dashboard",
 }
 
 

@@ -38,7 +38,6 @@ class StartChildRun(Protocol):
         workflow: Workflow,
         inputs: dict[str, Any],
         nursery: trio.Nursery,
-        /,
         *,
         parent: tuple[str, str] | None = None,
     ) -> Awaitable[RunHandle]:

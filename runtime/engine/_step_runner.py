@@ -57,8 +57,18 @@ class StepExit:
     ``decision`` is the compensate function's ``RetryStep`` when it asked for a retry.
     """
 
-    __slots__ = ("attempt", "ctx", "decision", "end", "error", "kind", "name", "start", "value")
-    __slots__ += ("waited",)
+    __slots__ = (
+        "attempt",
+        "ctx",
+        "decision",
+        "end",
+        "error",
+        "kind",
+        "name",
+        "start",
+        "value",
+        "waited",
+    )
 
     def __init__(
         self,
