@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -39,6 +38,7 @@ from arborist.actors import (
     Monitor,
     open_actor_system,
 )
+from arborist.actors._logging import get_logger
 from arborist.supervision import (
     INFINITY,
     ChildSpec,
@@ -81,7 +81,7 @@ from .schedules._wallclock import WallClock
 from .store import Store, open_store
 from .workflow._workflow import Workflow
 
-logger = logging.getLogger("arborist.runtime")
+logger = get_logger("arborist.runtime")
 
 __all__ = [
     "RUN_OPTIONS",
@@ -190,6 +190,7 @@ class Runtime:
             self._system = None
             raise
         self._stack = stack
+        logger.info("runtime started (store: %s)", self._durability.store or "none")
         return self
 
     async def __aexit__(
@@ -247,6 +248,7 @@ class Runtime:
             live_runs=list(self._runs.handles),
         )
         self.shutdown_report = report
+        logger.info("runtime shut down: %s", report)
         return report
 
     def _make_schedule_manager(self) -> ScheduleManager:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import inspect
-import logging
 import math
 import time as _time
 import weakref
@@ -19,6 +18,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import trio
+
+from arborist.actors._logging import get_logger
 
 __all__ = [
     "Job",
@@ -39,7 +40,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 # -- errors ------------------------------------------------------------------------------------
 

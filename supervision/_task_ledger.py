@@ -11,12 +11,13 @@ All methods run on the supervisor's trio thread.
 
 from __future__ import annotations
 
-import logging
 import weakref
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 import trio
+
+from arborist.actors._logging import get_logger
 
 from ._events import EventBus
 from ._task_jobs import (
@@ -39,7 +40,7 @@ from ._task_jobs import (
 
 __all__ = ["JobLedger", "settle_future"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 
 class JobLedger:

@@ -30,7 +30,6 @@ The OTP ``Task.Supervisor``, in trio terms. Semantics, in one place:
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -40,6 +39,7 @@ import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger, log_context
 
 from ._events import Unsubscribe
 from ._task_jobs import (
@@ -59,7 +59,7 @@ from ._task_ledger import JobLedger, settle_future
 
 __all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "check_options"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 T = TypeVar("T")
 
@@ -418,7 +418,9 @@ class TaskSupervisor(Actor):
             await self._call(job)
         except Exception as exc:
             ledger.fail(job, exc)
-            logger.error("%r: job %r failed", self, job, exc_info=exc)  # noqa: TRY400
+            logger.error(  # noqa: TRY400 - the traceback is the job's, in exc_info
+                "%r: job %r failed", self, job, exc_info=exc, extra=log_context(supervisor=self)
+            )
         except BaseException as exc:
             cancellation = self._escaped(job, exc)
             if cancellation is exc:
@@ -479,5 +481,7 @@ class TaskSupervisor(Actor):
         if escape.interrupt is not None:
             self.system._interrupt(escape.interrupt, job)
         elif not is_task:
-            logger.error("%r: job %r failed", self, job, exc_info=failure)
+            logger.error(
+                "%r: job %r failed", self, job, exc_info=failure, extra=log_context(supervisor=self)
+            )
         return escape.cancellation

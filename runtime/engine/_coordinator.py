@@ -62,6 +62,7 @@ from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._ledger import RunLedger
 from ._messages import CancelRun, Redispatch, RolledBack, RunInline
+from ._run_log import log_run_finished, log_run_started
 from ._saga import HaltedRun, UndoEntry, rollback
 from ._step_runner import (
     CANCELLED,
@@ -142,6 +143,7 @@ class Coordinator(Actor):
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
+        log_run_started(self._run_id, self._wf, self._parent)
         if self._events:
             run, step = self._parent or (None, None)
             at, caller = self._started, self._caller_context
@@ -490,8 +492,9 @@ class Coordinator(Actor):
         self.stop()
 
     def _emit_finished(self, error: BaseException | None) -> None:
+        now = trio.current_time()
+        log_run_finished(self._run_id, self._wf, now - self._started, error)
         if self._events:
-            now = trio.current_time()
             parent = self._parent[0] if self._parent is not None else None
             took, ok = now - self._started, error is None
             self._events.emit(RunFinished(self._run_id, self._wf, now, took, ok, error, parent))

@@ -8,7 +8,6 @@ timeout (``def`` functions on a worker thread), and on an exception consults the
 
 from __future__ import annotations
 
-import logging
 import random
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,6 +15,7 @@ import trio
 
 from arborist.actors import ActorDeadError, ActorRef
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger, log_context
 
 from ..workflow._control import ContinueWith, RetryStep
 from ..workflow._workflow import is_async_callable
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._pools import Pool
     from ._services import RunServices
 
-logger = logging.getLogger("arborist.runtime.engine")
+logger = get_logger("arborist.runtime.engine")
 
 __all__ = [
     "CANCELLED",
@@ -172,7 +172,10 @@ class StepRunner:
         if escape.cancellation is not None:
             if escape.crash is not None:
                 logger.warning(
-                    "step %r raised while it was being cancelled", step.name, exc_info=escape.crash
+                    "step %r raised while it was being cancelled",
+                    step.name,
+                    exc_info=escape.crash,
+                    extra=log_context(run_id=self.run_id, step=step.name),
                 )
             return StepExit(CANCELLED, step.name, attempt, start, ctx=ctx), escape.cancellation
         error = escape.crash if escape.crash is not None else exc

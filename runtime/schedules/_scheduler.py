@@ -28,7 +28,6 @@ is an event; a failing job never crashes the scheduler.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 from collections import deque
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ import trio
 
 from arborist.actors import Actor, ExitReason, is_abnormal
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger
 
 from ._events import (
     ScheduleEnded,
@@ -57,7 +57,7 @@ from ._triggers import Interval, Trigger
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
 
-logger = logging.getLogger("arborist.runtime.schedules")
+logger = get_logger("arborist.runtime.schedules")
 
 BACKLOG_LIMIT = 1000
 """An evaluation plans at most this many due ticks; an older rest is one ScheduleMissed."""
