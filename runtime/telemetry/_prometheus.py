@@ -100,6 +100,9 @@ class Metrics:
         registry: where the metrics go (default: a new ``CollectorRegistry``; pass
             ``prometheus_client.REGISTRY`` to join the process-wide one).
         namespace: the metric names' prefix.
+        step_labels: label step series with the step's name (default). A workflow of
+            thousands of generated step names makes as many series per metric (a histogram
+            has 15 buckets each): pass False to aggregate them (``step="*"``).
 
     Attributes:
         registry: the registry to expose (``prometheus_client.generate_latest(registry)``,
@@ -107,10 +110,16 @@ class Metrics:
     """
 
     def __init__(
-        self, rt: Any, *, registry: CollectorRegistry | None = None, namespace: str = "arborist"
+        self,
+        rt: Any,
+        *,
+        registry: CollectorRegistry | None = None,
+        namespace: str = "arborist",
+        step_labels: bool = True,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._rt = rt
+        self._per_step = step_labels
         ns, reg = namespace, self.registry
 
         def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
@@ -158,11 +167,11 @@ class Metrics:
             StepFinished: lambda e: self._step(e, "ok", e.waited),
             StepFailed: lambda e: self._step(e, "failed", e.waited),
             StepCancelled: lambda e: self._step(e, "cancelled"),
-            StepAgain: lambda e: self.steps.labels(e.workflow, e.step, "again").inc(),
-            StepSkipped: lambda e: self.steps.labels(e.workflow, e.step, "skipped").inc(),
-            StepRetried: lambda e: self.retries.labels(e.workflow, e.step).inc(),
-            StepUndone: lambda e: self.undos.labels(e.workflow, e.step, "ok").inc(),
-            StepUndoFailed: lambda e: self.undos.labels(e.workflow, e.step, "failed").inc(),
+            StepAgain: lambda e: self.steps.labels(e.workflow, self._s(e), "again").inc(),
+            StepSkipped: lambda e: self.steps.labels(e.workflow, self._s(e), "skipped").inc(),
+            StepRetried: lambda e: self.retries.labels(e.workflow, self._s(e)).inc(),
+            StepUndone: lambda e: self.undos.labels(e.workflow, self._s(e), "ok").inc(),
+            StepUndoFailed: lambda e: self.undos.labels(e.workflow, self._s(e), "failed").inc(),
             ChildRestarted: lambda e: self._supervisor(self.restarts, e),
             SupervisorGaveUp: lambda e: self._supervisor(self.give_ups, e),
             TaskStarted: lambda e: self.jobs_in_flight.inc(),
@@ -204,11 +213,16 @@ class Metrics:
         self.runs_in_flight.labels(event.workflow).dec()
         self.run_duration.labels(event.workflow).observe(event.duration)
 
+    def _s(self, event: Any) -> str:
+        """The step label of an event: its step's name, or ``*`` without step labels."""
+        return event.step if self._per_step else "*"
+
     def _step(self, event: Any, outcome: str, waited: float | None = None) -> None:
-        self.steps.labels(event.workflow, event.step, outcome).inc()
-        self.step_duration.labels(event.workflow, event.step).observe(event.duration)
+        step = event.step if self._per_step else "*"
+        self.steps.labels(event.workflow, step, outcome).inc()
+        self.step_duration.labels(event.workflow, step).observe(event.duration)
         if waited:
-            self.step_wait.labels(event.workflow, event.step).observe(waited)
+            self.step_wait.labels(event.workflow, step).observe(waited)
 
     def _supervisor(self, counter: Counter, event: ChildRestarted | SupervisorGaveUp) -> None:
         counter.labels(supervisor_label(event.supervisor), str(event.id)).inc()

@@ -217,3 +217,15 @@ def _quick():
 def _get(url):
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode()
+
+
+async def test_without_step_labels_steps_are_aggregated_per_workflow(autojump_clock):
+    async with Runtime() as rt:
+        metrics = Metrics(rt, step_labels=False)
+        await rt.run(_orders())
+        found = samples(metrics)
+
+    failed = (("outcome", "failed"), ("step", "*"), ("workflow", "orders"))
+    ok = (("outcome", "ok"), ("step", "*"), ("workflow", "orders"))
+    assert (found[("arborist_steps_total", failed)], found[("arborist_steps_total", ok)]) == (2, 2)
+    assert not any(dict(k[1]).get("step") == "charge" for k in found)
