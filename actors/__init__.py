@@ -62,6 +62,7 @@ from ._registry import Registry
 from ._system import ActorSystem, open_actor_system
 from ._thread import ThreadActor
 from ._timers import TimerHandle
+from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_ASK_TIMEOUT",

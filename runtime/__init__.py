@@ -18,6 +18,8 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
+from arborist.actors._version import __version__ as __version__
+
 from ._events import RunEvent
 from ._runtime import (
     RUN_OPTIONS,
