@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "Workflow", "is_async_callable"]
 
 
-@attrs.define(eq=False, repr=False)
+@attrs.define(eq=False, repr=False, init=False)
 class Workflow:
     """A named graph of steps with declared inputs.
 
@@ -63,7 +63,7 @@ class Workflow:
     """
 
     name: str = attrs.field()
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    inputs: tuple[str, ...] = attrs.field(default=())
     _steps: dict[str, Step] = attrs.field(factory=dict, init=False)
     _returns: str | None = attrs.field(default=None, init=False)
     _plan: Plan | None = attrs.field(default=None, init=False)
@@ -94,7 +94,7 @@ class Workflow:
                 f"workflow {name!r}: input names must be unique; duplicated: {_quoted(duplicated)}",
                 workflow=name,
             )
-        self.__attrs_init__(name, names)  # type: ignore[attr-defined]
+        self.__attrs_init__(name, names)
 
     @property
     def steps(self) -> Mapping[str, Step]:
