@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import signal
 import sys
@@ -26,6 +25,7 @@ from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
 from ..workflow._workflow import Workflow
 from ._exits import DEFAULT_TIMELINE_WIDTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
 from ._load import UsageError, load_workflow, parse_inputs
+from ._output import format_result
 from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
 
 __all__ = ["run_command"]
@@ -53,20 +53,6 @@ def _timeline_width(args: argparse.Namespace, workflow: Workflow, err: IO[str]) 
     names = max((len(name) for name in workflow.steps), default=4)
     columns = shutil.get_terminal_size((100, 24)).columns
     return max(20, min(100, columns - names - 45))
-
-
-def _format_result(value: Any, output: str) -> str:
-    if output == "repr":
-        return repr(value)
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        if output == "json":
-            raise UsageError(
-                f"the result is a {type(value).__name__}, which is not JSON serialisable "
-                f"({exc}); use --output repr or --output auto"
-            ) from exc
-        return repr(value)
 
 
 def _names(names: Sequence[str]) -> str:
@@ -165,7 +151,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
         err.write("\n" + handle.timeline(width))
         err.flush()
         if isinstance(result, outcome.Value):
-            sys.stdout.write(_format_result(result.value, args.output) + "\n")
+            sys.stdout.write(format_result(result.value, args.output) + "\n")
             sys.stdout.flush()
             return EXIT_OK
         error = result.error

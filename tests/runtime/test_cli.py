@@ -118,6 +118,34 @@ def make():
     return Opaque()
 
 unserialisable.returns("make")
+
+rich_types = Workflow("rich_types", inputs=[])
+
+@rich_types.step
+def common():
+    import dataclasses, datetime, decimal, uuid
+    import attrs
+
+    @attrs.frozen
+    class Point:
+        x: int
+        y: int
+
+    @dataclasses.dataclass
+    class Money:
+        amount: decimal.Decimal
+        currency: str
+
+    return {
+        "when": datetime.datetime(2026, 12, 1, 8, 30, tzinfo=datetime.timezone.utc),
+        "day": datetime.date(2026, 12, 1),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "price": Money(decimal.Decimal("9.95"), "EUR"),
+        "tags": {"b", "a"},
+        "at": Point(1, 2),
+    }
+
+rich_types.returns("common")
 """
 
 APPS = """
@@ -305,6 +333,21 @@ def test_parse_input_reads_the_value_as_json_when_valid_else_as_a_string(text, v
     assert type(value).__name__ == kind
 
 
+@pytest.mark.parametrize("text", ['["book","pen"', '{"a": 1', '"unterminated'])
+def test_a_value_that_starts_like_json_but_does_not_parse_is_an_error_naming_the_input(text):
+    with pytest.raises(UsageError, match=r"--input items=.* looks like JSON but does not parse"):
+        parse_input(f"items={text}")
+
+
+def test_run_with_broken_json_in_an_input_exits_2_naming_the_input(in_project, capsys):
+    done = cli(capsys, "run", "flows:echo", "-i", 'value=["book","pen"')
+
+    assert done.returncode == 2
+    assert "--input value=" in done.stderr
+    assert "looks like JSON" in done.stderr
+    assert done.stdout == ""
+
+
 def test_run_inputs_are_parsed_as_json_or_kept_as_strings(in_project, capsys):
     as_json = cli(capsys, "run", "flows:echo", "--input", "value=[1, 2]")
     as_text = cli(capsys, "run", "flows:echo", "--input", "value=ana")
@@ -347,6 +390,22 @@ def test_run_output_auto_falls_back_to_repr_for_a_result_json_cannot_hold(in_pro
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("<flows.Opaque object at")
+
+
+def test_run_output_json_writes_dates_uuids_decimals_sets_attrs_and_dataclasses(
+    in_project, capsys
+):
+    done = cli(capsys, "run", "flows:rich_types", "--output", "json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "when": "2026-12-01T08:30:00+00:00",
+        "day": "2026-12-01",
+        "id": "12345678-1234-5678-1234-567812345678",
+        "price": {"amount": "9.95", "currency": "EUR"},
+        "tags": ["a", "b"],
+        "at": {"x": 1, "y": 2},
+    }
 
 
 def test_run_progress_off_prints_only_the_timeline_on_stderr(in_project, capsys):
