@@ -317,10 +317,16 @@ class Runtime:
     async def tree(self) -> TreeSnapshot:
         """A frozen snapshot of the runtime's whole supervision tree (``print`` it).
 
+        It shows every schedule made before the call: a scheduler that is still starting is
+        waited for.
+
         Raises:
             RuntimeClosedError: the runtime has shut down (its tree is gone).
         """
         self.system  # noqa: B018 - raises when the runtime was never opened
+        manager = self._schedules.manager
+        if manager is not None and not self._closed:
+            await manager.started()
         try:
             return await self._root.tree()
         except ActorError as error:

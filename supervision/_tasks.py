@@ -191,6 +191,18 @@ class TaskSupervisor(Actor):
             jobs.cancel_scope.cancel()
             await ledger.wait_idle()
 
+    def set_grace(self, seconds: float) -> None:
+        """Give running jobs ``seconds`` (instead of the shutdown time) when it stops next.
+
+        For an owner that stops it through its own supervisor (``terminate_child``), as a
+        runtime does when its ``aclose(timeout=...)`` asks for a shorter grace.
+
+        Raises:
+            ValueError: ``seconds`` is negative or not a number.
+        """
+        check_options(seconds, None)
+        self._grace = seconds
+
     async def aclose(self, *, shutdown: float | None = None) -> ShutdownReport:
         """Stop the supervisor gracefully and return what happened to the running jobs.
 

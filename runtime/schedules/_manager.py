@@ -347,6 +347,16 @@ class ScheduleManager:
         """
         self._run_now(self._state_named(name))
 
+    async def started(self) -> None:
+        """Wait until every schedule made so far has its scheduler started (or has ended).
+
+        ``schedule()`` returns at once and its scheduler starts just after; a snapshot of the
+        tree taken after this shows every schedule.
+        """
+        for state in list(self._states.values()):
+            await state.launched.wait()
+        await trio.lowlevel.checkpoint()
+
     def get(self, name: str) -> ScheduleInfo:
         """Return a snapshot of ``name``.
 

@@ -182,6 +182,13 @@ async def scheduled(rt):
     from arborist.runtime import every
 
     rt.schedule("ticker", every(seconds=0.02), tick)
+
+async def two_schedules_and_a_long_job(rt):
+    from arborist.runtime import every
+
+    rt.schedule("hourly", every(hours=1), tick)
+    rt.schedule("daily", every(hours=24), tick)
+    rt.fire_and_forget(trio.sleep, 600, name="nightly")
 """
 
 ONE_FLOW = """
@@ -654,6 +661,17 @@ def test_tree_sets_the_app_up_prints_the_runtime_tree_and_exits_0(project):
     assert lines[0].startswith("arborist.runtime")
     for child in ("jobs", "actors", "schedules", "runs", "greeter"):
         assert any(child in line for line in lines), done.stdout
+
+
+def test_tree_shows_every_schedule_the_app_made_and_does_not_wait_for_its_jobs(project):
+    # The app's job would take 10 minutes; its grace time is 60 s: tree waits for neither.
+    done = arborist(
+        project, "tree", "apps:two_schedules_and_a_long_job", "--shutdown-timeout", "60"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "hourly" in done.stdout
+    assert "daily" in done.stdout
 
 
 def test_tree_of_the_cli_example_shows_its_inventory_actor():

@@ -1,11 +1,11 @@
-"""A typed program using arborist as a user would; `tests/test_typing.py` runs mypy --strict on it."""
+"""A typed program using arborist as a user would: `tests/test_typing.py` runs mypy on it."""
 
 from __future__ import annotations
 
 import trio
 
 from arborist.actors import Actor, ActorRef, open_actor_system
-from arborist.runtime import Retry, Runtime, RunHandle, Workflow, every, result
+from arborist.runtime import Retry, RunHandle, Runtime, Workflow, every, result
 from arborist.supervision import Backoff, ChildSpec, SupervisorSpec, start_supervisor
 
 wf = Workflow("orders", inputs=["order_id"])
