@@ -74,7 +74,7 @@ from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
 from .engine._pools import Pool
 from .engine._saga import HaltedRun
-from .schedules._handle import ScheduleHandle, ScheduleInfo
+from .schedules._handle import ScheduleHandle, ScheduleTable
 from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
 from .schedules._wallclock import WallClock
@@ -490,8 +490,11 @@ class Runtime:
         """Remove the schedule ``name``; its runs in flight get the shutdown time."""
         await self._manager().remove(name)
 
-    def schedules(self) -> list[ScheduleInfo]:
-        """Every schedule with its next fire time, state and run counts."""
+    def schedules(self) -> ScheduleTable:
+        """Every schedule with its next fire time, state and run counts.
+
+        A list of ``ScheduleInfo`` that prints as a table (``print(rt.schedules())``).
+        """
         return self._manager().list()
 
     def pause_schedule(self, name: str) -> None:

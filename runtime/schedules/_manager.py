@@ -60,6 +60,7 @@ from ._handle import (
     ScheduleHandle,
     ScheduleInfo,
     ScheduleNotFoundError,
+    ScheduleTable,
     _info,
 )
 from ._options import CatchUp, Overlap, ScheduleOptions
@@ -373,9 +374,9 @@ class ScheduleManager:
         """
         return ScheduleHandle(self, self._state_named(name))
 
-    def list(self) -> list[ScheduleInfo]:
-        """Return a snapshot of every schedule, by name."""
-        return [_info(self._states[name]) for name in sorted(self._states)]
+    def list(self) -> ScheduleTable:
+        """Return a snapshot of every schedule, by name (a list that prints as a table)."""
+        return ScheduleTable(_info(self._states[name]) for name in sorted(self._states))
 
     def __len__(self) -> int:
         return len(self._states)
