@@ -87,6 +87,7 @@ async def _watch_interrupts(
     run: list[RunHandle],
     err: IO[str],
     interrupted: list[int],
+    progress: Progress | None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """First Ctrl-C: cancel the run (it rolls back). Second: stop waiting for it.
@@ -101,15 +102,17 @@ async def _watch_interrupts(
             if len(interrupted) > 1:
                 raise KeyboardInterrupt
             if run:
-                _cancel_run(run[0], err)
+                _cancel_run(run[0], err, progress)
             # else: the run is still starting; _run cancels it once its handle exists
 
 
-def _cancel_run(handle: RunHandle, err: IO[str]) -> None:
-    err.write(
-        f"{PROG}: interrupted: cancelling run {handle.run_id} (Ctrl-C again to stop at once)\n"
-    )
-    err.flush()
+def _cancel_run(handle: RunHandle, err: IO[str], progress: Progress | None) -> None:
+    text = f"{PROG}: interrupted: cancelling run {handle.run_id} (Ctrl-C again to stop at once)"
+    if progress is not None:
+        progress.note(text)  # a live display would paint over a plain write
+    else:
+        err.write(f"{text}\n")
+        err.flush()
     handle.cancel()
 
 
@@ -125,7 +128,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
             interrupted: list[int] = []
             run: list[RunHandle] = []
             async with trio.open_nursery() as nursery:
-                await nursery.start(_watch_interrupts, run, err, interrupted)
+                await nursery.start(_watch_interrupts, run, err, interrupted, progress)
                 started = await outcome.acapture(
                     rt.start,
                     workflow,
@@ -137,7 +140,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
                     handle = started.unwrap()
                     run.append(handle)
                     if interrupted:  # Ctrl-C arrived while the run was starting
-                        _cancel_run(handle, err)
+                        _cancel_run(handle, err, progress)
                     result = await outcome.acapture(handle.result)
                 nursery.cancel_scope.cancel()
             if isinstance(started, outcome.Error):

@@ -28,6 +28,7 @@ from arborist.runtime import (
     StepRetried,
     StepStarted,
     Workflow,
+    WorkflowCancelledError,
     WorkflowFailedError,
 )
 from arborist.runtime.cli import main
@@ -39,7 +40,7 @@ from arborist.runtime.cli._load import (
     parse_input,
     parse_inputs,
 )
-from arborist.runtime.cli._progress import PlainProgress, RichProgress
+from arborist.runtime.cli._progress import PlainProgress, RichProgress, describe
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -854,3 +855,28 @@ def test_rich_progress_draws_a_table_with_a_row_per_step_on_a_terminal():
     assert "declined [card]" in rows["charge"]  # shown as text, not read as markup
     assert "waiting" in rows["never"]
     assert "\x1b[" in stream.getvalue()  # drawn live, with terminal codes
+
+
+def test_a_note_during_rich_progress_is_printed_above_the_table_not_painted_over():
+    rich_console = pytest.importorskip("rich.console")
+    stream = io.StringIO()
+    console = rich_console.Console(file=stream, force_terminal=True, width=100)
+    progress = RichProgress(console, ("load",))
+    progress.open(0.0, None)
+    progress.on_event(RunStarted("w-1", "w", 0.0))
+
+    progress.note("arborist: interrupted: cancelling run w-1 (Ctrl-C again to stop at once)")
+    progress.on_event(StepStarted("w-1", "w", "load", 1, 0.1))
+    progress.close()
+
+    text = stream.getvalue()
+    assert "interrupted: cancelling run w-1" in text
+    assert text.rindex("interrupted: cancelling run w-1") < text.rindex("load")
+
+
+def test_a_cancelled_run_reads_cancelled_not_failed():
+    error = WorkflowCancelledError(workflow="w", run_id="w-1", completed=[], cancelled=["load"])
+    line = describe(RunFinished("w-1", "w", 2.0, 2.0, False, error))
+
+    assert line is not None
+    assert (line.status, line.detail) == ("cancelled", "2.00s")
