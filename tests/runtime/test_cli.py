@@ -748,7 +748,7 @@ def test_load_target_follows_a_dotted_attribute(in_project):
 
 
 def test_load_workflow_without_attribute_refuses_a_module_with_several_workflows(in_project):
-    with pytest.raises(UsageError, match=r"holds 6 workflows \(broken, echo, greet, pair, "):
+    with pytest.raises(UsageError, match=r"holds 7 workflows \(broken, echo, greet, pair, "):
         load_workflow("flows")
 
 
