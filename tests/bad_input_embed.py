@@ -198,7 +198,6 @@ THREAD_CASES: list[Case] = [
         _in_asyncio(_nothing, shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad("open_asyncio_runtime(bogus=1)", _in_asyncio(_nothing, bogus=1), "bogus"),
     bad(

@@ -210,7 +210,6 @@ CASES: list[Case] = [
         lambda e: e.sup.start_child(ChildSpec("d", Counter), timeout="5"),
         "timeout",
         "5",
-        late=True,
     ),
     bad(
         "sup.start_child(timeout=-1)",
@@ -236,7 +235,6 @@ CASES: list[Case] = [
         lambda e: e.sup.which_children(timeout="5"),
         "timeout",
         "5",
-        late=True,
     ),
     bad(
         "sup.count_children(timeout=-1)", lambda e: e.sup.count_children(timeout=-1), "timeout", -1
@@ -248,9 +246,8 @@ CASES: list[Case] = [
         lambda e: e.sup.shutdown(timeout="5"),
         "timeout",
         "5",
-        late=True,
     ),
-    bad("sup.shutdown(timeout=-1)", lambda e: e.sup.shutdown(timeout=-1), "timeout", -1, late=True),
+    bad("sup.shutdown(timeout=-1)", lambda e: e.sup.shutdown(timeout=-1), "timeout", -1),
     bad("sup.subscribe(5)", lambda e: e.sup.subscribe(5), "handler", 5),
     # -- DynamicSupervisorRef calls ---------------------------------------------------------------
     bad(

@@ -1,0 +1,258 @@
+"""Argument checks every layer shares: each raises at the call, naming the parameter and the value.
+
+One function per rule that recurs across the public API (a number of seconds, a timeout that
+may be None, a positive int, a real bool, a callable, an instance of a class, arguments that
+fit a function's signature), so that the same rule reads the same everywhere:
+``"<name> must be <what is allowed>; got <value!r>"``. A wrong type raises ``TypeError``
+(a bool is never taken for a number), a value out of range ``ValueError``. ``arborist.supervision``
+and ``arborist.runtime`` import them from here: this is the lowest layer.
+
+The checks are cheap, but they are not free: the hot paths (``tell``, ``ask``, ``send``,
+timers) call at most ``check_timeout``, and only when a timeout other than the default is
+passed; the signature checks cache what they read per function.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+__all__ = [
+    "MIN_PERIOD",
+    "check_args_fit",
+    "check_bool",
+    "check_callable",
+    "check_instance",
+    "check_int",
+    "check_seconds",
+    "check_timeout",
+]
+
+MIN_PERIOD: Final = 0.001
+"""The shortest period of a repeating timer or interval schedule, in seconds (1 ms).
+
+A timer fires from one trio task reading trio's clock; below a millisecond a period is no
+longer something the loop can keep (each tick is a wake-up, a heap push and a message), and a
+period of nanoseconds reads as hundreds of millions of "missed" ticks per second.
+"""
+
+
+def check_seconds(
+    value: object,
+    name: str,
+    *,
+    least: float = 0.0,
+    strict: bool = False,
+    finite: bool = False,
+    none: str | None = None,
+    hint: str = "",
+) -> float | None:
+    """Return ``value`` as float seconds, or raise naming ``name`` and the rule.
+
+    Args:
+        value: what the caller passed.
+        name: the parameter as the message names it (``"send_after delay"``).
+        least: the smallest value allowed (``-math.inf``: no bound).
+        strict: ``value`` must be above ``least``, not equal to it.
+        finite: refuse ``math.inf``.
+        none: if given, None is allowed and this says what it means (``"to wait forever"``);
+            it is returned as None.
+        hint: appended to the message (``"; use every(seconds=30)"``).
+
+    Raises:
+        TypeError: not a number (a bool, a str, None where it is not allowed).
+        ValueError: NaN, infinite when ``finite``, or below the bound.
+    """
+    if value is None and none is not None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(_rule(value, name, least, strict, finite, none, hint))
+    ok = value > least if strict else value >= least  # NaN fails both
+    if not ok or (finite and math.isinf(value)):
+        raise ValueError(_rule(value, name, least, strict, finite, none, hint))
+    return float(value)
+
+
+def _rule(
+    value: object, name: str, least: float, strict: bool, finite: bool, none: str | None, hint: str
+) -> str:
+    kind = "a finite number of seconds" if finite else "a number of seconds"
+    bound = "" if least == -math.inf else f" {'>' if strict else '>='} {least:g}"
+    or_none = f", or None {none}" if none is not None else ""
+    return f"{name} must be {kind}{bound}{or_none}; got {value!r}{hint}"
+
+
+def check_timeout(timeout: object, name: str = "timeout", *, none: str = "to wait forever") -> None:
+    """Raise unless ``timeout`` is None or a number of seconds >= 0 (``math.inf`` allowed).
+
+    The common case (None, or a plain int or float >= 0) costs two type checks.
+
+    Raises:
+        TypeError: not a number and not None (a str, a bool).
+        ValueError: negative or NaN.
+    """
+    if timeout is None:
+        return
+    kind = type(timeout)
+    if (kind is float or kind is int) and timeout >= 0:  # type: ignore[operator]
+        return
+    check_seconds(timeout, name, none=none)
+
+
+def check_int(value: object, name: str, *, least: int = 1, none: str | None = None) -> int | None:
+    """Return ``value`` if it is an int >= ``least`` (None too, when ``none`` says what it means).
+
+    Raises:
+        TypeError: not an int (a bool, a float such as 1.5, a str).
+        ValueError: below ``least``.
+    """
+    if value is None and none is not None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "a positive int" if least == 1 else f"an int >= {least}"
+        or_none = f", or None {none}" if none is not None else ""
+        error = ValueError if isinstance(value, int) and not isinstance(value, bool) else TypeError
+        raise error(f"{name} must be {kind}{or_none}; got {value!r}")
+    return value
+
+
+def check_bool(value: object, name: str, *, none: str | None = None) -> bool | None:
+    """Return ``value`` if it is True or False (or None, when ``none`` says what it means).
+
+    Anything else is refused, 1 and "yes" included: a truthy value is not a decision.
+
+    Raises:
+        TypeError: not a bool.
+    """
+    if value is None and none is not None:
+        return None
+    if not isinstance(value, bool):
+        or_none = f", or None {none}" if none is not None else ""
+        raise TypeError(f"{name} must be True or False{or_none}; got {value!r}")
+    return value
+
+
+def check_callable(value: object, name: str, *, hint: str = "") -> None:
+    """Raise unless ``value`` is callable.
+
+    Raises:
+        TypeError: not callable.
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable (a function); got {value!r}{hint}")
+
+
+def check_instance(
+    value: object,
+    kind: type | tuple[type, ...],
+    name: str,
+    *,
+    wanted: str | None = None,
+    hint: str = "",
+) -> None:
+    """Raise unless ``value`` is an instance of ``kind`` (a class or a tuple of classes).
+
+    Args:
+        value: what the caller passed.
+        kind: the class (or classes) allowed.
+        name: the parameter as the message names it.
+        wanted: how the message says what is allowed (default: "a <class name>").
+        hint: appended to the message.
+
+    Raises:
+        TypeError: it is not.
+    """
+    if not isinstance(value, kind):
+        if wanted is None:
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            wanted = " or ".join(_article(k.__name__) for k in kinds)
+        raise TypeError(f"{name} must be {wanted}; got {value!r}{hint}")
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+_NOT_READ: Final = (None, 0, 0)
+_arity: weakref.WeakKeyDictionary[Any, tuple[inspect.Signature | None, int, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read(fn: Callable[..., Any]) -> tuple[inspect.Signature | None, int, float]:
+    """``fn``'s signature, its required positional count and its most positional arguments.
+
+    Cached per function (weakly, so a function is not kept alive by having been checked);
+    (None, 0, 0) for a callable whose signature cannot be read (some builtins).
+    """
+    try:
+        return _arity[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        read: tuple[inspect.Signature | None, int, float] = _NOT_READ
+    else:
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        required, most = 0, 0.0
+        for param in signature.parameters.values():
+            if param.kind in positional:
+                most += 1
+                required += param.default is inspect.Parameter.empty
+            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+                most = math.inf
+            elif param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is param.empty:
+                most = -1  # a required keyword: positional arguments alone never fit
+        read = (signature, required, most)
+    try:
+        _arity[fn] = read
+    except TypeError:
+        pass  # not weakly referenceable: read again next time
+    return read
+
+
+def check_args_fit(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    what: str,
+    partial: bool = False,
+) -> None:
+    """Raise unless ``fn(*args, **kwargs)`` fits ``fn``'s signature (when it can be read).
+
+    With only positional ``args`` this compares counts read once per function, so it may run
+    per job; with ``kwargs`` it binds them. ``partial`` allows missing arguments (a template
+    whose last arguments come later) and refuses only extra or unknown ones.
+
+    Args:
+        fn: the function (or class) that will be called.
+        args: the positional arguments it will get.
+        kwargs: the keyword arguments it will get.
+        what: who is calling, for the message (``"start_child"``, ``"child 'c'"``).
+        partial: whether missing arguments are allowed.
+
+    Raises:
+        TypeError: the arguments do not fit; the message shows them, the signature and why.
+    """
+    signature, required, most = _read(fn)
+    if signature is None:
+        return
+    if not kwargs and len(args) <= most and (partial or len(args) >= required):
+        return
+    try:
+        if partial:
+            signature.bind_partial(*args, **(kwargs or {}))
+        else:
+            signature.bind(*args, **(kwargs or {}))
+    except TypeError as error:
+        given = f"args {args!r}" + (f" and kwargs {dict(kwargs)!r}" if kwargs else "")
+        label = getattr(fn, "__qualname__", None) or repr(fn)
+        raise TypeError(
+            f"{what}: {given} do not fit {label}{signature}: {error}; pass the arguments "
+            "its signature takes"
+        ) from None
