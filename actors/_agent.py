@@ -17,12 +17,12 @@ import attrs
 import trio
 
 from ._actor import Actor
-from ._checks import check_instance
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
-from ._system import ActorSystem
+from ._system import check_system
 
 if TYPE_CHECKING:
     from ._reasons import ExitReason
+    from ._system import ActorSystem
 
 __all__ = ["Agent", "AgentRef", "spawn_agent"]
 
@@ -228,6 +228,6 @@ async def spawn_agent(
         >>> cache = await spawn_agent(system, {}, name="cache")  # doctest: +SKIP
         >>> await cache.update(lambda d: {**d, "k": 1})  # doctest: +SKIP
     """
-    check_instance(system, ActorSystem, "system", hint="; in a Runtime, pass rt.system")
+    check_system(system)
     ref = await system.spawn(Agent, initial, name=name, mailbox_size=mailbox_size, nursery=nursery)
     return AgentRef(ref)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "check_callable",
     "check_instance",
     "check_int",
+    "check_items",
+    "check_kwargs",
     "check_seconds",
     "check_timeout",
 ]
@@ -172,6 +174,36 @@ def check_instance(
         raise TypeError(f"{name} must be {wanted}; got {value!r}{hint}")
 
 
+def check_items(value: object, name: str, *, hint: str = "") -> tuple[Any, ...]:
+    """Return ``value`` as a tuple if it is a list, a tuple or another iterable, not a string.
+
+    A string is refused although it iterates (``args="ab"`` would pass two arguments).
+
+    Raises:
+        TypeError: not an iterable, or a str or bytes.
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a tuple or a list; got {value!r}{hint}")
+    return tuple(value)
+
+
+def check_kwargs(value: object, name: str) -> dict[str, Any]:
+    """Return ``value`` as a dict if it is a mapping whose keys are names (strs).
+
+    Raises:
+        TypeError: not a mapping, or a key is not a str.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of names (str) to values; got {value!r}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(
+                f"{name} must be a mapping of names (str) to values; got {value!r}, "
+                f"whose key {key!r} is not a str"
+            )
+    return dict(value)
+
+
 def _article(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
@@ -252,7 +284,8 @@ def check_args_fit(
     except TypeError as error:
         given = f"args {args!r}" + (f" and kwargs {dict(kwargs)!r}" if kwargs else "")
         label = getattr(fn, "__qualname__", None) or repr(fn)
+        shown = signature.replace(return_annotation=inspect.Signature.empty)
         raise TypeError(
-            f"{what}: {given} do not fit {label}{signature}: {error}; pass the arguments "
+            f"{what}: {given} do not fit {label}{shown}: {error}; pass the arguments "
             "its signature takes"
         ) from None

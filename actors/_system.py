@@ -257,6 +257,16 @@ class ActorSystem:
             await cell.shutdown(self.shutdown_timeout)
 
 
+def check_system(system: object) -> None:
+    """Raise TypeError unless ``system`` is an ``ActorSystem`` (the hint names ``rt.system``)."""
+    check_instance(
+        system,
+        ActorSystem,
+        "system",
+        hint="; open one with `async with open_actor_system()`, or pass rt.system in a Runtime",
+    )
+
+
 def check_actor_class(actor_class: Any) -> None:
     """Raise TypeError unless ``actor_class`` is an ``Actor`` subclass."""
     if isinstance(actor_class, type) and any(

@@ -39,6 +39,7 @@ from typing import Any, TypeVar, overload
 import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
+from arborist.actors._checks import check_args_fit, check_instance, check_timeout
 from arborist.actors._escapes import sort_escape
 
 from ._events import Unsubscribe
@@ -82,6 +83,14 @@ def check_options(shutdown: float, max_children: int | None) -> None:
         raise ValueError(
             f"max_children must be a positive int, or None for no limit; got {max_children!r}"
         )
+
+
+def check_job(fn: Any, args: tuple[Any, ...], name: object, what: str) -> None:
+    """Raise unless ``fn(*args)`` can be a job named ``name`` (None: ``fn``'s own name)."""
+    check_fn(fn, what)
+    check_args_fit(fn, args, what=what)
+    if name is not None:
+        check_instance(name, str, f"{what} name", hint="; or None for the function's name")
 
 
 class TaskSupervisor(Actor):
@@ -262,10 +271,11 @@ class TaskSupervisor(Actor):
         Raises:
             TaskSupervisorClosedError: the supervisor is not running.
             MaxChildrenError: ``max_children`` jobs already run.
-            TypeError: ``fn`` is not a callable.
+            TypeError: ``fn`` is not a callable, ``args`` do not fit its signature, or
+                ``name`` is not a str.
         """
         jobs = self._accept()
-        check_fn(fn, "start_child")
+        check_job(fn, args, name, "start_child")
         job: Job = Job._create(next(self._ids), fn, args, name, trio.current_time())
         self._ledger.register(job)
         jobs.start_soon(self._run_child, job, name=job._name or fn)
@@ -314,15 +324,13 @@ class TaskSupervisor(Actor):
         Raises:
             TaskSupervisorClosedError: the supervisor is not running.
             MaxChildrenError: ``max_children`` jobs already run.
-            TypeError: ``fn`` is not a callable.
+            TypeError: ``fn`` is not a callable, ``args`` do not fit its signature, ``name``
+                is not a str, or ``timeout`` is not a number.
             ValueError: ``timeout`` is negative or NaN.
         """
         jobs = self._accept()
-        check_fn(fn, "start_task")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0
-        ):
-            raise ValueError(f"timeout must be seconds >= 0, or None for none; got {timeout!r}")
+        check_job(fn, args, name, "start_task")
+        check_timeout(timeout, "start_task timeout", none="for no limit")
         handle = TaskHandle._create_task(
             next(self._ids), fn, args, name, trio.current_time(), timeout
         )

@@ -168,7 +168,6 @@ THREAD_CASES: list[Case] = [
         lambda bg: bg.fire_and_forget(job, 1, 2),
         "args",
         shows=["job", "argument"],
-        late=True,
     ),
     bad(
         "bg.schedule(trigger='* * * * *')",

@@ -176,11 +176,34 @@ def test_a_name_must_be_a_non_empty_string():
 
 
 def test_kwargs_are_copied_so_later_changes_do_not_leak_in():
-    kwargs = {"x": 1}
+    kwargs = {"start_delay": 1.0}
     spec = ChildSpec("a", Worker, kwargs=kwargs)
-    kwargs["x"] = 2
+    kwargs["start_delay"] = 2.0
 
-    assert spec.kwargs == {"x": 1}
+    assert spec.kwargs == {"start_delay": 1.0}
+
+
+def test_a_spec_may_leave_out_arguments_that_a_dynamic_supervisor_appends_later():
+    spec = ChildSpec("a", Worker, args=("a",))
+
+    assert spec.args == ("a",)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "why"),
+    [
+        (("a", [], 0.0, "extra"), {}, "too many positional arguments"),
+        (("a",), {"delay": 1.0}, "unexpected keyword argument 'delay'"),
+    ],
+)
+def test_args_that_can_never_fit_the_start_are_refused_at_construction(args, kwargs, why):
+    with pytest.raises(TypeError, match=f"child 'a': args .* do not fit Worker.*{why}"):
+        ChildSpec("a", Worker, args=args, kwargs=kwargs)
+
+
+def test_a_string_is_refused_as_args_with_the_one_argument_spelling():
+    with pytest.raises(TypeError, match=r"ChildSpec args must be a tuple or a list; got 'ab'"):
+        ChildSpec("a", job, args="ab")
 
 
 def test_a_backoff_validates_its_numbers():

@@ -196,7 +196,7 @@ async def test_a_task_finishing_just_before_its_timeout_returns_its_value(autoju
 
 async def test_start_task_refuses_a_negative_timeout_naming_it():
     async with open_task_supervisor() as tasks:
-        with pytest.raises(ValueError, match=r"timeout must be seconds >= 0.*got -1"):
+        with pytest.raises(ValueError, match=r"timeout must be a number of seconds >= 0.*got -1"):
             tasks.start_task(sleep_then, 0, 1, timeout=-1)
         assert tasks.statistics().started == 0
 
