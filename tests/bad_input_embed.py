@@ -39,38 +39,33 @@ CASES: list[Case] = [
         _runtime(shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=None)",
         _runtime(shutdown_timeout=None),
         "shutdown_timeout",
         None,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=-1)",
         _runtime(shutdown_timeout=-1),
         "shutdown_timeout",
         -1,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=nan)",
         _runtime(shutdown_timeout=NAN),
         "shutdown_timeout",
         NAN,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=True)",
         _runtime(shutdown_timeout=True),
         "shutdown_timeout",
         True,
-        late=True,
     ),
-    bad("Runtime(seed=[1])", _runtime(seed=[1]), "seed", [1], late=True),
-    bad("Runtime(wall_clock=5)", _runtime(wall_clock=5), "wall_clock", 5, late=True),
+    bad("Runtime(seed=[1])", _runtime(seed=[1]), "seed", [1]),
+    bad("Runtime(wall_clock=5)", _runtime(wall_clock=5), "wall_clock", 5),
     bad("Runtime(shutdown=5)", _runtime(shutdown=5), "shutdown"),
     bad("Runtime(5)", lambda e: Runtime(5), "positional", shows=["positional"]),
     bad(
@@ -78,14 +73,12 @@ CASES: list[Case] = [
         _background(thread_limit=0),
         "thread_limit",
         0,
-        late=True,
     ),
     bad(
         "Runtime.background(shutdown_timeout='5')",
         _background(shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     # -- open_asyncio_runtime outside asyncio -----------------------------------------------------
     bad(
@@ -138,7 +131,6 @@ THREAD_CASES: list[Case] = [
         lambda bg: bg.run(new_workflow(), x=1, concurrent="no"),
         "concurrent",
         "no",
-        late=True,
     ),
     bad(
         "bg.run(max_concurrency=0)",
