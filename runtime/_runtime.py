@@ -557,9 +557,14 @@ async def open_asyncio_runtime(**runtime_options: Any) -> AsyncIterator[AsyncioR
     ``runtime_options`` are the ``Runtime`` constructor's. Leaving the block shuts the
     runtime down gracefully (``rt.report`` says what was cut).
 
+    Raises:
+        TypeError, ValueError: a bad or unknown option (on entering, before trio starts).
+        RuntimeError: no asyncio event loop is running.
+
     Example:
         >>> async with open_asyncio_runtime() as rt:  # doctest: +SKIP
         ...     data = await rt.run(wf, user_id=1)
     """
-    async with open_guest_runtime(functools.partial(Runtime, **runtime_options)) as host:
+    runtime = Runtime(**runtime_options)
+    async with open_guest_runtime(lambda: runtime) as host:
         yield host

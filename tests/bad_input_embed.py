@@ -87,7 +87,6 @@ CASES: list[Case] = [
         "asyncio",
         errors=(RuntimeError,),
         shows=["asyncio"],
-        late=True,
     ),
 ]
 
@@ -138,21 +137,19 @@ THREAD_CASES: list[Case] = [
         "max_concurrency",
         0,
     ),
-    bad("bg.submit('wf')", _submit("wf"), "workflow", "wf", late=True),
-    bad("bg.submit(wf, bogus=1)", _submit(new_workflow(), x=1, bogus=1), "bogus", late=True),
+    bad("bg.submit('wf')", _submit("wf"), "workflow", "wf"),
+    bad("bg.submit(wf, bogus=1)", _submit(new_workflow(), x=1, bogus=1), "bogus"),
     bad(
         "bg.submit(wf) missing input",
         _submit(new_workflow()),
         "x",
         errors=(WorkflowInputError,),
-        late=True,
     ),
     bad(
         "bg.submit(max_concurrency=0)",
         _submit(new_workflow(), x=1, max_concurrency=0),
         "max_concurrency",
         0,
-        late=True,
     ),
     bad("bg.fire_and_forget(5)", lambda bg: bg.fire_and_forget(5), ("fn", "callable"), 5),
     bad(
@@ -173,16 +170,16 @@ THREAD_CASES: list[Case] = [
         "overlap",
         "no",
     ),
-    bad("bg.call(5)", lambda bg: bg.call(5), ("fn", "function"), 5, late=True),
+    bad("bg.call(5)", lambda bg: bg.call(5), ("fn", "function"), 5),
     bad(
         "bg.call(job, 1, 2) args do not fit",
         lambda bg: bg.call(job, 1, 2),
         "job",
         shows=["job", "argument"],
     ),
-    bad("bg.close(timeout='5')", _close(timeout="5"), "timeout", "5", late=True),
-    bad("bg.close(timeout=-1)", _close(timeout=-1), "timeout", -1, late=True),
-    bad("bg.close(timeout=nan)", _close(timeout=NAN), "timeout", NAN, late=True),
+    bad("bg.close(timeout='5')", _close(timeout="5"), "timeout", "5"),
+    bad("bg.close(timeout=-1)", _close(timeout=-1), "timeout", -1),
+    bad("bg.close(timeout=nan)", _close(timeout=NAN), "timeout", NAN),
     # -- inside asyncio ---------------------------------------------------------------------------
     bad(
         "open_asyncio_runtime(shutdown_timeout='5')",
