@@ -458,7 +458,9 @@ class Runtime:
 
         Raises:
             ScheduleExistsError: the name is taken.
-            TypeError, ValueError: a bad trigger, job or option (the message says which).
+            TypeError, ValueError: a bad trigger, job or option (the message says which),
+                ``args`` that do not fit the job's signature, or a custom trigger whose first
+                answer is not an aware datetime after now.
         """
         return self._manager().schedule(name, trigger, job, **options)
 
