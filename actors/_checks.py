@@ -18,7 +18,7 @@ import inspect
 import math
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "MIN_PERIOD",
@@ -208,43 +208,83 @@ def _article(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
-_NOT_READ: Final = (None, 0, 0)
-_arity: weakref.WeakKeyDictionary[Any, tuple[inspect.Signature | None, int, float]] = (
-    weakref.WeakKeyDictionary()
-)
+class _Shape(NamedTuple):
+    """What ``check_args_fit`` needs of a signature, read once per function."""
+
+    signature: inspect.Signature
+    required: int
+    """Positional parameters without a default."""
+    most: float
+    """How many positional arguments it takes (``math.inf`` with ``*args``)."""
+    needs_keyword: bool
+    """A keyword-only parameter has no default: positional arguments alone never fit."""
+    positional: tuple[str, ...]
+    """The names of the positional parameters, in order."""
+    keywords: frozenset[str] | None
+    """The names a keyword argument may have (None with ``**kwargs``: any name)."""
 
 
-def _read(fn: Callable[..., Any]) -> tuple[inspect.Signature | None, int, float]:
-    """``fn``'s signature, its required positional count and its most positional arguments.
+_shapes: weakref.WeakKeyDictionary[Any, _Shape | None] = weakref.WeakKeyDictionary()
 
-    Cached per function (weakly, so a function is not kept alive by having been checked);
-    (None, 0, 0) for a callable whose signature cannot be read (some builtins).
+
+def _shape(fn: Callable[..., Any]) -> _Shape | None:
+    """``fn``'s shape, or None for a callable whose signature cannot be read (some builtins).
+
+    Cached per function, weakly: a function is not kept alive by having been checked.
     """
     try:
-        return _arity[fn]
+        return _shapes[fn]
     except (KeyError, TypeError):
         pass
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
-        read: tuple[inspect.Signature | None, int, float] = _NOT_READ
+        shape = None
     else:
-        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        required, most = 0, 0.0
-        for param in signature.parameters.values():
-            if param.kind in positional:
-                most += 1
-                required += param.default is inspect.Parameter.empty
-            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-                most = math.inf
-            elif param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is param.empty:
-                most = -1  # a required keyword: positional arguments alone never fit
-        read = (signature, required, most)
+        kinds = inspect.Parameter
+        params = list(signature.parameters.values())
+        positional = [
+            p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+        ]
+        shape = _Shape(
+            signature,
+            required=sum(p.default is kinds.empty for p in positional),
+            most=math.inf
+            if any(p.kind is kinds.VAR_POSITIONAL for p in params)
+            else len(positional),
+            needs_keyword=any(
+                p.kind is kinds.KEYWORD_ONLY and p.default is kinds.empty for p in params
+            ),
+            positional=tuple(p.name for p in positional),
+            keywords=None
+            if any(p.kind is kinds.VAR_KEYWORD for p in params)
+            else frozenset(
+                p.name
+                for p in params
+                if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
+            ),
+        )
     try:
-        _arity[fn] = read
+        _shapes[fn] = shape
     except TypeError:
         pass  # not weakly referenceable: read again next time
-    return read
+    return shape
+
+
+def _fits(
+    shape: _Shape, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None, partial: bool
+) -> bool:
+    """Whether the arguments surely fit (the common cases, without binding); False: bind."""
+    if len(args) > shape.most:
+        return False
+    if not kwargs:
+        return partial or (len(args) >= shape.required and not shape.needs_keyword)
+    if not partial:
+        return False  # keywords may fill required parameters: let bind() decide
+    keywords = shape.keywords
+    if keywords is not None and not keywords.issuperset(kwargs):
+        return False
+    return not any(name in kwargs for name in shape.positional[: len(args)])
 
 
 def check_args_fit(
@@ -257,9 +297,10 @@ def check_args_fit(
 ) -> None:
     """Raise unless ``fn(*args, **kwargs)`` fits ``fn``'s signature (when it can be read).
 
-    With only positional ``args`` this compares counts read once per function, so it may run
-    per job; with ``kwargs`` it binds them. ``partial`` allows missing arguments (a template
-    whose last arguments come later) and refuses only extra or unknown ones.
+    The common cases compare counts and names read once per function, so it may run per job
+    or per run; only a mismatch (or keywords that may fill required parameters) binds.
+    ``partial`` allows missing arguments (a template whose last arguments come later) and
+    refuses only extra or unknown ones.
 
     Args:
         fn: the function (or class) that will be called.
@@ -271,11 +312,10 @@ def check_args_fit(
     Raises:
         TypeError: the arguments do not fit; the message shows them, the signature and why.
     """
-    signature, required, most = _read(fn)
-    if signature is None:
+    shape = _shape(fn)
+    if shape is None or _fits(shape, args, kwargs, partial):
         return
-    if not kwargs and len(args) <= most and (partial or len(args) >= required):
-        return
+    signature = shape.signature
     try:
         if partial:
             signature.bind_partial(*args, **(kwargs or {}))

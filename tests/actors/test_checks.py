@@ -32,22 +32,46 @@ def any_number(*args):
     return args
 
 
-SIGNATURES = [three, keyword_needed, any_number, lambda: None, lambda a, /, b=1: (a, b)]
+def keywords_too(a, /, b, *args, c, **kwargs):
+    return a, b, args, c, kwargs
 
 
-@given(fn=st.sampled_from(SIGNATURES), count=st.integers(0, 5), partial=st.booleans())
-def test_positional_args_fit_exactly_when_the_signature_binds_them(fn, count, partial):
+class Built:
+    def __init__(self, a, b=2):
+        self.a, self.b = a, b
+
+
+SIGNATURES = [
+    three,
+    keyword_needed,
+    any_number,
+    keywords_too,
+    Built,
+    lambda: None,
+    lambda a, /, b=1: (a, b),
+]
+
+
+@given(
+    fn=st.sampled_from(SIGNATURES),
+    count=st.integers(0, 5),
+    names=st.sets(st.sampled_from(["a", "b", "c", "d", "e", "key"]), max_size=3),
+    partial=st.booleans(),
+)
+def test_args_fit_exactly_when_the_signature_binds_them(fn, count, names, partial):
     args = tuple(range(count))
-    bind = inspect.signature(fn).bind_partial if partial else inspect.signature(fn).bind
+    kwargs = dict.fromkeys(names, 0)
+    signature = inspect.signature(fn)
+    bind = signature.bind_partial if partial else signature.bind
     try:
-        bind(*args)
+        bind(*args, **kwargs)
     except TypeError:
         binds = False
     else:
         binds = True
 
     try:
-        check_args_fit(fn, args, what="test", partial=partial)
+        check_args_fit(fn, args, kwargs, what="test", partial=partial)
     except TypeError:
         fits = False
     else:
