@@ -220,6 +220,8 @@ class _Shape(NamedTuple):
     """A keyword-only parameter has no default: positional arguments alone never fit."""
     positional: tuple[str, ...]
     """The names of the positional parameters, in order."""
+    positional_only: frozenset[str]
+    """The names that may not be passed as keywords (before ``/``)."""
     keywords: frozenset[str] | None
     """The names a keyword argument may have (None with ``**kwargs``: any name)."""
 
@@ -256,6 +258,9 @@ def _shape(fn: Callable[..., Any]) -> _Shape | None:
                 p.kind is kinds.KEYWORD_ONLY and p.default is kinds.empty for p in params
             ),
             positional=tuple(p.name for p in positional),
+            positional_only=frozenset(
+                p.name for p in positional if p.kind is kinds.POSITIONAL_ONLY
+            ),
             keywords=None
             if any(p.kind is kinds.VAR_KEYWORD for p in params)
             else frozenset(
@@ -283,6 +288,8 @@ def _fits(
         return False  # keywords may fill required parameters: let bind() decide
     keywords = shape.keywords
     if keywords is not None and not keywords.issuperset(kwargs):
+        return False
+    if not shape.positional_only.isdisjoint(kwargs):
         return False
     return not any(name in kwargs for name in shape.positional[: len(args)])
 
