@@ -21,7 +21,7 @@ import attrs
 import trio
 
 from arborist.actors import ActorRef, ActorSystem
-from arborist.actors._checks import check_timeout
+from arborist.actors._checks import check_int, check_timeout
 from arborist.actors._system import check_system
 
 from ._backoff import Backoff
@@ -51,8 +51,7 @@ SpecFactory: TypeAlias = Callable[[Hashable], ChildSpec]
 
 
 def _check_max_children(instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"max_children must be an int >= 0, or None for no limit; got {value!r}")
+    check_int(value, "max_children", least=0, none="for no limit")
 
 
 def _check_template(instance: Any, attribute: Any, value: Any) -> None:

@@ -18,7 +18,13 @@ from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 import attrs
 
 from arborist.actors import Actor
-from arborist.actors._checks import check_args_fit, check_items, check_kwargs
+from arborist.actors._checks import (
+    check_args_fit,
+    check_int,
+    check_items,
+    check_kwargs,
+    check_seconds,
+)
 
 from ._function import function_actor_class
 
@@ -167,16 +173,8 @@ def describe(value: Any) -> str:
 
 def check_shutdown(subject: str, value: Any) -> float:
     """Return ``value`` as seconds, or raise naming ``subject`` and the rule."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or math.isnan(value)
-        or value < 0
-    ):
-        raise ValueError(
-            f"{subject}: shutdown must be seconds >= 0, BRUTAL (kill at once) or INFINITY "
-            f"(wait); got {value!r}"
-        )
+    hint = "; or BRUTAL (0: kill at once), or INFINITY (wait for it)"
+    check_seconds(value, f"{subject}: shutdown", hint=hint)
     return float(value)
 
 
@@ -314,19 +312,8 @@ class ChildSpec:
 
 def check_restart_limits(max_restarts: Any, max_seconds: Any) -> None:
     """Raise unless ``max_restarts`` is an int >= 0 and ``max_seconds`` a number > 0."""
-    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
-        raise ValueError(
-            f"max_restarts (the restart intensity) must be an int >= 0; got {max_restarts!r}"
-        )
-    if (
-        isinstance(max_seconds, bool)
-        or not isinstance(max_seconds, int | float)
-        or not max_seconds > 0
-    ):
-        raise ValueError(
-            f"max_seconds (the intensity window) must be a number of seconds > 0; "
-            f"got {max_seconds!r}"
-        )
+    check_int(max_restarts, "max_restarts (the restart intensity)", least=0)
+    check_seconds(max_seconds, "max_seconds (the intensity window)", strict=True)
 
 
 def check_significant(child: ChildSpec, auto_shutdown: AutoShutdown) -> None:

@@ -39,7 +39,13 @@ from typing import Any, TypeVar, overload
 import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
-from arborist.actors._checks import check_args_fit, check_instance, check_timeout
+from arborist.actors._checks import (
+    check_args_fit,
+    check_instance,
+    check_int,
+    check_seconds,
+    check_timeout,
+)
 from arborist.actors._escapes import sort_escape
 
 from ._events import Unsubscribe
@@ -72,17 +78,9 @@ DEFAULT_TASK_SHUTDOWN = 5.0
 
 
 def check_options(shutdown: float, max_children: int | None) -> None:
-    if isinstance(shutdown, bool) or not isinstance(shutdown, int | float) or not shutdown >= 0:
-        raise ValueError(
-            f"shutdown must be the seconds (>= 0, math.inf to wait forever) running jobs get "
-            f"to finish when the task supervisor stops; got {shutdown!r}"
-        )
-    if max_children is not None and (
-        not isinstance(max_children, int) or isinstance(max_children, bool) or max_children < 1
-    ):
-        raise ValueError(
-            f"max_children must be a positive int, or None for no limit; got {max_children!r}"
-        )
+    hint = "; the seconds running jobs get to finish when it stops (math.inf: wait forever)"
+    check_seconds(shutdown, "shutdown", hint=hint)
+    check_int(max_children, "max_children", none="for no limit")
 
 
 def check_job(fn: Any, args: tuple[Any, ...], name: object, what: str) -> None:

@@ -77,13 +77,16 @@ def test_duplicate_child_ids_are_refused_naming_the_id():
 
 
 def test_a_negative_shutdown_names_the_child_and_the_accepted_values():
-    with pytest.raises(ValueError, match=r"child 'a': shutdown must be seconds >= 0, BRUTAL"):
+    with pytest.raises(
+        ValueError,
+        match=r"child 'a': shutdown must be a number of seconds >= 0; got -1; or BRUTAL .*INFINITY",
+    ):
         ChildSpec("a", Worker, shutdown=-1)
 
 
 @pytest.mark.parametrize("value", [float("nan"), True, "5"])
 def test_a_shutdown_that_is_not_a_number_of_seconds_is_refused(value):
-    with pytest.raises(ValueError, match="shutdown must be seconds"):
+    with pytest.raises((TypeError, ValueError), match="shutdown must be a number of seconds"):
         ChildSpec("a", Worker, shutdown=value)
 
 
