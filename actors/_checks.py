@@ -7,9 +7,10 @@ fit a function's signature), so that the same rule reads the same everywhere:
 (a bool is never taken for a number), a value out of range ``ValueError``. ``arborist.supervision``
 and ``arborist.runtime`` import them from here: this is the lowest layer.
 
-The checks are cheap, but they are not free: the hot paths (``tell``, ``ask``, ``send``,
-timers) call at most ``check_timeout``, and only when a timeout other than the default is
-passed; the signature checks cache what they read per function.
+The checks are cheap, but they are not free: ``tell`` and ``send`` call none, ``ask`` calls
+``check_timeout`` only for a timeout other than the default, and timers test a plain float
+inline before they call ``check_seconds``; the signature check caches what it reads per
+function, so it binds nothing in the common case.
 """
 
 from __future__ import annotations
