@@ -80,6 +80,12 @@ class Workflow:
                 f"inputs=[{inputs!r}]",
                 workflow=name,
             )
+        if not isinstance(inputs, Iterable):
+            raise WorkflowDefinitionError(
+                f"workflow {name!r}: inputs takes a list of names, got {inputs!r}; write "
+                "inputs=[] for none",
+                workflow=name,
+            )
         names = tuple(inputs)
         for input_name in names:
             if not _is_name(input_name):
@@ -273,6 +279,11 @@ class Workflow:
 
         Returns:
             The map :class:`Step`, or a decorator that makes it.
+
+        Raises:
+            WorkflowDefinitionError: A bad option (``over``, ``item``, ``workflow``,
+                ``batch_size``, ``ordered``, ``outcomes``, ``retry``, ``timeout``, ``reduce``,
+                ``initial``) or wiring, raised here at declaration.
         """
         def decorate(element: Callable[..., Any] | None) -> Step:
             step_name = name or (element.__name__ if element is not None else None)
@@ -308,6 +319,12 @@ class Workflow:
             if fn is not None:
                 raise WorkflowDefinitionError(
                     f"map over {over!r}: give a function or workflow=, not both", workflow=self.name
+                )
+            if not isinstance(workflow, Workflow):
+                raise WorkflowDefinitionError(
+                    f"map over {over!r}: workflow= takes a Workflow to run per element, got "
+                    f"{workflow!r}",
+                    workflow=self.name,
                 )
             return decorate(None)
         if fn is None:
