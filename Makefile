@@ -6,9 +6,14 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test bench lint clean
 
+# Type checkers do not run setuptools' editable import hook, so next to it a tree of links to
+# the three folders sits on a .pth path: mypy (a user's, and `make lint`) finds `arborist` too.
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e .
+	rm -rf $(VENV)/arborist-links && mkdir -p $(VENV)/arborist-links/arborist
+	for d in actors supervision runtime; do ln -s $(CURDIR)/$$d $(VENV)/arborist-links/arborist/$$d; done
+	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'arborist-links.pth').write_text('$(CURDIR)/$(VENV)/arborist-links\n')"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base

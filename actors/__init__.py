@@ -11,7 +11,8 @@ Semantics, in one place:
 - Let it crash: an exception escaping a handler ends the actor with ``Crashed(exc)``; every
   pending and later ask fails with ``ActorDiedError`` (cause chained); ``tell`` to a dead actor
   raises ``ActorDeadError``; monitors get ``Down``; links propagate non-normal exits.
-- Timers (``send_after``, ``send_interval``) read trio's clock and die with the actor.
+- Timers (``send_after``, ``send_interval``) read trio's clock and die with the actor; the
+  shortest period is 1 ms.
 - Names live in the system's registry and are released at exit, so a restarted incarnation can
   take the same name.
 - An ``Agent`` (``spawn_agent``) holds one value and applies callers' functions to it in turn;
@@ -62,6 +63,7 @@ from ._registry import Registry
 from ._system import ActorSystem, open_actor_system
 from ._thread import ThreadActor
 from ._timers import TimerHandle
+from ._version import __version__ as __version__
 
 __all__ = [
     "DEFAULT_ASK_TIMEOUT",

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._reasons import ExitReason, Normal
+from ._checks import MIN_PERIOD, check_instance, check_seconds
+from ._messages import Monitor
+from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from ._ref import ActorRef
 from ._timers import TimerHandle
 
 if TYPE_CHECKING:
     import trio
 
     from ._cell import Cell
-    from ._messages import Monitor
-    from ._ref import ActorRef
     from ._system import ActorSystem
 
 __all__ = ["Actor"]
 
 _HOOKS = ("on_start", "on_receive", "on_stop", "on_failure")
+_REASONS = (Normal, Shutdown, Crashed, Killed)
+_MS = "; the shortest period is 1 ms"
+_A_REF = "an ActorRef (system.whereis(name) finds one by name)"
 
 
 class Actor:
@@ -121,7 +126,18 @@ class Actor:
             ) from None
 
     def stop(self, reason: ExitReason | None = None) -> None:
-        """Stop after the current message (``Normal`` by default); queued messages are dropped."""
+        """Stop after the current message (``Normal`` by default); queued messages are dropped.
+
+        Raises:
+            TypeError: ``reason`` is not an exit reason.
+        """
+        if reason is not None:
+            check_instance(
+                reason,
+                _REASONS,
+                "stop reason",
+                wanted="Normal(), Shutdown(), Crashed(exc) or Killed()",
+            )
         self._started_cell().request_stop(reason if reason is not None else Normal())
 
     # -- timers ------------------------------------------------------------------------------
@@ -132,10 +148,11 @@ class Actor:
         Timer messages bypass the mailbox bound. The timer is cancelled when the actor exits.
 
         Raises:
-            ValueError: ``delay`` is negative.
+            TypeError: ``delay`` is not a number.
+            ValueError: ``delay`` is negative or NaN.
         """
-        if not delay >= 0:
-            raise ValueError(f"send_after delay must be >= 0 seconds; got {delay!r}")
+        if type(delay) is not float or not delay >= 0:  # the common case costs one check
+            check_seconds(delay, "send_after delay")
         return self._started_cell().send_timer(delay, message, None)
 
     def send_interval(
@@ -144,24 +161,38 @@ class Actor:
         """Deliver ``message`` every ``period`` seconds (first after ``first``, default ``period``).
 
         Ticks are anchored to the start, so they do not drift. Cancelled when the actor exits.
+        The shortest period is 1 ms (``MIN_PERIOD``): trio's loop cannot keep a shorter one.
 
         Raises:
-            ValueError: ``period`` is not positive or ``first`` is negative.
+            TypeError: ``period`` or ``first`` is not a number.
+            ValueError: ``period`` is below 1 ms, infinite or NaN, or ``first`` is negative.
         """
-        if not period > 0:
-            raise ValueError(f"send_interval period must be > 0 seconds; got {period!r}")
-        if first is not None and not first >= 0:
-            raise ValueError(f"send_interval first delay must be >= 0 seconds; got {first!r}")
+        if type(period) is not float or not MIN_PERIOD <= period < math.inf:
+            check_seconds(period, "send_interval period", least=MIN_PERIOD, finite=True, hint=_MS)
+        if first is not None and (type(first) is not float or not first >= 0):
+            check_seconds(first, "send_interval first delay", none="for one period")
         return self._started_cell().send_timer(period if first is None else first, message, period)
 
     # -- monitors and links ------------------------------------------------------------------
 
     def monitor(self, target: ActorRef) -> Monitor:
-        """Receive ``Down(target, reason)`` when ``target`` ends (at once if it already has)."""
+        """Receive ``Down(target, reason)`` when ``target`` ends (at once if it already has).
+
+        Raises:
+            TypeError: ``target`` is not an ``ActorRef``.
+        """
+        check_instance(target, ActorRef, "monitor target", wanted=_A_REF)
         return self._started_cell().monitor(target)
 
     def demonitor(self, monitor: Monitor) -> None:
-        """Stop a monitor; no ``Down`` is delivered for it afterwards (one already queued stays)."""
+        """Stop a monitor; no ``Down`` is delivered for it afterwards (one already queued stays).
+
+        Raises:
+            TypeError: ``monitor`` is not a ``Monitor``.
+        """
+        check_instance(
+            monitor, Monitor, "demonitor monitor", wanted="the Monitor monitor() returned"
+        )
         cell = self._started_cell()
         watchers = monitor.target._cell._watchers
         if watchers is not None:
@@ -174,11 +205,20 @@ class Actor:
 
         When either ends with a reason other than ``Normal``, the other gets an exit signal: an
         ``Exit`` message if it traps exits, else it ends the same way.
+
+        Raises:
+            TypeError: ``other`` is not an ``ActorRef``.
         """
+        check_instance(other, ActorRef, "link other", wanted=_A_REF)
         self._started_cell().link(other._cell)
 
     def unlink(self, other: ActorRef) -> None:
-        """Remove a link in both directions (no-op if not linked)."""
+        """Remove a link in both directions (no-op if not linked).
+
+        Raises:
+            TypeError: ``other`` is not an ``ActorRef``.
+        """
+        check_instance(other, ActorRef, "unlink other", wanted=_A_REF)
         cell = self._started_cell()
         other_cell = other._cell
         if cell._links is not None:

@@ -18,6 +18,7 @@ import trio
 
 from ._actor import Actor
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
+from ._system import check_system
 
 if TYPE_CHECKING:
     from ._reasons import ExitReason
@@ -220,11 +221,13 @@ async def spawn_agent(
         nursery: run it in this nursery instead of the system's.
 
     Raises:
+        TypeError: ``system`` is not an ``ActorSystem`` (in a Runtime, pass ``rt.system``).
         NameTakenError: ``name`` is held by a live actor.
 
     Example:
         >>> cache = await spawn_agent(system, {}, name="cache")  # doctest: +SKIP
         >>> await cache.update(lambda d: {**d, "k": 1})  # doctest: +SKIP
     """
+    check_system(system)
     ref = await system.spawn(Agent, initial, name=name, mailbox_size=mailbox_size, nursery=nursery)
     return AgentRef(ref)

@@ -445,11 +445,10 @@ class Cell:
         return cast("ExitReason", self.exit_reason)  # finish() sets it before the event
 
     async def shutdown(self, timeout: float | None) -> ExitReason:
-        """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever)."""
-        if timeout is not None and math.isnan(timeout):
-            raise ValueError(
-                f"shutdown timeout must be a number of seconds or None; got {timeout!r}"
-            )
+        """Ask the actor to shut down; kill it after ``timeout`` seconds (None waits forever).
+
+        ``timeout`` was checked by the caller (``ActorRef.shutdown``, a spec, the system).
+        """
         if self.exit_reason is not None:
             await trio.lowlevel.checkpoint()
             return self.exit_reason

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 import outcome
 import trio
 
+from ._checks import check_timeout
 from ._envelopes import STOP, Call, MethodCall
 from ._errors import ActorDeadError, AskTimeoutError, MailboxFullError
 from ._mailbox import MailboxClosed, MailboxFull
@@ -134,10 +135,12 @@ class ActorRef:
             AskTimeoutError: no reply within ``timeout``.
             ActorDiedError: the actor was dead, or died before replying (a crash is chained as
                 ``__cause__``).
+            TypeError: ``timeout`` is not a number or None (a str, a bool).
             ValueError: ``timeout`` is negative or NaN.
             RuntimeError: an actor asked itself (it could never reply).
         """
-        check_timeout(timeout)
+        if timeout is not DEFAULT_ASK_TIMEOUT:
+            check_timeout(timeout, "ask timeout")
         return await self._call(Call(message), message, timeout)
 
     async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
@@ -200,9 +203,10 @@ class ActorRef:
         The call runs inside the actor, in mailbox order, like any message.
 
         Raises:
+            TypeError: ``timeout`` is not a number or None.
             ValueError: ``timeout`` is negative or NaN.
         """
-        check_timeout(timeout)
+        check_timeout(timeout, "proxy timeout")
         return ActorProxy(self, timeout)
 
     async def stop(self) -> ExitReason:
@@ -236,8 +240,11 @@ class ActorRef:
             The exit reason: ``Shutdown``, or ``Killed`` after the timeout.
 
         Raises:
+            TypeError: ``timeout`` is not a number or None.
+            ValueError: ``timeout`` is negative or NaN.
             RuntimeError: the actor awaited its own shutdown (use ``self.stop()`` inside it).
         """
+        check_timeout(timeout, "shutdown timeout")
         cell = self._cell
         if cell.task is not None and cell.task is trio.lowlevel.current_task():
             raise RuntimeError(
@@ -273,14 +280,6 @@ def _expire(call: Call) -> None:
         call.task = None
         call.abandoned = True
         trio.lowlevel.reschedule(task, outcome.Error(_AskExpired()))
-
-
-def check_timeout(timeout: float | None) -> None:
-    """Raise ValueError unless ``timeout`` is None or a number of seconds >= 0."""
-    if timeout is not None and not timeout >= 0:
-        raise ValueError(
-            f"ask timeout must be >= 0 seconds or None; got {timeout!r}; pass None to wait forever"
-        )
 
 
 class ActorProxy:

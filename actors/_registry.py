@@ -7,12 +7,9 @@ incarnation and ``system.tell(name, msg)`` reaches whichever incarnation is aliv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ._checks import check_instance
 from ._errors import NameTakenError
-
-if TYPE_CHECKING:
-    from ._ref import ActorRef
+from ._ref import ActorRef
 
 __all__ = ["Registry"]
 
@@ -33,10 +30,11 @@ class Registry:
         """Bind ``name`` to ``ref``.
 
         Raises:
-            TypeError: if ``name`` is not a non-empty string.
+            TypeError: if ``name`` is not a non-empty string, or ``ref`` not an ``ActorRef``.
             NameTakenError: if a live actor holds the name.
         """
         check_name(name)
+        check_instance(ref, ActorRef, "ref", hint=f" to register as {name!r}")
         holder = self._names.get(name)
         if holder is not None and holder.is_alive:
             raise NameTakenError(name, holder)

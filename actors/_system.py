@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +10,7 @@ import trio
 
 from ._actor import Actor
 from ._cell import Cell
+from ._checks import check_bool, check_instance, check_int, check_seconds
 from ._errors import ActorStartError, NameTakenError
 from ._logging import get_logger, log_context
 from ._reasons import Killed
@@ -88,11 +88,16 @@ class ActorSystem:
             **kwargs: keyword arguments for the constructor.
 
         Raises:
-            TypeError: ``actor_class`` is not an Actor subclass.
+            TypeError: ``actor_class`` is not an Actor subclass, or ``name``, ``trap_exits`` or
+                ``nursery`` is of the wrong type.
             ValueError: ``mailbox_size`` is not a positive int.
             NameTakenError: ``name`` is held by a live actor.
             ActorStartError: the constructor or ``on_start`` raised (chained as the cause).
         """
+        if nursery is not None:
+            check_instance(
+                nursery, trio.Nursery, "spawn nursery", hint="; or None for the system's"
+            )
         cell = self.prepare(
             actor_class, args, kwargs, name=name, mailbox_size=mailbox_size, trap_exits=trap_exits
         )
@@ -124,17 +129,8 @@ class ActorSystem:
         if not self._open:
             raise RuntimeError("this actor system is closed; spawn inside `async with` only")
         check_actor_class(actor_class)
-        if trap_exits is not None and not isinstance(trap_exits, bool):
-            raise TypeError(
-                f"trap_exits must be True, False, or None for the class's setting; "
-                f"got {trap_exits!r}"
-            )
-        if mailbox_size is not None and (
-            not isinstance(mailbox_size, int) or isinstance(mailbox_size, bool) or mailbox_size < 1
-        ):
-            raise ValueError(
-                f"mailbox_size must be a positive int, or None for unbounded; got {mailbox_size!r}"
-            )
+        check_bool(trap_exits, "trap_exits", none="for the class's setting")
+        check_int(mailbox_size, "mailbox_size", none="for unbounded")
         if name is not None:
             check_name(name)  # before the constructor runs
             holder = self.registry.whereis(name)
@@ -225,23 +221,38 @@ class ActorSystem:
         """Return ``target`` itself, or the live actor registered under that name.
 
         Raises:
+            TypeError: ``target`` is neither an ``ActorRef`` nor a name (a str).
             LookupError: no live actor has that name.
         """
         if isinstance(target, ActorRef):
             return target
+        if type(target) is not str:
+            check_instance(target, str, "target", wanted="an ActorRef or an actor's name (a str)")
         ref = self.registry.whereis(target)
         if ref is None:
             raise LookupError(f"no live actor is registered as {target!r}")
         return ref
 
     def tell(self, target: ActorRef | str, message: Any) -> None:
-        """``tell`` to a ref or to whichever incarnation holds the name now."""
+        """``tell`` to a ref or to whichever incarnation holds the name now.
+
+        Raises:
+            TypeError: ``target`` is neither an ``ActorRef`` nor a str.
+            LookupError: no live actor has that name.
+            ActorDeadError, MailboxFullError: as ``ActorRef.tell``.
+        """
         self.resolve(target).tell(message)
 
     async def ask(
         self, target: ActorRef | str, message: Any, *, timeout: float | None = DEFAULT_ASK_TIMEOUT
     ) -> Any:
-        """``ask`` a ref or whichever incarnation holds the name now."""
+        """``ask`` a ref or whichever incarnation holds the name now.
+
+        Raises:
+            TypeError: ``target`` is neither an ``ActorRef`` nor a str; a bad ``timeout``.
+            LookupError: no live actor has that name.
+            ValueError, AskTimeoutError, ActorDiedError: as ``ActorRef.ask``.
+        """
         return await self.resolve(target).ask(message, timeout=timeout)
 
     def actors(self) -> list[ActorRef]:
@@ -254,6 +265,16 @@ class ActorSystem:
         self._open = False
         for cell in reversed(list(self._top)):
             await cell.shutdown(self.shutdown_timeout)
+
+
+def check_system(system: object) -> None:
+    """Raise TypeError unless ``system`` is an ``ActorSystem`` (the hint names ``rt.system``)."""
+    check_instance(
+        system,
+        ActorSystem,
+        "system",
+        hint="; open one with `async with open_actor_system()`, or pass rt.system in a Runtime",
+    )
 
 
 def check_actor_class(actor_class: Any) -> None:
@@ -282,13 +303,16 @@ async def open_actor_system(*, shutdown_timeout: float = 5.0) -> AsyncIterator[A
     or a job cancels the block, and once every actor is down the block raises that very
     exception (see the ``arborist.actors`` docstring).
 
+    Raises:
+        TypeError: ``shutdown_timeout`` is not a number (raised on entering the block).
+        ValueError: ``shutdown_timeout`` is negative or NaN.
+
     Example:
         >>> async with open_actor_system() as system:  # doctest: +SKIP
         ...     ref = await system.spawn(Counter)
         ...     await ref.ask(1)
     """
-    if not shutdown_timeout >= 0 or math.isnan(shutdown_timeout):
-        raise ValueError(f"shutdown_timeout must be >= 0 seconds; got {shutdown_timeout!r}")
+    check_seconds(shutdown_timeout, "shutdown_timeout")
     error: BaseException | None = None
     system: ActorSystem | None = None
     try:

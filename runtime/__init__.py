@@ -18,6 +18,8 @@ Semantics, in one place:
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
 
+from arborist.actors._version import __version__ as __version__
+
 from ._events import RunEvent
 from ._runtime import (
     RUN_OPTIONS,
@@ -88,6 +90,7 @@ from .schedules import (
     ScheduleRunStarted,
     ScheduleRunTimedOut,
     ScheduleSkipped,
+    ScheduleTable,
     ScheduleTick,
     SystemWallClock,
     Trigger,
@@ -181,6 +184,7 @@ __all__ = [
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",
+    "ScheduleTable",
     "ScheduleTick",
     "Step",
     "StepAgain",

@@ -190,8 +190,9 @@ async def shut_down(
     jobs_ref = system.whereis(JOBS)
     jobs_report = None
     if jobs_ref is not None:
-        # Its own shutdown time (the runtime's) lets running jobs finish, then cuts them.
+        # The grace time lets running jobs finish, then cuts them.
         jobs = TaskSupervisor.from_ref(jobs_ref)
+        jobs.set_grace(grace)
         await _terminate(root, "jobs")
         jobs_report = jobs.report
     report = RuntimeShutdownReport(

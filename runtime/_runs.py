@@ -21,6 +21,7 @@ import attrs
 import trio
 
 from arborist.actors import ExitReason, Killed, Monitor
+from arborist.actors._checks import check_bool, check_int
 from arborist.supervision import ChildSpec, DynamicSupervisorRef, Restart
 
 from .engine._coordinator import Coordinator
@@ -117,17 +118,12 @@ class RunLauncher:
         max_concurrency = options.get("max_concurrency")
         concurrent = options.get("concurrent", True)
         pool = options.get("pool")
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
-            raise ValueError(
-                "max_concurrency must be a positive int, or None for no limit; "
-                f"got {max_concurrency!r}"
-            )
+        check_int(max_concurrency, "max_concurrency", none="for no limit")
+        check_bool(concurrent, "concurrent")
         limit: float = 1 if not concurrent else (max_concurrency or math.inf)
-        run_pools = (self.pool_named(pool, f"run of {workflow.name!r}"),) if pool else ()
+        run_pools = (
+            (self.pool_named(pool, f"run of {workflow.name!r}"),) if pool is not None else ()
+        )
         for step in plan.steps:
             if step.pool is not None:
                 self.pool_named(step.pool, f"step {step.name!r}")

@@ -38,7 +38,9 @@ from arborist.actors import (
     Monitor,
     open_actor_system,
 )
+from arborist.actors._checks import check_instance, check_kwargs, check_seconds, check_timeout
 from arborist.actors._logging import get_logger
+from arborist.actors._system import check_actor_class
 from arborist.supervision import (
     INFINITY,
     ChildSpec,
@@ -74,7 +76,7 @@ from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
 from .engine._pools import Pool, PoolStatistics
 from .engine._saga import HaltedRun
-from .schedules._handle import ScheduleHandle, ScheduleInfo
+from .schedules._handle import ScheduleHandle, ScheduleTable
 from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
 from .schedules._wallclock import WallClock
@@ -109,6 +111,11 @@ class Runtime:
         recover: ``"auto"`` recovers unfinished runs on ``async with``; ``"manual"`` leaves
             them to ``rt.resume(run_id)``.
 
+    Raises:
+        TypeError, ValueError: a bad option (a str, None or bool for ``shutdown_timeout``, a
+            ``seed`` that is not an int, a ``wall_clock`` that is not a ``WallClock``), raised
+            here, not when the runtime is entered.
+
     Example:
         >>> async with Runtime() as rt:  # doctest: +SKIP
         ...     data = await rt.run(wf, user_id=123, max_concurrency=10)
@@ -127,6 +134,11 @@ class Runtime:
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
+        check_seconds(shutdown_timeout, "shutdown_timeout")
+        if seed is not None:
+            check_instance(seed, int, "seed", wanted="an int", hint="; or None for a random one")
+        if wall_clock is not None:
+            check_instance(wall_clock, WallClock, "wall_clock", hint="; or None for the system's")
         self._durability = Durability(store, workflows, recover)
         self._thread_limiter = trio.CapacityLimiter(thread_limit)
         self._shutdown_timeout = shutdown_timeout
@@ -160,8 +172,13 @@ class Runtime:
 
         Its ``run``/``submit``/``fire_and_forget``/``schedule``/``close`` are thread-safe
         blocking calls; ``options`` are the ``Runtime`` constructor's.
+
+        Raises:
+            TypeError, ValueError: a bad or unknown option, here (the runtime is built now and
+                entered on the runtime's thread by ``with``).
         """
-        return BackgroundRuntime(functools.partial(cls, **options))
+        runtime = cls(**options)
+        return BackgroundRuntime(lambda: runtime)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -228,7 +245,11 @@ class Runtime:
 
         Returns:
             The report, also kept as ``rt.shutdown_report``.
+
+        Raises:
+            TypeError, ValueError: ``timeout`` is not None or a number of seconds >= 0.
         """
+        check_timeout(timeout, "aclose timeout", none="for the runtime's shutdown_timeout")
         if self.shutdown_report is not None:
             return self.shutdown_report
         grace = self._shutdown_timeout if timeout is None else timeout
@@ -319,10 +340,16 @@ class Runtime:
     async def tree(self) -> TreeSnapshot:
         """A frozen snapshot of the runtime's whole supervision tree (``print`` it).
 
+        It shows every schedule made before the call: a scheduler that is still starting is
+        waited for.
+
         Raises:
             RuntimeClosedError: the runtime has shut down (its tree is gone).
         """
         self.system  # noqa: B018 - raises when the runtime was never opened
+        manager = self._schedules.manager
+        if manager is not None and not self._closed:
+            await manager.started()
         try:
             return await self._root.tree()
         except ActorError as error:
@@ -364,9 +391,20 @@ class Runtime:
         Args:
             handler: a callable taking one event.
             only: an event class, a union or a tuple of them: deliver only those events.
+
+        Raises:
+            TypeError: ``handler`` is not callable, or ``only`` is not a class, a union or a
+                tuple of classes.
         """
         if only is None:
             return self._events.subscribe(handler)
+        try:
+            isinstance(None, only)
+        except TypeError:
+            raise TypeError(
+                "subscribe only= takes an event class, a union or a tuple of them (e.g. "
+                f"only=RunFinished); got {only!r}"
+            ) from None
 
         def filtered(event: Any) -> None:
             if isinstance(event, only):
@@ -433,10 +471,17 @@ class Runtime:
             concurrent: False runs one step at a time in the plan's topological order.
             pool: a named pool bounding every step of this run.
             **kw_inputs: the inputs as keyword arguments.
+
+        Raises:
+            TypeError: ``workflow`` is not a Workflow, ``inputs`` not a mapping of names, an
+                input given twice, ``concurrent`` not a bool, ``max_concurrency`` not an int.
+            ValueError: ``max_concurrency`` below 1.
+            WorkflowDefinitionError: the workflow is invalid, or a pool is unknown.
+            WorkflowInputError: inputs are missing or unexpected.
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"rt.run()/rt.start() take a Workflow; got {workflow!r}")
-        given = dict(inputs or {})
+        given = {} if inputs is None else check_kwargs(inputs, "inputs")
         for key, val in kw_inputs.items():
             if key in given:
                 raise TypeError(f"input {key!r} was given twice (in inputs= and as a keyword)")
@@ -485,7 +530,9 @@ class Runtime:
 
         Raises:
             ScheduleExistsError: the name is taken.
-            TypeError, ValueError: a bad trigger, job or option (the message says which).
+            TypeError, ValueError: a bad trigger, job or option (the message says which),
+                ``args`` that do not fit the job's signature, or a custom trigger whose first
+                answer is not an aware datetime after now.
         """
         return self._manager().schedule(name, trigger, job, **options)
 
@@ -493,8 +540,11 @@ class Runtime:
         """Remove the schedule ``name``; its runs in flight get the shutdown time."""
         await self._manager().remove(name)
 
-    def schedules(self) -> list[ScheduleInfo]:
-        """Every schedule with its next fire time, state and run counts."""
+    def schedules(self) -> ScheduleTable:
+        """Every schedule with its next fire time, state and run counts.
+
+        A list of ``ScheduleInfo`` that prints as a table (``print(rt.schedules())``).
+        """
         return self._manager().list()
 
     def pause_schedule(self, name: str) -> None:
@@ -550,7 +600,14 @@ class Runtime:
         OTP's default): it lives under a one-child supervisor, so an actor that crash-loops
         ends alone (its supervisor gives up: a ``SupervisorGaveUp`` event) and never takes the
         other actors with it.
+
+        Raises:
+            TypeError: ``actor_class`` is not an Actor subclass, or its arguments cannot fit
+                its constructor.
+            ValueError: a bad ``restart`` or ``shutdown``.
+            ChildStartError: the actor failed to start.
         """
+        check_actor_class(actor_class)
         child_id = name or f"{actor_class.__name__}-{next(self._actor_ids)}"
         spec = ChildSpec(
             child_id, actor_class, args=args, kwargs=kwargs, restart=restart, name=name
@@ -577,9 +634,14 @@ async def open_asyncio_runtime(**runtime_options: Any) -> AsyncIterator[AsyncioR
     ``runtime_options`` are the ``Runtime`` constructor's. Leaving the block shuts the
     runtime down gracefully (``rt.report`` says what was cut).
 
+    Raises:
+        TypeError, ValueError: a bad or unknown option (on entering, before trio starts).
+        RuntimeError: no asyncio event loop is running.
+
     Example:
         >>> async with open_asyncio_runtime() as rt:  # doctest: +SKIP
         ...     data = await rt.run(wf, user_id=1)
     """
-    async with open_guest_runtime(functools.partial(Runtime, **runtime_options)) as host:
+    runtime = Runtime(**runtime_options)
+    async with open_guest_runtime(lambda: runtime) as host:
         yield host

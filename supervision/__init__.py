@@ -47,6 +47,8 @@ and dynamic children that exited for good, keep one record per static child spec
 ended jobs instead of keeping them, and hold a failed task nobody awaited only weakly.
 """
 
+from arborist.actors._version import __version__ as __version__
+
 from ._backoff import Backoff
 from ._child_events import (
     ChildExited,

@@ -21,6 +21,8 @@ import attrs
 import trio
 
 from arborist.actors import ActorRef, ActorSystem
+from arborist.actors._checks import check_int, check_timeout
+from arborist.actors._system import check_system
 
 from ._backoff import Backoff
 from ._child import Child, Request
@@ -49,8 +51,7 @@ SpecFactory: TypeAlias = Callable[[Hashable], ChildSpec]
 
 
 def _check_max_children(instance: Any, attribute: Any, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"max_children must be an int >= 0, or None for no limit; got {value!r}")
+    check_int(value, "max_children", least=0, none="for no limit")
 
 
 def _check_template(instance: Any, attribute: Any, value: Any) -> None:
@@ -247,7 +248,8 @@ class DynamicSupervisorRef(SupervisorRefBase):
         Raises:
             TooManyChildrenError: ``max_children`` children are held (restarting ones count).
             ChildStartError: the child failed to start (cause chained); nothing is kept.
-            TypeError: no spec was given and the supervisor has no template.
+            TypeError: no spec was given and the supervisor has no template, or the arguments
+                do not fit the template's start (nothing is started).
         """
         if len(args) == 1 and not kwargs and isinstance(args[0], ChildSpec):
             request = StartDynamic(args[0])
@@ -286,7 +288,22 @@ class DynamicSupervisorRef(SupervisorRefBase):
         Raises:
             TooManyChildrenError: a new child is needed and ``max_children`` are held.
             ChildStartError: the new child failed to start.
+            TypeError: ``key`` is not hashable, ``spec`` is neither a ChildSpec, a factory nor
+                None, or ``timeout`` is not a number.
+            ValueError: ``timeout`` is negative or NaN.
         """
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(
+                f"get_or_start key must be hashable (a str, an int, a tuple); got {key!r}"
+            ) from None
+        if spec is not None and not isinstance(spec, ChildSpec) and not callable(spec):
+            raise TypeError(
+                "get_or_start spec must be a ChildSpec, a factory spec(key) -> ChildSpec, or "
+                f"None for the template; got {spec!r}"
+            )
+        check_timeout(timeout, "get_or_start timeout")
         with trio.fail_after(float("inf") if timeout is None else timeout):
             while True:
                 result = await call(self.ref, GetOrStart(key, spec), None)
@@ -310,11 +327,15 @@ async def start_dynamic_supervisor(
         name: register the supervisor under this name.
         nursery: run it in this nursery instead of the system's.
 
+    Raises:
+        TypeError: ``system`` is not an ActorSystem, or ``spec`` not a DynamicSupervisorSpec.
+
     Example:
         >>> users = await start_dynamic_supervisor(  # doctest: +SKIP
         ...     system, DynamicSupervisorSpec(ChildSpec("user", UserCache)))
         >>> cache = await users.get_or_start(42)  # UserCache(42), once  # doctest: +SKIP
     """
+    check_system(system)
     spec = DynamicSupervisorSpec() if spec is None else spec
     if not isinstance(spec, DynamicSupervisorSpec):
         raise TypeError(f"start_dynamic_supervisor takes a DynamicSupervisorSpec; got {spec!r}")

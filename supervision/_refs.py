@@ -15,6 +15,7 @@ import attrs
 import trio
 
 from arborist.actors import DEFAULT_ASK_TIMEOUT, ActorRef, AskTimeoutError, ExitReason
+from arborist.actors._checks import check_timeout
 
 from ._child import CountChildren, Request, Snapshot, WhichChildren
 from ._child_events import SupervisorEvent
@@ -91,7 +92,9 @@ class SupervisorRefBase:
 
         Raises:
             AskTimeoutError: the tree did not answer within ``timeout``.
+            TypeError, ValueError: ``timeout`` is not None or a number of seconds >= 0.
         """
+        check_timeout(timeout, "tree timeout")
         with trio.move_on_after(INFINITY if timeout is None else timeout):
             node: NodeSnapshot = await call(self.ref, Snapshot(None, 0), None)
             return TreeSnapshot(node, trio.current_time())
@@ -111,6 +114,9 @@ class SupervisorRefBase:
         Args:
             timeout: kill it after this many seconds; None (default) waits, as OTP's
                 ``infinity`` for supervisors.
+
+        Raises:
+            TypeError, ValueError: ``timeout`` is not None or a number of seconds >= 0.
         """
         return await self.ref.shutdown(timeout)
 

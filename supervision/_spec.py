@@ -18,6 +18,13 @@ from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
 import attrs
 
 from arborist.actors import Actor
+from arborist.actors._checks import (
+    check_args_fit,
+    check_int,
+    check_items,
+    check_kwargs,
+    check_seconds,
+)
 
 from ._function import function_actor_class
 
@@ -166,16 +173,8 @@ def describe(value: Any) -> str:
 
 def check_shutdown(subject: str, value: Any) -> float:
     """Return ``value`` as seconds, or raise naming ``subject`` and the rule."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or math.isnan(value)
-        or value < 0
-    ):
-        raise ValueError(
-            f"{subject}: shutdown must be seconds >= 0, BRUTAL (kill at once) or INFINITY "
-            f"(wait); got {value!r}"
-        )
+    hint = "; or BRUTAL (0: kill at once), or INFINITY (wait for it)"
+    check_seconds(value, f"{subject}: shutdown", hint=hint)
     return float(value)
 
 
@@ -183,8 +182,12 @@ def to_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _to_dict(values: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(values)
+def _to_args(values: Iterable[Any]) -> tuple[Any, ...]:
+    return check_items(values, "ChildSpec args", hint="; for one argument write args=(value,)")
+
+
+def _to_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
+    return check_kwargs(values, "ChildSpec kwargs")
 
 
 @attrs.frozen
@@ -196,8 +199,10 @@ class ChildSpec:
         start: an ``Actor`` subclass (``ThreadActor`` included), an ``async def`` run as a
             long-lived child (return = ``Normal`` exit, raise = ``Crashed``), or a nested
             ``SupervisorSpec`` / ``DynamicSupervisorSpec``.
-        args: positional arguments for the constructor (or the function).
-        kwargs: keyword arguments for the constructor (or the function).
+        args: positional arguments for the constructor (or the function): a tuple or a list,
+            never a str. Arguments that cannot fit its signature (too many, an unknown
+            keyword) are refused here; missing ones may come later (a dynamic template).
+        kwargs: keyword arguments for the constructor (or the function), keyed by name.
         restart: ``Restart.PERMANENT`` (default), ``TRANSIENT`` or ``TEMPORARY``.
         shutdown: seconds the child gets to stop before it is killed; ``BRUTAL`` kills at
             once, ``INFINITY`` waits. Default 5.0 for workers, ``INFINITY`` for supervisors.
@@ -208,17 +213,21 @@ class ChildSpec:
             temporary children may be significant.
         name: register each incarnation under this name, so the name survives restarts.
 
+    Raises:
+        TypeError: ``start`` is not something a supervisor can start; ``args`` is not a tuple
+            or list (a str is refused) or ``kwargs`` not a mapping of names; the arguments do
+            not fit ``start``'s signature; a field has the wrong type.
+        ValueError: a bad ``id``, ``restart``, ``shutdown`` or ``significant``.
+
     Example:
         >>> ChildSpec("cache", Cache, restart=Restart.TRANSIENT, name="cache")  # doctest: +SKIP
     """
 
     id: Hashable = attrs.field()
     start: ChildStart = attrs.field()
-    args: tuple[Any, ...] = attrs.field(default=(), converter=to_tuple)
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_to_dict)
-    restart: Restart = attrs.field(
-        default=Restart.PERMANENT, converter=_to_restart, kw_only=True
-    )
+    args: tuple[Any, ...] = attrs.field(default=(), converter=_to_args)
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict, converter=_to_kwargs)
+    restart: Restart = attrs.field(default=Restart.PERMANENT, converter=_to_restart, kw_only=True)
     kind: Kind = attrs.field(converter=_to_kind, kw_only=True)
     shutdown: float = attrs.field(kw_only=True)
     significant: bool = attrs.field(default=False, kw_only=True)
@@ -267,6 +276,7 @@ class ChildSpec:
         rule = "start must be an Actor subclass, an `async def` function, or a SupervisorSpec"
         if inspect.isclass(start):
             if issubclass(start, Actor):
+                check_args_fit(start, self.args, self.kwargs, what=label, partial=True)
                 return start, self.args, dict(self.kwargs)
             raise TypeError(f"{label}: {rule}; got {describe(start)}, which is not an Actor")
         if isinstance(start, Actor):
@@ -286,6 +296,7 @@ class ChildSpec:
                 "supervised functions must be `async def` without `yield`"
             )
         if inspect.iscoroutinefunction(start):
+            check_args_fit(start, self.args, self.kwargs, what=label, partial=True)
             return function_actor_class(start), self.args, dict(self.kwargs)
         if callable(start):
             raise TypeError(
@@ -301,19 +312,8 @@ class ChildSpec:
 
 def check_restart_limits(max_restarts: Any, max_seconds: Any) -> None:
     """Raise unless ``max_restarts`` is an int >= 0 and ``max_seconds`` a number > 0."""
-    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
-        raise ValueError(
-            f"max_restarts (the restart intensity) must be an int >= 0; got {max_restarts!r}"
-        )
-    if (
-        isinstance(max_seconds, bool)
-        or not isinstance(max_seconds, int | float)
-        or not max_seconds > 0
-    ):
-        raise ValueError(
-            f"max_seconds (the intensity window) must be a number of seconds > 0; "
-            f"got {max_seconds!r}"
-        )
+    check_int(max_restarts, "max_restarts (the restart intensity)", least=0)
+    check_seconds(max_seconds, "max_seconds (the intensity window)", strict=True)
 
 
 def check_significant(child: ChildSpec, auto_shutdown: AutoShutdown) -> None:

@@ -14,6 +14,8 @@ import attrs
 import trio
 
 from arborist.actors import ActorRef, ActorStartError, ActorSystem
+from arborist.actors._checks import check_items
+from arborist.actors._system import check_system
 
 from ._backoff import Backoff
 from ._child import Child, Request
@@ -31,10 +33,13 @@ from ._spec import (
     describe,
     to_auto_shutdown,
     to_strategy,
-    to_tuple,
 )
 
 __all__ = ["Supervisor", "SupervisorRef", "SupervisorSpec", "start_supervisor"]
+
+
+def _to_children(children: Any) -> tuple[Any, ...]:
+    return check_items(children, "SupervisorSpec children", hint=" of ChildSpecs")
 
 
 def _check_children(instance: Any, attribute: Any, children: tuple[Any, ...]) -> None:
@@ -74,7 +79,7 @@ class SupervisorSpec:
     """
 
     children: tuple[ChildSpec, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=_check_children
+        default=(), converter=_to_children, validator=_check_children
     )
     strategy: Strategy = attrs.field(
         default=Strategy.ONE_FOR_ONE, converter=to_strategy, kw_only=True
@@ -295,13 +300,14 @@ async def start_supervisor(
     Raises:
         ChildStartError: a child failed to start (names it; the cause is chained); the children
             already started were stopped in reverse order.
-        TypeError: ``spec`` is not a SupervisorSpec.
+        TypeError: ``system`` is not an ActorSystem, or ``spec`` not a SupervisorSpec.
 
     Example:
         >>> spec = SupervisorSpec([ChildSpec("db", Db)])  # doctest: +SKIP
         >>> sup = await start_supervisor(system, spec)  # doctest: +SKIP
         >>> await sup.which_children()  # doctest: +SKIP
     """
+    check_system(system)
     if not isinstance(spec, SupervisorSpec):
         raise TypeError(
             f"start_supervisor takes a SupervisorSpec; got {spec!r} "

@@ -38,6 +38,13 @@ from typing import Any, TypeVar, overload
 import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
+from arborist.actors._checks import (
+    check_args_fit,
+    check_instance,
+    check_int,
+    check_seconds,
+    check_timeout,
+)
 from arborist.actors._escapes import sort_escape
 from arborist.actors._logging import get_logger, log_context
 
@@ -71,17 +78,17 @@ DEFAULT_TASK_SHUTDOWN = 5.0
 
 
 def check_options(shutdown: float, max_children: int | None) -> None:
-    if isinstance(shutdown, bool) or not isinstance(shutdown, int | float) or not shutdown >= 0:
-        raise ValueError(
-            f"shutdown must be the seconds (>= 0, math.inf to wait forever) running jobs get "
-            f"to finish when the task supervisor stops; got {shutdown!r}"
-        )
-    if max_children is not None and (
-        not isinstance(max_children, int) or isinstance(max_children, bool) or max_children < 1
-    ):
-        raise ValueError(
-            f"max_children must be a positive int, or None for no limit; got {max_children!r}"
-        )
+    hint = "; the seconds running jobs get to finish when it stops (math.inf: wait forever)"
+    check_seconds(shutdown, "shutdown", hint=hint)
+    check_int(max_children, "max_children", none="for no limit")
+
+
+def check_job(fn: Any, args: tuple[Any, ...], name: object, what: str) -> None:
+    """Raise unless ``fn(*args)`` can be a job named ``name`` (None: ``fn``'s own name)."""
+    check_fn(fn, what)
+    check_args_fit(fn, args, what=what)
+    if name is not None:
+        check_instance(name, str, f"{what} name", hint="; or None for the function's name")
 
 
 class TaskSupervisor(Actor):
@@ -191,6 +198,18 @@ class TaskSupervisor(Actor):
             jobs.cancel_scope.cancel()
             await ledger.wait_idle()
 
+    def set_grace(self, seconds: float) -> None:
+        """Give running jobs ``seconds`` (instead of the shutdown time) when it stops next.
+
+        For an owner that stops it through its own supervisor (``terminate_child``), as a
+        runtime does when its ``aclose(timeout=...)`` asks for a shorter grace.
+
+        Raises:
+            ValueError: ``seconds`` is negative or not a number.
+        """
+        check_options(seconds, None)
+        self._grace = seconds
+
     async def aclose(self, *, shutdown: float | None = None) -> ShutdownReport:
         """Stop the supervisor gracefully and return what happened to the running jobs.
 
@@ -262,10 +281,11 @@ class TaskSupervisor(Actor):
         Raises:
             TaskSupervisorClosedError: the supervisor is not running.
             MaxChildrenError: ``max_children`` jobs already run.
-            TypeError: ``fn`` is not a callable.
+            TypeError: ``fn`` is not a callable, ``args`` do not fit its signature, or
+                ``name`` is not a str.
         """
         jobs = self._accept()
-        check_fn(fn, "start_child")
+        check_job(fn, args, name, "start_child")
         job: Job = Job._create(next(self._ids), fn, args, name, trio.current_time())
         self._ledger.register(job)
         jobs.start_soon(self._run_child, job, name=job._name or fn)
@@ -314,15 +334,13 @@ class TaskSupervisor(Actor):
         Raises:
             TaskSupervisorClosedError: the supervisor is not running.
             MaxChildrenError: ``max_children`` jobs already run.
-            TypeError: ``fn`` is not a callable.
+            TypeError: ``fn`` is not a callable, ``args`` do not fit its signature, ``name``
+                is not a str, or ``timeout`` is not a number.
             ValueError: ``timeout`` is negative or NaN.
         """
         jobs = self._accept()
-        check_fn(fn, "start_task")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0
-        ):
-            raise ValueError(f"timeout must be seconds >= 0, or None for none; got {timeout!r}")
+        check_job(fn, args, name, "start_task")
+        check_timeout(timeout, "start_task timeout", none="for no limit")
         handle = TaskHandle._create_task(
             next(self._ids), fn, args, name, trio.current_time(), timeout
         )

@@ -28,13 +28,13 @@ def _spawn(**options: object):
     return lambda e: e.system.spawn(Counter, **options)
 
 
-def _timeouts(label: str, make, *, param: str = "timeout", late_types: bool = True) -> list[Case]:
+def _timeouts(label: str, make, *, param: str = "timeout") -> list[Case]:
     """String, None-where-forbidden is not here (None means wait), negative, NaN, bool."""
     return [
-        bad(f"{label}({param}='5')", make("5"), param, "5", late=late_types),
+        bad(f"{label}({param}='5')", make("5"), param, "5"),
         bad(f"{label}({param}=-1)", make(-1), param, -1),
         bad(f"{label}({param}=nan)", make(NAN), param, NAN),
-        bad(f"{label}({param}=True)", make(True), param, True, late=True),
+        bad(f"{label}({param}=True)", make(True), param, True),
     ]
 
 
@@ -45,14 +45,12 @@ CASES: list[Case] = [
         lambda e: enter(open_actor_system(shutdown_timeout="5")),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad(
         "open_actor_system(shutdown_timeout=None)",
         lambda e: enter(open_actor_system(shutdown_timeout=None)),
         "shutdown_timeout",
         None,
-        late=True,
     ),
     bad(
         "open_actor_system(shutdown_timeout=-1)",
@@ -71,7 +69,6 @@ CASES: list[Case] = [
         lambda e: enter(open_actor_system(shutdown_timeout=True)),
         "shutdown_timeout",
         True,
-        late=True,
     ),
     bad(
         "open_actor_system(timeout=5)",
@@ -111,7 +108,7 @@ CASES: list[Case] = [
     bad("spawn(mailbox_size=nan)", _spawn(mailbox_size=NAN), "mailbox_size", NAN),
     bad("spawn(trap_exits='yes')", _spawn(trap_exits="yes"), "trap_exits", "yes"),
     bad("spawn(trap_exits=1)", _spawn(trap_exits=1), "trap_exits", 1),
-    bad("spawn(nursery='main')", _spawn(nursery="main"), "nursery", "main", late=True),
+    bad("spawn(nursery='main')", _spawn(nursery="main"), "nursery", "main"),
     # -- ask, proxy, shutdown timeouts ------------------------------------------------------------
     *_timeouts("ref.ask", lambda t: lambda e: e.ref.ask(1, timeout=t)),
     *_timeouts("ref.proxy", lambda t: lambda e: e.ref.proxy(timeout=t)),
@@ -121,30 +118,25 @@ CASES: list[Case] = [
         lambda e: e.ref.shutdown(timeout="5"),
         "timeout",
         "5",
-        late=True,
     ),
-    bad("ref.shutdown(timeout=-1)", lambda e: e.ref.shutdown(timeout=-1), "timeout", -1, late=True),
+    bad("ref.shutdown(timeout=-1)", lambda e: e.ref.shutdown(timeout=-1), "timeout", -1),
     bad("ref.shutdown(timeout=nan)", lambda e: e.ref.shutdown(timeout=NAN), "timeout", NAN),
     bad(
         "ref.shutdown(timeout=True)",
         lambda e: e.ref.shutdown(timeout=True),
         "timeout",
         True,
-        late=True,
     ),
     # -- by name ----------------------------------------------------------------------------------
-    bad(
-        "system.tell(42, msg)", lambda e: e.system.tell(42, "hi"), ("target", "name"), 42, late=True
-    ),
+    bad("system.tell(42, msg)", lambda e: e.system.tell(42, "hi"), ("target", "name"), 42),
     bad(
         "system.tell(None, msg)",
         lambda e: e.system.tell(None, "hi"),
         ("target", "name"),
         None,
-        late=True,
     ),
-    bad("system.ask(42, msg)", lambda e: e.system.ask(42, "hi"), ("target", "name"), 42, late=True),
-    bad("system.resolve(3.5)", lambda e: e.system.resolve(3.5), ("target", "name"), 3.5, late=True),
+    bad("system.ask(42, msg)", lambda e: e.system.ask(42, "hi"), ("target", "name"), 42),
+    bad("system.resolve(3.5)", lambda e: e.system.resolve(3.5), ("target", "name"), 3.5),
     bad(
         "Registry().register(42, ref)",
         lambda e: Registry().register(42, e.ref),
@@ -156,7 +148,6 @@ CASES: list[Case] = [
         lambda e: Registry().register("a", "ref"),
         "ref",
         "ref",
-        late=True,
     ),
     # -- inside an actor: timers, monitors, links, stop -------------------------------------------
     bad(
@@ -164,7 +155,6 @@ CASES: list[Case] = [
         lambda e: e.in_actor(lambda a: a.send_after("5", "m")),
         "delay",
         "5",
-        late=True,
     ),
     bad("send_after(-1, msg)", lambda e: e.in_actor(lambda a: a.send_after(-1, "m")), "delay", -1),
     bad(
@@ -175,14 +165,12 @@ CASES: list[Case] = [
         lambda e: e.in_actor(lambda a: a.send_after(None, "m")),
         "delay",
         None,
-        late=True,
     ),
     bad(
         "send_after(True, msg)",
         lambda e: e.in_actor(lambda a: a.send_after(True, "m")),
         "delay",
         True,
-        late=True,
     ),
     bad(
         "send_interval(0, msg)",
@@ -207,21 +195,18 @@ CASES: list[Case] = [
         lambda e: e.in_actor(lambda a: a.send_interval(INF, "m")),
         "period",
         INF,
-        late=True,
     ),
     bad(
         "send_interval('5', msg)",
         lambda e: e.in_actor(lambda a: a.send_interval("5", "m")),
         "period",
         "5",
-        late=True,
     ),
     bad(
         "send_interval(1e-9, msg)",
         lambda e: e.in_actor(lambda a: a.send_interval(1e-9, "m")),
         "period",
         1e-9,
-        late=True,
     ),
     bad(
         "send_interval(1, msg, first=-1)",
@@ -234,30 +219,26 @@ CASES: list[Case] = [
         lambda e: e.in_actor(lambda a: a.send_interval(1, "m", first="0")),
         "first",
         "0",
-        late=True,
     ),
     bad(
         "monitor('worker')",
         lambda e: e.in_actor(lambda a: a.monitor("worker")),
         "target",
         "worker",
-        late=True,
     ),
-    bad("link(None)", lambda e: e.in_actor(lambda a: a.link(None)), "other", None, late=True),
-    bad("unlink(42)", lambda e: e.in_actor(lambda a: a.unlink(42)), "other", 42, late=True),
+    bad("link(None)", lambda e: e.in_actor(lambda a: a.link(None)), "other", None),
+    bad("unlink(42)", lambda e: e.in_actor(lambda a: a.unlink(42)), "other", 42),
     bad(
         "demonitor('m')",
         lambda e: e.in_actor(lambda a: a.demonitor("m")),
         "monitor",
         "m",
-        late=True,
     ),
     bad(
         "stop(reason='done')",
         lambda e: e.in_actor(lambda a: a.stop("done")),
         "reason",
         "done",
-        late=True,
     ),
     # -- agents -----------------------------------------------------------------------------------
     bad(
@@ -265,7 +246,6 @@ CASES: list[Case] = [
         lambda e: spawn_agent("system", 0),
         "system",
         "system",
-        late=True,
     ),
     bad("spawn_agent(name=42)", lambda e: spawn_agent(e.system, 0, name=42), "name", 42),
     bad(
@@ -293,7 +273,6 @@ CASES: list[Case] = [
         lambda e: e.agent.get(lambda s: s, timeout="5"),
         "timeout",
         "5",
-        late=True,
     ),
     bad(
         "agent.update(timeout=-1)", lambda e: e.agent.update(lambda s: s, timeout=-1), "timeout", -1

@@ -39,38 +39,33 @@ CASES: list[Case] = [
         _runtime(shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=None)",
         _runtime(shutdown_timeout=None),
         "shutdown_timeout",
         None,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=-1)",
         _runtime(shutdown_timeout=-1),
         "shutdown_timeout",
         -1,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=nan)",
         _runtime(shutdown_timeout=NAN),
         "shutdown_timeout",
         NAN,
-        late=True,
     ),
     bad(
         "Runtime(shutdown_timeout=True)",
         _runtime(shutdown_timeout=True),
         "shutdown_timeout",
         True,
-        late=True,
     ),
-    bad("Runtime(seed=[1])", _runtime(seed=[1]), "seed", [1], late=True),
-    bad("Runtime(wall_clock=5)", _runtime(wall_clock=5), "wall_clock", 5, late=True),
+    bad("Runtime(seed=[1])", _runtime(seed=[1]), "seed", [1]),
+    bad("Runtime(wall_clock=5)", _runtime(wall_clock=5), "wall_clock", 5),
     bad("Runtime(shutdown=5)", _runtime(shutdown=5), "shutdown"),
     bad("Runtime(5)", lambda e: Runtime(5), "positional", shows=["positional"]),
     bad(
@@ -78,14 +73,12 @@ CASES: list[Case] = [
         _background(thread_limit=0),
         "thread_limit",
         0,
-        late=True,
     ),
     bad(
         "Runtime.background(shutdown_timeout='5')",
         _background(shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     # -- open_asyncio_runtime outside asyncio -----------------------------------------------------
     bad(
@@ -94,7 +87,6 @@ CASES: list[Case] = [
         "asyncio",
         errors=(RuntimeError,),
         shows=["asyncio"],
-        late=True,
     ),
 ]
 
@@ -138,7 +130,6 @@ THREAD_CASES: list[Case] = [
         lambda bg: bg.run(new_workflow(), x=1, concurrent="no"),
         "concurrent",
         "no",
-        late=True,
     ),
     bad(
         "bg.run(max_concurrency=0)",
@@ -146,21 +137,19 @@ THREAD_CASES: list[Case] = [
         "max_concurrency",
         0,
     ),
-    bad("bg.submit('wf')", _submit("wf"), "workflow", "wf", late=True),
-    bad("bg.submit(wf, bogus=1)", _submit(new_workflow(), x=1, bogus=1), "bogus", late=True),
+    bad("bg.submit('wf')", _submit("wf"), "workflow", "wf"),
+    bad("bg.submit(wf, bogus=1)", _submit(new_workflow(), x=1, bogus=1), "bogus"),
     bad(
         "bg.submit(wf) missing input",
         _submit(new_workflow()),
         "x",
         errors=(WorkflowInputError,),
-        late=True,
     ),
     bad(
         "bg.submit(max_concurrency=0)",
         _submit(new_workflow(), x=1, max_concurrency=0),
         "max_concurrency",
         0,
-        late=True,
     ),
     bad("bg.fire_and_forget(5)", lambda bg: bg.fire_and_forget(5), ("fn", "callable"), 5),
     bad(
@@ -168,7 +157,6 @@ THREAD_CASES: list[Case] = [
         lambda bg: bg.fire_and_forget(job, 1, 2),
         "args",
         shows=["job", "argument"],
-        late=True,
     ),
     bad(
         "bg.schedule(trigger='* * * * *')",
@@ -182,23 +170,22 @@ THREAD_CASES: list[Case] = [
         "overlap",
         "no",
     ),
-    bad("bg.call(5)", lambda bg: bg.call(5), ("fn", "function"), 5, late=True),
+    bad("bg.call(5)", lambda bg: bg.call(5), ("fn", "function"), 5),
     bad(
         "bg.call(job, 1, 2) args do not fit",
         lambda bg: bg.call(job, 1, 2),
         "job",
         shows=["job", "argument"],
     ),
-    bad("bg.close(timeout='5')", _close(timeout="5"), "timeout", "5", late=True),
-    bad("bg.close(timeout=-1)", _close(timeout=-1), "timeout", -1, late=True),
-    bad("bg.close(timeout=nan)", _close(timeout=NAN), "timeout", NAN, late=True),
+    bad("bg.close(timeout='5')", _close(timeout="5"), "timeout", "5"),
+    bad("bg.close(timeout=-1)", _close(timeout=-1), "timeout", -1),
+    bad("bg.close(timeout=nan)", _close(timeout=NAN), "timeout", NAN),
     # -- inside asyncio ---------------------------------------------------------------------------
     bad(
         "open_asyncio_runtime(shutdown_timeout='5')",
         _in_asyncio(_nothing, shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad("open_asyncio_runtime(bogus=1)", _in_asyncio(_nothing, bogus=1), "bogus"),
     bad(

@@ -89,7 +89,7 @@ CASES: list[Case] = [
     bad("every(seconds=None)", _every(seconds=None), "seconds", None),
     bad("every(seconds=0)", _every(seconds=0), "seconds", 0),
     bad("every()", _every(), "seconds"),
-    bad("every(seconds=1e-9)", _every(seconds=1e-9), "seconds", 1e-9, late=True),
+    bad("every(seconds=1e-9)", _every(seconds=1e-9), "seconds", 1e-9),
     bad("every(minutes=-1)", _every(minutes=-1), "minutes", -1),
     bad("every(hours='1')", _every(hours="1"), "hours", "1"),
     bad("every(days=nan)", _every(days=NAN), "days", NAN),
@@ -99,7 +99,7 @@ CASES: list[Case] = [
     bad("every(secs=5)", _every(secs=5), "secs"),
     bad("Interval(period=-1)", lambda e: Interval(-1), "period", -1),
     bad("Interval(period='5')", lambda e: Interval("5"), "period", "5"),
-    bad("Interval(period=1e-9)", lambda e: Interval(1e-9), "period", 1e-9, late=True),
+    bad("Interval(period=1e-9)", lambda e: Interval(1e-9), "period", 1e-9),
     bad("Interval(1).nth_fire(0.0, 0)", lambda e: Interval(1).nth_fire(0.0, 0), "n", 0),
     # -- cron(...) and at(...) --------------------------------------------------------------------
     bad("cron(5)", lambda e: cron(5), ("expr", "cron expression"), 5),
@@ -204,21 +204,18 @@ CASES: list[Case] = [
         _sched(job_=no_args, args=(1,)),
         "args",
         (1,),
-        late=True,
     ),
     bad(
         "rt.schedule(job, args=(1, 2)) args do not fit",
         _sched(args=(1, 2)),
         "args",
         (1, 2),
-        late=True,
     ),
     bad(
         "rt.schedule(def job, args=(1,)) args do not fit",
         _sched(job_=blocking_job, args=(1,)),
         "args",
         (1,),
-        late=True,
     ),
     bad("rt.schedule(job, inputs={...})", _sched(inputs={"x": 1}), "inputs", shows=["inputs"]),
     bad(
@@ -244,7 +241,6 @@ CASES: list[Case] = [
         lambda e: e.rt.schedule("s", every(seconds=1e-9), job),
         "seconds",
         1e-9,
-        late=True,
     ),
     # -- custom triggers returning bad values -----------------------------------------------------
     bad(
@@ -252,28 +248,24 @@ CASES: list[Case] = [
         _trigger(lambda: Replies(NAIVE)),
         "trigger",
         NAIVE,
-        late=True,
     ),
     bad(
         "custom trigger returning a str",
         _trigger(lambda: Replies("tomorrow")),
         "trigger",
         "tomorrow",
-        late=True,
     ),
     bad(
         "custom trigger returning a float",
         _trigger(lambda: Replies(1.5)),
         "trigger",
         1.5,
-        late=True,
     ),
     bad(
         "custom trigger returning not-after",
         _trigger(NotAfter),
         "trigger",
         shows=["trigger", "after"],
-        late=True,
     ),
     bad(
         "custom trigger returning None first",
@@ -336,7 +328,6 @@ CASES: list[Case] = [
         lambda e: plan_catch_up([1.0], 3.0, None),
         "options",
         None,
-        late=True,
     ),
     # -- wall clocks and the schedule manager -----------------------------------------------------
     bad("ManualWallClock(naive)", lambda e: ManualWallClock(NAIVE), "start", NAIVE),
@@ -348,7 +339,6 @@ CASES: list[Case] = [
         lambda e: ManualWallClock(SOON).advance("1"),
         "delta",
         "1",
-        late=True,
     ),
     bad(
         "ManualWallClock(...).set(naive)", lambda e: ManualWallClock(SOON).set(NAIVE), "set", NAIVE
@@ -363,20 +353,17 @@ CASES: list[Case] = [
         _manager(shutdown_timeout="5"),
         "shutdown_timeout",
         "5",
-        late=True,
     ),
     bad(
         "ScheduleManager(shutdown_timeout=-1)",
         _manager(shutdown_timeout=-1),
         "shutdown_timeout",
         -1,
-        late=True,
     ),
     bad(
         "ScheduleManager(system='system')",
         lambda e: ScheduleManager("system"),
         "system",
         "system",
-        late=True,
     ),
 ]

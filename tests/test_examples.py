@@ -8,6 +8,7 @@ that needs threads or the real clock sets ``REAL_CLOCK = True`` and runs without
 import ast
 import importlib
 import inspect
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -86,3 +87,29 @@ def test_expected_output_is_the_dedented_block_after_the_marker():
     """
 
     assert expected_output(doc) == "one\n  indented two\n\nthree\n"
+
+
+def _runs_main_when_started_directly(path: Path) -> bool:
+    for node in ast.parse(path.read_text()).body:
+        if (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Compare)
+            and ast.unparse(node.test) in ('__name__ == "__main__"', "__name__ == '__main__'")
+        ):
+            return "main" in ast.unparse(node)
+    return False
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda path: path.stem)
+def test_the_example_runs_its_main_when_started_directly(path):
+    assert _runs_main_when_started_directly(path), f"{path.name} prints nothing when run"
+
+
+def test_the_cli_example_prints_its_expected_output_when_started_directly():
+    path = EXAMPLES / "cli_app.py"
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected_output(ast.get_docstring(ast.parse(path.read_text())))

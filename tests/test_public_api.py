@@ -5,6 +5,7 @@ When a change adds or removes a public name on purpose, update the list here in 
 
 import ast
 import importlib
+import importlib.metadata
 import inspect
 import itertools
 from pathlib import Path
@@ -156,6 +157,7 @@ RUNTIME = [
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",
+    "ScheduleTable",
     "ScheduleTick",
     "Step",
     "StepAgain",
@@ -297,6 +299,7 @@ RUNTIME_SCHEDULES = [
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",
+    "ScheduleTable",
     "ScheduleTick",
     "SystemWallClock",
     "Trigger",
@@ -510,3 +513,8 @@ def test_each_subpackage_states_its_semantics_in_its_docstring(package):
 
     assert doc
     assert len(doc.strip().splitlines()) > 3
+
+
+@pytest.mark.parametrize("package", ["arborist.actors", "arborist.supervision", "arborist.runtime"])
+def test_each_package_tells_the_installed_version(package):
+    assert importlib.import_module(package).__version__ == importlib.metadata.version("arborist")

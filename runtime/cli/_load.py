@@ -216,10 +216,19 @@ def _kind(obj: object) -> str:
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _value(text: str) -> Any:
+_LOOKS_LIKE_JSON = ("[", "{", '"')
+"""A value starting with one of these is meant as JSON: if it does not parse, it is an error."""
+
+
+def _value(key: str, text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except ValueError as exc:
+        if text.lstrip().startswith(_LOOKS_LIKE_JSON):
+            raise UsageError(
+                f"--input {key}={text!r} looks like JSON but does not parse ({exc}); fix it, "
+                f"or quote the whole value to pass it as a string: {key}='\"...\"'"
+            ) from exc
         return text
 
 
@@ -227,10 +236,12 @@ def parse_input(item: str) -> tuple[str, Any]:
     """Parse one ``--input key=value``: the value as JSON when it is valid JSON, else a string.
 
     ``n=3`` gives ``3``, ``ok=true`` gives ``True``, ``ids=[1,2]`` a list, ``who=ana`` the
-    string ``'ana'``; quote to force a string: ``n='"3"'``. ``key=`` gives ``''``.
+    string ``'ana'``; quote to force a string: ``n='"3"'``. ``key=`` gives ``''``. A value
+    that starts like JSON (``[``, ``{`` or ``"``) must be valid JSON.
 
     Raises:
-        UsageError: no ``=``, or the key is not a Python identifier.
+        UsageError: no ``=``, the key is not a Python identifier, or the value starts like
+            JSON but does not parse (a missing ``]`` must not become a string silently).
     """
     key, sep, text = item.partition("=")
     key = key.strip()
@@ -240,7 +251,7 @@ def parse_input(item: str) -> tuple[str, Any]:
         raise UsageError(
             f"--input {item!r}: the key {key!r} is not a valid input name (a Python identifier)"
         )
-    return key, _value(text)
+    return key, _value(key, text)
 
 
 def parse_inputs(items: Iterable[str] = (), json_objects: Iterable[str] = ()) -> dict[str, Any]:

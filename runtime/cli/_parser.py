@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 from typing import Any
+
+from arborist.actors._version import __version__
 
 from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
 from ._observe import add_serve_options, add_trace_option
 
 __all__ = ["build_parser"]
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("arborist")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
-        return "unknown"
 
 
 def _positive_int(text: str) -> int:
@@ -68,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="TARGET is module:attr (importable from the current directory) or "
         "path/to/file.py:attr. `arborist <command> --help` describes each command.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 

@@ -11,7 +11,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from ..engine._errors import WorkflowFailedError
+from ..engine._errors import WorkflowCancelledError, WorkflowFailedError
 from ..engine._events import (
     PoolLimitChanged,
     RunFinished,
@@ -101,6 +101,8 @@ def describe(event: Any, main_run: str | None = None) -> StepLine | None:  # noq
                 return StepLine(f"run {run_id}", "ok", took)
             if isinstance(error, WorkflowFailedError):
                 return StepLine(f"run {run_id}", "failed", f"{took}, at step {error.step!r}")
+            if isinstance(error, WorkflowCancelledError):
+                return StepLine(f"run {run_id}", "cancelled", took)
             why = f"{took}, {type(error).__name__}" if error is not None else took
             return StepLine(f"run {run_id}", "failed", why)
     owner = getattr(event, "run_id", None)
@@ -151,6 +153,9 @@ class Progress(Protocol):
     def close(self) -> None:
         """Stop the live display (idempotent)."""
 
+    def note(self, text: str) -> None:
+        """Show a message to the user (e.g. an interrupt) without it being painted over."""
+
 
 class PlainProgress:
     """One line per event: ``+0.153s  fetch_profile  ok  153ms`` (for logs and pipes).
@@ -173,6 +178,11 @@ class PlainProgress:
         """
         self._origin = origin
         self._main = main_run
+
+    def note(self, text: str) -> None:
+        """Write ``text`` as a line of its own."""
+        self._stream.write(f"{text}\n")
+        self._stream.flush()
 
     def on_event(self, event: Any) -> None:
         """Write the event's line, if it concerns a run, a step or a pool."""
@@ -243,6 +253,15 @@ class RichProgress:
         self._main = main_run
         self._live = Live(self.render(), console=self._console, auto_refresh=False)
         self._live.start()
+
+    def note(self, text: str) -> None:
+        """Print ``text`` above the live table (a plain write would be painted over)."""
+        from rich.text import Text
+
+        if self._live is not None:
+            self._live.console.print(Text(text))
+        else:
+            self._console.print(Text(text))
 
     def on_event(self, event: Any) -> None:
         """Update the step's row and redraw."""

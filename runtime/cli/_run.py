@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import signal
 import sys
@@ -27,6 +26,7 @@ from ..workflow._workflow import Workflow
 from ._exits import DEFAULT_TIMELINE_WIDTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
 from ._load import UsageError, load_workflow, parse_inputs
 from ._observe import write_trace
+from ._output import format_result
 from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
 
 __all__ = ["run_command"]
@@ -54,20 +54,6 @@ def _timeline_width(args: argparse.Namespace, workflow: Workflow, err: IO[str]) 
     names = max((len(name) for name in workflow.steps), default=4)
     columns = shutil.get_terminal_size((100, 24)).columns
     return max(20, min(100, columns - names - 45))
-
-
-def _format_result(value: Any, output: str) -> str:
-    if output == "repr":
-        return repr(value)
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        if output == "json":
-            raise UsageError(
-                f"the result is a {type(value).__name__}, which is not JSON serialisable "
-                f"({exc}); use --output repr or --output auto"
-            ) from exc
-        return repr(value)
 
 
 def _names(names: Sequence[str]) -> str:
@@ -102,6 +88,7 @@ async def _watch_interrupts(
     run: list[RunHandle],
     err: IO[str],
     interrupted: list[int],
+    progress: Progress | None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """First Ctrl-C: cancel the run (it rolls back). Second: stop waiting for it.
@@ -116,15 +103,17 @@ async def _watch_interrupts(
             if len(interrupted) > 1:
                 raise KeyboardInterrupt
             if run:
-                _cancel_run(run[0], err)
+                _cancel_run(run[0], err, progress)
             # else: the run is still starting; _run cancels it once its handle exists
 
 
-def _cancel_run(handle: RunHandle, err: IO[str]) -> None:
-    err.write(
-        f"{PROG}: interrupted: cancelling run {handle.run_id} (Ctrl-C again to stop at once)\n"
-    )
-    err.flush()
+def _cancel_run(handle: RunHandle, err: IO[str], progress: Progress | None) -> None:
+    text = f"{PROG}: interrupted: cancelling run {handle.run_id} (Ctrl-C again to stop at once)"
+    if progress is not None:
+        progress.note(text)  # a live display would paint over a plain write
+    else:
+        err.write(f"{text}\n")
+        err.flush()
     handle.cancel()
 
 
@@ -140,7 +129,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
             interrupted: list[int] = []
             run: list[RunHandle] = []
             async with trio.open_nursery() as nursery:
-                await nursery.start(_watch_interrupts, run, err, interrupted)
+                await nursery.start(_watch_interrupts, run, err, interrupted, progress)
                 started = await outcome.acapture(
                     rt.start,
                     workflow,
@@ -152,7 +141,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
                     handle = started.unwrap()
                     run.append(handle)
                     if interrupted:  # Ctrl-C arrived while the run was starting
-                        _cancel_run(handle, err)
+                        _cancel_run(handle, err, progress)
                     result = await outcome.acapture(handle.result)
                 nursery.cancel_scope.cancel()
             if isinstance(started, outcome.Error):
@@ -168,7 +157,7 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
         if args.trace is not None:
             write_trace(handle, args.trace)
         if isinstance(result, outcome.Value):
-            sys.stdout.write(_format_result(result.value, args.output) + "\n")
+            sys.stdout.write(format_result(result.value, args.output) + "\n")
             sys.stdout.flush()
             return EXIT_OK
         error = result.error

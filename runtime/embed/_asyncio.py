@@ -114,8 +114,18 @@ async def open_guest_runtime(factory: RuntimeFactory) -> AsyncIterator[AsyncioRu
 
     Leaving the block shuts the runtime down gracefully (``host.report`` says what was cut).
     Users call ``open_asyncio_runtime(**options)``, which passes the ``Runtime`` class here.
+
+    Raises:
+        RuntimeError: no asyncio event loop is running (entered from trio, or outside any loop).
     """
-    loop = asyncio.get_running_loop()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "open_asyncio_runtime() runs arborist inside the running asyncio event loop, but "
+            "none is running here; enter it from asyncio code (asyncio.run(main())), or use "
+            "`async with Runtime()` from trio and Runtime.background() from threads"
+        ) from None
     host = AsyncioRuntime(loop, factory)
     ready: asyncio.Future[None] = loop.create_future()
     done: asyncio.Future[outcome.Outcome[Any]] = loop.create_future()

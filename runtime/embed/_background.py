@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from arborist.actors import ActorError
+from arborist.actors._checks import check_callable, check_timeout
 
 from ..engine._errors import RuntimeClosedError
 from ._host import Host, RuntimeFactory
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from arborist.supervision import Job, TreeSnapshot
 
     from .._runtime import RuntimeShutdownReport
+    from ..engine._handle import RunHandle
     from ..workflow._workflow import Workflow
 
 __all__ = ["BackgroundRuntime"]
@@ -112,21 +114,27 @@ class BackgroundRuntime(Host):
         )
 
     def submit(self, workflow: Workflow, /, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        """Start ``workflow`` and return a Future of its result at once.
+        """Start ``workflow`` and return a Future of its result once the run has started.
 
-        Cancelling the Future before the run starts means it never starts; after, it is too
-        late (``Future.cancel`` returns False), as with any ``concurrent.futures`` executor.
+        Blocks this thread only while the run is checked and started on the runtime's thread
+        (``Runtime.start``), so bad input raises here, not in the Future. The Future is then
+        running: ``Future.cancel`` returns False, as with any ``concurrent.futures`` executor
+        once a call has begun; if the runtime closes before the run finishes, the Future fails
+        with ``RuntimeClosedError``.
+
+        Raises:
+            TypeError, ValueError, WorkflowInputError, WorkflowDefinitionError: what
+                ``Runtime.start`` raises for this workflow, its inputs and options.
+            RuntimeClosedError: the runtime is closed or closing.
         """
-        token = self._trio()
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        call = functools.partial(self.runtime.run, workflow, **kwargs)
+        future.set_running_or_notify_cancel()
 
-        async def bridge() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
+        async def bridge(handle: RunHandle) -> None:
             try:
-                value = await call()
+                value = await handle.result()
             except trio.Cancelled:
+                handle.cancel()  # the runtime is closing: the run is cancelled with it
                 future.set_exception(_closed("before the run finished"))
                 raise
             except BaseException as error:
@@ -136,20 +144,19 @@ class BackgroundRuntime(Host):
             else:
                 future.set_result(value)
 
-        def start() -> None:
+        async def start() -> None:
+            handle = await self.runtime.start(workflow, **kwargs)
             nursery = self._nursery
             if nursery is None or self._stop is None or self._stop.is_set():
-                future.set_exception(_closed())
-                return
+                handle.cancel()
+                raise _closed()
             try:
-                nursery.start_soon(bridge)
+                nursery.start_soon(bridge, handle)
             except RuntimeError:  # the nursery is closed to new tasks: the runtime closed
-                future.set_exception(_closed())
+                handle.cancel()
+                raise _closed() from None
 
-        try:
-            token.run_sync_soon(start)
-        except trio.RunFinishedError:
-            future.set_exception(_closed())
+        self._blocking(start, is_async=True)
         return future
 
     def fire_and_forget(self, fn: Callable[..., Any], /, *args: Any) -> Job:
@@ -166,7 +173,12 @@ class BackgroundRuntime(Host):
         )
 
     def call(self, fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Any:
-        """Run ``await fn(*args)`` on the runtime's thread and block for its value."""
+        """Run ``await fn(*args)`` on the runtime's thread and block for its value.
+
+        Raises:
+            TypeError: ``fn`` is not callable.
+        """
+        check_callable(fn, "bg.call fn", hint="; pass an async function and its arguments")
         return self._blocking(functools.partial(fn, *args), is_async=True)
 
     def tree(self) -> TreeSnapshot:
@@ -179,7 +191,12 @@ class BackgroundRuntime(Host):
 
         Idempotent and thread-safe: from its start every other call raises
         ``RuntimeClosedError``. ``timeout`` caps the wait for the thread (None: wait).
+
+        Raises:
+            TypeError, ValueError: ``timeout`` is not None or a number of seconds >= 0 (the
+                runtime is not closed then).
         """
+        check_timeout(timeout, "close timeout")
         with self._close_lock:
             self._closing = True
             thread = self._thread

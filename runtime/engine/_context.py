@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from arborist.actors._checks import check_instance
+
+from ..workflow._workflow import Workflow
 from ._pools import Pool
 
 if TYPE_CHECKING:
-    from ..workflow._workflow import Workflow
     from ._handle import RunHandle
     from ._saga import UndoEntry
     from ._services import RunServices
@@ -93,7 +95,9 @@ class StepContext:
 
         Raises:
             WorkflowFailedError: the child run failed (it has rolled itself back).
+            TypeError: ``workflow`` is not a Workflow (before any pool slot is lent back).
         """
+        check_instance(workflow, Workflow, "ctx.run() workflow")
         held = list(self._held)
         self._held.clear()  # in place: the step's pool holder reads this very list
         for pool in reversed(held):

@@ -23,6 +23,8 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from arborist.actors._checks import check_seconds
+
 if TYPE_CHECKING:
     from ._handle import StepRecord
 
@@ -88,12 +90,15 @@ def render_timeline(
         The chart, lines joined by newlines, with a trailing newline.
 
     Raises:
-        ValueError: ``width`` is below 10, or ``end`` is before ``start``.
+        TypeError: ``start`` or ``end`` is not a number.
+        ValueError: ``width`` is below 10, or ``end`` is before ``start`` (or not finite).
     """
     if isinstance(width, bool) or not isinstance(width, int) or width < MIN_WIDTH:
         raise ValueError(
             f"timeline width must be an int >= {MIN_WIDTH} (columns of the bars); got {width!r}"
         )
+    check_seconds(start, "timeline start", least=-math.inf, finite=True)
+    check_seconds(end, "timeline end", least=-math.inf, finite=True)
     if end < start:
         raise ValueError(f"timeline end {end!r} is before its start {start!r}; swap them")
     span = end - start

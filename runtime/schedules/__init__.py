@@ -30,6 +30,7 @@ from ._handle import (
     ScheduleHandle,
     ScheduleInfo,
     ScheduleNotFoundError,
+    ScheduleTable,
 )
 from ._manager import ScheduleManager
 from ._options import (
@@ -73,6 +74,7 @@ __all__ = [
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",
+    "ScheduleTable",
     "ScheduleTick",
     "SystemWallClock",
     "Trigger",

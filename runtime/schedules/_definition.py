@@ -14,12 +14,14 @@ from typing import Any
 
 import trio
 
+from arborist.actors._checks import check_args_fit
+
 from ..workflow._workflow import Workflow
 from ._cron import Cron
 from ._handle import _describe_trigger
 from ._options import ScheduleOptions
 from ._state import Env, JobKind, ScheduleState
-from ._triggers import At, Interval, Trigger
+from ._triggers import At, Interval, Trigger, next_due
 
 __all__ = ["define"]
 
@@ -39,8 +41,10 @@ def define(
     """Check a schedule's definition and return its state, anchored now (or at ``start``).
 
     Raises:
-        TypeError: the trigger, the job, args or inputs do not fit.
-        ValueError: the trigger never comes due in the window.
+        TypeError: the trigger, the job, args or inputs do not fit (args are bound to the
+            job's signature here); a custom trigger's first answer is not a datetime.
+        ValueError: the trigger never comes due in the window, or a custom trigger's first
+            answer is naive or not after the instant it was asked about.
         WorkflowInputError: a workflow's inputs are missing or unexpected.
     """
     checked = _check_trigger(name, trigger)
@@ -67,6 +71,8 @@ def define(
             f"schedule {name!r}: inputs= is for Workflow jobs; pass a function's "
             f"arguments with args=(...); got inputs={inputs!r}"
         )
+    else:
+        check_args_fit(job, args, what=f"schedule {name!r}")
     state = ScheduleState(
         name=name,
         trigger=checked,
@@ -145,7 +151,7 @@ def _anchor(state: ScheduleState) -> None:
     base = wall_now
     if start is not None:
         base = start - _MICROSECOND  # start is inclusive
-    first = trigger.next_after(base)
+    first = next_due(trigger, base, label)
     if first is None:
         raise ValueError(
             f"{label}: trigger {_describe_trigger(trigger)} never comes due after "

@@ -22,6 +22,7 @@ __all__ = [
     "ScheduleHandle",
     "ScheduleInfo",
     "ScheduleNotFoundError",
+    "ScheduleTable",
 ]
 
 
@@ -78,6 +79,49 @@ class ScheduleInfo:
     running: int
     last_outcome: RunOutcome | None
     ended: str | None
+
+    @property
+    def state(self) -> str:
+        """``running``, ``paused``, ``active``, or ``ended (why)``."""
+        if self.ended is not None:
+            return f"ended ({self.ended})"
+        if self.paused:
+            return "paused"
+        return "running" if self.running else "active"
+
+    def __str__(self) -> str:
+        """One line: name, trigger, next fire, runs, last outcome, state."""
+        return "  ".join(_cells(self))
+
+
+_HEADER = ("schedule", "trigger", "next fire (UTC)", "runs", "last", "state")
+
+
+def _cells(info: ScheduleInfo) -> tuple[str, ...]:
+    next_fire = info.next_fire.strftime("%Y-%m-%d %H:%M:%S") if info.next_fire else "-"
+    last = info.last_outcome.value if info.last_outcome is not None else "-"
+    return (
+        info.name,
+        _describe_trigger(info.trigger),
+        next_fire,
+        str(info.runs),
+        last,
+        info.state,
+    )
+
+
+class ScheduleTable(list[ScheduleInfo]):
+    """What ``rt.schedules()`` returns: a list of ``ScheduleInfo`` that prints as a table."""
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """The table's cells, header first (for a rich table, a CSV, ...)."""
+        return [_HEADER, *(_cells(info) for info in self)]
+
+    def __str__(self) -> str:
+        rows = self.rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+        lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+        return "\n".join(line.rstrip() for line in lines)
 
 
 def _info(state: ScheduleState) -> ScheduleInfo:

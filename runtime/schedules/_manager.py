@@ -42,7 +42,9 @@ import trio
 import trio.lowlevel
 
 from arborist.actors import ActorSystem
+from arborist.actors._checks import check_seconds
 from arborist.actors._logging import get_logger
+from arborist.actors._system import check_system
 from arborist.supervision import (
     ChildNotFoundError,
     ChildSpec,
@@ -60,6 +62,7 @@ from ._handle import (
     ScheduleHandle,
     ScheduleInfo,
     ScheduleNotFoundError,
+    ScheduleTable,
     _info,
 )
 from ._options import CatchUp, Overlap, ScheduleOptions
@@ -104,6 +107,11 @@ class ScheduleManager:
             is removed or the manager closes, before they are cancelled.
         wall_recheck: wall-clock schedules re-read the wall clock at least this often.
 
+    Raises:
+        TypeError: ``system`` is not an ActorSystem, ``wall_clock`` has no ``now()``, or
+            ``shutdown_timeout`` is not a number.
+        ValueError: ``shutdown_timeout`` is negative or NaN, or ``wall_recheck`` not > 0.
+
     Example:
         >>> async with ScheduleManager(system) as schedules:  # doctest: +SKIP
         ...     schedules.schedule("poll", every(seconds=30), poll)
@@ -122,6 +130,8 @@ class ScheduleManager:
         shutdown_timeout: float = 5.0,
         wall_recheck: float = DEFAULT_WALL_RECHECK,
     ) -> None:
+        check_system(system)
+        check_seconds(shutdown_timeout, "shutdown_timeout")
         if not isinstance(wall_recheck, int | float) or not wall_recheck > 0:
             raise ValueError(
                 f"wall_recheck must be a positive number of seconds; got {wall_recheck!r}"
@@ -273,8 +283,11 @@ class ScheduleManager:
 
         Raises:
             ScheduleExistsError: the name is taken.
-            TypeError: the trigger, the job, args or inputs do not fit.
-            ValueError: an option is invalid, or the trigger never comes due in the window.
+            TypeError: the trigger, the job, args or inputs do not fit (``args`` are bound to
+                the job's signature here); a custom trigger's first answer is not a datetime.
+            ValueError: an option is invalid (an ``every`` period under 1 ms), the trigger
+                never comes due in the window, or a custom trigger's first answer is naive or
+                not after the instant it was asked about.
             WorkflowInputError: a workflow's inputs are missing or unexpected.
             RuntimeError: the manager is not open, or closed.
         """
@@ -349,6 +362,16 @@ class ScheduleManager:
         """
         self._run_now(self._state_named(name))
 
+    async def started(self) -> None:
+        """Wait until every schedule made so far has its scheduler started (or has ended).
+
+        ``schedule()`` returns at once and its scheduler starts just after; a snapshot of the
+        tree taken after this shows every schedule.
+        """
+        for state in list(self._states.values()):
+            await state.launched.wait()
+        await trio.lowlevel.checkpoint()
+
     def get(self, name: str) -> ScheduleInfo:
         """Return a snapshot of ``name``.
 
@@ -365,9 +388,9 @@ class ScheduleManager:
         """
         return ScheduleHandle(self, self._state_named(name))
 
-    def list(self) -> list[ScheduleInfo]:
-        """Return a snapshot of every schedule, by name."""
-        return [_info(self._states[name]) for name in sorted(self._states)]
+    def list(self) -> ScheduleTable:
+        """Return a snapshot of every schedule, by name (a list that prints as a table)."""
+        return ScheduleTable(_info(self._states[name]) for name in sorted(self._states))
 
     def __len__(self) -> int:
         return len(self._states)

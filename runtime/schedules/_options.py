@@ -32,6 +32,8 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
 
+from arborist.actors._checks import check_instance
+
 __all__ = [
     "CatchUp",
     "CatchUpPlan",
@@ -294,13 +296,15 @@ def plan_catch_up(due_times: Sequence[T], now: T, options: ScheduleOptions) -> C
         The ticks to run and the ticks missed with their reasons, each oldest first.
 
     Raises:
-        TypeError: If due times and `now` are not all of the same kind.
+        TypeError: If due times and `now` are not all of the same kind, or `options` is not a
+            `ScheduleOptions`.
         ValueError: If due times are out of order, after `now`, or naive datetimes.
 
     Example:
         >>> plan_catch_up([10.0, 20.0, 30.0], 35.0, ScheduleOptions(misfire_grace=20)).to_run
         (30.0,)
     """
+    check_instance(options, ScheduleOptions, "plan_catch_up() options")
     _check_batch(due_times, now)
     grace = options.misfire_grace
     missed: list[MissedTick[T]] = []

@@ -53,7 +53,7 @@ from ._events import (
 )
 from ._options import CatchUp, MissReason, Overlap, plan_catch_up
 from ._state import Crash, JobKind, RunNow, RunOutcome, ScheduleState
-from ._triggers import Interval, Trigger
+from ._triggers import Interval, Trigger, next_due
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
 
@@ -215,7 +215,13 @@ class Scheduler(Actor):
         while due is not None and due <= wall_now + _EARLY and (end is None or due <= end):
             kept.append(due)
             count += 1
-            due = trigger.next_after(due)
+            try:
+                due = next_due(trigger, due, f"schedule {state.name!r}")
+            except (TypeError, ValueError) as error:  # a custom trigger's bad answer: end
+                logger.error("%s; the schedule ends", error)  # noqa: TRY400 - no traceback
+                state.ending = f"trigger failed: {error}"
+                due = None
+                break
         state.next_wall = due
         if kept:
             assert oldest is not None

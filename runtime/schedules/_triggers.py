@@ -22,7 +22,9 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["At", "Interval", "Trigger", "at", "every"]
+from arborist.actors._checks import MIN_PERIOD
+
+__all__ = ["At", "Interval", "Trigger", "at", "every", "next_due"]
 
 
 
@@ -65,6 +67,11 @@ def _period_seconds(value: float | timedelta) -> float:
             f"Interval period must be a positive, finite number of seconds, got {value!r}: "
             "use e.g. every(seconds=30)"
         )
+    if seconds < MIN_PERIOD:
+        raise ValueError(
+            f"Interval period must be at least {MIN_PERIOD:g} seconds (1 ms), got {value!r}: "
+            "trio's timers cannot keep a shorter period"
+        )
     return seconds
 
 
@@ -82,7 +89,7 @@ class Interval:
     k = 1, 2, ... (k = 0, 1, ... when `immediate`). All methods are pure.
 
     Attributes:
-        period: Seconds between due times; positive and finite.
+        period: Seconds between due times; finite and at least 1 ms (``MIN_PERIOD``).
         immediate: Whether the first due time is the start itself rather than one period later.
 
     Example:
@@ -175,7 +182,9 @@ def every(
         immediate: Fire at the start too, not only one period after it.
 
     Raises:
-        ValueError: If an amount is negative or not finite, or the total is not positive.
+        TypeError: If an amount is not a number (a bool, a str, None).
+        ValueError: If an amount is negative or not finite, or the total is below 1 ms (the
+            shortest period trio's timers keep).
 
     Example:
         >>> every(minutes=1, seconds=30)
@@ -191,13 +200,41 @@ def every(
                 "build the period from positive parts, e.g. every(minutes=1, seconds=30)"
             )
     total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+    given = ", ".join(f"{name}={amount!r}" for name, amount in amounts.items())
     if total <= 0:
-        given = ", ".join(f"{name}={amount!r}" for name, amount in amounts.items())
         raise ValueError(
             f"every() needs a positive period, got {given}: "
             "pass at least one positive amount, e.g. every(seconds=30)"
         )
+    if total < MIN_PERIOD:
+        raise ValueError(
+            f"every() needs a period of at least {MIN_PERIOD:g} seconds (1 ms), got {given}: "
+            "trio's timers cannot keep a shorter period"
+        )
     return Interval(period=total, immediate=immediate)
+
+
+def next_due(trigger: Trigger, after: datetime, label: str) -> datetime | None:
+    """``trigger.next_after(after)``, checked: None, or an aware datetime strictly after ``after``.
+
+    A custom trigger that answers anything else would fail later or never stop answering the
+    same instant; this raises naming it (``label``, e.g. ``"schedule 'report'"``) instead.
+
+    Raises:
+        TypeError: The answer is neither None nor a datetime.
+        ValueError: The answer is naive, or not after ``after``.
+    """
+    answer: object = trigger.next_after(after)
+    if answer is None:
+        return None
+    asked = f"{label}: trigger {trigger!r} answered next_after({after.isoformat()})"
+    due = _aware_utc(answer, f"{asked}: its answer")
+    if due <= after:
+        raise ValueError(
+            f"{asked} with {due.isoformat()}, which is not after it; next_after must return "
+            "an instant strictly after the one it is given (or None when done)"
+        )
+    return due
 
 
 # --------------------------------------------------------------------------- one-shot

@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import attrs
 import trio
 
+from ._options import _seconds
+
 __all__ = ["ManualWallClock", "SystemWallClock", "TrioWallClock", "WallClock"]
 
 
@@ -99,10 +101,12 @@ class ManualWallClock:
         """Move forwards by `delta` (a timedelta, or a number of seconds).
 
         Raises:
+            TypeError: If `delta` is neither a timedelta nor a number (a str, a bool).
             ValueError: If `delta` is negative or not finite; use `set` to go backwards.
         """
-        seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
-        if not math.isfinite(seconds) or seconds < 0:
+        rule = "a finite, non-negative delta (use set(when) to go backwards)"
+        seconds = _seconds(delta, "ManualWallClock.advance() delta", rule)
+        if seconds < 0:
             raise ValueError(
                 f"ManualWallClock.advance() needs a finite, non-negative delta, got {delta!r}: "
                 "a wall clock only moves backwards through an explicit set(when)"

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import WorkflowDefinitionError
-from ._step import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
+from ._step import (
+    _NO_INITIAL,
+    CONTEXT_PARAM,
+    check_flag_option,
+    check_retry_option,
+    check_timeout_option,
+    is_async_callable,
+)
 
 if TYPE_CHECKING:
     from ._retry import Retry
@@ -155,8 +162,13 @@ def declare_map(
         raise fail(f"map step {name!r}: over= names an input or a step; got {over!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise fail(f"map step {name!r}: batch_size must be a positive int; got {batch_size!r}")
+    subject = f"map step {name!r}"
+    check_flag_option(ordered, "ordered", subject, fail)
+    check_flag_option(outcomes, "outcomes", subject, fail)
+    check_retry_option(retry, subject, fail)
+    timeout = check_timeout_option(timeout, subject, fail)
     if reduce is not None and not callable(reduce):
-        raise fail(f"map step {name!r}: reduce= takes a function (acc, result) -> acc")
+        raise fail(f"{subject}: reduce= takes a function (acc, result) -> acc, got {reduce!r}")
     if reduce is None and initial is not _NO_INITIAL:
         raise fail(f"map step {name!r}: initial= goes with reduce=; add reduce= or drop initial=")
     if (fn is None) == (workflow is None):

@@ -60,6 +60,43 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(repr(name) for name in names)
 
 
+def check_retry_option(
+    retry: Retry | None, subject: str, fail: Callable[[str], WorkflowDefinitionError]
+) -> Retry | None:
+    """``retry`` if it is a Retry or None, else ``fail`` naming ``subject`` (a step, a map)."""
+    if retry is not None and not isinstance(retry, Retry):
+        raise fail(f"{subject}: retry= takes a Retry, e.g. retry=Retry(attempts=3), got {retry!r}")
+    return retry
+
+
+def check_timeout_option(
+    timeout: float | None, subject: str, fail: Callable[[str], WorkflowDefinitionError]
+) -> float | None:
+    """``timeout`` (seconds per attempt) as float if it is finite and > 0; None stays None."""
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise fail(
+            f"{subject}: timeout is seconds per attempt and must be a finite number > 0, got "
+            f"{timeout!r}; use timeout=None for no limit"
+        )
+    return float(timeout)
+
+
+def check_flag_option(
+    value: bool, option: str, subject: str, fail: Callable[[str], WorkflowDefinitionError]
+) -> bool:
+    """``value`` if it is True or False (not 1, not "yes"), else ``fail`` naming ``option``."""
+    if not isinstance(value, bool):
+        raise fail(f"{subject}: {option} takes True or False, got {value!r}")
+    return value
+
+
 def _is_context_annotation(annotation: object) -> bool:
     if isinstance(annotation, str):
         return annotation.rsplit(".", 1)[-1] == _CONTEXT_CLASS
@@ -399,32 +436,20 @@ class _StepBuilder:
     def _check_wait_for(self, wait_for: Sequence[str | Step]) -> tuple[str, ...]:
         if isinstance(wait_for, str | Step):
             wait_for = [wait_for]
+        if not isinstance(wait_for, Iterable):
+            raise self.fail(
+                f"step {self.name!r}: wait_for takes a step, a step name or a list of them, "
+                f"got {wait_for!r}"
+            )
         option = f"step {self.name!r}: wait_for"
         names = dict.fromkeys(self.workflow._step_ref_name(item, option) for item in wait_for)
         return tuple(names)  # in the order given, each once (a dict, so linear)
 
     def _check_retry(self, retry: Retry | None) -> Retry | None:
-        if retry is not None and not isinstance(retry, Retry):
-            raise self.fail(
-                f"step {self.name!r}: retry= takes a Retry, e.g. retry=Retry(attempts=3), "
-                f"got {retry!r}"
-            )
-        return retry
+        return check_retry_option(retry, f"step {self.name!r}", self.fail)
 
     def _check_timeout(self, timeout: float | None) -> float | None:
-        if timeout is None:
-            return None
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise self.fail(
-                f"step {self.name!r}: timeout is seconds per attempt and must be a finite "
-                f"number > 0, got {timeout!r}; use timeout=None for no limit"
-            )
-        return float(timeout)
+        return check_timeout_option(timeout, f"step {self.name!r}", self.fail)
 
     def _check_pool(self, pool: str | None) -> str | None:
         if pool is not None and (not isinstance(pool, str) or not pool):
@@ -432,9 +457,7 @@ class _StepBuilder:
         return pool
 
     def _check_inline(self, inline: bool) -> bool:
-        if not isinstance(inline, bool):
-            raise self.fail(f"step {self.name!r}: inline takes True or False, got {inline!r}")
-        return inline
+        return check_flag_option(inline, "inline", f"step {self.name!r}", self.fail)
 
     def _check_when(
         self, when: Callable[..., bool] | None, params: tuple[str, ...]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "Workflow", "is_async_callable"]
 
 
-@attrs.define(eq=False, repr=False)
+@attrs.define(eq=False, repr=False, init=False)
 class Workflow:
     """A named graph of steps with declared inputs.
 
@@ -63,7 +63,7 @@ class Workflow:
     """
 
     name: str = attrs.field()
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    inputs: tuple[str, ...] = attrs.field(default=())
     _steps: dict[str, Step] = attrs.field(factory=dict, init=False)
     _returns: str | None = attrs.field(default=None, init=False)
     _plan: Plan | None = attrs.field(default=None, init=False)
@@ -80,6 +80,12 @@ class Workflow:
                 f"inputs=[{inputs!r}]",
                 workflow=name,
             )
+        if not isinstance(inputs, Iterable):
+            raise WorkflowDefinitionError(
+                f"workflow {name!r}: inputs takes a list of names, got {inputs!r}; write "
+                "inputs=[] for none",
+                workflow=name,
+            )
         names = tuple(inputs)
         for input_name in names:
             if not _is_name(input_name):
@@ -94,7 +100,7 @@ class Workflow:
                 f"workflow {name!r}: input names must be unique; duplicated: {_quoted(duplicated)}",
                 workflow=name,
             )
-        self.__attrs_init__(name, names)  # type: ignore[attr-defined]
+        self.__attrs_init__(name, names)
 
     @property
     def steps(self) -> Mapping[str, Step]:
@@ -273,6 +279,11 @@ class Workflow:
 
         Returns:
             The map :class:`Step`, or a decorator that makes it.
+
+        Raises:
+            WorkflowDefinitionError: A bad option (``over``, ``item``, ``workflow``,
+                ``batch_size``, ``ordered``, ``outcomes``, ``retry``, ``timeout``, ``reduce``,
+                ``initial``) or wiring, raised here at declaration.
         """
         def decorate(element: Callable[..., Any] | None) -> Step:
             step_name = name or (element.__name__ if element is not None else None)
@@ -308,6 +319,12 @@ class Workflow:
             if fn is not None:
                 raise WorkflowDefinitionError(
                     f"map over {over!r}: give a function or workflow=, not both", workflow=self.name
+                )
+            if not isinstance(workflow, Workflow):
+                raise WorkflowDefinitionError(
+                    f"map over {over!r}: workflow= takes a Workflow to run per element, got "
+                    f"{workflow!r}",
+                    workflow=self.name,
                 )
             return decorate(None)
         if fn is None:

@@ -172,7 +172,11 @@ async def test_ask_refuses_a_negative_or_nan_timeout_naming_the_value(system, ti
     ref = await system.spawn(Logger)
 
     with pytest.raises(
-        ValueError, match=re.escape(f"ask timeout must be >= 0 seconds or None; got {timeout!r}")
+        ValueError,
+        match=re.escape(
+            "ask timeout must be a number of seconds >= 0, or None to wait forever; "
+            f"got {timeout!r}"
+        ),
     ):
         await ref.ask("hello", timeout=timeout)
 

@@ -683,7 +683,9 @@ async def test_a_linked_crash_during_on_start_raises_actor_start_error_with_that
 async def test_shutdown_refuses_a_nan_timeout_and_leaves_the_actor_running(system):
     ref = await system.spawn(Hooked, [])
 
-    with pytest.raises(ValueError, match="shutdown timeout must be a number of seconds or None"):
+    with pytest.raises(
+        ValueError, match="shutdown timeout must be a number of seconds >= 0, or None"
+    ):
         await ref.shutdown(timeout=float("nan"))
 
     assert ref.is_alive

@@ -189,11 +189,15 @@ async def test_send_after_refuses_a_negative_or_nan_delay_naming_the_value(syste
         await ref.ask(("after", delay, "never"))
 
     assert isinstance(caught.value.__cause__, ValueError)
-    assert str(caught.value.__cause__) == f"send_after delay must be >= 0 seconds; got {delay!r}"
+    assert str(caught.value.__cause__) == (
+        f"send_after delay must be a number of seconds >= 0; got {delay!r}"
+    )
 
 
-@pytest.mark.parametrize("period", [0, -1.0, math.nan])
-async def test_send_interval_refuses_a_non_positive_period_naming_the_value(system, period):
+@pytest.mark.parametrize("period", [0, -1.0, math.nan, math.inf, 1e-9, 0.000999])
+async def test_send_interval_refuses_a_period_under_1_ms_or_infinite_naming_the_value(
+    system, period
+):
     ref, _, _ = await spawn_clocked(system)
 
     with pytest.raises(Exception) as caught:  # noqa: PT011 - the cause is checked below
@@ -201,8 +205,19 @@ async def test_send_interval_refuses_a_non_positive_period_naming_the_value(syst
 
     assert isinstance(caught.value.__cause__, ValueError)
     assert str(caught.value.__cause__) == (
-        f"send_interval period must be > 0 seconds; got {period!r}"
+        f"send_interval period must be a finite number of seconds >= 0.001; got {period!r}; "
+        "the shortest period is 1 ms"
     )
+
+
+async def test_send_interval_takes_a_period_of_exactly_1_ms(system, autojump_clock):
+    ref, log, handles = await spawn_clocked(system)
+
+    await ref.ask(("every", 0.001, "tick"))
+    await trio.sleep(0.0105)
+    handles[0].cancel()
+
+    assert [message for message, _ in log] == ["tick"] * 10
 
 
 async def test_send_interval_refuses_a_negative_first_delay(system):
@@ -211,7 +226,10 @@ async def test_send_interval_refuses_a_negative_first_delay(system):
     with pytest.raises(Exception) as caught:  # noqa: PT011 - the cause is checked below
         await ref.ask(("every", 1.0, "never", -1.0))
 
-    assert "send_interval first delay must be >= 0 seconds; got -1.0" in str(caught.value.__cause__)
+    assert (
+        "send_interval first delay must be a number of seconds >= 0, or None for one period; "
+        "got -1.0"
+    ) in str(caught.value.__cause__)
 
 
 async def test_a_timer_handle_repr_shows_kind_deadline_and_state(system, autojump_clock):

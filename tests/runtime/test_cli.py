@@ -28,6 +28,7 @@ from arborist.runtime import (
     StepRetried,
     StepStarted,
     Workflow,
+    WorkflowCancelledError,
     WorkflowFailedError,
 )
 from arborist.runtime.cli import main
@@ -39,7 +40,7 @@ from arborist.runtime.cli._load import (
     parse_input,
     parse_inputs,
 )
-from arborist.runtime.cli._progress import PlainProgress, RichProgress
+from arborist.runtime.cli._progress import PlainProgress, RichProgress, describe
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -118,6 +119,34 @@ def make():
     return Opaque()
 
 unserialisable.returns("make")
+
+rich_types = Workflow("rich_types", inputs=[])
+
+@rich_types.step
+def common():
+    import dataclasses, datetime, decimal, uuid
+    import attrs
+
+    @attrs.frozen
+    class Point:
+        x: int
+        y: int
+
+    @dataclasses.dataclass
+    class Money:
+        amount: decimal.Decimal
+        currency: str
+
+    return {
+        "when": datetime.datetime(2026, 12, 1, 8, 30, tzinfo=datetime.timezone.utc),
+        "day": datetime.date(2026, 12, 1),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "price": Money(decimal.Decimal("9.95"), "EUR"),
+        "tags": {"b", "a"},
+        "at": Point(1, 2),
+    }
+
+rich_types.returns("common")
 """
 
 APPS = """
@@ -154,6 +183,13 @@ async def scheduled(rt):
     from arborist.runtime import every
 
     rt.schedule("ticker", every(seconds=0.02), tick)
+
+async def two_schedules_and_a_long_job(rt):
+    from arborist.runtime import every
+
+    rt.schedule("hourly", every(hours=1), tick)
+    rt.schedule("daily", every(hours=24), tick)
+    rt.fire_and_forget(trio.sleep, 600, name="nightly")
 """
 
 ONE_FLOW = """
@@ -305,6 +341,21 @@ def test_parse_input_reads_the_value_as_json_when_valid_else_as_a_string(text, v
     assert type(value).__name__ == kind
 
 
+@pytest.mark.parametrize("text", ['["book","pen"', '{"a": 1', '"unterminated'])
+def test_a_value_that_starts_like_json_but_does_not_parse_is_an_error_naming_the_input(text):
+    with pytest.raises(UsageError, match=r"--input items=.* looks like JSON but does not parse"):
+        parse_input(f"items={text}")
+
+
+def test_run_with_broken_json_in_an_input_exits_2_naming_the_input(in_project, capsys):
+    done = cli(capsys, "run", "flows:echo", "-i", 'value=["book","pen"')
+
+    assert done.returncode == 2
+    assert "--input value=" in done.stderr
+    assert "looks like JSON" in done.stderr
+    assert done.stdout == ""
+
+
 def test_run_inputs_are_parsed_as_json_or_kept_as_strings(in_project, capsys):
     as_json = cli(capsys, "run", "flows:echo", "--input", "value=[1, 2]")
     as_text = cli(capsys, "run", "flows:echo", "--input", "value=ana")
@@ -347,6 +398,22 @@ def test_run_output_auto_falls_back_to_repr_for_a_result_json_cannot_hold(in_pro
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("<flows.Opaque object at")
+
+
+def test_run_output_json_writes_dates_uuids_decimals_sets_attrs_and_dataclasses(
+    in_project, capsys
+):
+    done = cli(capsys, "run", "flows:rich_types", "--output", "json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "when": "2026-12-01T08:30:00+00:00",
+        "day": "2026-12-01",
+        "id": "12345678-1234-5678-1234-567812345678",
+        "price": {"amount": "9.95", "currency": "EUR"},
+        "tags": ["a", "b"],
+        "at": {"x": 1, "y": 2},
+    }
 
 
 def test_run_progress_off_prints_only_the_timeline_on_stderr(in_project, capsys):
@@ -597,6 +664,17 @@ def test_tree_sets_the_app_up_prints_the_runtime_tree_and_exits_0(project):
         assert any(child in line for line in lines), done.stdout
 
 
+def test_tree_shows_every_schedule_the_app_made_and_does_not_wait_for_its_jobs(project):
+    # The app's job would take 10 minutes; its grace time is 60 s: tree waits for neither.
+    done = arborist(
+        project, "tree", "apps:two_schedules_and_a_long_job", "--shutdown-timeout", "60"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "hourly" in done.stdout
+    assert "daily" in done.stdout
+
+
 def test_tree_of_the_cli_example_shows_its_inventory_actor():
     done = arborist(EXAMPLES.parent, "tree", "examples/cli_app.py")
 
@@ -670,7 +748,7 @@ def test_load_target_follows_a_dotted_attribute(in_project):
 
 
 def test_load_workflow_without_attribute_refuses_a_module_with_several_workflows(in_project):
-    with pytest.raises(UsageError, match=r"holds 6 workflows \(broken, echo, greet, pair, "):
+    with pytest.raises(UsageError, match=r"holds 7 workflows \(broken, echo, greet, pair, "):
         load_workflow("flows")
 
 
@@ -777,3 +855,28 @@ def test_rich_progress_draws_a_table_with_a_row_per_step_on_a_terminal():
     assert "declined [card]" in rows["charge"]  # shown as text, not read as markup
     assert "waiting" in rows["never"]
     assert "\x1b[" in stream.getvalue()  # drawn live, with terminal codes
+
+
+def test_a_note_during_rich_progress_is_printed_above_the_table_not_painted_over():
+    rich_console = pytest.importorskip("rich.console")
+    stream = io.StringIO()
+    console = rich_console.Console(file=stream, force_terminal=True, width=100)
+    progress = RichProgress(console, ("load",))
+    progress.open(0.0, None)
+    progress.on_event(RunStarted("w-1", "w", 0.0))
+
+    progress.note("arborist: interrupted: cancelling run w-1 (Ctrl-C again to stop at once)")
+    progress.on_event(StepStarted("w-1", "w", "load", 1, 0.1))
+    progress.close()
+
+    text = stream.getvalue()
+    assert "interrupted: cancelling run w-1" in text
+    assert text.rindex("interrupted: cancelling run w-1") < text.rindex("load")
+
+
+def test_a_cancelled_run_reads_cancelled_not_failed():
+    error = WorkflowCancelledError(workflow="w", run_id="w-1", completed=[], cancelled=["load"])
+    line = describe(RunFinished("w-1", "w", 2.0, 2.0, False, error))
+
+    assert line is not None
+    assert (line.status, line.detail) == ("cancelled", "2.00s")

@@ -16,6 +16,7 @@ from arborist.runtime import (
     RuntimeClosedError,
     RuntimeShutdownReport,
     Workflow,
+    WorkflowCancelledError,
     WorkflowFailedError,
     open_asyncio_runtime,
 )
@@ -62,6 +63,28 @@ def test_submit_returns_a_future_of_the_result():
     with Runtime.background() as rt:
         futures = [rt.submit(_double(), x=i) for i in range(5)]
         assert [f.result(timeout=10) for f in futures] == [0, 2, 4, 6, 8]
+
+
+def test_submit_returns_once_the_run_has_started_so_its_future_cannot_be_cancelled():
+    with Runtime.background() as rt:
+        future = rt.submit(_double(), x=1)
+
+        assert future.running()
+        assert future.cancel() is False
+        assert future.result(timeout=10) == 2
+
+
+def test_a_future_whose_run_is_cut_by_the_close_fails_with_the_runs_cancellation():
+    wf = Workflow("slow")
+
+    @wf.step
+    async def slow():
+        await trio.sleep_forever()
+
+    with Runtime.background(shutdown_timeout=0) as rt:
+        future = rt.submit(wf)
+
+    assert isinstance(future.exception(timeout=10), WorkflowCancelledError)
 
 
 def test_a_failed_run_raises_its_error_in_the_calling_thread_and_in_the_future():

@@ -131,7 +131,9 @@ async def test_a_max_concurrency_that_is_not_a_positive_int_is_refused(bad):
     ran = []
     wf = _side_effect_workflow(ran)
     async with Runtime() as rt:
-        with pytest.raises(ValueError, match=rf"max_concurrency must be a positive int.*{bad!r}"):
+        with pytest.raises(
+            (TypeError, ValueError), match=rf"max_concurrency must be a positive int.*{bad!r}"
+        ):
             await rt.run(wf, user_id=1, max_concurrency=bad)
         await _assert_nothing_ran(rt, ran)
 

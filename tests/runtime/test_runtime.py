@@ -235,3 +235,14 @@ async def test_when_the_root_supervisor_gives_up_the_runtime_stops_and_raises_wh
     assert len(refused) == 1
     assert "root supervisor gave up" in refused[0]
     assert reached_the_end == []
+
+
+async def test_aclose_with_a_timeout_gives_jobs_that_grace_not_the_shutdown_time(autojump_clock):
+    async with Runtime(shutdown_timeout=30.0) as rt:
+        rt.fire_and_forget(trio.sleep, 100)
+        await trio.sleep(1)
+        started = trio.current_time()
+        report = await rt.aclose(timeout=2.0)
+        assert trio.current_time() - started == 2.0
+    assert report.jobs is not None
+    assert len(report.jobs.cut) == 1

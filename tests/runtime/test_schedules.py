@@ -776,3 +776,23 @@ async def test_ten_thousand_interval_schedules_share_one_timer_heap_without_slee
     assert tasks == n  # one idle scheduler actor each, no task sleeping per schedule
     assert len(finished) == n
     assert {event.time for event in finished} == {10}
+
+
+async def test_the_schedules_of_a_runtime_print_as_a_readable_table(autojump_clock):
+    async def job():
+        pass
+
+    async with Runtime() as rt:
+        rt.schedule("poll", every(seconds=30), job)
+        rt.schedule("later", every(seconds=60), job)
+        rt.pause_schedule("later")
+        await trio.sleep(31)
+        table = rt.schedules()
+    lines = str(table).splitlines()
+    header = ["schedule", "trigger", "next", "fire", "(UTC)", "runs", "last", "state"]
+    assert lines[0].split() == header
+    assert lines[1].split()[:4] == ["later", "every", "60", "s"]
+    assert lines[1].split()[-3:] == ["0", "-", "paused"]
+    assert lines[2].split()[-3:] == ["1", "ok", "active"]
+    assert [info.name for info in table] == ["later", "poll"]  # still a list of ScheduleInfo
+    assert str(table[1]).startswith("poll  every 30 s  ")

@@ -176,6 +176,34 @@ async def test_an_at_schedule_fires_once_then_ends_exhausted(autojump_clock):
     assert names == []
 
 
+class Stuck:
+    """A custom trigger due one hour after its first question, then at that same instant again."""
+
+    def __init__(self) -> None:
+        self.first: datetime | None = None
+
+    def next_after(self, after: datetime) -> datetime:
+        if self.first is None:
+            self.first = after + timedelta(hours=1)
+        return self.first
+
+
+async def test_a_custom_trigger_that_stops_moving_forward_ends_its_schedule_naming_it(
+    autojump_clock, caplog
+):
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    async with open_wall(start) as h:
+        h.manager.schedule("stuck", Stuck(), noop)
+        await trio.sleep_until(3 * 3600)
+
+    assert [e.time for e in h.of(ScheduleTick)] == [3600]
+    (ended,) = h.of(ScheduleEnded)
+    assert ended.time == 3600
+    assert ended.reason.startswith("trigger failed: schedule 'stuck': trigger")
+    assert "which is not after it" in ended.reason
+    assert "which is not after it" in caplog.text
+
+
 async def test_a_cron_window_includes_its_start_and_end_instants(autojump_clock):
     start = paris(2026, 1, 5, 12, 0)
     async with open_wall(start) as h:

@@ -137,6 +137,26 @@ def test_every_rejects_a_negative_amount():
         every(hours=1, minutes=-1)
 
 
+def test_every_rejects_a_period_under_1_ms_stating_the_smallest():
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "every() needs a period of at least 0.001 seconds (1 ms), got seconds=0.0009, "
+            "minutes=0, hours=0, days=0: trio's timers cannot keep a shorter period"
+        ),
+    ):
+        every(seconds=0.0009)
+
+
+def test_every_takes_a_period_of_exactly_1_ms():
+    assert every(seconds=0.001).period == 0.001
+
+
+def test_interval_rejects_a_timedelta_under_1_ms():
+    with pytest.raises(ValueError, match=r"Interval period must be at least 0.001 seconds"):
+        Interval(timedelta(microseconds=500))
+
+
 def test_interval_rejects_a_non_finite_period():
     with pytest.raises(
         ValueError,

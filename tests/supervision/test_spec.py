@@ -77,13 +77,16 @@ def test_duplicate_child_ids_are_refused_naming_the_id():
 
 
 def test_a_negative_shutdown_names_the_child_and_the_accepted_values():
-    with pytest.raises(ValueError, match=r"child 'a': shutdown must be seconds >= 0, BRUTAL"):
+    with pytest.raises(
+        ValueError,
+        match=r"child 'a': shutdown must be a number of seconds >= 0; got -1; or BRUTAL .*INFINITY",
+    ):
         ChildSpec("a", Worker, shutdown=-1)
 
 
 @pytest.mark.parametrize("value", [float("nan"), True, "5"])
 def test_a_shutdown_that_is_not_a_number_of_seconds_is_refused(value):
-    with pytest.raises(ValueError, match="shutdown must be seconds"):
+    with pytest.raises((TypeError, ValueError), match="shutdown must be a number of seconds"):
         ChildSpec("a", Worker, shutdown=value)
 
 
@@ -176,11 +179,34 @@ def test_a_name_must_be_a_non_empty_string():
 
 
 def test_kwargs_are_copied_so_later_changes_do_not_leak_in():
-    kwargs = {"x": 1}
+    kwargs = {"start_delay": 1.0}
     spec = ChildSpec("a", Worker, kwargs=kwargs)
-    kwargs["x"] = 2
+    kwargs["start_delay"] = 2.0
 
-    assert spec.kwargs == {"x": 1}
+    assert spec.kwargs == {"start_delay": 1.0}
+
+
+def test_a_spec_may_leave_out_arguments_that_a_dynamic_supervisor_appends_later():
+    spec = ChildSpec("a", Worker, args=("a",))
+
+    assert spec.args == ("a",)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "why"),
+    [
+        (("a", [], 0.0, "extra"), {}, "too many positional arguments"),
+        (("a",), {"delay": 1.0}, "unexpected keyword argument 'delay'"),
+    ],
+)
+def test_args_that_can_never_fit_the_start_are_refused_at_construction(args, kwargs, why):
+    with pytest.raises(TypeError, match=f"child 'a': args .* do not fit Worker.*{why}"):
+        ChildSpec("a", Worker, args=args, kwargs=kwargs)
+
+
+def test_a_string_is_refused_as_args_with_the_one_argument_spelling():
+    with pytest.raises(TypeError, match=r"ChildSpec args must be a tuple or a list; got 'ab'"):
+        ChildSpec("a", job, args="ab")
 
 
 def test_a_backoff_validates_its_numbers():
