@@ -17,11 +17,13 @@ import attrs
 
 __all__ = [
     "EngineEvent",
+    "MapBatchFinished",
     "PoolLimitChanged",
     "RunFinished",
     "RunStarted",
     "StepAgain",
     "StepCancelled",
+    "StepCompensated",
     "StepFailed",
     "StepFinished",
     "StepRetried",
@@ -215,6 +217,47 @@ class PoolLimitChanged:
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
+@attrs.frozen
+class StepCompensated:
+    """A step's ``@compensate`` function decided about an attempt's error.
+
+    ``decision`` is ``"continue"`` (``ContinueWith``: the step completes with its value),
+    ``"retry"`` (``RetryStep``) or ``"fail"`` (anything else, or the function raised);
+    ``duration`` is the time the function took, ending at ``time``.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+    decision: str
+    error: BaseException
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+
+@attrs.frozen
+class MapBatchFinished:
+    """A batch of a map step's elements ended: ``count`` elements from index ``first``.
+
+    Batches are consecutive runs of ``batch_size`` elements in source order (the last may be
+    shorter); one ends when its last element ended, ``failed`` of them with an error.
+    ``duration`` runs from its first element's start to ``time``.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+    first: int
+    count: int
+    failed: int
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+
 EngineEvent = (
     RunStarted
     | RunFinished
@@ -228,5 +271,7 @@ EngineEvent = (
     | StepUndone
     | StepUndoFailed
     | PoolLimitChanged
+    | StepCompensated
+    | MapBatchFinished
 )
 """Any event of workflow runs, their steps and pools."""

@@ -21,6 +21,7 @@ from ..workflow._control import ContinueWith, RetryStep
 from ..workflow._workflow import is_async_callable
 from ._context import StepContext
 from ._errors import StepTimeoutError
+from ._events import StepCompensated
 from ._map_run import run_composite
 from ._pools import holding
 from ._threads import run_in_thread
@@ -221,17 +222,33 @@ class StepRunner:
         fn = step.compensate_fn
         if fn is None:
             return StepExit(FAILED, step.name, attempt, start, error=error, ctx=ctx)
+        asked = trio.current_time()
         try:
             decision = fn(error)
             if is_async_callable(fn):
                 decision = await decision
         except Exception as exc:
             exc.__cause__ = exc.__cause__ or error
+            self.compensated(step.name, attempt, asked, "fail", error)
             return StepExit(FAILED, step.name, attempt, start, error=exc, ctx=ctx)
         if isinstance(decision, ContinueWith):
+            self.compensated(step.name, attempt, asked, "continue", error)
             return StepExit(DONE, step.name, attempt, start, value=decision.value, ctx=ctx)
         retry = decision if isinstance(decision, RetryStep) else None
+        self.compensated(step.name, attempt, asked, "retry" if retry else "fail", error)
         return StepExit(FAILED, step.name, attempt, start, error=error, decision=retry, ctx=ctx)
+
+    def compensated(
+        self, step: str, attempt: int, asked: float, decision: str, error: BaseException
+    ) -> None:
+        """Report a compensate function's decision (``StepCompensated``) to subscribers."""
+        events = self.services.events
+        if events:
+            now = trio.current_time()
+            wf = self.workflow
+            events.emit(
+                StepCompensated(self.run_id, wf, step, attempt, now, now - asked, decision, error)
+            )
 
     async def execute(
         self, step: Step, attempt: int, kwargs: dict[str, Any], ctx: StepContext | None

@@ -10,6 +10,10 @@ happens and the engine knows nothing of OpenTelemetry. The spans:
 - ``step <step>``: one per attempt, a child of its run's span, from dispatch to its end;
   outcome ``ok``, ``failed`` (the exception recorded, status ERROR), ``cancelled``, ``again``.
   Skips and retries are span events on the run's span.
+- ``compensate <step>``: a step's ``@compensate`` deciding (``continue``, ``retry``,
+  ``fail``), inside the attempt's span, the error it was given recorded.
+- ``map batch <step>``: each batch of ``batch_size`` elements of a map step, inside the
+  attempt's span (``first``, ``count``, ``failed``).
 - ``undo <step>``: one per undo of a completed step during a rollback.
 - ``job <name>``: one per fire-and-forget job or task of the runtime's task supervisor.
 - ``schedule <name>``: one per schedule run (an accepted tick), from its start to its end;
@@ -34,10 +38,12 @@ from opentelemetry.trace import Span, Status, StatusCode
 from arborist.supervision import TaskCancelled, TaskFailed, TaskFinished, TaskStarted
 
 from ..engine._events import (
+    MapBatchFinished,
     RunFinished,
     RunStarted,
     StepAgain,
     StepCancelled,
+    StepCompensated,
     StepFailed,
     StepFinished,
     StepRetried,
@@ -92,6 +98,8 @@ class Tracing:
             StepAgain: self._step_again,
             StepRetried: self._step_retried,
             StepSkipped: self._step_skipped,
+            StepCompensated: self._compensated,
+            MapBatchFinished: self._map_batch,
             StepUndone: self._undone,
             StepUndoFailed: self._undo_failed,
             TaskStarted: self._job_started,
@@ -237,6 +245,35 @@ class Tracing:
             if event.because is not None:
                 attributes["arborist.because"] = event.because
             run.add_event("step skipped", attributes, timestamp=self._clock.ns(event.time))
+
+    def _inside_attempt(self, event: Any, name: str, attributes: dict[str, Any]) -> Span:
+        """A span within the attempt span of ``event``'s step, ending at ``event.time``."""
+        above = self._attempts.get((event.run_id, event.step)) or self._runs.get(event.run_id)
+        parent = trace.set_span_in_context(above) if above is not None else None
+        attributes = {
+            "arborist.workflow": event.workflow,
+            "arborist.run_id": event.run_id,
+            "arborist.step": event.step,
+            "arborist.attempt": event.attempt,
+            **attributes,
+        }
+        return self._start(name, event.time - event.duration, parent, attributes)
+
+    def _compensated(self, event: StepCompensated) -> None:
+        span = self._inside_attempt(
+            event, f"compensate {event.step}", {"arborist.decision": event.decision}
+        )
+        span.record_exception(event.error, timestamp=self._clock.ns(event.time))
+        self._end(span, event.time, event.decision)
+
+    def _map_batch(self, event: MapBatchFinished) -> None:
+        attributes = {
+            "arborist.first": event.first,
+            "arborist.count": event.count,
+            "arborist.failed": event.failed,
+        }
+        span = self._inside_attempt(event, f"map batch {event.step}", attributes)
+        self._end(span, event.time, "failed" if event.failed else "ok")
 
     def _undo_span(self, event: Any, start: float) -> Span:
         run = self._runs.get(event.run_id)

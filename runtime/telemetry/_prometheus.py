@@ -9,7 +9,9 @@ its own (or the one given), under the ``arborist_`` prefix:
 - steps: ``steps_total{workflow,step,outcome}`` (ok, failed, cancelled, again, skipped; a
   failed attempt that is retried counts as failed), ``step_duration_seconds{workflow,step}``,
   ``step_pool_wait_seconds{workflow,step}`` (attempts bounded by a pool),
-  ``step_retries_total{workflow,step}``, ``undos_total{workflow,step,outcome}`` (ok, failed);
+  ``step_retries_total{workflow,step}``, ``undos_total{workflow,step,outcome}`` (ok, failed),
+  ``compensations_total{workflow,step,decision}``, ``map_elements_total{workflow,step,
+  outcome}`` (counted by batch);
 - supervision: ``supervisor_restarts_total{supervisor,child}``,
   ``supervisor_give_ups_total{supervisor,child}``;
 - jobs: ``jobs_in_flight``, ``jobs_total{outcome}``;
@@ -50,10 +52,12 @@ from arborist.supervision import (
 )
 
 from ..engine._events import (
+    MapBatchFinished,
     RunFinished,
     RunStarted,
     StepAgain,
     StepCancelled,
+    StepCompensated,
     StepFailed,
     StepFinished,
     StepRetried,
@@ -142,6 +146,12 @@ class Metrics:
         )
         self.retries = counter("step_retries", "Step retries scheduled.", step)
         self.undos = counter("undos", "Undos of completed steps, by outcome.", (*step, "outcome"))
+        self.compensations = counter(
+            "compensations", "Compensate decisions, by decision.", (*step, "decision")
+        )
+        self.map_elements = counter(
+            "map_elements", "Map step elements ended, by outcome.", (*step, "outcome")
+        )
         sup = ("supervisor", "child")
         self.restarts = counter("supervisor_restarts", "Children restarted.", sup)
         self.give_ups = counter("supervisor_give_ups", "Supervisors that gave up.", sup)
@@ -172,6 +182,10 @@ class Metrics:
             StepRetried: lambda e: self.retries.labels(e.workflow, self._s(e)).inc(),
             StepUndone: lambda e: self.undos.labels(e.workflow, self._s(e), "ok").inc(),
             StepUndoFailed: lambda e: self.undos.labels(e.workflow, self._s(e), "failed").inc(),
+            StepCompensated: lambda e: self.compensations.labels(
+                e.workflow, self._s(e), e.decision
+            ).inc(),
+            MapBatchFinished: self._map_batch,
             ChildRestarted: lambda e: self._supervisor(self.restarts, e),
             SupervisorGaveUp: lambda e: self._supervisor(self.give_ups, e),
             TaskStarted: lambda e: self.jobs_in_flight.inc(),
@@ -223,6 +237,13 @@ class Metrics:
         self.step_duration.labels(event.workflow, step).observe(event.duration)
         if waited:
             self.step_wait.labels(event.workflow, step).observe(waited)
+
+    def _map_batch(self, event: MapBatchFinished) -> None:
+        step = self._s(event)
+        if event.count > event.failed:
+            self.map_elements.labels(event.workflow, step, "ok").inc(event.count - event.failed)
+        if event.failed:
+            self.map_elements.labels(event.workflow, step, "failed").inc(event.failed)
 
     def _supervisor(self, counter: Counter, event: ChildRestarted | SupervisorGaveUp) -> None:
         counter.labels(supervisor_label(event.supervisor), str(event.id)).inc()

@@ -267,3 +267,43 @@ async def test_closing_the_tracing_ends_open_spans_and_stops_tracing(
     assert [s.attributes["arborist.outcome"] for s in spans["run slow"]] == ["unfinished"]
     assert [s.attributes["arborist.outcome"] for s in spans["step wait"]] == ["unfinished"]
 
+
+
+async def test_a_compensation_and_map_batches_are_spans_inside_their_attempt(
+    autojump_clock, exporter, provider
+):
+    from arborist.runtime import ContinueWith
+
+    wf = Workflow("mixed", inputs=["items"])
+
+    @wf.step
+    async def charge():
+        raise ConnectionError("declined")
+
+    @charge.compensate
+    async def on_error(error):
+        return ContinueWith(0)
+
+    @wf.map(over="items", batch_size=2)
+    async def each(item):
+        await trio.sleep(1)
+        return item
+
+    async with Runtime() as rt:
+        instrument(rt, tracer_provider=provider)
+        await rt.run(wf, items=[1, 2, 3])
+    spans = _by_name(exporter)
+    (charge_span,) = spans["step charge"]
+    (compensate,) = spans["compensate charge"]
+    (each_span,) = spans["step each"]
+    batches = spans["map batch each"]
+
+    assert compensate.parent.span_id == charge_span.context.span_id
+    assert compensate.attributes["arborist.decision"] == "continue"
+    assert [e.attributes["exception.message"] for e in compensate.events] == ["declined"]
+    assert {b.parent.span_id for b in batches} == {each_span.context.span_id}
+    ranges = sorted(
+        (b.attributes["arborist.first"], b.attributes["arborist.count"])
+        for b in batches
+    )
+    assert ranges == [(0, 2), (2, 1)]

@@ -229,3 +229,35 @@ async def test_without_step_labels_steps_are_aggregated_per_workflow(autojump_cl
     ok = (("outcome", "ok"), ("step", "*"), ("workflow", "orders"))
     assert (found[("arborist_steps_total", failed)], found[("arborist_steps_total", ok)]) == (2, 2)
     assert not any(dict(k[1]).get("step") == "charge" for k in found)
+
+
+async def test_compensations_and_map_elements_are_counted(autojump_clock):
+    from arborist.runtime import ContinueWith
+
+    wf = Workflow("mixed", inputs=["items"])
+
+    @wf.step
+    async def charge():
+        raise ConnectionError("declined")
+
+    @charge.compensate
+    async def on_error(error):
+        return ContinueWith(0)
+
+    @wf.map(over="items", batch_size=2, outcomes=True)
+    async def each(item):
+        if item == 2:
+            raise ValueError(item)
+        return item
+
+    async with Runtime() as rt:
+        metrics = Metrics(rt)
+        await rt.run(wf, items=[1, 2, 3])
+        found = samples(metrics)
+
+    decision = (("decision", "continue"), ("step", "charge"), ("workflow", "mixed"))
+    assert found[("arborist_compensations_total", decision)] == 1
+    ok = (("outcome", "ok"), ("step", "each"), ("workflow", "mixed"))
+    failed = (("outcome", "failed"), ("step", "each"), ("workflow", "mixed"))
+    assert found[("arborist_map_elements_total", ok)] == 2
+    assert found[("arborist_map_elements_total", failed)] == 1
