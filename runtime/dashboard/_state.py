@@ -49,6 +49,9 @@ __all__ = ["DashboardState"]
 MAX_CHILDREN = 40
 """Children of one tree node sent to the page; the rest are counted (``more``)."""
 
+MAX_ATTEMPTS = 300
+"""Ended attempts kept per run for its Gantt chart (the latest); older ones are counted."""
+
 
 @attrs.define
 class _Run:
@@ -60,8 +63,15 @@ class _Run:
     finished: float | None = None
     outcome: str = "running"
     error: str | None = None
-    attempts: list[dict[str, Any]] = attrs.Factory(list)
+    attempts: collections.deque[dict[str, Any]] = attrs.Factory(
+        lambda: collections.deque(maxlen=MAX_ATTEMPTS)
+    )
     open: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    ended: int = 0
+
+    def add(self, attempt: dict[str, Any]) -> None:
+        self.ended += 1
+        self.attempts.append(attempt)
 
     def view(self, now: float) -> dict[str, Any]:
         end = self.finished if self.finished is not None else now
@@ -74,6 +84,7 @@ class _Run:
             "error": self.error,
             "started_wall": self.wall,
             "duration": end - self.started,
+            "hidden": self.ended - len(self.attempts),
             "attempts": [
                 {
                     **a,
@@ -169,7 +180,7 @@ class DashboardState:
         run.outcome = "ok" if event.ok else run_outcome(event.error)
         run.error = None if event.error is None else f"{type(event.error).__name__}: {event.error}"
         for attempt in run.open.values():
-            run.attempts.append({**attempt, "end": event.time, "status": "unfinished"})
+            run.add({**attempt, "end": event.time, "status": "unfinished"})
         run.open.clear()
         self._recent.appendleft(run)
 
@@ -189,12 +200,12 @@ class DashboardState:
             return
         attempt = run.open.pop(event.step, None)
         if attempt is not None:
-            run.attempts.append({**attempt, "end": event.time, "status": status})
+            run.add({**attempt, "end": event.time, "status": status})
 
     def _skipped(self, event: StepSkipped) -> None:
         run = self._active.get(event.run_id)
         if run is not None:
-            run.attempts.append(
+            run.add(
                 {"step": event.step, "attempt": 0, "start": event.time, "end": event.time,
                  "status": "skipped"}
             )
@@ -202,7 +213,7 @@ class DashboardState:
     def _undo(self, event: Any, start: float, status: str) -> None:
         run = self._active.get(event.run_id)
         if run is not None:
-            run.attempts.append(
+            run.add(
                 {"step": f"undo {event.step}", "attempt": 1, "start": start, "end": event.time,
                  "status": status}
             )

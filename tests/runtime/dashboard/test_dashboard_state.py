@@ -106,3 +106,26 @@ async def test_with_a_store_the_history_comes_from_the_journal(tmp_path):
     assert [(r["run_id"], r["workflow"], r["status"]) for r in snapshot["history"]] == [
         ("billing-7", "billing", "running")
     ]
+
+
+async def test_a_run_of_many_steps_keeps_only_its_latest_attempts_and_counts_the_rest(
+    autojump_clock,
+):
+    from arborist.runtime.dashboard._state import MAX_ATTEMPTS
+
+    wf = Workflow("wide")
+    for i in range(MAX_ATTEMPTS + 20):
+
+        async def noop():
+            return None
+
+        wf.step(noop, name=f"s{i}")
+
+    async with Runtime() as rt:
+        state = DashboardState(rt)
+        await rt.run(wf)
+        snapshot = await state.snapshot()
+
+    (run,) = snapshot["recent"]
+    assert len(run["attempts"]) == MAX_ATTEMPTS
+    assert run["hidden"] == 20
