@@ -11,6 +11,7 @@ about a schedule is silent.
 
 from __future__ import annotations
 
+import contextvars
 import time as _time
 from datetime import datetime
 
@@ -19,6 +20,7 @@ import attrs
 from ._options import MissReason
 
 __all__ = [
+    "CURRENT_SCHEDULE_RUN",
     "ScheduleEnded",
     "ScheduleEvent",
     "ScheduleMissed",
@@ -30,6 +32,16 @@ __all__ = [
     "ScheduleSkipped",
     "ScheduleTick",
 ]
+
+CURRENT_SCHEDULE_RUN: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "arborist_schedule_run", default=None
+)
+"""``(schedule, run)`` in the task running a schedule's job (None elsewhere).
+
+A workflow run the job starts sees it in its ``RunStarted.caller_context``, so exporters can
+nest the run under the schedule run (OpenTelemetry does).
+"""
+
 
 @attrs.frozen
 class ScheduleTick:

@@ -41,6 +41,7 @@ from arborist.actors._escapes import sort_escape
 from arborist.actors._logging import get_logger
 
 from ._events import (
+    CURRENT_SCHEDULE_RUN,
     ScheduleEnded,
     ScheduleMissed,
     ScheduleRunCancelled,
@@ -413,6 +414,7 @@ class Scheduler(Actor):
         events = state.env.events
         if events:
             state.emit(ScheduleRunStarted(name, began, run.due, run.number))
+            CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
         if timeout is None:
             await self._call_job()
         else:

@@ -6,7 +6,8 @@ happens and the engine knows nothing of OpenTelemetry. The spans:
 
 - ``run <workflow>``: one per run, from ``RunStarted`` to ``RunFinished``. Its parent is the
   span that was current where ``rt.start`` was called (a FastAPI request's, say), or, for a
-  child run (``ctx.run``, an included workflow), the attempt span of the step that started it.
+  child run (``ctx.run``, an included workflow), the attempt span of the step that started it,
+  or, for a run a schedule started, that schedule run's span.
 - ``step <step>``: one per attempt, a child of its run's span, from dispatch to its end;
   outcome ``ok``, ``failed`` (the exception recorded, status ERROR), ``cancelled``, ``again``.
   Skips and retries are span events on the run's span.
@@ -53,6 +54,7 @@ from ..engine._events import (
     StepUndone,
 )
 from ..schedules._events import (
+    CURRENT_SCHEDULE_RUN,
     ScheduleMissed,
     ScheduleRunCancelled,
     ScheduleRunFailed,
@@ -167,6 +169,11 @@ class Tracing:
                 parent = trace.set_span_in_context(above)
         elif event.caller_context is not None:
             parent = event.caller_context.run(otel_context.get_current)
+            if not trace.get_current_span(parent).get_span_context().is_valid:
+                scheduled = event.caller_context.get(CURRENT_SCHEDULE_RUN)
+                above = self._schedules.get(scheduled) if scheduled is not None else None
+                if above is not None:  # a schedule's job started it: under that run's span
+                    parent = trace.set_span_in_context(above)
         self._runs[event.run_id] = self._start(
             f"run {event.workflow}", event.time, parent, attributes
         )

@@ -307,3 +307,17 @@ async def test_a_compensation_and_map_batches_are_spans_inside_their_attempt(
         for b in batches
     )
     assert ranges == [(0, 2), (2, 1)]
+
+
+async def test_a_run_a_schedule_started_nests_under_that_schedule_runs_span(
+    autojump_clock, exporter, provider
+):
+    async with Runtime() as rt:
+        instrument(rt, tracer_provider=provider)
+        rt.schedule("hourly", every(seconds=3600), _flaky(), inputs={"n": 1}, max_runs=1)
+        await trio.sleep(3700)
+    spans = _by_name(exporter)
+    (tick,) = spans["schedule hourly"]
+    (run,) = spans["run orders"]
+
+    assert run.parent.span_id == tick.context.span_id
