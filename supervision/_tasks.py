@@ -199,10 +199,7 @@ class TaskSupervisor(Actor):
             await ledger.wait_idle()
 
     def set_grace(self, seconds: float) -> None:
-        """Give running jobs ``seconds`` (instead of the shutdown time) when it stops next.
-
-        For an owner that stops it through its own supervisor (``terminate_child``), as a
-        runtime does when its ``aclose(timeout=...)`` asks for a shorter grace.
+        """Give running jobs ``seconds``, not the shutdown time, at the next stop (rt.aclose).
 
         Raises:
             ValueError: ``seconds`` is negative or not a number.
