@@ -46,7 +46,7 @@ from arborist.actors._checks import (
     check_timeout,
 )
 from arborist.actors._escapes import sort_escape
-from arborist.actors._logging import get_logger, log_context
+from arborist.actors._logging import get_logger
 
 from ._events import Unsubscribe
 from ._task_jobs import (
@@ -62,7 +62,7 @@ from ._task_jobs import (
     TaskTimeoutError,
     check_fn,
 )
-from ._task_ledger import JobLedger, settle_future
+from ._task_ledger import JobLedger, log_job_failure, settle_future
 
 __all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "check_options"]
 
@@ -433,9 +433,7 @@ class TaskSupervisor(Actor):
             await self._call(job)
         except Exception as exc:
             ledger.fail(job, exc)
-            logger.error(  # noqa: TRY400 - the traceback is the job's, in exc_info
-                "%r: job %r failed", self, job, exc_info=exc, extra=log_context(supervisor=self)
-            )
+            log_job_failure(self, job, exc)
         except BaseException as exc:
             cancellation = self._escaped(job, exc)
             if cancellation is exc:
@@ -496,7 +494,5 @@ class TaskSupervisor(Actor):
         if escape.interrupt is not None:
             self.system._interrupt(escape.interrupt, job)
         elif not is_task:
-            logger.error(
-                "%r: job %r failed", self, job, exc_info=failure, extra=log_context(supervisor=self)
-            )
+            log_job_failure(self, job, failure)
         return escape.cancellation

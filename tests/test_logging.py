@@ -64,7 +64,7 @@ def test_a_program_that_configures_no_logging_gets_nothing_from_arborist_on_stde
 
 
 async def test_a_run_starts_and_ends_at_info_with_its_run_id(autojump_clock, caplog):
-    with caplog.at_level(logging.INFO, logger="arborist"):
+    with caplog.at_level(logging.INFO, logger="arborist.runtime.engine"):
         async with Runtime() as rt:
             handle = await rt.start(_quick())
             await handle.result()
@@ -100,7 +100,8 @@ async def test_adding_a_schedule_is_logged_at_info(autojump_clock, caplog):
 async def test_a_supervised_crash_is_an_error_naming_the_reason_and_the_supervisor(
     autojump_clock, caplog
 ):
-    with caplog.at_level(logging.ERROR, logger="arborist"):
+    # The logger itself, not only its parent: an example run earlier may have quietened it.
+    with caplog.at_level(logging.ERROR, logger="arborist.supervision"):
         async with Runtime() as rt:
             ref = await rt.spawn(Fragile, name="reader")
             ref.tell("read")
