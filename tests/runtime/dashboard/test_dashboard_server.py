@@ -77,3 +77,11 @@ async def test_the_page_is_served_at_the_root_and_the_url_has_no_token_without_o
     assert "?" not in dash.url
     assert status == 200
     assert "<title>arborist dashboard</title>" in body
+
+
+async def test_a_dashboard_shows_its_address_without_the_token_in_its_repr():
+    async with Runtime() as rt, open_dashboard(rt, port=0, token=TOKEN) as dash:
+        text = repr(dash)
+
+    assert text.startswith("<Dashboard http://127.0.0.1:")
+    assert TOKEN not in text

@@ -129,3 +129,9 @@ async def test_a_run_of_many_steps_keeps_only_its_latest_attempts_and_counts_the
     (run,) = snapshot["recent"]
     assert len(run["attempts"]) == MAX_ATTEMPTS
     assert run["hidden"] == 20
+
+
+async def test_the_state_shows_the_runs_in_flight_and_its_version_in_its_repr(autojump_clock):
+    async with Runtime() as rt:
+        state = DashboardState(rt)
+        assert repr(state) == "<DashboardState 0 runs in flight, version 0>"

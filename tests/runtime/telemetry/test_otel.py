@@ -321,3 +321,24 @@ async def test_a_run_a_schedule_started_nests_under_that_schedule_runs_span(
     (run,) = spans["run orders"]
 
     assert run.parent.span_id == tick.context.span_id
+
+
+async def test_a_tracing_says_how_many_runs_it_has_open_and_when_it_is_closed(provider):
+    async with Runtime() as rt:
+        tracing = instrument(rt, tracer_provider=provider)
+        opened = repr(tracing)
+        tracing.close()
+
+    assert opened == "<Tracing 0 runs open>"
+    assert repr(tracing) == "<Tracing closed>"
+
+
+async def test_the_event_clock_maps_trio_time_to_epoch_time_keeping_durations():
+    from arborist.runtime.telemetry import EventClock
+
+    clock = EventClock()
+    now = trio.current_time()
+
+    assert clock.ns(now + 1.5) - clock.ns(now) == 1_500_000_000
+    assert clock.seconds(now + 2) - clock.seconds(now) == pytest.approx(2.0)
+    assert repr(clock).startswith("<EventClock trio ")

@@ -261,3 +261,14 @@ async def test_compensations_and_map_elements_are_counted(autojump_clock):
     failed = (("outcome", "failed"), ("step", "each"), ("workflow", "mixed"))
     assert found[("arborist_map_elements_total", ok)] == 2
     assert found[("arborist_map_elements_total", failed)] == 1
+
+
+async def test_metrics_show_their_runtime_in_their_repr_and_stop_counting_when_closed():
+    async with Runtime() as rt:
+        metrics = Metrics(rt)
+        metrics.close()
+        await rt.run(_quick())
+        found = samples(metrics)
+
+    assert repr(metrics).startswith("<Metrics of ")
+    assert not any(name == "arborist_runs_total" for name, _ in found)
