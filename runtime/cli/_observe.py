@@ -63,11 +63,23 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     return host, port
 
 
+def _trace_path(text: str) -> Path:
+    """A file to write the trace to: its folder must exist (checked before the run)."""
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: the folder {str(path.parent)!r} does not exist"
+        )
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; name a file, e.g. run.json")
+    return path
+
+
 def add_trace_option(run: argparse.ArgumentParser) -> None:
-    """``--trace FILE`` on ``arborist run``."""
+    """``--trace FILE`` on ``arborist run`` (its folder must exist)."""
     run.add_argument(
         "--trace",
-        type=Path,
+        type=_trace_path,
         default=None,
         metavar="FILE",
         help="write the run's timeline as a Chrome trace (JSON) to FILE, for Perfetto "

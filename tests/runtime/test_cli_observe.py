@@ -32,6 +32,12 @@ async def ship(charge):
     await trio.sleep(0.01)
     return "shipped"
 
+broken = Workflow("broken")
+
+@broken.step
+async def boom():
+    raise RuntimeError("no")
+
 async def app(rt):
     rt.pool("db", limit=2)
     await rt.run(orders)
@@ -105,6 +111,24 @@ def test_run_trace_writes_a_chrome_trace_with_one_event_per_attempt(project):
     assert attempts == [("charge", "failed"), ("charge", "ok"), ("ship", "ok")]
     complete = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert all({"ts", "dur", "pid", "tid"} <= e.keys() for e in complete)
+
+
+def test_run_trace_is_written_for_a_failed_run_too(project):
+    done = arborist(project, "run", "flows:broken", "--trace", "failed.json", "--progress", "off")
+
+    assert done.returncode == 1
+    trace = json.loads((project / "failed.json").read_text())
+    assert [(e["name"], e["cat"]) for e in trace["traceEvents"] if e["ph"] == "X"] == [
+        ("boom", "failed")
+    ]
+
+
+def test_run_trace_into_a_missing_folder_is_a_usage_error_before_the_run(project):
+    done = arborist(project, "run", "flows:orders", "--trace", "no/such/dir/t.json")
+
+    assert done.returncode == 2
+    assert "the folder 'no/such/dir' does not exist" in done.stderr
+    assert done.stdout == ""  # the workflow did not run
 
 
 def test_serve_metrics_serves_prometheus_text_while_the_app_runs(project):

@@ -48,7 +48,7 @@ def find_or_install_chromium() -> str:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise BrowserUnavailable("chromium is not installed and we cannot apt-get it (not root)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]
+    install = ["apt-get", "install", "-y", "-qq", "chromium"]
     for command in (install, ["apt-get", "update", "-qq"], install):
         done = subprocess.run(
             command, check=False, env=env, capture_output=True, text=True, timeout=900
