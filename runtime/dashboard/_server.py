@@ -49,6 +49,14 @@ class Dashboard:
         return f"<Dashboard {self.url.split('?')[0]}>"
 
 
+def _check_numbers(port: object, interval: object, heartbeat: object) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be an int from 0 (any free port) to 65535; got {port!r}")
+    for name, value in (("interval", interval), ("heartbeat", heartbeat)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{name} must be a number of seconds > 0; got {value!r}")
+
+
 def _check(host: str, token: str | None, allow_remote: bool) -> None:
     if token is not None and (not isinstance(token, str) or len(token) < 16):
         raise ValueError(
@@ -100,10 +108,14 @@ async def open_dashboard(
         The ``Dashboard`` (its ``url``).
 
     Raises:
-        ValueError: a non-loopback host without ``allow_remote`` and a token, or a short token.
+        ValueError: a non-loopback host without ``allow_remote`` and a token, a short token,
+            a port outside 0-65535, or an interval or heartbeat that is not > 0.
         OSError: the address cannot be bound.
     """
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host must be an address such as '127.0.0.1'; got {host!r}")
     _check(host, token, allow_remote)
+    _check_numbers(port, interval, heartbeat)
     state = DashboardState(rt)
     closing = trio.Event()
     app = dashboard_app(

@@ -372,11 +372,16 @@ def instrument(rt: Any, *, tracer_provider: trace.TracerProvider | None = None) 
     Returns:
         The subscribed ``Tracing``.
 
+    Raises:
+        TypeError: ``rt`` is not a runtime.
+
     Example:
         >>> async with Runtime() as rt:  # doctest: +SKIP
         ...     tracing = instrument(rt)
         ...     await rt.run(wf, user_id=1)
     """
+    if not callable(getattr(rt, "subscribe", None)):
+        raise TypeError(f"instrument() takes an open Runtime (rt); got {rt!r}")
     tracer = trace.get_tracer(TRACER_NAME, tracer_provider=tracer_provider)
     tracing = Tracing(tracer)
     tracing._unsubscribe = rt.subscribe(tracing)

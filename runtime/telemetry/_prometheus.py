@@ -121,6 +121,8 @@ class Metrics:
         namespace: str = "arborist",
         step_labels: bool = True,
     ) -> None:
+        if not callable(getattr(rt, "subscribe", None)):
+            raise TypeError(f"Metrics() takes an open Runtime (rt); got {rt!r}")
         self.registry = registry if registry is not None else CollectorRegistry()
         self._rt = rt
         self._per_step = step_labels

@@ -85,3 +85,19 @@ async def test_a_dashboard_shows_its_address_without_the_token_in_its_repr():
 
     assert text.startswith("<Dashboard http://127.0.0.1:")
     assert TOKEN not in text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"port": 70000}, "port must be an int from 0"),
+        ({"port": "80"}, "port must be an int from 0"),
+        ({"interval": 0}, "interval must be a number of seconds > 0"),
+        ({"heartbeat": -1}, "heartbeat must be a number of seconds > 0"),
+    ],
+)
+async def test_bad_options_are_refused_before_anything_is_served(options, message):
+    async with Runtime() as rt:
+        with pytest.raises(ValueError, match=message):
+            async with open_dashboard(rt, **options):
+                pass

@@ -342,3 +342,8 @@ async def test_the_event_clock_maps_trio_time_to_epoch_time_keeping_durations():
     assert clock.ns(now + 1.5) - clock.ns(now) == 1_500_000_000
     assert clock.seconds(now + 2) - clock.seconds(now) == pytest.approx(2.0)
     assert repr(clock).startswith("<EventClock trio ")
+
+
+def test_instrument_refuses_something_that_is_not_a_runtime():
+    with pytest.raises(TypeError, match="takes an open Runtime"):
+        instrument(object())

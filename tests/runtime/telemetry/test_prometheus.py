@@ -272,3 +272,8 @@ async def test_metrics_show_their_runtime_in_their_repr_and_stop_counting_when_c
 
     assert repr(metrics).startswith("<Metrics of ")
     assert not any(name == "arborist_runs_total" for name, _ in found)
+
+
+def test_metrics_refuse_something_that_is_not_a_runtime():
+    with pytest.raises(TypeError, match="takes an open Runtime"):
+        Metrics("rt")
