@@ -101,3 +101,50 @@ async def test_bad_options_are_refused_before_anything_is_served(options, messag
         with pytest.raises(ValueError, match=message):
             async with open_dashboard(rt, **options):
                 pass
+
+
+async def _next_event(stream, buffer):
+    """The next server-sent event's JSON (reading more of the response as needed)."""
+    while b"\n\n" not in buffer[0]:
+        chunk = await stream.receive_some(65536)
+        assert chunk, "the event stream ended"
+        buffer[0] += chunk
+    event, buffer[0] = buffer[0].split(b"\n\n", 1)
+    data = event.split(b"data: ", 1)[1]
+    return json.loads(data)
+
+
+async def test_the_event_stream_sends_a_snapshot_at_once_and_another_when_a_run_starts():
+    wf_gate = trio.Event()
+
+    from arborist.runtime import Workflow
+
+    wf = Workflow("held")
+
+    @wf.step
+    async def hold():
+        await wf_gate.wait()
+
+    with trio.fail_after(20):
+        async with Runtime() as rt, open_dashboard(rt, port=0, heartbeat=30) as dash:
+            host, port = dash.url.split("//")[1].rstrip("/").split(":")
+            stream = await trio.open_tcp_stream(host, int(port))
+            await stream.send_all(
+                f"GET /api/events HTTP/1.0\r\nHost: {host}\r\n\r\n".encode()  # no chunking
+            )
+            buffer = [b""]
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += await stream.receive_some(65536)
+            head, buffer[0] = head.split(b"\r\n\r\n", 1)
+            first = await _next_event(stream, buffer)
+            handle = await rt.start(wf)
+            second = await _next_event(stream, buffer)
+            wf_gate.set()
+            await handle.result()
+            await stream.aclose()
+
+    assert b"text/event-stream" in head
+    assert first["active"] == []
+    assert [run["run_id"] for run in second["active"]] == [handle.run_id]
+    assert second["version"] > first["version"]
