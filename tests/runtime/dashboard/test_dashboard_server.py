@@ -9,7 +9,7 @@ import trio
 
 pytest.importorskip("hypercorn", reason="the dashboard extra is in the test extra")
 
-from arborist.runtime import Runtime
+from arborist.runtime import Runtime, Workflow
 from arborist.runtime.dashboard import is_loopback, open_dashboard
 
 TOKEN = "s3cret-token-of-some-length"
@@ -116,9 +116,6 @@ async def _next_event(stream, buffer):
 
 async def test_the_event_stream_sends_a_snapshot_at_once_and_another_when_a_run_starts():
     wf_gate = trio.Event()
-
-    from arborist.runtime import Workflow
-
     wf = Workflow("held")
 
     @wf.step
