@@ -46,8 +46,6 @@ from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
 from ..workflow._control import Again, Halt
 from ._errors import AgainLimitError, WorkflowCrashedError, WorkflowHaltedError
 from ._events import (
-    RunFinished,
-    RunStarted,
     StepAgain,
     StepCancelled,
     StepFailed,
@@ -62,7 +60,7 @@ from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._ledger import RunLedger
 from ._messages import CancelRun, Redispatch, RolledBack, RunInline
-from ._run_log import log_run_finished, log_run_started
+from ._run_log import announce_finished, announce_started
 from ._saga import HaltedRun, UndoEntry, rollback
 from ._step_runner import (
     CANCELLED,
@@ -143,12 +141,8 @@ class Coordinator(Actor):
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
-        log_run_started(self._run_id, self._wf, self._parent)
-        if self._events:
-            run, step = self._parent or (None, None)
-            at, caller = self._started, self._caller_context
-            self._events.emit(RunStarted(self._run_id, self._wf, at, run, step, caller))
-        self._caller_context = None
+        caller, self._caller_context = self._caller_context, None
+        announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
         self._dispatch()
         self._maybe_finish()
@@ -492,12 +486,7 @@ class Coordinator(Actor):
         self.stop()
 
     def _emit_finished(self, error: BaseException | None) -> None:
-        now = trio.current_time()
-        log_run_finished(self._run_id, self._wf, now - self._started, error)
-        if self._events:
-            parent = self._parent[0] if self._parent is not None else None
-            took, ok = now - self._started, error is None
-            self._events.emit(RunFinished(self._run_id, self._wf, now, took, ok, error, parent))
+        announce_finished(self._events, self._run_id, self._wf, self._started, error, self._parent)
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:
