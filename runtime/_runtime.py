@@ -45,6 +45,7 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
+from ._executors import check_executors, close_executors, open_executors
 from ._root import (
     ACTORS,
     JOBS,
@@ -63,6 +64,7 @@ from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
 from .engine._pools import Pool
 from .engine._saga import HaltedRun
+from .executors import Executor
 from .schedules._handle import ScheduleHandle, ScheduleInfo
 from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
@@ -86,6 +88,9 @@ class Runtime:
         seed: seed for the random numbers behind retry and schedule jitter (tests pass one).
         wall_clock: where cron and at() schedules read civil time (default: the system's);
             tests pass ``TrioWallClock(start)`` so trio's MockClock drives cron too.
+        executors: executors by name for steps declared with ``executor=name`` (e.g.
+            ``{"dask": DaskExecutor(address=...)}``); the runtime opens them when it is
+            entered, before anything runs, and closes them after its runs have ended.
 
     Example:
         >>> async with Runtime() as rt:  # doctest: +SKIP
@@ -99,9 +104,12 @@ class Runtime:
         shutdown_timeout: float = 5.0,
         seed: int | None = None,
         wall_clock: WallClock | None = None,
+        executors: Mapping[str, Executor] | None = None,
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
+        self._executors = check_executors(executors)
+        self._executors_open = False
         self._thread_limiter = trio.CapacityLimiter(thread_limit)
         self._shutdown_timeout = shutdown_timeout
         self._random = random.Random(seed)
@@ -125,6 +133,7 @@ class Runtime:
             owner=self,
             open_system=self._open_system,
             runs_supervisor=functools.partial(self._dynamic, RUNS),
+            executors=self._executors,
         )
 
     @classmethod
@@ -142,6 +151,9 @@ class Runtime:
         if self._stack is not None or self._closed:
             raise RuntimeError("a Runtime is entered once; create a new Runtime to start again")
         stack = AsyncExitStack()
+        await open_executors(self._executors)
+        self._executors_open = True
+        stack.push_async_callback(self._close_executors)  # last, if shutdown did not
         try:
             system = await stack.enter_async_context(
                 open_actor_system(shutdown_timeout=self._shutdown_timeout)
@@ -214,8 +226,14 @@ class Runtime:
             stop_schedules=self._schedules.stop,
             live_runs=list(self._runs.handles),
         )
+        await self._close_executors()  # the runs have ended: nothing submits any more
         self.shutdown_report = report
         return report
+
+    async def _close_executors(self) -> None:
+        if self._executors_open:
+            self._executors_open = False
+            await close_executors(self._executors)
 
     def _make_schedule_manager(self) -> ScheduleManager:
         return ScheduleManager(

@@ -28,6 +28,7 @@ from ._errors import (
 from ._events import (
     EngineEvent,
     PoolLimitChanged,
+    RemoteCallCancelled,
     RunFinished,
     RunStarted,
     StepAgain,
@@ -59,6 +60,7 @@ __all__ = [
     "Pool",
     "PoolLimitChanged",
     "PoolStatistics",
+    "RemoteCallCancelled",
     "RunFinished",
     "RunHandle",
     "RunServices",

@@ -3,7 +3,8 @@
 The engine never sees ``Runtime``: the coordinator, its step runner, step contexts and map
 steps reach the outside world only through this object, which the runtime builds once. It holds
 the shared pieces (events, pools, the thread limiter, the random source) and two callables:
-starting a child run and starting a fire-and-forget job.
+starting a child run and starting a fire-and-forget job, and the runtime's executors (opened
+before any run starts and closed after the last one ends).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import trio
 if TYPE_CHECKING:
     from arborist.supervision._events import EventBus
 
+    from ..executors._protocol import Executor
     from ..workflow._workflow import Workflow
     from ._handle import RunHandle
     from ._pools import Pool
@@ -41,6 +43,8 @@ class RunServices:
         start_child: starts a child run of a step (``ctx.run``, included workflows).
         fire_and_forget: starts a supervised job (``ctx.fire_and_forget``).
         owner: the user-facing runtime, shown to steps as ``ctx.runtime``.
+        executors: the runtime's executors by name (open while runs use them); steps
+            declared with ``executor=name`` run on them.
     """
 
     events: EventBus[Any]
@@ -51,3 +55,4 @@ class RunServices:
     start_child: StartChildRun
     fire_and_forget: Callable[..., Any]
     owner: Any = None
+    executors: Mapping[str, Executor] = attrs.field(factory=dict)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ._compose import IncludeSpec, MapSpec
     from ._workflow import Workflow
 
-__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "is_async_callable"]
+__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "INFO_CLASS", "Step", "is_async_callable"]
 
 CONTEXT_PARAM = "ctx"
 """A parameter with this name receives the step context (unless ``args=`` wires it)."""
@@ -33,6 +33,9 @@ DEFAULT_MAX_AGAIN = 100
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
 _NO_INITIAL: Any = object()
 _CONTEXT_CLASS = "StepContext"
+INFO_CLASS = "RemoteStepInfo"
+"""A parameter annotated with a class of this name receives the attempt's ``RemoteStepInfo``."""
+_NO_OPTIONS: Mapping[str, Any] = types.MappingProxyType({})
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
 
 
@@ -60,10 +63,19 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(repr(name) for name in names)
 
 
-def _is_context_annotation(annotation: object) -> bool:
+def _annotated_as(annotation: object, class_name: str) -> bool:
     if isinstance(annotation, str):
-        return annotation.rsplit(".", 1)[-1] == _CONTEXT_CLASS
-    return getattr(annotation, "__name__", None) == _CONTEXT_CLASS
+        return annotation.rsplit(".", 1)[-1] == class_name
+    return getattr(annotation, "__name__", None) == class_name
+
+
+def _is_context_annotation(annotation: object) -> bool:
+    return _annotated_as(annotation, _CONTEXT_CLASS)
+
+
+def is_info_annotation(annotation: object) -> bool:
+    """Whether an annotation names ``RemoteStepInfo`` (a class of that name, or a string)."""
+    return _annotated_as(annotation, INFO_CLASS)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -102,6 +114,12 @@ class Step:
             materialised); ``None`` for other steps.
         composite: For a map step its ``MapSpec``, for an included workflow its
             ``IncludeSpec``; ``None`` for a plain step. The engine runs composite steps.
+        executor: Name of the runtime executor the step's function runs on (for a map step:
+            its elements), or ``None`` to run it in this process.
+        executor_options: Engine options for each submission (checked by the executor at
+            ``rt.start``); empty without ``executor``.
+        info_param: Name of the parameter annotated ``RemoteStepInfo``, which receives the
+            attempt's picklable info (run id, step, attempt, idempotency key), or ``None``.
     """
 
     workflow: str
@@ -123,6 +141,9 @@ class Step:
     guard_only: frozenset[str] = frozenset()
     map_statistics: Any = None
     composite: MapSpec | IncludeSpec | None = None
+    executor: str | None = None
+    executor_options: Mapping[str, Any] = _NO_OPTIONS
+    info_param: str | None = None
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
 
@@ -203,7 +224,8 @@ class Step:
 
     def __repr__(self) -> str:
         kind = "async" if self.is_async else "blocking"
-        return f"<Step {self.name!r} of workflow {self.workflow!r} {kind}>"
+        where = f" on {self.executor!r}" if self.executor is not None else ""
+        return f"<Step {self.name!r} of workflow {self.workflow!r} {kind}{where}>"
 
 
 def _callable_name(fn: object) -> str:
@@ -218,6 +240,40 @@ def _partial_keywords(fn: object) -> frozenset[str]:
         names.update(fn.keywords)
         fn = fn.func
     return frozenset(names)
+
+
+def check_executor(
+    fail: Callable[[str], WorkflowDefinitionError],
+    step: str,
+    executor: object,
+    options: object,
+) -> Mapping[str, Any]:
+    """Check ``executor=`` (a name) and ``executor_options=`` (a mapping with str keys).
+
+    Only the types are checked here; whether the runtime has that executor and whether the
+    engine takes the options is checked at ``rt.start``.
+
+    Returns:
+        The options as a read-only mapping (empty if None).
+    """
+    if executor is not None and (not isinstance(executor, str) or not executor):
+        raise fail(
+            f"step {step!r}: executor= takes the name of an executor given to "
+            f"Runtime(executors={{name: ...}}), got {executor!r}"
+        )
+    if options is None:
+        return _NO_OPTIONS
+    if executor is None:
+        raise fail(
+            f"step {step!r}: executor_options= are the engine's options for executor=; "
+            "add executor='...' or drop executor_options="
+        )
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise fail(
+            f"step {step!r}: executor_options= takes a mapping of option names to values, "
+            f"e.g. {{'resources': {{'GPU': 1}}}}, got {options!r}"
+        )
+    return types.MappingProxyType(dict(options))
 
 
 class _StepBuilder:
@@ -283,11 +339,16 @@ class _StepBuilder:
         when: Callable[..., bool] | None,
         max_again: int = DEFAULT_MAX_AGAIN,
         composite: MapSpec | IncludeSpec | None = None,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Step:
         explicit = self._check_args(args)
-        params, optional, context = self._read_signature(explicit)
+        params, optional, context, info = self._read_signature(explicit)
         when_params, guard_only = self._check_when(when, params)
         params = (*params, *guard_only)
+        options = check_executor(self.fail, self.name, executor, executor_options)
+        if executor is not None and composite is None:
+            self._check_remote(executor, context, inline)
         return Step(
             workflow=self.workflow.name,
             name=self.name,
@@ -308,7 +369,27 @@ class _StepBuilder:
             guard_only=frozenset(guard_only),
             map_statistics=getattr(composite, "statistics", None),
             composite=composite,
+            executor=executor,
+            executor_options=options,
+            info_param=info,
         )
+
+    def _check_remote(self, executor: str, context: str | None, inline: bool) -> None:
+        where = f"step {self.name!r} runs on executor {executor!r}"
+        if is_async_callable(self.fn):
+            raise self.fail(
+                f"{where}, but {_callable_name(self.fn)!r} is an async function; executors "
+                "run plain functions on their workers, outside trio: make it a plain def, or "
+                "drop executor= to await it here"
+            )
+        if context is not None:
+            raise self.fail(
+                f"{where} and takes the step context {context!r}, which holds this process's "
+                "runtime and cannot be sent; take a parameter annotated RemoteStepInfo instead "
+                "(run id, step, attempt, idempotency key)"
+            )
+        if inline:
+            raise self.fail(f"{where}, so it cannot also run inline in the coordinator")
 
     def _check_max_again(self, max_again: int) -> int:
         if isinstance(max_again, bool) or not isinstance(max_again, int) or max_again < 0:
@@ -340,7 +421,7 @@ class _StepBuilder:
 
     def _read_signature(
         self, explicit: Mapping[str, Source]
-    ) -> tuple[tuple[str, ...], frozenset[str], str | None]:
+    ) -> tuple[tuple[str, ...], frozenset[str], str | None, str | None]:
         try:
             signature = inspect.signature(self.fn)
         except (TypeError, ValueError) as exc:
@@ -352,6 +433,7 @@ class _StepBuilder:
         params: list[str] = []
         optional: set[str] = set()
         contexts: list[str] = []
+        infos: list[str] = []
         for param in signature.parameters.values():
             if param.name in bound:
                 continue  # fixed by functools.partial: never rewired
@@ -361,6 +443,9 @@ class _StepBuilder:
             ):
                 contexts.append(param.name)
                 continue
+            if param.name not in explicit and is_info_annotation(param.annotation):
+                infos.append(param.name)
+                continue
             params.append(param.name)
             if param.default is not inspect.Parameter.empty:
                 optional.add(param.name)
@@ -369,6 +454,11 @@ class _StepBuilder:
                 f"step {self.name!r} has {len(contexts)} context parameters "
                 f"({_quoted(contexts)}); keep one, or wire the others with args="
             )
+        if len(infos) > 1:
+            raise self.fail(
+                f"step {self.name!r} has {len(infos)} parameters annotated RemoteStepInfo "
+                f"({_quoted(infos)}); keep one, or wire the others with args="
+            )
         unknown = sorted(set(explicit) - set(params))
         if unknown:
             raise self.fail(
@@ -376,7 +466,8 @@ class _StepBuilder:
                 f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
                 f"{_callable_name(self.fn)}(); parameters: {_quoted(params) or 'none'}"
             )
-        return tuple(params), frozenset(optional), (contexts[0] if contexts else None)
+        context = contexts[0] if contexts else None
+        return tuple(params), frozenset(optional), context, (infos[0] if infos else None)
 
     def _check_kind(self, param: inspect.Parameter) -> None:
         kind = param.kind

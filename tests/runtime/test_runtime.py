@@ -200,7 +200,7 @@ async def test_an_actor_that_crash_loops_ends_alone_and_the_other_actors_live_on
         assert steady.is_alive
         assert other.is_alive
         assert await steady.ask(1) == 1
-        actors = [c for c in (await rt.tree()).root.children if c.id == "actors"][0]
+        actors = next(c for c in (await rt.tree()).root.children if c.id == "actors")
         assert sorted(str(child.id) for child in actors.children) == ["Counter-1", "steady"]
     assert len(gave_up) == 1
     assert "flaky" in str(gave_up[0])
