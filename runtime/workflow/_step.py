@@ -64,8 +64,8 @@ def _quoted(names: Iterable[str]) -> str:
 
 
 def _annotated_as(annotation: object, class_name: str) -> bool:
-    if isinstance(annotation, str):
-        return annotation.rsplit(".", 1)[-1] == class_name
+    if isinstance(annotation, str):  # a postponed annotation; quoted again under __future__
+        return annotation.strip("'\"").rsplit(".", 1)[-1] == class_name
     return getattr(annotation, "__name__", None) == class_name
 
 
