@@ -170,11 +170,13 @@ async def await_call(call: RemoteCall, *, hold: float, report: CancelReport) -> 
     except trio.Cancelled:
         result = call.cancel()  # idempotent: the first cancel (by wait_remote) answers
         gone: bool | None = None
-        started = trio.current_time()
+        waited = 0.0
         if result is CancelResult.ABANDONED:
+            started = trio.current_time()
             with trio.CancelScope(shield=True):
                 gone = await _wait_gone(call, hold)
-        report(call, gone, trio.current_time() - started)
+            waited = trio.current_time() - started
+        report(call, gone, waited)
         if result is CancelResult.ALREADY_DONE:
             try:
                 return call.result()  # it had returned: the attempt completed
