@@ -85,7 +85,7 @@ def retrying_workflow(executor):
 
 async def test_a_step_on_threads_is_retried_on_the_users_exception():
     async with Runtime(executors={"threads": ThreadExecutor(2)}) as rt:
-        value, pid = await rt.run(retrying_workflow("threads"), x=5)
+        value, _ = await rt.run(retrying_workflow("threads"), x=5)
 
     assert value == 5
     assert MARKS == [("attempt", 1), ("attempt", 2), ("attempt", 3)]
