@@ -147,10 +147,8 @@ def step_workflow(shape: str, n: int) -> Any:
 
     wf = Workflow(f"w13_{shape}_{n}")
     for i in range(n):
-        if shape == "chain":
-            source = value(0) if i == 0 else result(f"s{i - 1}")
-        else:
-            source = value(i)
+        chained = shape == "chain" and i > 0
+        source = result(f"s{i - 1}") if chained else value(0 if shape == "chain" else i)
         wf.step(inc, name=f"s{i}", args={"x": source}, executor="remote")
     if shape == "chain":
         wf.returns(f"s{n - 1}")
@@ -270,7 +268,7 @@ def map_rows(client: Any, quick: bool) -> list[Row]:
         samples,
         unit="s",
         floor=MAP_RAW,
-        targets={name: target for name in (MAP_WORKFLOW, MAP_WORKFLOW_CHUNKED)},
+        targets=dict.fromkeys((MAP_WORKFLOW, MAP_WORKFLOW_CHUNKED), target),
         notes={
             MAP_THREADS: "ThreadPoolExecutor(2) in this process",
             MAP_WORKFLOW: "batch_size=100: at most 100 elements in flight",
