@@ -76,6 +76,8 @@ def check_remote_steps(plan: Plan, executors: Mapping[str, Executor]) -> None:
             options the executor refuses (the ``ExecutorOptionError`` is the cause).
         NotSendableError: the function or a ``value()`` argument cannot be pickled.
     """
+    checked_options: set[tuple[str, int]] = set()  # steps without options share one mapping
+    sent: set[int] = set()  # and many steps run one function
     for step in plan.steps:
         if step.executor is None:
             continue
@@ -98,18 +100,21 @@ def check_remote_steps(plan: Plan, executors: Mapping[str, Executor]) -> None:
                 workflow=plan.workflow.name,
                 step=step.name,
             )
-        try:
-            executor.validate_options(options)
-        except ExecutorOptionError as exc:
-            raise WorkflowDefinitionError(
-                f"{what}: {exc}", workflow=plan.workflow.name, step=step.name
-            ) from exc
+        if (step.executor, id(options)) not in checked_options:
+            try:
+                executor.validate_options(options)
+            except ExecutorOptionError as exc:
+                raise WorkflowDefinitionError(
+                    f"{what}: {exc}", workflow=plan.workflow.name, step=step.name
+                ) from exc
+            checked_options.add((step.executor, id(options)))
         constants = {
             param: source.value
             for param, source in plan.arguments[step.name].items()
             if isinstance(source, ValueRef)
         }
-        check_sendable(what, fn, (), constants)
+        check_sendable(what, None if id(fn) in sent else fn, (), constants)
+        sent.add(id(fn))
 
 
 def submit_call(
