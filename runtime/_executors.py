@@ -4,7 +4,8 @@
 (``@wf.step(executor="dask")``). The mapping is checked at construction; ``open_executors``
 opens them one after another in the order given when the runtime is entered, before anything
 runs (one that fails to open closes those already open, and its error is raised), and
-``close_executors`` closes them in reverse order once the runs have ended.
+``close_executors`` closes them in reverse order once the runs have ended
+(``RuntimeExecutors`` does both for a runtime, closing once).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import trio
 
 from .executors import Executor
 
-__all__ = ["check_executors", "close_executors", "open_executors"]
+__all__ = ["RuntimeExecutors", "check_executors", "close_executors", "open_executors"]
 
 logger = logging.getLogger("arborist.runtime")
 
@@ -97,3 +98,32 @@ async def close_executors(executors: Mapping[str, Executor]) -> None:
             except Exception:
                 logger.exception("executor %r of the runtime failed to close", name)
 
+
+
+class RuntimeExecutors:
+    """A runtime's executors: checked now, opened once, closed once (the first close wins).
+
+    Args:
+        executors: the ``Runtime(executors=...)`` argument (see ``check_executors``).
+    """
+
+    __slots__ = ("_open", "mapping")
+
+    def __init__(self, executors: object) -> None:
+        self.mapping = check_executors(executors)
+        self._open = False
+
+    def __repr__(self) -> str:
+        state = "open" if self._open else "closed"
+        return f"<RuntimeExecutors {', '.join(self.mapping) or 'none'} {state}>"
+
+    async def open(self) -> None:
+        """Open every executor (see ``open_executors``)."""
+        await open_executors(self.mapping)
+        self._open = True
+
+    async def aclose(self) -> None:
+        """Close every executor if they are open (see ``close_executors``); idempotent."""
+        if self._open:
+            self._open = False
+            await close_executors(self.mapping)

@@ -45,7 +45,7 @@ from arborist.supervision import (
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
-from ._executors import check_executors, close_executors, open_executors
+from ._executors import RuntimeExecutors
 from ._root import (
     ACTORS,
     JOBS,
@@ -108,8 +108,7 @@ class Runtime:
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
-        self._executors = check_executors(executors)
-        self._executors_open = False
+        self._executors = RuntimeExecutors(executors)
         self._thread_limiter = trio.CapacityLimiter(thread_limit)
         self._shutdown_timeout = shutdown_timeout
         self._random = random.Random(seed)
@@ -133,7 +132,7 @@ class Runtime:
             owner=self,
             open_system=self._open_system,
             runs_supervisor=functools.partial(self._dynamic, RUNS),
-            executors=self._executors,
+            executors=self._executors.mapping,
         )
 
     @classmethod
@@ -151,9 +150,8 @@ class Runtime:
         if self._stack is not None or self._closed:
             raise RuntimeError("a Runtime is entered once; create a new Runtime to start again")
         stack = AsyncExitStack()
-        await open_executors(self._executors)
-        self._executors_open = True
-        stack.push_async_callback(self._close_executors)  # last, if shutdown did not
+        await self._executors.open()
+        stack.push_async_callback(self._executors.aclose)  # last, if shutdown did not
         try:
             system = await stack.enter_async_context(
                 open_actor_system(shutdown_timeout=self._shutdown_timeout)
@@ -226,14 +224,9 @@ class Runtime:
             stop_schedules=self._schedules.stop,
             live_runs=list(self._runs.handles),
         )
-        await self._close_executors()  # the runs have ended: nothing submits any more
+        await self._executors.aclose()  # the runs have ended: nothing submits any more
         self.shutdown_report = report
         return report
-
-    async def _close_executors(self) -> None:
-        if self._executors_open:
-            self._executors_open = False
-            await close_executors(self._executors)
 
     def _make_schedule_manager(self) -> ScheduleManager:
         return ScheduleManager(

@@ -5,11 +5,13 @@ is read only once one of the ``batch_size`` slots is free, and it keeps its slot
 result is emitted, so ``batch_size`` bounds the elements in flight on the executor. What
 changes is how elements are sent:
 
-1. The feeder takes a slot, reads an element, and goes on while slots are free right now
-   (with ``chunk_size > 1`` it first waits for ``chunk_size`` slots, so a chunk fills); the
-   elements read so far go to the executor in one ``submit_many`` (Dask: one ``client.map``
-   message when the element is the function's first parameter; ``chunk_size`` elements per
-   engine task), then an element task starts per element to await its call.
+1. The feeder takes a slot, reads an element, and goes on while slots are free right now;
+   the elements read so far go to the executor in one ``submit_many`` (Dask: one
+   ``client.map`` message when the element is the function's first parameter; ``chunk_size``
+   elements per engine task), then an element task starts per element to await its call.
+   After the first batch it waits for a quarter of the window (in whole chunks, at least
+   one) before the next: each submission costs the engine a graph update (Dask's scheduler
+   hops to a thread for it), so refilling slot by slot would pay it per element.
 2. Each element task is the local map's: the per-element timeout, retry and ``outcomes``
    apply, a retry is submitted alone, and a cancel (timeout, a failed element, the run
    failing) cancels the call and holds the slot until an abandoned call is gone (``_remote``).
@@ -109,12 +111,14 @@ class RemoteElements:
         run = self.run
         source = self._source()
         chunk = self.chunk_size
+        refill = max(chunk, run.spec.batch_size // 4 // chunk * chunk)
+        need = chunk  # the first batch: whatever is free (the whole window)
         index = 0
         ended = False
         while not ended:
             batch: list[Any] = []
             while True:
-                if len(batch) < chunk:
+                if len(batch) < need:
                     await run._take_slot()
                 elif not run._take_slot_nowait():
                     break
@@ -127,6 +131,7 @@ class RemoteElements:
             if batch:
                 self._submit(nursery, index, batch)
                 index += len(batch)
+            need = refill
 
     def _source(self) -> Any:
         run = self.run

@@ -197,7 +197,7 @@ class RayExecutor:
         check_plain(self.name, fn)
         name = self._life.label(fn, label)
         opts = self._merge(options)  # Ray checks the keys itself in .options()
-        task = self._with_options(fn, label or getattr(fn, "__name__", "call"), opts)
+        task = self._with_options(fn, label or str(getattr(fn, "__name__", "call")), opts)
         ref = task.remote(*args, **(kwargs or {}))
         return self._call(ref, name)
 
@@ -226,7 +226,7 @@ class RayExecutor:
         opts = self._merge(options)
         base = self._life.label(fn, label)
         if chunk_size == 1:
-            task = self._with_options(fn, label or getattr(fn, "__name__", "call"), opts)
+            task = self._with_options(fn, label or str(getattr(fn, "__name__", "call")), opts)
             calls: list[RemoteCall] = []
             for i, (args, kwargs) in enumerate(items):
                 ref = task.remote(*args, **kwargs)

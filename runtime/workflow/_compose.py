@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import WorkflowDefinitionError
-from ._step import (
-    _NO_INITIAL,
-    _NO_OPTIONS,
-    CONTEXT_PARAM,
-    check_executor,
-    is_async_callable,
-    is_info_annotation,
-)
+from ._placement import NO_OPTIONS, check_executor, check_remote_map, is_info_annotation
+from ._step import _NO_INITIAL, CONTEXT_PARAM, is_async_callable
 
 if TYPE_CHECKING:
     from ._retry import Retry
@@ -67,7 +61,7 @@ class MapSpec:
     pool: str | None
     statistics: MapStatistics = attrs.field(factory=MapStatistics, eq=False)
     executor: str | None = None
-    executor_options: Mapping[str, Any] = _NO_OPTIONS
+    executor_options: Mapping[str, Any] = NO_OPTIONS
     chunk_size: int = 1
     element_info: str | None = None
     item_first: bool = False
@@ -163,49 +157,6 @@ def _element_wiring(
     return _Wiring(item, [n for n in names if n != item], element_ctx, info, first)
 
 
-def _check_remote_map(
-    fail: Callable[[str], WorkflowDefinitionError],
-    name: str,
-    fn: Callable[..., Any] | None,
-    wiring: _Wiring,
-    executor: str | None,
-    batch_size: int,
-    chunk_size: object,
-) -> int:
-    """Check a map step's executor options; return its chunk size."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise fail(f"map step {name!r}: chunk_size must be a positive int; got {chunk_size!r}")
-    if executor is None:
-        if chunk_size != 1:
-            raise fail(
-                f"map step {name!r}: chunk_size= groups elements into engine tasks of an "
-                "executor; add executor='...' or drop chunk_size="
-            )
-        return chunk_size
-    where = f"map step {name!r} runs its elements on executor {executor!r}"
-    if fn is None:
-        raise fail(
-            f"{where}, but a workflow= map runs a sub-workflow per element here; give a "
-            "plain function instead, or drop executor="
-        )
-    if is_async_callable(fn):
-        raise fail(
-            f"{where}, but {getattr(fn, '__name__', fn)!r} is an async function; executors "
-            "run plain functions on their workers, outside trio: make it a plain def"
-        )
-    if wiring.ctx:
-        raise fail(
-            f"{where}, and its function takes {CONTEXT_PARAM!r}, which holds this process's "
-            "runtime and cannot be sent; take a parameter annotated RemoteStepInfo instead"
-        )
-    if chunk_size > batch_size:
-        raise fail(
-            f"map step {name!r}: chunk_size ({chunk_size}) is larger than batch_size "
-            f"({batch_size}), so no chunk could ever fill; lower chunk_size or raise batch_size"
-        )
-    return chunk_size
-
-
 def declare_map(
     wf_name: str,
     fn: Callable[..., Any] | None,
@@ -245,7 +196,16 @@ def declare_map(
     if over in wiring.others:
         raise fail(f"map step {name!r}: a parameter is named like its source {over!r}; rename it")
     options = check_executor(fail, name, executor, executor_options)
-    chunk = _check_remote_map(fail, name, fn, wiring, executor, batch_size, chunk_size)
+    chunk = check_remote_map(
+        fail,
+        name,
+        executor,
+        function=None if fn is None else str(getattr(fn, "__name__", fn)),
+        is_async=fn is not None and is_async_callable(fn),
+        context=CONTEXT_PARAM if wiring.ctx else None,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+    )
     spec = MapSpec(
         name,
         over,

@@ -18,6 +18,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import WorkflowDefinitionError
+from ._placement import (
+    NO_OPTIONS,
+    annotated_as,
+    check_executor,
+    check_remote_step,
+    is_info_annotation,
+)
 from ._retry import Retry
 from ._wiring import InputRef, OutcomeRef, ResultRef, Source, ValueRef
 
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
     from ._compose import IncludeSpec, MapSpec
     from ._workflow import Workflow
 
-__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "INFO_CLASS", "Step", "is_async_callable"]
+__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "is_async_callable"]
 
 CONTEXT_PARAM = "ctx"
 """A parameter with this name receives the step context (unless ``args=`` wires it)."""
@@ -33,9 +40,6 @@ DEFAULT_MAX_AGAIN = 100
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
 _NO_INITIAL: Any = object()
 _CONTEXT_CLASS = "StepContext"
-INFO_CLASS = "RemoteStepInfo"
-"""A parameter annotated with a class of this name receives the attempt's ``RemoteStepInfo``."""
-_NO_OPTIONS: Mapping[str, Any] = types.MappingProxyType({})
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
 
 
@@ -63,19 +67,8 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(repr(name) for name in names)
 
 
-def _annotated_as(annotation: object, class_name: str) -> bool:
-    if isinstance(annotation, str):  # a postponed annotation; quoted again under __future__
-        return annotation.strip("'\"").rsplit(".", 1)[-1] == class_name
-    return getattr(annotation, "__name__", None) == class_name
-
-
 def _is_context_annotation(annotation: object) -> bool:
-    return _annotated_as(annotation, _CONTEXT_CLASS)
-
-
-def is_info_annotation(annotation: object) -> bool:
-    """Whether an annotation names ``RemoteStepInfo`` (a class of that name, or a string)."""
-    return _annotated_as(annotation, INFO_CLASS)
+    return annotated_as(annotation, _CONTEXT_CLASS)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -142,7 +135,7 @@ class Step:
     map_statistics: Any = None
     composite: MapSpec | IncludeSpec | None = None
     executor: str | None = None
-    executor_options: Mapping[str, Any] = _NO_OPTIONS
+    executor_options: Mapping[str, Any] = NO_OPTIONS
     info_param: str | None = None
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
@@ -242,40 +235,6 @@ def _partial_keywords(fn: object) -> frozenset[str]:
     return frozenset(names)
 
 
-def check_executor(
-    fail: Callable[[str], WorkflowDefinitionError],
-    step: str,
-    executor: object,
-    options: object,
-) -> Mapping[str, Any]:
-    """Check ``executor=`` (a name) and ``executor_options=`` (a mapping with str keys).
-
-    Only the types are checked here; whether the runtime has that executor and whether the
-    engine takes the options is checked at ``rt.start``.
-
-    Returns:
-        The options as a read-only mapping (empty if None).
-    """
-    if executor is not None and (not isinstance(executor, str) or not executor):
-        raise fail(
-            f"step {step!r}: executor= takes the name of an executor given to "
-            f"Runtime(executors={{name: ...}}), got {executor!r}"
-        )
-    if options is None:
-        return _NO_OPTIONS
-    if executor is None:
-        raise fail(
-            f"step {step!r}: executor_options= are the engine's options for executor=; "
-            "add executor='...' or drop executor_options="
-        )
-    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
-        raise fail(
-            f"step {step!r}: executor_options= takes a mapping of option names to values, "
-            f"e.g. {{'resources': {{'GPU': 1}}}}, got {options!r}"
-        )
-    return types.MappingProxyType(dict(options))
-
-
 class _StepBuilder:
     """Checks one decorated function and turns it into a :class:`Step`."""
 
@@ -348,7 +307,8 @@ class _StepBuilder:
         params = (*params, *guard_only)
         options = check_executor(self.fail, self.name, executor, executor_options)
         if executor is not None and composite is None:
-            self._check_remote(executor, context, inline)
+            function, is_async = _callable_name(self.fn), is_async_callable(self.fn)
+            check_remote_step(self.fail, self.name, executor, function, is_async, context, inline)
         return Step(
             workflow=self.workflow.name,
             name=self.name,
@@ -373,23 +333,6 @@ class _StepBuilder:
             executor_options=options,
             info_param=info,
         )
-
-    def _check_remote(self, executor: str, context: str | None, inline: bool) -> None:
-        where = f"step {self.name!r} runs on executor {executor!r}"
-        if is_async_callable(self.fn):
-            raise self.fail(
-                f"{where}, but {_callable_name(self.fn)!r} is an async function; executors "
-                "run plain functions on their workers, outside trio: make it a plain def, or "
-                "drop executor= to await it here"
-            )
-        if context is not None:
-            raise self.fail(
-                f"{where} and takes the step context {context!r}, which holds this process's "
-                "runtime and cannot be sent; take a parameter annotated RemoteStepInfo instead "
-                "(run id, step, attempt, idempotency key)"
-            )
-        if inline:
-            raise self.fail(f"{where}, so it cannot also run inline in the coordinator")
 
     def _check_max_again(self, max_again: int) -> int:
         if isinstance(max_again, bool) or not isinstance(max_again, int) or max_again < 0:

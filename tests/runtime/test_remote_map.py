@@ -87,6 +87,18 @@ async def test_the_first_batch_goes_out_in_one_submission_and_refills_follow_the
     assert len(manual.batches) < 20
 
 
+async def test_refills_wait_for_a_quarter_of_the_window_not_one_slot(autojump_clock):
+    manual = ManualExecutor(duration=by_element(lambda x: 1.0 + x / 100))  # one by one
+
+    await run_map(manual, mapped(batch_size=8), list(range(30)))
+
+    first, *refills, _ = manual.batches
+    assert first == 8
+    assert refills
+    assert min(refills) >= 2
+    assert sum(manual.batches) == 30
+
+
 async def test_chunk_size_is_given_to_the_executor_and_each_batch_fills_a_chunk(autojump_clock):
     manual = ManualExecutor(duration=by_element(lambda x: 1.0 + x / 100))
 

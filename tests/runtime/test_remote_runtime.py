@@ -10,6 +10,7 @@ import trio
 from remote_fakes import ManualExecutor
 
 from arborist.runtime import Runtime, Workflow, WorkflowDefinitionError, value
+from arborist.runtime._executors import RuntimeExecutors
 from arborist.runtime.executors import NotSendableError, ThreadExecutor
 
 
@@ -206,3 +207,11 @@ async def test_a_thread_executor_runs_a_step_on_its_own_threads():
         where = await rt.run(wf)
 
     assert where != main
+
+
+async def test_the_runtime_executors_show_their_names_and_state():
+    executors = RuntimeExecutors({"dask": ManualExecutor(), "procs": ManualExecutor()})
+
+    assert repr(executors) == "<RuntimeExecutors dask, procs closed>"
+    await executors.open()
+    assert repr(executors) == "<RuntimeExecutors dask, procs open>"
