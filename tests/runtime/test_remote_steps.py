@@ -12,6 +12,7 @@ import trio
 from remote_fakes import ManualExecutor
 
 from arborist.runtime import (
+    Again,
     ContinueWith,
     RemoteCallCancelled,
     Retry,
@@ -405,3 +406,14 @@ async def test_remote_results_feed_dependent_steps(autojump_clock):
 
     assert await run_with(ManualExecutor(duration=1.0), wf) == 430
     assert trio.current_time() == 2.0
+
+
+async def test_a_remote_step_may_poll_with_again_like_a_local_one(autojump_clock):
+    polls = []
+
+    def poll(x):
+        polls.append(trio.current_time())
+        return Again(after=5.0) if len(polls) < 3 else "ready"
+
+    assert await run_with(ManualExecutor(duration=1.0), one_step(poll)) == "ready"
+    assert polls == [1.0, 7.0, 13.0]  # each call runs 1 s, then 5 s pass holding nothing

@@ -91,6 +91,26 @@ async def test_a_step_on_threads_is_retried_on_the_users_exception():
     assert MARKS == [("attempt", 1), ("attempt", 2), ("attempt", 3)]
 
 
+async def test_a_timed_out_thread_call_is_abandoned_and_the_retry_waits_for_its_return():
+    wf = Workflow("slow", inputs=["x"])
+    wf.step(lingers, executor="threads", timeout=0.1, retry=Retry(attempts=2))
+    wf.returns("lingers")
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, StepStarted) and event.attempt == 2:
+            MARKS.append(("retry started", 2))
+
+    async with Runtime(executors={"threads": ThreadExecutor(2)}, shutdown_timeout=10.0) as rt:
+        rt.subscribe(on_event)
+        assert await rt.run(wf, x=3) == 3
+
+    (cancelled,) = [e for e in events if isinstance(e, RemoteCallCancelled)]
+    assert (cancelled.cancel, cancelled.gone) == (CancelResult.ABANDONED, True)
+    assert MARKS == [("returned", 1), ("retry started", 2), ("returned", 2)]
+
+
 async def test_a_step_on_processes_runs_elsewhere_and_its_exception_keeps_its_type():
     wf = Workflow("procs", inputs=["x"])
     wf.step(fails_on_seven, name="check", args={"item": input("x")}, executor="procs")
