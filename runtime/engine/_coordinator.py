@@ -219,7 +219,9 @@ class Coordinator(Actor):
                 self._kwargs[name] = kwargs
             now = trio.current_time()
             if self._events:
-                self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now))
+                self._events.emit(
+                    StepStarted(self._run_id, self._wf, name, attempt, now, step.executor)
+                )
             if step.inline:
                 running[name] = now
                 self.ref.tell(RunInline(name, attempt))
@@ -273,7 +275,10 @@ class Coordinator(Actor):
             self._ledger.cancelled.append(name)
             if self._events:
                 at, took, attempt = message.end, message.end - message.start, message.attempt
-                self._events.emit(StepCancelled(self._run_id, self._wf, name, attempt, at, took))
+                where = self._plan.step(name).executor
+                self._events.emit(
+                    StepCancelled(self._run_id, self._wf, name, attempt, at, took, where)
+                )
 
     def _on_step_done(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
@@ -288,8 +293,10 @@ class Coordinator(Actor):
                 UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
             )
         if self._events:
-            at, took = message.end, message.end - message.start
-            self._events.emit(StepFinished(self._run_id, self._wf, name, message.attempt, at, took))
+            at, took, where = message.end, message.end - message.start, step.executor
+            self._events.emit(
+                StepFinished(self._run_id, self._wf, name, message.attempt, at, took, where)
+            )
         self._resolve(name, ok=True)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
@@ -303,8 +310,10 @@ class Coordinator(Actor):
         )
         if self._events:
             at, took = message.end, message.end - message.start
-            final = not will_retry
-            event = StepFailed(self._run_id, self._wf, name, attempt, at, took, error, final)
+            final, where = not will_retry, step.executor
+            event = StepFailed(
+                self._run_id, self._wf, name, attempt, at, took, error, final, where
+            )
             self._events.emit(event)
         if will_retry:
             if self._events:
@@ -318,8 +327,9 @@ class Coordinator(Actor):
     def _fail_at_dispatch(self, name: str, attempt: int, error: BaseException) -> None:
         now = trio.current_time()
         if self._events:
+            where = self._plan.step(name).executor
             self._events.emit(
-                StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True)
+                StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True, where)
             )
         self._final_failure(name, error)
 

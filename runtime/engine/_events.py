@@ -2,16 +2,20 @@
 
 Subscribe with ``rt.subscribe(handler)``: the handler is called synchronously with each event
 as it happens. Every event carries ``time`` (``trio.current_time()``); the ``*Finished`` and
-``*Failed`` events also carry a ``duration`` in seconds.
+``*Failed`` events also carry a ``duration`` in seconds. A step's start, finish, failure and
+cancel name the runtime executor its function ran on (``executor``, None: in this process).
 """
 
 from __future__ import annotations
 
 import attrs
 
+from ..executors._protocol import CancelResult
+
 __all__ = [
     "EngineEvent",
     "PoolLimitChanged",
+    "RemoteCallCancelled",
     "RunFinished",
     "RunStarted",
     "StepAgain",
@@ -56,6 +60,7 @@ class StepStarted:
     step: str
     attempt: int
     time: float
+    executor: str | None = None
 
 
 @attrs.frozen
@@ -68,6 +73,7 @@ class StepFinished:
     attempt: int
     time: float
     duration: float
+    executor: str | None = None
 
 
 @attrs.frozen
@@ -82,6 +88,7 @@ class StepFailed:
     duration: float
     error: BaseException
     final: bool
+    executor: str | None = None
 
 
 @attrs.frozen
@@ -106,6 +113,47 @@ class StepCancelled:
     attempt: int
     time: float
     duration: float
+    executor: str | None = None
+
+
+@attrs.frozen
+class RemoteCallCancelled:
+    """A remote attempt was cancelled (its timeout, fail fast, a cancelled run): what it did.
+
+    ``cancel`` is what the engine really did (``CancelResult``): ``NOT_STARTED`` (dropped
+    from its queue), ``KILLED`` (Ray), ``ALREADY_DONE`` (it had returned), or ``ABANDONED``:
+    a running function the engine cannot stop (Dask, threads, processes) runs to its end and
+    its result is discarded. An abandoned call kept the attempt's pool slot (and, for a map
+    element, its ``batch_size`` place) for ``waited`` seconds, until the engine reported it
+    gone (``gone`` True) or the runtime's ``shutdown_timeout`` passed (``gone`` False: it may
+    still be running, and is no longer counted); ``gone`` is None when nothing was waited for
+    (not abandoned, or the engine cannot report it).
+
+    Attributes:
+        run_id: the run.
+        workflow: the workflow's name.
+        step: the step (a map step for an element).
+        attempt: the attempt of the step, or of the element when ``element`` is set.
+        time: when the wait ended (trio's clock).
+        executor: the runtime's name of the executor.
+        label: the engine's name of the call (a Dask key, a Ray task name).
+        cancel: what ``cancel()`` did.
+        gone: whether an abandoned call was reported ended in time (see above).
+        waited: seconds spent waiting for it to end.
+        element: the element's index in the map's source, or None for a plain step.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    executor: str
+    label: str
+    cancel: CancelResult
+    gone: bool | None
+    waited: float
+    element: int | None = None
 
 
 @attrs.frozen
@@ -185,5 +233,6 @@ EngineEvent = (
     | StepUndone
     | StepUndoFailed
     | PoolLimitChanged
+    | RemoteCallCancelled
 )
 """Any event of workflow runs, their steps and pools."""
