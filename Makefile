@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint clean
+.PHONY: demo demo-distributed test bench lint clean
 
 # Type checkers do not run setuptools' editable import hook, so next to it a tree of links to
 # the three folders sits on a .pth path: mypy (a user's, and `make lint`) finds `arborist` too.
@@ -24,12 +24,20 @@ $(VENV)/.bench: $(VENV)/.base
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
 	touch $@
 
+$(VENV)/.dask: $(VENV)/.base
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dask]'
+	touch $@
+
 $(VENV)/.dev: $(VENV)/.test
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,rich]'
 	touch $@
 
 demo: $(VENV)/.base
 	$(PY) examples/demo.py
+
+# A CPU-bound map on a local Dask cluster of 2 worker processes (installs the dask extra).
+demo-distributed: $(VENV)/.dask
+	$(PY) examples/distributed_map.py
 
 test: $(VENV)/.test
 	$(PY) -m pytest -q

@@ -8,8 +8,12 @@ Per-call overhead (``W13 <engine> chain N`` and ``wide N``), a no-op-ish functio
 - executor: the same calls as ``await wait_remote(executor.submit(inc, (x,)))`` inside trio
   (chain), or N ``submit`` then every ``wait_remote`` (wide): the layer the engine's step runner
   calls, measured without the workflow engine.
-- The arborist end-to-end rows (a workflow whose steps run on the executor) slot in through
-  ``END_TO_END`` once steps take ``executor=`` (issue 12); targets: <= 1.3x the raw engine.
+- arborist workflow (the end-to-end rows, ``END_TO_END``): one workflow run inside an open
+  ``Runtime(executors={"remote": ...})`` whose steps run ``inc`` on the executor
+  (``@wf.step(executor="remote")``): a chain of N steps, each taking the previous one's
+  result, or N independent steps (wide). The coordinator, the step runner, events and the
+  remote call are all in; the runtime's start and the executor's open are not. Target:
+  <= 1.3x the raw engine.
 
 CPU-bound map (``W13 CPU map``): 400 elements of ~20 ms pure-Python work (``burn``, calibrated
 at start) on a 2-worker-process ``LocalCluster`` (1 thread each):
@@ -17,6 +21,8 @@ at start) on a 2-worker-process ``LocalCluster`` (1 thread each):
 - ``client.map`` + ``gather`` directly (the floor);
 - the executor's ``submit_many`` (one ``client.map`` message), then every ``wait_remote``;
   and the same with ``chunk_size=10`` (10 elements per Dask task);
+- an arborist map step, ``wf.map(burn, over="seeds", executor="dask", batch_size=100)``,
+  with ``chunk_size=1`` and ``10`` (one workflow run in an open runtime);
 - in-process threads (``ThreadPoolExecutor(2)``, GIL-bound: no faster than one core).
 
 Targets: executor map within 1.2x of ``client.map`` and faster than in-process threads. Dask
@@ -54,10 +60,13 @@ MAP_RAW = "dask client.map + gather"
 MAP_EXECUTOR = "arborist executor submit_many"
 MAP_CHUNKED = "arborist executor submit_many, chunk_size=10"
 MAP_THREADS = "in-process threads (2, GIL-bound)"
+MAP_WORKFLOW = "arborist wf.map(executor='dask'), chunk_size=1"
+MAP_WORKFLOW_CHUNKED = "arborist wf.map(executor='dask'), chunk_size=10"
+WORKFLOW = "arborist workflow step (executor=)"
 
 END_TO_END: dict[str, Callable[[Any, str, int], Callable[[], float]]] = {}
 """``{implementation: make(executor_factory, shape, n) -> repetition}``: the arborist workflow
-rows, registered by the engine integration; each joins the chain/wide rows of every engine."""
+rows; each joins the chain/wide rows of every engine (registered below the workflows)."""
 
 
 def inc(x: int) -> int:
@@ -129,6 +138,49 @@ async def executor_wide(make: Callable[[], Any], n: int) -> float:
         await executor.aclose()
 
 
+# -- arborist workflows on an executor -----------------------------------------------------------
+
+
+def step_workflow(shape: str, n: int) -> Any:
+    """N steps running ``inc`` on the executor ``remote``: a chain, or all independent (wide)."""
+    from arborist.runtime import Workflow, result, value
+
+    wf = Workflow(f"w13_{shape}_{n}")
+    for i in range(n):
+        chained = shape == "chain" and i > 0
+        source = result(f"s{i - 1}") if chained else value(0 if shape == "chain" else i)
+        wf.step(inc, name=f"s{i}", args={"x": source}, executor="remote")
+    if shape == "chain":
+        wf.returns(f"s{n - 1}")
+    wf.plan()  # planned outside the timing
+    return wf
+
+
+async def workflow_repetition(make: Callable[[], Any], wf: Any) -> float:
+    from arborist.runtime import Runtime
+
+    async with Runtime(executors={"remote": make()}) as rt:
+        started = time.perf_counter()
+        await rt.run(wf)
+        return time.perf_counter() - started
+
+
+def workflow_rows(make: Callable[[], Any], shape: str, n: int) -> Callable[[], float]:
+    return functools.partial(timed_trio, workflow_repetition, make, step_workflow(shape, n))
+
+
+END_TO_END[WORKFLOW] = workflow_rows
+
+
+def map_workflow(chunk_size: int) -> Any:
+    from arborist.runtime import Workflow
+
+    wf = Workflow(f"w13_map_{chunk_size}", inputs=["seeds", "loops"])
+    wf.map(burn, over="seeds", name="scores", executor="dask", chunk_size=chunk_size)
+    wf.returns("scores")
+    return wf
+
+
 def overhead_rows(
     engine: str, raw_name: str, raw: dict[str, Callable[[int], float]], make: Any, quick: bool
 ) -> list[Row]:
@@ -188,11 +240,23 @@ def map_rows(client: Any, quick: bool) -> list[Row]:
             list(pool.map(functools.partial(burn, loops=loops), range(n)))
             return time.perf_counter() - started
 
+    async def through_workflow(wf: Any) -> float:
+        from arborist.runtime import Runtime
+
+        async with Runtime(executors={"dask": DaskExecutor(client=client)}) as rt:
+            started = time.perf_counter()
+            await rt.run(wf, seeds=range(n), loops=loops)
+            return time.perf_counter() - started
+
     samples = alternate(
         {
             MAP_RAW: raw,
             MAP_EXECUTOR: functools.partial(timed_trio, through_executor, 1),
             MAP_CHUNKED: functools.partial(timed_trio, through_executor, 10),
+            MAP_WORKFLOW: functools.partial(timed_trio, through_workflow, map_workflow(1)),
+            MAP_WORKFLOW_CHUNKED: functools.partial(
+                timed_trio, through_workflow, map_workflow(10)
+            ),
             MAP_THREADS: threads,
         },
         repeats(quick),
@@ -204,8 +268,12 @@ def map_rows(client: Any, quick: bool) -> list[Row]:
         samples,
         unit="s",
         floor=MAP_RAW,
-        targets={MAP_EXECUTOR: target, MAP_CHUNKED: target},
-        notes={MAP_THREADS: "ThreadPoolExecutor(2) in this process"},
+        targets=dict.fromkeys((MAP_WORKFLOW, MAP_WORKFLOW_CHUNKED), target),
+        notes={
+            MAP_THREADS: "ThreadPoolExecutor(2) in this process",
+            MAP_WORKFLOW: "batch_size=100: at most 100 elements in flight",
+            MAP_WORKFLOW_CHUNKED: "batch_size=100, 10 elements per Dask task",
+        },
     )
 
 

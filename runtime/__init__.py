@@ -14,6 +14,10 @@ Semantics, in one place:
 - A step's ``Retry`` re-runs it with backoff (no slot held while waiting) and ``timeout``
   bounds each attempt. The first final failure cancels the steps in flight and raises one
   ``WorkflowFailedError`` naming the step, with its error as ``__cause__``.
+- ``executor="name"`` runs a step (or a map step's elements) on one of
+  ``Runtime(executors={...})``, a plain function receiving a ``RemoteStepInfo`` instead of
+  ``ctx``; retries, timeouts, compensate, undo, pools and events stay the runtime's, and a
+  cancelled remote call holds its slots until the engine reports it gone (``RemoteCallCancelled``).
 - A result is dropped as soon as every step that takes it has started, unless it is returned.
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
 """
@@ -39,6 +43,7 @@ from .engine import (
     Pool,
     PoolLimitChanged,
     PoolStatistics,
+    RemoteCallCancelled,
     RunFinished,
     RunHandle,
     RunStarted,
@@ -160,6 +165,7 @@ __all__ = [
     "Pool",
     "PoolLimitChanged",
     "PoolStatistics",
+    "RemoteCallCancelled",
     "ResultRef",
     "Retry",
     "RetryStep",

@@ -1,10 +1,11 @@
 """RunLauncher: how a runtime starts workflow runs (checks, run ids, coordinators, child runs).
 
-Every check happens before a coordinator exists: the workflow's graph, the inputs, the options
-and the pools the run and its steps name. A top-level run's coordinator is a temporary child of
-the runtime's ``runs`` supervisor; a child run's coordinator lives in its parent run's nursery,
-so it ends with its parent. Each run's handle is settled exactly once, even when its
-coordinator is killed before it could settle it.
+Every check happens before a coordinator exists: the workflow's graph, the inputs, the options,
+the pools the run and its steps name, and for steps on executors, that each executor exists,
+takes the step's options, and that the function and its constant arguments can be sent. A
+top-level run's coordinator is a temporary child of the runtime's ``runs`` supervisor; a child
+run's coordinator lives in its parent run's nursery, so it ends with its parent. Each run's
+handle is settled exactly once, even when its coordinator is killed before it could settle it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import functools
 import itertools
 import math
 import random
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ from arborist.supervision import ChildSpec, DynamicSupervisorRef, Restart
 from .engine._coordinator import Coordinator
 from .engine._errors import WorkflowCancelledError, WorkflowCrashedError
 from .engine._handle import RunHandle
+from .engine._remote import check_remote_steps
 from .engine._services import RunServices
 from .workflow._errors import WorkflowDefinitionError
 from .workflow._workflow import Workflow
@@ -37,7 +40,9 @@ if TYPE_CHECKING:
 
     from .engine._pools import Pool
     from .engine._saga import HaltedRun
+    from .executors import Executor
     from .store import Store
+    from .workflow._planner import Plan
 
 __all__ = ["RUN_OPTIONS", "RunLauncher"]
 
@@ -60,8 +65,11 @@ class RunLauncher:
         owner: Any,
         open_system: Callable[[], ActorSystem],
         runs_supervisor: Callable[[], DynamicSupervisorRef],
+        executors: Mapping[str, Executor] | None = None,
     ) -> None:
         self._pools = pools
+        self._executors: Mapping[str, Executor] = executors or {}
+        self._remote_checked: weakref.WeakSet[Plan] = weakref.WeakSet()
         self._shutdown_timeout = shutdown_timeout
         self._open_system = open_system
         self._runs_supervisor = runs_supervisor
@@ -77,6 +85,7 @@ class RunLauncher:
             start_child=self.start_child,
             fire_and_forget=fire_and_forget,
             owner=owner,
+            executors=self._executors,
         )
 
     async def start(
@@ -127,6 +136,9 @@ class RunLauncher:
         for step in plan.steps:
             if step.pool is not None:
                 self.pool_named(step.pool, f"step {step.name!r}")
+        if plan not in self._remote_checked:  # the executors are the runtime's: check once
+            check_remote_steps(plan, self._executors)
+            self._remote_checked.add(plan)
         system = self._open_system()
         run_id = f"{workflow.name}-{next(self._ids)}"
         handle = RunHandle(run_id, workflow.name)

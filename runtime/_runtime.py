@@ -58,6 +58,7 @@ from arborist.supervision import (
 from arborist.supervision._events import EventBus, Unsubscribe
 
 from ._durability import Durability
+from ._executors import RuntimeExecutors
 from ._root import (
     ACTORS,
     JOBS,
@@ -76,6 +77,7 @@ from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
 from .engine._pools import Pool, PoolStatistics
 from .engine._saga import HaltedRun
+from .executors import Executor
 from .schedules._handle import ScheduleHandle, ScheduleTable
 from .schedules._manager import ScheduleManager
 from .schedules._triggers import Interval, Trigger
@@ -102,6 +104,9 @@ class Runtime:
         seed: seed for the random numbers behind retry and schedule jitter (tests pass one).
         wall_clock: where cron and at() schedules read civil time (default: the system's);
             tests pass ``TrioWallClock(start)`` so trio's MockClock drives cron too.
+        executors: executors by name for steps declared with ``executor=name`` (e.g.
+            ``{"dask": DaskExecutor(address=...)}``); the runtime opens them when it is
+            entered, before anything runs, and closes them after its runs have ended.
         store: where runs, jobs and schedules are journaled so they survive a restart: a URL
             (``sqlite:///arborist.db``, ``postgresql://...``), a ``SQLiteStore`` or
             ``PostgresStore``, or None (the default: in memory).
@@ -131,6 +136,7 @@ class Runtime:
         store: str | Store | None = None,
         workflows: Iterable[Workflow] = (),
         recover: Literal["auto", "manual"] = "auto",
+        executors: Mapping[str, Executor] | None = None,
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
@@ -140,6 +146,7 @@ class Runtime:
         if wall_clock is not None:
             check_instance(wall_clock, WallClock, "wall_clock", hint="; or None for the system's")
         self._durability = Durability(store, workflows, recover)
+        self._executors = RuntimeExecutors(executors)
         self._thread_limiter = trio.CapacityLimiter(thread_limit)
         self._shutdown_timeout = shutdown_timeout
         self._random = random.Random(seed)
@@ -164,6 +171,7 @@ class Runtime:
             owner=self,
             open_system=self._open_system,
             runs_supervisor=functools.partial(self._dynamic, RUNS),
+            executors=self._executors.mapping,
         )
 
     @classmethod
@@ -186,6 +194,8 @@ class Runtime:
         if self._stack is not None or self._closed:
             raise RuntimeError("a Runtime is entered once; create a new Runtime to start again")
         stack = AsyncExitStack()
+        await self._executors.open()
+        stack.push_async_callback(self._executors.aclose)  # last, if shutdown did not
         try:
             if self._durability.store is not None:
                 # Opened first and closed last: the journal outlives every actor that writes.
@@ -268,6 +278,7 @@ class Runtime:
             stop_schedules=self._schedules.stop,
             live_runs=list(self._runs.handles),
         )
+        await self._executors.aclose()  # the runs have ended: nothing submits any more
         self.shutdown_report = report
         logger.info("runtime shut down: %s", report)
         return report

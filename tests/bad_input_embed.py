@@ -34,6 +34,11 @@ CASES: list[Case] = [
     bad("Runtime(thread_limit=True)", _runtime(thread_limit=True), "thread_limit", True),
     bad("Runtime(thread_limit=1.5)", _runtime(thread_limit=1.5), "thread_limit", 1.5),
     bad("Runtime(thread_limit=None)", _runtime(thread_limit=None), "thread_limit", None),
+    bad("Runtime(executors=5)", _runtime(executors=5), "executors", 5),
+    bad("Runtime(executors=['dask'])", _runtime(executors=["dask"]), "executors", ["dask"]),
+    bad("Runtime(executors={'d': 5})", _runtime(executors={"d": 5}), "executors", 5),
+    bad("Runtime(executors={5: ...})", _runtime(executors={5: None}), "executors", 5),
+    bad("Runtime(executors={'': ...})", _runtime(executors={"": None}), "executors", ""),
     bad(
         "Runtime(shutdown_timeout='5')",
         _runtime(shutdown_timeout="5"),

@@ -120,6 +120,20 @@ CASES: list[Case] = [
     bad("wf.step(max_again=1.5)", _on(max_again=1.5), "max_again", 1.5),
     bad("wf.step(max_again=None)", _on(max_again=None), "max_again", None),
     bad("wf.step(retries=3)", _on(retries=3), "retries"),
+    bad("wf.step(executor=5)", _on(executor=5), "executor", 5),
+    bad("wf.step(executor='')", _on(executor=""), "executor", ""),
+    bad(
+        "wf.step(executor_options=[1])",
+        _on(executor="d", executor_options=[1]),
+        "executor_options",
+        [1],
+    ),
+    bad(
+        "wf.step(executor_options= without executor)",
+        _on(executor_options={"priority": 1}),
+        "executor_options",
+        shows=["executor_options", "executor="],
+    ),
     bad("wf.step(*args fn)", lambda e: new_workflow().step(lambda *a: a, name="s"), "*a"),
     bad("wf.step(**kwargs fn)", lambda e: new_workflow().step(lambda **k: k, name="s"), "**k"),
     bad("step.undo(5)", lambda e: new_workflow().steps["double"].undo(5), "undo", 5),
@@ -175,6 +189,11 @@ CASES: list[Case] = [
     bad("wf.map(when=5)", _map(when=5), "when", 5),
     bad("wf.map(name='1x')", _map(name="1x"), "name", "1x"),
     bad("wf.map(batch=10)", _map(batch=10), "batch"),
+    bad("wf.map(executor=5)", _map(executor=5), "executor", 5),
+    bad("wf.map(chunk_size=0)", _map(executor="d", chunk_size=0), "chunk_size", 0),
+    bad("wf.map(chunk_size='2')", _map(executor="d", chunk_size="2"), "chunk_size", "2"),
+    bad("wf.map(chunk_size=True)", _map(executor="d", chunk_size=True), "chunk_size", True),
+    bad("wf.map(chunk_size= without executor)", _map(chunk_size=2), "chunk_size"),
     # -- wf.include, wf.returns -------------------------------------------------------------------
     bad("wf.include(5)", lambda e: new_workflow().include(5), ("child", "Workflow"), 5),
     bad(

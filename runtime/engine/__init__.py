@@ -2,13 +2,15 @@
 
 Holds the coordinator (one actor per run: readiness, dispatch, retries, fail-fast, rollback),
 the step runner (one task actor per attempt: pools, timeouts, worker threads, compensation),
+remote attempts (a step or map element on one of the runtime's executors),
 the step context, composite steps (map windows, included workflows), sagas (undo logs,
 rollback, halted-run state), concurrency pools (fixed and adaptive), run handles and step
 records, run errors, run/step/pool events, text timelines and Chrome trace export.
 
-It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.actors`` and
-``arborist.supervision``, and later the store and executors; never ``Runtime``: a run reaches
-its host only through ``RunServices`` (events, pools, threads, child runs, jobs).
+It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.runtime.executors``
+(the protocol it submits to), ``arborist.actors`` and ``arborist.supervision``, and later the
+store; never ``Runtime``: a run reaches its host only through ``RunServices`` (events, pools,
+threads, child runs, jobs, executors).
 """
 
 from ._adaptive import Adaptive
@@ -29,6 +31,7 @@ from ._events import (
     EngineEvent,
     MapBatchFinished,
     PoolLimitChanged,
+    RemoteCallCancelled,
     RunFinished,
     RunStarted,
     StepAgain,
@@ -63,6 +66,7 @@ __all__ = [
     "Pool",
     "PoolLimitChanged",
     "PoolStatistics",
+    "RemoteCallCancelled",
     "RunFinished",
     "RunHandle",
     "RunServices",

@@ -225,7 +225,8 @@ class Coordinator(Actor):
             now = trio.current_time()
             if self._events:
                 pool = step.pool or self._run_pool
-                self._events.emit(StepStarted(self._run_id, self._wf, name, attempt, now, pool))
+                event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
+                self._events.emit(event)
             if step.inline:
                 running[name] = now
                 self.ref.tell(RunInline(name, attempt))
@@ -279,7 +280,10 @@ class Coordinator(Actor):
             self._ledger.cancelled.append(name)
             if self._events:
                 at, took, attempt = message.end, message.end - message.start, message.attempt
-                self._events.emit(StepCancelled(self._run_id, self._wf, name, attempt, at, took))
+                where = self._plan.step(name).executor
+                self._events.emit(
+                    StepCancelled(self._run_id, self._wf, name, attempt, at, took, where)
+                )
 
     def _on_step_done(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
@@ -294,8 +298,9 @@ class Coordinator(Actor):
                 UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
             )
         if self._events:
-            at, took, attempt = message.end, message.end - message.start, message.attempt
-            event = StepFinished(self._run_id, self._wf, name, attempt, at, took, message.waited)
+            at, took, where = message.end, message.end - message.start, step.executor
+            wf, waited = self._wf, message.waited
+            event = StepFinished(self._run_id, wf, name, message.attempt, at, took, where, waited)
             self._events.emit(event)
         self._resolve(name, ok=True)
 
@@ -309,9 +314,11 @@ class Coordinator(Actor):
             (False, 0.0) if self._stopping else retry_after(step, message, self._services.random)
         )
         if self._events:
-            at, took, final = message.end, message.end - message.start, not will_retry
-            wf, waited = self._wf, message.waited
-            event = StepFailed(self._run_id, wf, name, attempt, at, took, error, final, waited)
+            at, took = message.end, message.end - message.start
+            final, where, waited = not will_retry, step.executor, message.waited
+            event = StepFailed(
+                self._run_id, self._wf, name, attempt, at, took, error, final, where, waited
+            )
             self._events.emit(event)
         if will_retry:
             if self._events:
@@ -325,8 +332,9 @@ class Coordinator(Actor):
     def _fail_at_dispatch(self, name: str, attempt: int, error: BaseException) -> None:
         now = trio.current_time()
         if self._events:
+            where = self._plan.step(name).executor
             self._events.emit(
-                StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True)
+                StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True, where)
             )
         self._final_failure(name, error)
 

@@ -4,8 +4,9 @@ Subscribe with ``rt.subscribe(handler)``: the handler is called synchronously wi
 as it happens. Every event carries ``time`` (``trio.current_time()``) and, beside it,
 ``wall_time`` (``time.time()`` when the event was built, seconds since the epoch: for logs and
 exporters; keyword-only and left out of equality); the ``*Finished`` and ``*Failed`` events
-also carry a ``duration`` in seconds. A child run's ``RunStarted``/``RunFinished`` name its
-parent run and step.
+also carry a ``duration`` in seconds. A step's start, finish, failure and cancel name the
+runtime executor its function ran on (``executor``, None: in this process). A child run's
+``RunStarted``/``RunFinished`` name its parent run and step.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import time as _time
 
 import attrs
 
+from ..executors._protocol import CancelResult
+
 __all__ = [
     "EngineEvent",
     "MapBatchFinished",
     "PoolLimitChanged",
+    "RemoteCallCancelled",
     "RunFinished",
     "RunStarted",
     "StepAgain",
@@ -82,6 +86,7 @@ class StepStarted:
     step: str
     attempt: int
     time: float
+    executor: str | None = None
     pool: str | None = None
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
@@ -90,7 +95,7 @@ class StepStarted:
 class StepFinished:
     """An attempt of a step returned a value.
 
-    ``waited`` is the part of ``duration`` spent waiting for pool slots.
+    ``pool_wait`` is the part of ``duration`` spent waiting for pool slots.
     """
 
     run_id: str
@@ -99,7 +104,8 @@ class StepFinished:
     attempt: int
     time: float
     duration: float
-    waited: float = 0.0
+    executor: str | None = None
+    pool_wait: float = 0.0
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
@@ -107,7 +113,7 @@ class StepFinished:
 class StepFailed:
     """An attempt of a step raised; ``final`` is False when a retry follows.
 
-    ``waited`` is the part of ``duration`` spent waiting for pool slots.
+    ``pool_wait`` is the part of ``duration`` spent waiting for pool slots.
     """
 
     run_id: str
@@ -118,7 +124,8 @@ class StepFailed:
     duration: float
     error: BaseException
     final: bool
-    waited: float = 0.0
+    executor: str | None = None
+    pool_wait: float = 0.0
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
@@ -145,6 +152,48 @@ class StepCancelled:
     attempt: int
     time: float
     duration: float
+    executor: str | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+
+@attrs.frozen
+class RemoteCallCancelled:
+    """A remote attempt was cancelled (its timeout, fail fast, a cancelled run): what it did.
+
+    ``cancel`` is what the engine really did (``CancelResult``): ``NOT_STARTED`` (dropped
+    from its queue), ``KILLED`` (Ray), ``ALREADY_DONE`` (it had returned), or ``ABANDONED``:
+    a running function the engine cannot stop (Dask, threads, processes) runs to its end and
+    its result is discarded. An abandoned call kept the attempt's pool slot (and, for a map
+    element, its ``batch_size`` place) for ``waited`` seconds, until the engine reported it
+    gone (``gone`` True) or the runtime's ``shutdown_timeout`` passed (``gone`` False: it may
+    still be running, and is no longer counted); ``gone`` is None when nothing was waited for
+    (not abandoned, or the engine cannot report it).
+
+    Attributes:
+        run_id: the run.
+        workflow: the workflow's name.
+        step: the step (a map step for an element).
+        attempt: the attempt of the step, or of the element when ``element`` is set.
+        time: when the wait ended (trio's clock).
+        executor: the runtime's name of the executor.
+        label: the engine's name of the call (a Dask key, a Ray task name).
+        cancel: what ``cancel()`` did.
+        gone: whether an abandoned call was reported ended in time (see above).
+        waited: seconds spent waiting for it to end.
+        element: the element's index in the map's source, or None for a plain step.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    executor: str
+    label: str
+    cancel: CancelResult
+    gone: bool | None
+    waited: float
+    element: int | None = None
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
@@ -216,7 +265,6 @@ class PoolLimitChanged:
     reason: str
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
-
 @attrs.frozen
 class StepCompensated:
     """A step's ``@compensate`` function decided about an attempt's error.
@@ -271,6 +319,7 @@ EngineEvent = (
     | StepUndone
     | StepUndoFailed
     | PoolLimitChanged
+    | RemoteCallCancelled
     | StepCompensated
     | MapBatchFinished
 )

@@ -9,7 +9,9 @@
   results (input order when ``ordered``, else completion order), or a fold of them with
   ``reduce=``/``initial=``. An element that fails (after its retries) fails the map step,
   naming the element; with ``outcomes=True`` every element result is an
-  ``outcome.Value``/``outcome.Error`` and failures do not fail the step.
+  ``outcome.Value``/``outcome.Error`` and failures do not fail the step. With ``executor=``
+  the elements run on that executor (``_map_remote``): ``batch_size`` then bounds the
+  elements in flight there, and they are submitted in batches.
 - An included workflow (``wf.include(child)``) runs as a child run of the step's run.
 """
 
@@ -27,7 +29,9 @@ from ..workflow._step import CONTEXT_PARAM
 from ._context import StepContext
 from ._errors import MapElementError, StepTimeoutError
 from ._map_batches import MapBatches
+from ._map_remote import RemoteElements
 from ._pools import holding
+from ._remote import step_info
 from ._threads import run_in_thread
 
 if TYPE_CHECKING:
@@ -75,16 +79,23 @@ class _MapRun:
         self.error: BaseException | None = None
         events = ctx._services.events
         self.batches = MapBatches(ctx, spec.batch_size) if events else None
+        self.remote = RemoteElements(self) if spec.executor is not None else None
 
     async def run(self) -> Any:
+        remote = self.remote
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 try:
-                    await self._feed(nursery)
+                    if remote is not None and remote.batched:
+                        await remote.feed(nursery)
+                    else:
+                        await self._feed(nursery)
                 except Exception as exc:  # the source failed: raise its error, not a group
                     self._fail(exc)
         finally:
+            if remote is not None:
+                remote.cancel_unclaimed()
             # Concurrent runs of one workflow each count on their own; the step shows the
             # counters of the run that finished last.
             for field in attrs.fields(MapStatistics):
@@ -143,6 +154,17 @@ class _MapRun:
         stats.materialised += 1
         stats.peak_materialised = max(stats.peak_materialised, stats.materialised)
 
+    def _take_slot_nowait(self) -> bool:
+        """Take a window slot if one is free now; never waits."""
+        try:
+            self.window.acquire_nowait()
+        except trio.WouldBlock:
+            return False
+        stats = self.stats
+        stats.materialised += 1
+        stats.peak_materialised = max(stats.peak_materialised, stats.materialised)
+        return True
+
     def _give_slot(self) -> None:
         self.stats.materialised -= 1
         self.window.release()
@@ -166,7 +188,7 @@ class _MapRun:
         attempt = 1
         while True:
             try:
-                value = await self._attempt(element, attempt)
+                value = await self._attempt(index, element, attempt)
             except Exception as exc:
                 retry = spec.retry
                 if retry is not None and retry.should_retry(exc, attempt):
@@ -195,25 +217,29 @@ class _MapRun:
             self.error = error
             self.nursery.cancel_scope.cancel()
 
-    async def _attempt(self, element: Any, attempt: int) -> Any:
+    async def _attempt(self, index: int, element: Any, attempt: int) -> Any:
         spec = self.spec
         if spec.pool is None:
-            return await self._timed(element, attempt)
+            return await self._timed(index, element, attempt)
         # A map step's pool bounds its elements, one slot per element attempt.
         pool = self.ctx._services.pools[spec.pool]
         async with holding([pool], object(), party=self.ctx.run_id):
-            return await self._timed(element, attempt)
+            return await self._timed(index, element, attempt)
 
-    async def _timed(self, element: Any, attempt: int) -> Any:
+    async def _timed(self, index: int, element: Any, attempt: int) -> Any:
         spec = self.spec
         if spec.timeout is None:
-            return await self._call(element, attempt, None)
+            return await self._call(index, element, attempt, None)
         with trio.move_on_after(spec.timeout) as scope:
-            return await self._call(element, attempt, scope)
+            return await self._call(index, element, attempt, scope)
         raise StepTimeoutError(spec.name, spec.timeout, attempt)
 
-    async def _call(self, element: Any, attempt: int, timeout: trio.CancelScope | None) -> Any:
+    async def _call(
+        self, index: int, element: Any, attempt: int, timeout: trio.CancelScope | None
+    ) -> Any:
         spec = self.spec
+        if self.remote is not None:
+            return await self.remote.element(index, element, attempt)
         kwargs = dict(self.fixed)
         kwargs[spec.item] = element
         ctx = self.ctx
@@ -230,6 +256,10 @@ class _MapRun:
         if spec.element_ctx:
             kwargs[CONTEXT_PARAM] = StepContext(
                 ctx._services, ctx.run_id, ctx.workflow, ctx.step, attempt, nursery=ctx._nursery
+            )
+        if spec.element_info is not None:
+            kwargs[spec.element_info] = step_info(
+                ctx.run_id, ctx.workflow, ctx.step, attempt, index
             )
         if spec.is_async:
             return await fn(**kwargs)

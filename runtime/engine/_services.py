@@ -3,7 +3,8 @@
 The engine never sees ``Runtime``: the coordinator, its step runner, step contexts and map
 steps reach the outside world only through this object, which the runtime builds once. It holds
 the shared pieces (events, pools, the thread limiter, the random source) and two callables:
-starting a child run and starting a fire-and-forget job.
+starting a child run and starting a fire-and-forget job, and the runtime's executors (opened
+before any run starts and closed after the last one ends).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import trio
 if TYPE_CHECKING:
     from arborist.supervision._events import EventBus
 
+    from ..executors._protocol import Executor
     from ..store import Store
     from ..workflow._workflow import Workflow
     from ._handle import RunHandle
@@ -59,6 +61,8 @@ class RunServices:
         fire_and_forget: starts a supervised job (``ctx.fire_and_forget``).
         owner: the user-facing runtime, shown to steps as ``ctx.runtime``.
         store: the open store runs journal to, or None (in memory).
+        executors: the runtime's executors by name (open while runs use them); steps
+            declared with ``executor=name`` run on them.
     """
 
     events: EventBus[Any]
@@ -70,3 +74,4 @@ class RunServices:
     fire_and_forget: Callable[..., Any]
     owner: Any = None
     store: Store | None = None
+    executors: Mapping[str, Executor] = attrs.field(factory=dict)

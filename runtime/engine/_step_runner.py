@@ -17,6 +17,7 @@ from arborist.actors import ActorDeadError, ActorRef
 from arborist.actors._escapes import sort_escape
 from arborist.actors._logging import get_logger, log_context
 
+from ..executors._errors import NotSendableError
 from ..workflow._control import ContinueWith, RetryStep
 from ..workflow._workflow import is_async_callable
 from ._context import StepContext
@@ -24,6 +25,7 @@ from ._errors import StepTimeoutError
 from ._events import StepCompensated
 from ._map_run import run_composite
 from ._pools import holding
+from ._remote import run_remote_step, step_info
 from ._threads import run_in_thread
 
 if TYPE_CHECKING:
@@ -280,18 +282,34 @@ class StepRunner:
         """Call the function under the per-attempt timeout."""
         timeout = step.timeout
         if timeout is None:
-            return await self.invoke(step, kwargs)
+            return await self.invoke(step, kwargs, attempt=attempt)
         with trio.move_on_after(timeout) as scope:
-            return await self.invoke(step, kwargs, scope)
+            return await self.invoke(step, kwargs, scope, attempt=attempt)
         raise StepTimeoutError(step.name, timeout, attempt)
 
     async def invoke(
-        self, step: Step, kwargs: dict[str, Any], timeout: trio.CancelScope | None = None
+        self,
+        step: Step,
+        kwargs: dict[str, Any],
+        timeout: trio.CancelScope | None = None,
+        *,
+        attempt: int = 1,
     ) -> Any:
-        """Await an async function; run a plain one on a worker thread (inline: right here).
+        """Call the function: await it, run it on a worker thread, inline, or on an executor.
 
-        A thread cannot be interrupted: see ``_threads`` for what cancelling one means.
+        An async function is awaited; a plain one runs on a worker thread (inline: right
+        here), or on the step's executor (``executor=``). A thread cannot be interrupted:
+        see ``_threads`` for what cancelling one means, and ``_remote`` for a remote call. A
+        parameter annotated ``RemoteStepInfo`` receives the attempt's info, wherever the
+        function runs.
         """
+        if step.info_param is not None:
+            info = step_info(self.run_id, self.workflow, step.name, attempt)
+            kwargs = {**kwargs, step.info_param: info}
+        if step.executor is not None and step.composite is None:
+            return await run_remote_step(
+                self.services, self.run_id, self.workflow, step, attempt, kwargs
+            )
         if step.is_async:
             if step.composite is not None:
                 return await run_composite(step, kwargs)
@@ -313,12 +331,15 @@ def retry_after(step: Step, failed: StepExit, rng: random.Random) -> tuple[bool,
 
     A ``RetryStep`` from ``@compensate`` retries within the step's ``Retry`` attempts (or
     ``DEFAULT_COMPENSATE_ATTEMPTS``), after its own delay or the ``Retry`` backoff; a step with a
-    compensate that did not ask, or with no ``Retry``, does not retry; otherwise ``Retry``
-    decides from the error and the attempt number.
+    compensate that did not ask, or with no ``Retry``, does not retry, nor does a remote step
+    whose arguments cannot be sent (``NotSendableError``); otherwise ``Retry`` decides from
+    the error and the attempt number.
     """
     retry = step.retry
     attempt = failed.attempt
     decision = failed.decision
+    if isinstance(failed.error, NotSendableError):
+        return False, 0.0  # a retry would send the same value: fail at once
     if decision is not None:
         budget = retry.attempts if retry is not None else DEFAULT_COMPENSATE_ATTEMPTS
         if decision.after is not None:

@@ -2,7 +2,8 @@
 
 This layer imports only the standard library, trio, attrs and outcome; Dask and Ray are
 imported when their executor is constructed (``EngineMissingError`` names the extra to
-install). Nothing here imports the rest of arborist: the workflow engine calls it.
+install). Nothing here imports the rest of arborist: the workflow engine calls it for steps
+declared with ``executor=`` (``Runtime(executors={name: executor})`` opens and closes them).
 
 Semantics, in one place:
 

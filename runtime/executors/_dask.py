@@ -1,9 +1,11 @@
 """``DaskExecutor``: the executor protocol on a Dask distributed cluster (sync ``Client``).
 
 Each call is one ``client.submit(..., pure=False, key=<unique per attempt>)`` (no Dask
-retries unless the options set ``retries``); a coroutine on the client's IO loop gathers its
-result, so completion reaches trio through the done callback without a thread per call, and
-``result()`` never fetches. Dask's cancel forgets a task, but a function already running on
+retries unless the options set ``retries``); a coroutine on the client's IO loop waits for
+the task and fetches its result, so completion reaches trio through the done callback without
+a thread per call, and ``result()`` never fetches. Results of tasks that finish in the same
+turn of the client's loop are fetched together, in one ``gather`` (one scheduler round trip
+instead of one per task). Dask's cancel forgets a task, but a function already running on
 a worker runs to its end (dask/distributed#2617, #4694): cancel returns ``ABANDONED``, and
 with ``track_gone`` (default) plugins report when the task has left the cluster.
 """
@@ -67,9 +69,26 @@ class DaskCall(CallBase):
         self._future: Future | None = future
 
     async def watch(self) -> None:
-        """Wait for the task on the client's loop, fetch its result and settle the call."""
+        """Wait for the task on the client's loop, then have its result fetched (batched)."""
         future = self._future
         assert future is not None
+        state = getattr(future, "_state", None)  # Dask's FutureState; private, so guarded
+        if state is not None and callable(getattr(state, "wait", None)):
+            try:
+                await state.wait()
+            except asyncio.CancelledError:  # the client's loop is closing
+                self._settle_cancelled()
+                raise
+            if future.status == "finished":
+                self._executor._gather_soon(self)
+                return
+        await self.fetch()
+
+    async def fetch(self) -> None:
+        """Fetch this task's result alone (errors, cancels, or when batching is unavailable)."""
+        future = self._future
+        if future is None:
+            return
         try:
             value = await self._client.gather(future, asynchronous=True)
         except concurrent.futures.CancelledError:  # Dask's FutureCancelledError
@@ -87,6 +106,11 @@ class DaskCall(CallBase):
         self._future = None  # let Dask release the result on its worker
         if ended:
             self._mark_gone()  # its function has returned: nothing runs any more
+
+    def _fetched(self, value: Any) -> None:
+        self._future = None
+        self._settle_value(value)
+        self._mark_gone()
 
     def _engine_cancel(self) -> CancelResult:
         future = self._future
@@ -150,6 +174,7 @@ class DaskExecutor:
         self._owns_client = client is None
         self._track_gone = track_gone
         self._gone_waiters: dict[str, DaskCall] = {}
+        self._to_gather: list[DaskCall] = []  # finished this turn of the client's loop
 
     def __repr__(self) -> str:
         return f"<DaskExecutor {self.name!r} {self._life.state}>"
@@ -240,6 +265,30 @@ class DaskExecutor:
         # otherwise swallow a function parameter of the same name.
         target = functools.partial(fn, **kwargs) if kwargs else fn
         return self._track(client, client.submit(target, *args, key=key, pure=False, **opts), key)
+
+    def _gather_soon(self, call: DaskCall) -> None:
+        """Fetch ``call``'s result with the others finishing this turn (client's loop only)."""
+        self._to_gather.append(call)
+        if len(self._to_gather) == 1:
+            call._client.loop.add_callback(self._gather_batch, call._client)
+
+    async def _gather_batch(self, client: Client) -> None:
+        batch, self._to_gather = self._to_gather, []
+        calls = [call for call in batch if call._future is not None]
+        if not calls:
+            return
+        try:
+            values = await client.gather([c._future for c in calls], asynchronous=True)
+        except asyncio.CancelledError:  # the client's loop is closing
+            for call in calls:
+                call._settle_cancelled()
+            raise
+        except BaseException:  # one of them was cancelled or lost meanwhile: one by one
+            for call in calls:
+                client.loop.add_callback(call.fetch)
+            return
+        for call, value in zip(calls, values, strict=True):
+            call._fetched(value)
 
     def _track(self, client: Client, future: Future, key: str) -> DaskCall:
         call = DaskCall(self, client, future, key)

@@ -76,6 +76,9 @@ class RayExecutor:
             self._init["address"] = address
         self._owns_ray = False
         self._remotes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._prepared: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"<RayExecutor {self.name!r} {self._life.state}>"
@@ -133,6 +136,32 @@ class RayExecutor:
                 pass  # not weak-referenceable: wrapped again next time
             return remote
 
+    def _with_options(self, fn: Callable[..., Any], name: str, opts: dict[str, Any]) -> Any:
+        """``ray.remote(fn).options(name=name, **opts)``, made once per function and options.
+
+        Ray builds a wrapper class in each ``options()`` call (~0.1 ms); a task's name is the
+        label without the per-call suffix, so one wrapper serves every call of a step.
+        """
+        try:
+            key = (name, tuple(sorted(opts.items())))
+            hash(key)
+        except TypeError:  # an unhashable option value (a runtime_env dict): not cached
+            return self._remote(fn).options(name=name, **opts)
+        try:
+            per_fn = self._prepared[fn]
+        except KeyError:
+            per_fn = {}
+            try:
+                self._prepared[fn] = per_fn
+            except TypeError:
+                pass  # not weak-referenceable: prepared again next time
+        except TypeError:
+            per_fn = {}
+        prepared = per_fn.get(key)
+        if prepared is None:
+            prepared = per_fn[key] = self._remote(fn).options(name=name, **opts)
+        return prepared
+
     def _call(self, ref: Any, label: str) -> FutureCall:
         ray = self._ray
 
@@ -168,7 +197,8 @@ class RayExecutor:
         check_plain(self.name, fn)
         name = self._life.label(fn, label)
         opts = self._merge(options)  # Ray checks the keys itself in .options()
-        ref = self._remote(fn).options(name=name, **opts).remote(*args, **(kwargs or {}))
+        task = self._with_options(fn, label or str(getattr(fn, "__name__", "call")), opts)
+        ref = task.remote(*args, **(kwargs or {}))
         return self._call(ref, name)
 
     def submit_many(
@@ -196,12 +226,11 @@ class RayExecutor:
         opts = self._merge(options)
         base = self._life.label(fn, label)
         if chunk_size == 1:
-            remote = self._remote(fn)
+            task = self._with_options(fn, label or str(getattr(fn, "__name__", "call")), opts)
             calls: list[RemoteCall] = []
             for i, (args, kwargs) in enumerate(items):
-                name = f"{base}[{i}]"
-                ref = remote.options(name=name, **opts).remote(*args, **kwargs)
-                calls.append(self._call(ref, name))
+                ref = task.remote(*args, **kwargs)
+                calls.append(self._call(ref, f"{base}[{i}]"))
             return calls
         fn_ref = self._ray.put(fn)
         chunk_remote = self._remote(run_chunk)

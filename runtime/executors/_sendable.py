@@ -15,8 +15,9 @@ from types import ModuleType
 from typing import Any
 
 from ._errors import NotSendableError
+from ._info import RemoteStepInfo
 
-__all__ = ["check_sendable", "pickler"]
+__all__ = ["check_sendable", "pickler", "refuse_local_objects"]
 
 
 @cache
@@ -59,16 +60,37 @@ def check_sendable(
         _check(what, f"argument {name!r}", value)
 
 
+def refuse_local_objects(
+    what: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+) -> None:
+    """The cheap half of ``check_sendable``: refuse trio and arborist objects, pickle nothing.
+
+    For values checked on every submission, where the engine's own serialisation error (at
+    submit) is the signal for the rest: it costs a type lookup per argument.
+
+    Raises:
+        NotSendableError: as ``check_sendable``, for a trio or arborist object.
+    """
+    for position, value in enumerate(args):
+        _refuse_local(what, f"argument {position}", value)
+    for name, value in (kwargs or {}).items():
+        _refuse_local(what, f"argument {name!r}", value)
+
+
 _LOCAL_ONLY = ("trio", "arborist")
 
 
-def _check(what: str, name: str, value: Any) -> None:
+def _refuse_local(what: str, name: str, value: Any) -> None:
     module = type(value).__module__ or ""
-    if module.split(".", 1)[0] in _LOCAL_ONLY:
+    if module.split(".", 1)[0] in _LOCAL_ONLY and type(value) is not RemoteStepInfo:
         # Many trio objects (Event, Lock, channels) pickle fine and would arrive as a
         # disconnected copy that nothing ever sets: refuse them even though pickle would not.
         problem = TypeError(f"a {type(value).__qualname__} works only in this process")
         raise NotSendableError(what, name, value, problem) from problem
+
+
+def _check(what: str, name: str, value: Any) -> None:
+    _refuse_local(what, name, value)
     try:
         pickler().dumps(value)
     except Exception as exc:  # pickling raises TypeError, PicklingError, AttributeError...

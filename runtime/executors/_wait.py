@@ -2,12 +2,16 @@
 
 The engine's done callback (on whatever thread finishes the call) schedules ``Event.set``
 into trio with ``TrioToken.run_sync_soon``: no thread is held per pending call, and the trio
-loop keeps running while the remote work does.
+loop keeps running while the remote work does. Calls that finish together (a Dask gather of
+many results) share one ``run_sync_soon``: each costs a write to trio's wake-up socket and a
+GIL hand-over between the engine's thread and trio's.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -17,14 +21,50 @@ from ._protocol import CancelResult, RemoteCall
 __all__ = ["wait_gone", "wait_remote"]
 
 
-def _waker(token: trio.lowlevel.TrioToken, event: trio.Event) -> Any:
-    def wake() -> None:
+class _Wakeups:
+    """The events to set in one trio run, set together by one ``run_sync_soon``."""
+
+    __slots__ = ("_lock", "_pending", "_token")
+
+    def __init__(self, token: trio.lowlevel.TrioToken) -> None:
+        self._token = token
+        self._lock = threading.Lock()
+        self._pending: list[trio.Event] = []
+
+    def wake(self, event: trio.Event) -> None:
+        """From any thread: set ``event`` in trio soon (with any others pending)."""
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) > 1:
+                return  # a run_sync_soon is already on its way
         try:
-            token.run_sync_soon(event.set)
+            self._token.run_sync_soon(self._flush)
         except trio.RunFinishedError:
             pass  # the trio run is over: nobody waits any more
 
-    return wake
+    def _flush(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+        for event in events:
+            event.set()
+
+
+_WAKEUPS: trio.lowlevel.RunVar[_Wakeups] = trio.lowlevel.RunVar("arborist_wakeups")
+
+
+def _waker(token: trio.lowlevel.TrioToken, event: trio.Event) -> Callable[[], None]:
+    """A callback for any thread that sets ``event`` in this trio run (call it in trio)."""
+    try:
+        wakeups = _WAKEUPS.get()
+    except LookupError:
+        wakeups = _Wakeups(token)
+        _WAKEUPS.set(wakeups)
+    wake = wakeups.wake
+
+    def callback() -> None:
+        wake(event)
+
+    return callback
 
 
 async def wait_remote(

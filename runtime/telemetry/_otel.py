@@ -220,14 +220,14 @@ class Tracing:
         return span
 
     def _step_finished(self, event: StepFinished) -> None:
-        self._attempt_ended(event, "ok", waited=event.waited)
+        self._attempt_ended(event, "ok", waited=event.pool_wait)
 
     def _step_failed(self, event: StepFailed) -> None:
         key = (event.run_id, event.step)
         span = self._attempts.get(key)
         if span is not None:
             span.set_attribute("arborist.final", event.final)
-        self._attempt_ended(event, "failed", event.error, event.waited)
+        self._attempt_ended(event, "failed", event.error, event.pool_wait)
 
     def _step_cancelled(self, event: StepCancelled) -> None:
         self._attempt_ended(event, "cancelled")

@@ -176,8 +176,8 @@ class Metrics:
         self._handlers: dict[type, Callable[[Any], None]] = {
             RunStarted: self._run_started,
             RunFinished: self._run_finished,
-            StepFinished: lambda e: self._step(e, "ok", e.waited),
-            StepFailed: lambda e: self._step(e, "failed", e.waited),
+            StepFinished: lambda e: self._step(e, "ok", e.pool_wait),
+            StepFailed: lambda e: self._step(e, "failed", e.pool_wait),
             StepCancelled: lambda e: self._step(e, "cancelled"),
             StepAgain: lambda e: self.steps.labels(e.workflow, self._s(e), "again").inc(),
             StepSkipped: lambda e: self.steps.labels(e.workflow, self._s(e), "skipped").inc(),

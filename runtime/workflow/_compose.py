@@ -8,12 +8,13 @@ a stand-in whose signature carries the wiring; calling it outside a run is an er
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._errors import WorkflowDefinitionError
+from ._placement import NO_OPTIONS, check_executor, check_remote_map, is_info_annotation
 from ._step import (
     _NO_INITIAL,
     CONTEXT_PARAM,
@@ -42,7 +43,13 @@ class MapStatistics:
 
 @attrs.frozen
 class MapSpec:
-    """What a map step runs per element, and how (validated by :func:`declare_map`)."""
+    """What a map step runs per element, and how (validated by :func:`declare_map`).
+
+    With ``executor`` the element function runs on that executor: ``chunk_size`` elements
+    per engine task, the element passed positionally when ``item_first`` (so a batch of
+    elements shares one keyword-argument mapping), and ``element_info`` names the parameter
+    receiving each attempt's ``RemoteStepInfo``.
+    """
 
     name: str
     over: str
@@ -60,6 +67,11 @@ class MapSpec:
     is_async: bool
     pool: str | None
     statistics: MapStatistics = attrs.field(factory=MapStatistics, eq=False)
+    executor: str | None = None
+    executor_options: Mapping[str, Any] = NO_OPTIONS
+    chunk_size: int = 1
+    element_info: str | None = None
+    item_first: bool = False
 
 
 @attrs.frozen
@@ -92,14 +104,25 @@ def declare_include(child: Workflow, name: str) -> tuple[Callable[..., Any], Inc
     return _stand_in(name, child.inputs, "included workflow step"), IncludeSpec(child)
 
 
+@attrs.frozen
+class _Wiring:
+    """How a map step's element function is called."""
+
+    item: str
+    others: list[str]
+    ctx: bool = False
+    info: str | None = None
+    item_first: bool = False
+
+
 def _element_wiring(
     fail: Callable[[str], WorkflowDefinitionError],
     name: str,
     fn: Callable[..., Any] | None,
     workflow: Workflow | None,
     item: str | None,
-) -> tuple[str, list[str], bool]:
-    """Which parameter receives the element, the other parameters, and whether ctx is taken."""
+) -> _Wiring:
+    """Which parameter receives the element, the other parameters, ctx and the info."""
     if workflow is not None:
         inputs = list(workflow.inputs)
         if item is None:
@@ -111,7 +134,7 @@ def _element_wiring(
             item = inputs[0]
         if item not in inputs:
             raise fail(f"map step {name!r}: workflow {workflow.name!r} has no input {item!r}")
-        return item, [i for i in inputs if i != item], False
+        return _Wiring(item, [i for i in inputs if i != item])
     if fn is None:
         raise fail(f"map step {name!r}: give a function or workflow=")
     try:
@@ -124,16 +147,21 @@ def _element_wiring(
                 f"map step {name!r}: parameter {param.name!r} cannot be wired; use named "
                 "parameters"
             )
+    infos = [p.name for p in params if is_info_annotation(p.annotation)]
+    if len(infos) > 1:
+        raise fail(f"map step {name!r}: keep one parameter annotated RemoteStepInfo, not {infos}")
+    info = infos[0] if infos else None
+    element_ctx = any(p.name == CONTEXT_PARAM for p in params)
+    params = [p for p in params if p.name not in (CONTEXT_PARAM, info)]
     names = [p.name for p in params]
-    element_ctx = CONTEXT_PARAM in names
-    names = [n for n in names if n != CONTEXT_PARAM]
     if item is None:
         if not names:
             raise fail(f"map step {name!r}: the function takes no parameter for the element")
         item = names[0]
     if item not in names:
         raise fail(f"map step {name!r}: the function has no parameter {item!r} for the element")
-    return item, [n for n in names if n != item], element_ctx
+    first = params[0].name == item and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return _Wiring(item, [n for n in names if n != item], element_ctx, info, first)
 
 
 def declare_map(
@@ -152,6 +180,9 @@ def declare_map(
     reduce: Callable[[Any, Any], Any] | None,
     initial: Any,
     pool: str | None = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    chunk_size: int = 1,
 ) -> tuple[Callable[..., Any], MapSpec]:
     """Check a map step's options and return its stand-in step function and its spec."""
 
@@ -173,16 +204,27 @@ def declare_map(
         raise fail(f"map step {name!r}: initial= goes with reduce=; add reduce= or drop initial=")
     if (fn is None) == (workflow is None):
         raise fail(f"map step {name!r}: give either a function or workflow=, not both or neither")
-    item, others, element_ctx = _element_wiring(fail, name, fn, workflow, item)
-    if over in others:
+    wiring = _element_wiring(fail, name, fn, workflow, item)
+    if over in wiring.others:
         raise fail(f"map step {name!r}: a parameter is named like its source {over!r}; rename it")
+    options = check_executor(fail, name, executor, executor_options)
+    chunk = check_remote_map(
+        fail,
+        name,
+        executor,
+        function=None if fn is None else str(getattr(fn, "__name__", fn)),
+        is_async=fn is not None and is_async_callable(fn),
+        context=CONTEXT_PARAM if wiring.ctx else None,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+    )
     spec = MapSpec(
         name,
         over,
-        item,
+        wiring.item,
         fn,
         workflow,
-        element_ctx,
+        wiring.ctx,
         batch_size,
         ordered,
         outcomes,
@@ -192,5 +234,10 @@ def declare_map(
         initial,
         fn is not None and is_async_callable(fn),
         pool,
+        executor=executor,
+        executor_options=options,
+        chunk_size=chunk,
+        element_info=wiring.info,
+        item_first=wiring.item_first,
     )
-    return _stand_in(name, [over, *others], "map step"), spec
+    return _stand_in(name, [over, *wiring.others], "map step"), spec

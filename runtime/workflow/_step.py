@@ -18,6 +18,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import WorkflowDefinitionError
+from ._placement import (
+    NO_OPTIONS,
+    annotated_as,
+    check_executor,
+    check_remote_step,
+    is_info_annotation,
+)
 from ._retry import Retry
 from ._wiring import InputRef, OutcomeRef, ResultRef, Source, ValueRef
 
@@ -98,9 +105,7 @@ def check_flag_option(
 
 
 def _is_context_annotation(annotation: object) -> bool:
-    if isinstance(annotation, str):
-        return annotation.rsplit(".", 1)[-1] == _CONTEXT_CLASS
-    return getattr(annotation, "__name__", None) == _CONTEXT_CLASS
+    return annotated_as(annotation, _CONTEXT_CLASS)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -139,6 +144,12 @@ class Step:
             materialised); ``None`` for other steps.
         composite: For a map step its ``MapSpec``, for an included workflow its
             ``IncludeSpec``; ``None`` for a plain step. The engine runs composite steps.
+        executor: Name of the runtime executor the step's function runs on (for a map step:
+            its elements), or ``None`` to run it in this process.
+        executor_options: Engine options for each submission (checked by the executor at
+            ``rt.start``); empty without ``executor``.
+        info_param: Name of the parameter annotated ``RemoteStepInfo``, which receives the
+            attempt's picklable info (run id, step, attempt, idempotency key), or ``None``.
     """
 
     workflow: str
@@ -160,6 +171,9 @@ class Step:
     guard_only: frozenset[str] = frozenset()
     map_statistics: Any = None
     composite: MapSpec | IncludeSpec | None = None
+    executor: str | None = None
+    executor_options: Mapping[str, Any] = NO_OPTIONS
+    info_param: str | None = None
     _undo: Callable[..., Any] | None = attrs.field(default=None, init=False)
     _compensate: Callable[..., Any] | None = attrs.field(default=None, init=False)
 
@@ -240,7 +254,8 @@ class Step:
 
     def __repr__(self) -> str:
         kind = "async" if self.is_async else "blocking"
-        return f"<Step {self.name!r} of workflow {self.workflow!r} {kind}>"
+        where = f" on {self.executor!r}" if self.executor is not None else ""
+        return f"<Step {self.name!r} of workflow {self.workflow!r} {kind}{where}>"
 
 
 def _callable_name(fn: object) -> str:
@@ -320,11 +335,17 @@ class _StepBuilder:
         when: Callable[..., bool] | None,
         max_again: int = DEFAULT_MAX_AGAIN,
         composite: MapSpec | IncludeSpec | None = None,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Step:
         explicit = self._check_args(args)
-        params, optional, context = self._read_signature(explicit)
+        params, optional, context, info = self._read_signature(explicit)
         when_params, guard_only = self._check_when(when, params)
         params = (*params, *guard_only)
+        options = check_executor(self.fail, self.name, executor, executor_options)
+        if executor is not None and composite is None:
+            function, is_async = _callable_name(self.fn), is_async_callable(self.fn)
+            check_remote_step(self.fail, self.name, executor, function, is_async, context, inline)
         return Step(
             workflow=self.workflow.name,
             name=self.name,
@@ -345,6 +366,9 @@ class _StepBuilder:
             guard_only=frozenset(guard_only),
             map_statistics=getattr(composite, "statistics", None),
             composite=composite,
+            executor=executor,
+            executor_options=options,
+            info_param=info,
         )
 
     def _check_max_again(self, max_again: int) -> int:
@@ -377,7 +401,7 @@ class _StepBuilder:
 
     def _read_signature(
         self, explicit: Mapping[str, Source]
-    ) -> tuple[tuple[str, ...], frozenset[str], str | None]:
+    ) -> tuple[tuple[str, ...], frozenset[str], str | None, str | None]:
         try:
             signature = inspect.signature(self.fn)
         except (TypeError, ValueError) as exc:
@@ -389,6 +413,7 @@ class _StepBuilder:
         params: list[str] = []
         optional: set[str] = set()
         contexts: list[str] = []
+        infos: list[str] = []
         for param in signature.parameters.values():
             if param.name in bound:
                 continue  # fixed by functools.partial: never rewired
@@ -398,6 +423,9 @@ class _StepBuilder:
             ):
                 contexts.append(param.name)
                 continue
+            if param.name not in explicit and is_info_annotation(param.annotation):
+                infos.append(param.name)
+                continue
             params.append(param.name)
             if param.default is not inspect.Parameter.empty:
                 optional.add(param.name)
@@ -406,6 +434,11 @@ class _StepBuilder:
                 f"step {self.name!r} has {len(contexts)} context parameters "
                 f"({_quoted(contexts)}); keep one, or wire the others with args="
             )
+        if len(infos) > 1:
+            raise self.fail(
+                f"step {self.name!r} has {len(infos)} parameters annotated RemoteStepInfo "
+                f"({_quoted(infos)}); keep one, or wire the others with args="
+            )
         unknown = sorted(set(explicit) - set(params))
         if unknown:
             raise self.fail(
@@ -413,7 +446,8 @@ class _StepBuilder:
                 f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
                 f"{_callable_name(self.fn)}(); parameters: {_quoted(params) or 'none'}"
             )
-        return tuple(params), frozenset(optional), (contexts[0] if contexts else None)
+        context = contexts[0] if contexts else None
+        return tuple(params), frozenset(optional), context, (infos[0] if infos else None)
 
     def _check_kind(self, param: inspect.Parameter) -> None:
         kind = param.kind

@@ -154,6 +154,8 @@ class Workflow:
         inline: bool = False,
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Step: ...
 
     @overload
@@ -170,6 +172,8 @@ class Workflow:
         inline: bool = False,
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Step]: ...
 
     def step(
@@ -186,13 +190,16 @@ class Workflow:
         inline: bool = False,
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Step | Callable[[Callable[..., Any]], Step]:
         """Add a step (decorator, bare or with options) and return its :class:`Step`.
 
         Wiring, by parameter name: a parameter named like an input or a step of this workflow
         (declared before or after) receives that value; ``args=`` overrides it; a parameter
         with a default and no match keeps its default; the parameter named ``ctx``, or
-        annotated with a class named ``StepContext``, receives the step context. ``*args`` and
+        annotated with a class named ``StepContext``, receives the step context; one annotated
+        ``RemoteStepInfo`` receives the attempt's picklable ``RemoteStepInfo``. ``*args`` and
         ``**kwargs`` cannot be wired and are rejected; keywords bound by ``functools.partial``
         stay as bound.
 
@@ -215,6 +222,13 @@ class Workflow:
                 false. A plain (not async) function.
             max_again: How many times the step may return ``Again(after=...)`` (re-run later,
                 polling) before the run fails with ``AgainLimitError``.
+            executor: Run the function on this executor of the runtime
+                (``Runtime(executors={name: ...})``) instead of in this process: a plain
+                ``def`` that takes no ``ctx`` (a parameter annotated ``RemoteStepInfo``
+                receives the run id, attempt and idempotency key instead). Retry, timeout,
+                compensate, undo (run here) and pools work as for a local step.
+            executor_options: The engine's options for each submission (e.g. Dask
+                ``resources``, Ray ``num_cpus``), checked by the executor at ``rt.start``.
 
         Returns:
             The new :class:`Step` (bare use), or a decorator that makes it.
@@ -237,6 +251,8 @@ class Workflow:
                 inline=inline,
                 when=when,
                 max_again=max_again,
+                executor=executor,
+                executor_options=executor_options,
             )
 
         if fn is None:
@@ -263,6 +279,9 @@ class Workflow:
         timeout: float | None = None,
         pool: str | None = None,
         when: Callable[..., bool] | None = None,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
+        chunk_size: int = 1,
     ) -> Any:
         """Add a map step: run ``fn`` (or ``workflow``) once per element of ``over`` (decorator).
 
@@ -276,6 +295,13 @@ class Workflow:
         ``outcomes=True`` each result is an ``outcome.Value``/``outcome.Error`` and failed
         elements do not fail the step; otherwise the first failed element fails it
         (``MapElementError`` naming the element).
+
+        With ``executor=`` each element runs on that executor of the runtime (a plain
+        ``def`` without ``ctx``; see ``step``): ``batch_size`` bounds the elements in flight
+        on it, results come back in order, elements are submitted in batches (one engine
+        message where the engine allows it) and ``chunk_size`` elements go to one engine task
+        (run one after another there: pick chunks of ~100 ms of work for small elements).
+        ``retry`` and ``timeout`` still apply per element.
 
         Returns:
             The map :class:`Step`, or a decorator that makes it.
@@ -304,6 +330,9 @@ class Workflow:
                 reduce=reduce,
                 initial=initial,
                 pool=pool,
+                executor=executor,
+                executor_options=executor_options,
+                chunk_size=chunk_size,
             )
             return self._add(
                 stand_in,
@@ -313,6 +342,8 @@ class Workflow:
                 pool=pool,
                 when=when,
                 composite=spec,
+                executor=spec.executor,
+                executor_options=spec.executor_options if spec.executor else None,
             )
 
         if workflow is not None:
@@ -381,6 +412,8 @@ class Workflow:
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
         composite: MapSpec | IncludeSpec | None = None,
+        executor: str | None = None,
+        executor_options: Mapping[str, Any] | None = None,
     ) -> Step:
         new = _StepBuilder(self, fn, name).build(
             args=args,
@@ -392,6 +425,8 @@ class Workflow:
             when=when,
             max_again=max_again,
             composite=composite,
+            executor=executor,
+            executor_options=executor_options,
         )
         self._steps[new.name] = new
         self._plan = None

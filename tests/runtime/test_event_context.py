@@ -96,5 +96,5 @@ async def test_a_pooled_attempt_reports_its_pool_and_how_long_it_waited(autojump
         await rt.run(wf)
 
     assert {e.pool for e in events if isinstance(e, StepStarted)} == {"db"}
-    waits = sorted((e.waited, e.duration) for e in events if isinstance(e, StepFinished))
+    waits = sorted((e.pool_wait, e.duration) for e in events if isinstance(e, StepFinished))
     assert waits == [(0.0, 2.0), (2.0, 4.0)]
