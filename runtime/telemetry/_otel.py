@@ -22,6 +22,7 @@ happens and the engine knows nothing of OpenTelemetry. The spans:
 
 Attributes are under ``arborist.``: ``workflow``, ``run_id``, ``parent_run_id``, ``step``,
 ``attempt``, ``outcome``, ``pool``, ``wait_time`` (seconds waiting for pool slots),
+``executor`` (the runtime executor a remote attempt ran on),
 ``final``, ``schedule``, ``due``, ``job``. Times are trio's, mapped to the wall clock once
 (``EventClock``), so spans keep trio's durations exactly.
 """
@@ -197,6 +198,8 @@ class Tracing:
             "arborist.attempt": event.attempt,
         }
         key = (event.run_id, event.step)
+        if event.executor is not None:
+            attributes["arborist.executor"] = event.executor
         if event.pool is not None:
             attributes["arborist.pool"] = event.pool
             self._pools[key] = event.pool

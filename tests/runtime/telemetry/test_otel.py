@@ -347,3 +347,22 @@ async def test_the_event_clock_maps_trio_time_to_epoch_time_keeping_durations():
 def test_instrument_refuses_something_that_is_not_a_runtime():
     with pytest.raises(TypeError, match="takes an open Runtime"):
         instrument(object())
+
+
+def _double(x):
+    return x * 2
+
+
+async def test_an_attempt_on_an_executor_names_it(exporter, provider):
+    from arborist.runtime.executors import ThreadExecutor
+
+    wf = Workflow("remote", inputs=["x"])
+    wf.step(_double, name="double", executor="threads")
+    wf.returns("double")
+
+    async with Runtime(executors={"threads": ThreadExecutor(1)}) as rt:
+        instrument(rt, tracer_provider=provider)
+        assert await rt.run(wf, x=4) == 8
+    (span,) = _by_name(exporter)["step double"]
+
+    assert span.attributes["arborist.executor"] == "threads"
