@@ -27,9 +27,10 @@ import trio
 from ._envelopes import Call, MethodCall, StopRequest
 from ._errors import ActorDiedError, ActorStartError
 from ._escapes import INTERRUPTS, Escape, first_leaf, sort_escape
+from ._logging import get_logger, log_context
 from ._mailbox import Mailbox
 from ._messages import Down, Exit, Monitor
-from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
+from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown, is_abnormal
 from ._ref import ActorRef
 from ._timers import TimerHandle
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Cell"]
 
-logger = logging.getLogger("arborist.actors")
+logger = get_logger("arborist.actors")
 
 # A sync handler hands control back to trio at least this often, so an actor that keeps
 # messaging itself cannot starve the other tasks.
@@ -297,11 +298,16 @@ class Cell:
             failure = await self._hook(actor.on_failure, reason.exc)
             if failure is not None:
                 logger.error(
-                    "%r: on_failure raised while handling a crash", self.ref, exc_info=failure
+                    "%r: on_failure raised while handling a crash",
+                    self.ref,
+                    exc_info=failure,
+                    extra=log_context(actor=self.ref),
                 )
         failure = await self._hook(actor.on_stop, reason)
         if failure is not None:
-            logger.error("%r: on_stop raised", self.ref, exc_info=failure)
+            logger.error(
+                "%r: on_stop raised", self.ref, exc_info=failure, extra=log_context(actor=self.ref)
+            )
             if not isinstance(reason, Crashed):
                 reason = Crashed(failure)
         return reason
@@ -340,7 +346,16 @@ class Cell:
             elif type(item) not in (StopRequest, Down, Exit):
                 dropped += 1
         if dropped and self.started:
-            logger.warning("%r exited (%s) with %d unhandled messages", self.ref, reason, dropped)
+            # Left in the mailbox by a crash: worth a warning; by a stop or a normal exit: the
+            # expected end of an actor that was sent more than it was let handle (debug).
+            logger.log(
+                logging.WARNING if is_abnormal(reason) else logging.DEBUG,
+                "%r exited (%s) with %d unhandled messages",
+                self.ref,
+                reason,
+                dropped,
+                extra=log_context(actor=self.ref),
+            )
         if self._timers:
             for timer in list(self._timers):
                 timer.cancel()
@@ -372,7 +387,9 @@ class Cell:
             and not (watchers or links or told)
             and not isinstance(reason.exc, INTERRUPTS)  # raised again by open_actor_system
         ):
-            logger.error("%r crashed", self.ref, exc_info=reason.exc)
+            logger.error(
+                "%r crashed", self.ref, exc_info=reason.exc, extra=log_context(actor=self.ref)
+            )
         self.system._forget(self)
 
     # -- control -----------------------------------------------------------------------------

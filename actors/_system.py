@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +12,7 @@ from ._actor import Actor
 from ._cell import Cell
 from ._checks import check_bool, check_instance, check_int, check_seconds
 from ._errors import ActorStartError, NameTakenError
+from ._logging import get_logger, log_context
 from ._reasons import Killed
 from ._ref import DEFAULT_ASK_TIMEOUT, ActorRef
 from ._registry import Registry, check_name
@@ -20,7 +20,7 @@ from ._timers import TimerService
 
 __all__ = ["ActorSystem", "open_actor_system"]
 
-logger = logging.getLogger("arborist.actors")
+logger = get_logger("arborist.actors")
 
 
 class ActorSystem:
@@ -190,10 +190,20 @@ class ActorSystem:
         """
         if self._interrupted is not None:
             if exc is not self._interrupted:
-                logger.warning("%r raised %r while the system was already stopping", source, exc)
+                logger.warning(
+                    "%r raised %r while the system was already stopping",
+                    source,
+                    exc,
+                    extra=log_context(actor=source),
+                )
             return
         self._interrupted = exc
-        logger.warning("%r raised %s; stopping the actor system", source, type(exc).__name__)
+        logger.warning(
+            "%r raised %s; stopping the actor system",
+            source,
+            type(exc).__name__,
+            extra=log_context(actor=source),
+        )
         deadline = trio.current_time() + self.shutdown_timeout
         for starting in self._starting:
             starting.shield = True

@@ -26,7 +26,6 @@ the background; whatever it returns or raises then is discarded.
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +38,7 @@ from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_resch
 from ._cell import Cell
 from ._envelopes import Call, MethodCall, StopRequest
 from ._escapes import find_interrupt
+from ._logging import get_logger, log_context
 from ._reasons import Crashed, ExitReason, Normal
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ThreadCell"]
 
-logger = logging.getLogger("arborist.actors")
+logger = get_logger("arborist.actors")
 
 T = TypeVar("T")
 
@@ -301,11 +301,14 @@ class ThreadCell(Cell):
                     "%r: on_failure raised while handling a crash",
                     self.ref,
                     exc_info=self._thread_failure(failed.error),
+                    extra=log_context(actor=self.ref),
                 )
         stopped = await self.on_thread(actor.on_stop, reason)
         if type(stopped) is outcome.Error:
             exc = self._thread_failure(stopped.error)
-            logger.error("%r: on_stop raised", self.ref, exc_info=exc)
+            logger.error(
+                "%r: on_stop raised", self.ref, exc_info=exc, extra=log_context(actor=self.ref)
+            )
             if not isinstance(reason, Crashed):
                 reason = Crashed(exc)
         return reason

@@ -16,7 +16,6 @@ supervisor gives its jobs its own shutdown time and cuts the rest.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ import attrs
 import trio
 
 from arborist.actors import ActorError
+from arborist.actors._logging import get_logger
 from arborist.supervision import (
     ChildNotFoundError,
     ChildRestarted,
@@ -59,7 +59,7 @@ __all__ = [
     "shut_down",
 ]
 
-logger = logging.getLogger("arborist.runtime")
+logger = get_logger("arborist.runtime")
 
 ROOT = "arborist.runtime"
 JOBS = "arborist.jobs"

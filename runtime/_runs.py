@@ -10,6 +10,7 @@ handle is settled exactly once, even when its coordinator is killed before it co
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import math
@@ -99,10 +100,18 @@ class RunLauncher:
         return await self._start(workflow, inputs, options, None, resume)
 
     async def start_child(
-        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
+        self,
+        workflow: Workflow,
+        inputs: dict[str, Any],
+        nursery: trio.Nursery,
+        *,
+        parent: tuple[str, str] | None = None,
     ) -> RunHandle:
-        """Check and start a child run whose coordinator lives in ``nursery`` (its parent's)."""
-        return await self._start(workflow, inputs, {}, nursery, None)
+        """Check and start a child run whose coordinator lives in ``nursery`` (its parent's).
+
+        ``parent`` is ``(run_id, step)`` of the step that starts it, for its events.
+        """
+        return await self._start(workflow, inputs, {}, nursery, None, parent)
 
     async def _start(
         self,
@@ -111,6 +120,7 @@ class RunLauncher:
         options: Mapping[str, Any],
         nursery: trio.Nursery | None,
         resume: HaltedRun | None,
+        parent: tuple[str, str] | None = None,
     ) -> RunHandle:
         plan = workflow.plan()
         plan.check_inputs(inputs)
@@ -138,6 +148,10 @@ class RunLauncher:
             "run_pools": run_pools,
             "options": dict(options),
             "resume": resume,
+            "parent": parent,
+            # The caller's contextvars (its trace context, for exporters): copied only when
+            # someone listens, so the in-memory fast path pays nothing.
+            "caller_context": contextvars.copy_context() if self.services.events else None,
         }
         if nursery is not None:  # a child run, supervised by its parent run
             ref = await system.spawn(Coordinator, *args, nursery=nursery, **kwargs)

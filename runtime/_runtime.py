@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -40,6 +39,7 @@ from arborist.actors import (
     open_actor_system,
 )
 from arborist.actors._checks import check_instance, check_kwargs, check_seconds, check_timeout
+from arborist.actors._logging import get_logger
 from arborist.actors._system import check_actor_class
 from arborist.supervision import (
     INFINITY,
@@ -75,7 +75,7 @@ from ._runs import RUN_OPTIONS, RunLauncher
 from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
-from .engine._pools import Pool
+from .engine._pools import Pool, PoolStatistics
 from .engine._saga import HaltedRun
 from .executors import Executor
 from .schedules._handle import ScheduleHandle, ScheduleTable
@@ -85,7 +85,7 @@ from .schedules._wallclock import WallClock
 from .store import Store, open_store
 from .workflow._workflow import Workflow
 
-logger = logging.getLogger("arborist.runtime")
+logger = get_logger("arborist.runtime")
 
 __all__ = [
     "RUN_OPTIONS",
@@ -217,6 +217,7 @@ class Runtime:
             self._system = None
             raise
         self._stack = stack
+        logger.info("runtime started (store: %s)", self._durability.store or "none")
         return self
 
     async def __aexit__(
@@ -279,6 +280,7 @@ class Runtime:
         )
         await self._executors.aclose()  # the runs have ended: nothing submits any more
         self.shutdown_report = report
+        logger.info("runtime shut down: %s", report)
         return report
 
     def _make_schedule_manager(self) -> ScheduleManager:
@@ -382,6 +384,13 @@ class Runtime:
         else:
             pool.configure(limit)
         return pool
+
+    def pool_statistics(self) -> list[PoolStatistics]:
+        """A snapshot of every named pool (limit, slots in use, waiters), in name order.
+
+        An adaptive pool's ``limit`` is its current limit. Never blocks.
+        """
+        return [self._pools[name].statistics() for name in sorted(self._pools)]
 
     def subscribe(self, handler: Callable[[Any], Any], *, only: Any = None) -> Unsubscribe:
         """Call ``handler(event)`` for every event of the runtime; return an unsubscribe function.

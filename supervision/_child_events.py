@@ -1,12 +1,14 @@
 """Supervisor events: what happened to a supervisor's children, as frozen values.
 
-Every event carries the supervisor's ref, the child's id and ``time`` (``trio.current_time()``
-when it happened). A supervisor delivers its events to its own subscribers and then to its
-parent supervisor's, so subscribing to the root of a tree sees the whole tree.
+Every event carries the supervisor's ref, the child's id, ``time`` (``trio.current_time()``
+when it happened) and ``wall_time`` (``time.time()`` then; keyword-only, left out of
+equality). A supervisor delivers its events to its own subscribers and then to its parent
+supervisor's, so subscribing to the root of a tree sees the whole tree.
 """
 
 from __future__ import annotations
 
+import time as _time
 from collections.abc import Hashable
 from typing import TypeAlias
 
@@ -26,12 +28,14 @@ class ChildStarted:
         id: the child's id.
         ref: the new incarnation.
         time: trio time of the event.
+        wall_time: seconds since the epoch when the event was built.
     """
 
     supervisor: ActorRef
     id: Hashable
     ref: ActorRef
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -44,6 +48,7 @@ class ChildExited:
         ref: the incarnation that ended.
         reason: its exit reason.
         time: trio time of the event.
+        wall_time: seconds since the epoch when the event was built.
     """
 
     supervisor: ActorRef
@@ -51,6 +56,7 @@ class ChildExited:
     ref: ActorRef
     reason: ExitReason
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -64,6 +70,7 @@ class ChildRestarted:
         restart_count: how many times this supervisor has restarted this child so far.
         delay: the backoff delay waited before the restart, in seconds (0.0 without backoff).
         time: trio time of the event.
+        wall_time: seconds since the epoch when the event was built.
     """
 
     supervisor: ActorRef
@@ -72,6 +79,7 @@ class ChildRestarted:
     restart_count: int
     delay: float
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -83,12 +91,14 @@ class SupervisorGaveUp:
         id: the child whose exit went over the limit.
         reason: that child's exit reason.
         time: trio time of the event.
+        wall_time: seconds since the epoch when the event was built.
     """
 
     supervisor: ActorRef
     id: Hashable
     reason: ExitReason
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 SupervisorEvent: TypeAlias = ChildStarted | ChildExited | ChildRestarted | SupervisorGaveUp

@@ -44,6 +44,7 @@ from arborist.actors import (
     Normal,
     is_abnormal,
 )
+from arborist.actors._logging import get_logger, log_context
 
 from ._backoff import Backoff
 from ._child import (
@@ -72,7 +73,7 @@ from ._spec import AutoShutdown, Kind, Restart, Strategy
 
 __all__ = ["SupervisorBase"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 
 class SupervisorBase(Actor):
@@ -170,6 +171,7 @@ class SupervisorBase(Actor):
                     "supervisor %s got a message it does not handle: %r (dropped)",
                     self.label,
                     message,
+                    extra=log_context(supervisor=self.label),
                 )
         return None
 
@@ -318,11 +320,28 @@ class SupervisorBase(Actor):
                     child.spec.id,
                     reason,
                     exc_info=reason.exc if isinstance(reason, Crashed) else None,
+                    extra=log_context(supervisor=self.label, actor=ref),
                 )
             await self._restart(child, reason)
         else:
+            self._log_retired(child, reason)
             self._retire(child)
             self._check_auto_shutdown(child)
+
+    def _log_retired(self, child: Child, reason: ExitReason) -> None:
+        """Log a child that is not restarted: a crash at ERROR (an OTP crash report), else DEBUG."""
+        level = logging.ERROR if is_abnormal(reason) else logging.DEBUG
+        if logger.isEnabledFor(level):
+            logger.log(
+                level,
+                "supervisor %s: child %r exited (%s); not restarted (restart=%s)",
+                self.label,
+                child.spec.id,
+                reason,
+                child.spec.restart.value,
+                exc_info=reason.exc if isinstance(reason, Crashed) else None,
+                extra=log_context(supervisor=self.label),
+            )
 
     def _add_restart(self) -> bool:
         """Record a restart now; False when more than max_restarts fall within max_seconds."""
@@ -381,7 +400,7 @@ class SupervisorBase(Actor):
         )
         if isinstance(reason, Crashed):
             error.__cause__ = reason.exc
-        logger.error("%s", error)
+        logger.error("%s", error, extra=log_context(supervisor=self.label))
         raise error
 
     async def _start_group(self, group: list[Child], delay: float) -> None:
@@ -400,6 +419,7 @@ class SupervisorBase(Actor):
                     self.label,
                     child.spec.id,
                     exc_info=error,
+                    extra=log_context(supervisor=self.label),
                 )
                 child.uptime = 0.0
                 token = object()

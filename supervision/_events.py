@@ -7,13 +7,14 @@ does not stop the others or the supervisor.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from arborist.actors._logging import get_logger
+
 __all__ = ["EventBus", "Unsubscribe"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 E = TypeVar("E")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import inspect
-import logging
 import math
+import time as _time
 import weakref
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
@@ -18,6 +18,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import trio
+
+from arborist.actors._logging import get_logger
 
 __all__ = [
     "Job",
@@ -38,7 +40,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -352,10 +354,15 @@ def check_fn(fn: Any, what: str) -> None:
 
 @attrs.frozen
 class TaskStarted:
-    """A job was accepted and starts now (``time`` on trio's clock)."""
+    """A job was accepted and starts now (``time`` on trio's clock, ``wall_time`` the epoch's).
+
+    Every task event carries ``wall_time`` (``time.time()`` when it was built; keyword-only,
+    left out of equality) beside ``time``.
+    """
 
     job: Job
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -365,6 +372,7 @@ class TaskFinished:
     job: Job
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -375,6 +383,7 @@ class TaskFailed:
     exc: BaseException
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -385,6 +394,7 @@ class TaskCancelled:
     by: str
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -397,6 +407,7 @@ class ShutdownReport:
         failed: jobs that failed after the stop began.
         cut: the jobs the supervisor cancelled because they outlived the grace period.
         time: when the last job ended (trio's clock).
+        wall_time: seconds since the epoch when the report was made.
     """
 
     completed: int
@@ -404,6 +415,7 @@ class ShutdownReport:
     failed: int
     cut: tuple[Job, ...]
     time: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 TaskEvent = TaskStarted | TaskFinished | TaskFailed | TaskCancelled | ShutdownReport

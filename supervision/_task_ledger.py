@@ -11,12 +11,13 @@ All methods run on the supervisor's trio thread.
 
 from __future__ import annotations
 
-import logging
 import weakref
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 import trio
+
+from arborist.actors._logging import get_logger, log_context
 
 from ._events import EventBus
 from ._task_jobs import (
@@ -37,9 +38,9 @@ from ._task_jobs import (
     awaited_error,
 )
 
-__all__ = ["JobLedger", "settle_future"]
+__all__ = ["JobLedger", "log_job_failure", "settle_future"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 
 class JobLedger:
@@ -229,3 +230,9 @@ def settle_future(future: Future[Any], exc: BaseException | None, value: Any) ->
     except InvalidStateError:  # cancelled by its thread meanwhile
         pass
 
+
+def log_job_failure(owner: object, job: Job, exc: BaseException) -> None:
+    """Log a failed job at ERROR with its traceback (an OTP crash report), naming its owner."""
+    logger.error(
+        "%r: job %r failed", owner, job, exc_info=exc, extra=log_context(supervisor=owner)
+    )

@@ -30,7 +30,6 @@ The OTP ``Task.Supervisor``, in trio terms. Semantics, in one place:
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -47,6 +46,7 @@ from arborist.actors._checks import (
     check_timeout,
 )
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger
 
 from ._events import Unsubscribe
 from ._task_jobs import (
@@ -62,11 +62,11 @@ from ._task_jobs import (
     TaskTimeoutError,
     check_fn,
 )
-from ._task_ledger import JobLedger, settle_future
+from ._task_ledger import JobLedger, log_job_failure, settle_future
 
 __all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "check_options"]
 
-logger = logging.getLogger("arborist.supervision")
+logger = get_logger("arborist.supervision")
 
 T = TypeVar("T")
 
@@ -433,7 +433,7 @@ class TaskSupervisor(Actor):
             await self._call(job)
         except Exception as exc:
             ledger.fail(job, exc)
-            logger.error("%r: job %r failed", self, job, exc_info=exc)  # noqa: TRY400
+            log_job_failure(self, job, exc)
         except BaseException as exc:
             cancellation = self._escaped(job, exc)
             if cancellation is exc:
@@ -494,5 +494,5 @@ class TaskSupervisor(Actor):
         if escape.interrupt is not None:
             self.system._interrupt(escape.interrupt, job)
         elif not is_task:
-            logger.error("%r: job %r failed", self, job, exc_info=failure)
+            log_job_failure(self, job, failure)
         return escape.cancellation

@@ -91,7 +91,10 @@ def test_the_checker_allows_imports_within_and_below_the_layer(source):
 # Only imports executed at run time count (those under ``if TYPE_CHECKING:`` do not), function
 # bodies included: a function-local import hides a circle, it does not remove it.
 
-RUNTIME_UNITS = ("workflow", "store", "executors", "engine", "schedules", "embed", "cli")
+RUNTIME_UNITS = (
+    "workflow", "store", "executors", "engine", "schedules", "embed", "telemetry", "cli",
+    "dashboard",
+)
 """The runtime's subpackages, bottom to top; the top-level modules (``Runtime``) sit below cli."""
 
 MAY_IMPORT = {
@@ -101,8 +104,13 @@ MAY_IMPORT = {
     "engine": {"workflow", "store", "executors"},
     "schedules": {"engine", "workflow", "store"},
     "embed": {"engine", "workflow"},
+    "telemetry": {"engine", "schedules"},
     "top": {"engine", "schedules", "embed", "workflow", "store", "executors"},
-    "cli": {"top", "engine", "schedules", "embed", "workflow", "store", "executors"},
+    "dashboard": {"top", "engine", "schedules", "telemetry", "workflow", "store"},
+    "cli": {
+        "top", "engine", "schedules", "embed", "workflow", "store", "executors", "telemetry",
+        "dashboard",
+    },
 }
 """Which runtime units each unit may import at run time (besides itself, actors, supervision)."""
 
@@ -233,6 +241,13 @@ def test_a_runtime_unit_imports_only_the_units_below_it(path):
         if (target := runtime_unit(imported)) is not None and target not in allowed
     )
     assert wrong == []
+
+
+def test_no_engine_or_schedules_module_imports_telemetry_even_for_type_checking():
+    for unit in ("engine", "schedules"):
+        for path in (ROOT / "runtime" / unit).glob("*.py"):
+            names = imported_names(path.read_text(), f"arborist.runtime.{unit}")
+            assert not any(n.startswith("arborist.runtime.telemetry") for n in names), path.name
 
 
 def test_no_engine_module_imports_the_runtime_even_for_type_checking():

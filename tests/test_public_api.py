@@ -119,6 +119,7 @@ RUNTIME = [
     "Interval",
     "MAX_UNDO_ATTEMPTS",
     "ManualWallClock",
+    "MapBatchFinished",
     "MapElementError",
     "MapStatistics",
     "MissReason",
@@ -163,6 +164,7 @@ RUNTIME = [
     "Step",
     "StepAgain",
     "StepCancelled",
+    "StepCompensated",
     "StepContext",
     "StepFailed",
     "StepFinished",
@@ -240,6 +242,7 @@ RUNTIME_ENGINE = [
     "EngineEvent",
     "HaltedRun",
     "MAX_UNDO_ATTEMPTS",
+    "MapBatchFinished",
     "MapElementError",
     "Pool",
     "PoolLimitChanged",
@@ -253,6 +256,7 @@ RUNTIME_ENGINE = [
     "StartChildRun",
     "StepAgain",
     "StepCancelled",
+    "StepCompensated",
     "StepContext",
     "StepFailed",
     "StepFinished",
@@ -270,6 +274,7 @@ RUNTIME_ENGINE = [
     "WorkflowCrashedError",
     "WorkflowFailedError",
     "WorkflowHaltedError",
+    "chrome_trace",
     "render_timeline",
 ]
 
@@ -403,6 +408,27 @@ RUNTIME_STORE = [
     "uuid7_time",
 ]
 
+RUNTIME_TELEMETRY = [
+    "DEFAULT_METRICS_PORT",
+    "DEFAULT_REFRESH_INTERVAL",
+    "EventClock",
+    "Metrics",
+    "Tracing",
+    "instrument",
+    "open_metrics_server",
+]
+
+RUNTIME_DASHBOARD = [
+    "DEFAULT_DASHBOARD_PORT",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_INTERVAL",
+    "Dashboard",
+    "DashboardState",
+    "dashboard_app",
+    "is_loopback",
+    "open_dashboard",
+]
+
 PINNED = {
     "arborist.actors": ACTORS,
     "arborist.supervision": SUPERVISION,
@@ -414,6 +440,8 @@ PINNED = {
     "arborist.runtime.cli": RUNTIME_CLI,
     "arborist.runtime.executors": RUNTIME_EXECUTORS,
     "arborist.runtime.store": RUNTIME_STORE,
+    "arborist.runtime.telemetry": RUNTIME_TELEMETRY,
+    "arborist.runtime.dashboard": RUNTIME_DASHBOARD,
 }
 
 FOLDERS = {
@@ -427,6 +455,8 @@ FOLDERS = {
     "arborist.runtime.cli": "runtime/cli",
     "arborist.runtime.executors": "runtime/executors",
     "arborist.runtime.store": "runtime/store",
+    "arborist.runtime.telemetry": "runtime/telemetry",
+    "arborist.runtime.dashboard": "runtime/dashboard",
 }
 
 

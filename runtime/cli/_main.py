@@ -4,7 +4,9 @@ Commands (``arborist <command> --help`` for each)::
 
     arborist run  TARGET [--input k=v]... [--input-json JSON] [--max-concurrency N]
                   [--sequential] [--output auto|json|repr] [--progress auto|plain|rich|off]
-    arborist serve TARGET [--tree] [--shutdown-timeout S]
+                  [--trace FILE]
+    arborist serve TARGET [--tree] [--shutdown-timeout S] [--metrics HOST:PORT]
+                  [--dashboard [HOST:PORT]] [--dashboard-token TOKEN] [--allow-remote]
     arborist tree  TARGET
 
 ``TARGET`` is ``module:attr`` (importable from the current directory) or

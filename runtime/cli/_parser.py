@@ -8,6 +8,7 @@ from typing import Any
 from arborist.actors._version import __version__
 
 from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
+from ._observe import add_serve_options, add_trace_option
 
 __all__ = ["build_parser"]
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"columns of the timeline's bars, at least 10 (default: {DEFAULT_TIMELINE_WIDTH}, "
         "or what fits a terminal)",
     )
+    add_trace_option(run)
     _shutdown_option(run)
     _common(run, top=False)
 
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "function called with the runtime, or an object with a setup(rt) method",
     )
     serve.add_argument("--tree", action="store_true", help="print the runtime's tree after setup")
+    add_serve_options(serve)
     _shutdown_option(serve)
     _common(serve, top=False)
 

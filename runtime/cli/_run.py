@@ -25,6 +25,7 @@ from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
 from ..workflow._workflow import Workflow
 from ._exits import DEFAULT_TIMELINE_WIDTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
 from ._load import UsageError, load_workflow, parse_inputs
+from ._observe import write_trace
 from ._output import format_result
 from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
 
@@ -153,6 +154,8 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
                 progress.close()
         err.write("\n" + handle.timeline(width))
         err.flush()
+        if args.trace is not None:
+            write_trace(handle, args.trace)
         if isinstance(result, outcome.Value):
             sys.stdout.write(format_result(result.value, args.output) + "\n")
             sys.stdout.flush()

@@ -15,6 +15,7 @@ import trio
 
 from .._runtime import Runtime
 from ._exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
+from ._observe import open_observers
 
 __all__ = ["AppSetupError", "serve", "tree"]
 
@@ -44,7 +45,8 @@ def _signal_name(number: int) -> str:
 
 async def serve(args: argparse.Namespace, app: Any) -> int:
     out = sys.stdout
-    async with Runtime(shutdown_timeout=args.shutdown_timeout) as rt:
+    rt = Runtime(shutdown_timeout=args.shutdown_timeout)
+    async with rt, open_observers(rt, args, out):
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             received: list[int] = []
             stop = trio.Event()

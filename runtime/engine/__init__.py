@@ -5,7 +5,7 @@ the step runner (one task actor per attempt: pools, timeouts, worker threads, co
 remote attempts (a step or map element on one of the runtime's executors),
 the step context, composite steps (map windows, included workflows), sagas (undo logs,
 rollback, halted-run state), concurrency pools (fixed and adaptive), run handles and step
-records, run errors, run/step/pool events and text timelines.
+records, run errors, run/step/pool events, text timelines and Chrome trace export.
 
 It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.runtime.executors``
 (the protocol it submits to), ``arborist.actors`` and ``arborist.supervision``, and later the
@@ -29,12 +29,14 @@ from ._errors import (
 )
 from ._events import (
     EngineEvent,
+    MapBatchFinished,
     PoolLimitChanged,
     RemoteCallCancelled,
     RunFinished,
     RunStarted,
     StepAgain,
     StepCancelled,
+    StepCompensated,
     StepFailed,
     StepFinished,
     StepRetried,
@@ -49,6 +51,7 @@ from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
 from ._services import RunServices, StartChildRun
 from ._step_runner import DEFAULT_COMPENSATE_ATTEMPTS
 from ._timeline import render_timeline
+from ._trace import chrome_trace
 
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",
@@ -58,6 +61,7 @@ __all__ = [
     "Coordinator",
     "EngineEvent",
     "HaltedRun",
+    "MapBatchFinished",
     "MapElementError",
     "Pool",
     "PoolLimitChanged",
@@ -71,6 +75,7 @@ __all__ = [
     "StartChildRun",
     "StepAgain",
     "StepCancelled",
+    "StepCompensated",
     "StepContext",
     "StepFailed",
     "StepFinished",
@@ -88,5 +93,6 @@ __all__ = [
     "WorkflowCrashedError",
     "WorkflowFailedError",
     "WorkflowHaltedError",
+    "chrome_trace",
     "render_timeline",
 ]

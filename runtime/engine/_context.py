@@ -106,7 +106,8 @@ class StepContext:
             services = self._services
             if self._nursery is None:
                 raise RuntimeError(f"{self!r} has no run to start a child run in")
-            handle = await services.start_child(workflow, inputs, self._nursery)
+            parent = (self.run_id, self.step)
+            handle = await services.start_child(workflow, inputs, self._nursery, parent=parent)
             try:
                 value = await handle.result()
             except trio.Cancelled:

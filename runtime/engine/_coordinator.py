@@ -35,6 +35,7 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 
 from __future__ import annotations
 
+import contextvars
 from typing import TYPE_CHECKING, Any
 
 import outcome
@@ -45,8 +46,6 @@ from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
 from ..workflow._control import Again, Halt
 from ._errors import AgainLimitError, WorkflowCrashedError, WorkflowHaltedError
 from ._events import (
-    RunFinished,
-    RunStarted,
     StepAgain,
     StepCancelled,
     StepFailed,
@@ -61,6 +60,7 @@ from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._ledger import RunLedger
 from ._messages import CancelRun, Redispatch, RolledBack, RunInline
+from ._run_log import announce_finished, announce_started
 from ._saga import HaltedRun, UndoEntry, rollback
 from ._step_runner import (
     CANCELLED,
@@ -98,6 +98,8 @@ class Coordinator(Actor):
         run_pools: tuple[Pool, ...],
         options: dict[str, Any],
         resume: HaltedRun | None = None,
+        parent: tuple[str, str] | None = None,
+        caller_context: contextvars.Context | None = None,
     ) -> None:
         self._services = services
         self._plan = plan
@@ -105,8 +107,11 @@ class Coordinator(Actor):
         self._handle = handle
         self._limit = limit
         self._run_pools = run_pools
+        self._run_pool = run_pools[0].name if run_pools else None
         self._options = options
         self._resume = resume
+        self._parent = parent
+        self._caller_context = caller_context
         self._events = services.events
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
@@ -136,8 +141,8 @@ class Coordinator(Actor):
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
-        if self._events:
-            self._events.emit(RunStarted(self._run_id, self._wf, self._started))
+        caller, self._caller_context = self._caller_context, None
+        announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
         self._dispatch()
         self._maybe_finish()
@@ -219,9 +224,9 @@ class Coordinator(Actor):
                 self._kwargs[name] = kwargs
             now = trio.current_time()
             if self._events:
-                self._events.emit(
-                    StepStarted(self._run_id, self._wf, name, attempt, now, step.executor)
-                )
+                pool = step.pool or self._run_pool
+                event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
+                self._events.emit(event)
             if step.inline:
                 running[name] = now
                 self.ref.tell(RunInline(name, attempt))
@@ -294,9 +299,9 @@ class Coordinator(Actor):
             )
         if self._events:
             at, took, where = message.end, message.end - message.start, step.executor
-            self._events.emit(
-                StepFinished(self._run_id, self._wf, name, message.attempt, at, took, where)
-            )
+            wf, waited = self._wf, message.waited
+            event = StepFinished(self._run_id, wf, name, message.attempt, at, took, where, waited)
+            self._events.emit(event)
         self._resolve(name, ok=True)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
@@ -310,9 +315,9 @@ class Coordinator(Actor):
         )
         if self._events:
             at, took = message.end, message.end - message.start
-            final, where = not will_retry, step.executor
+            final, where, waited = not will_retry, step.executor, message.waited
             event = StepFailed(
-                self._run_id, self._wf, name, attempt, at, took, error, final, where
+                self._run_id, self._wf, name, attempt, at, took, error, final, where, waited
             )
             self._events.emit(event)
         if will_retry:
@@ -489,11 +494,7 @@ class Coordinator(Actor):
         self.stop()
 
     def _emit_finished(self, error: BaseException | None) -> None:
-        if self._events:
-            now = trio.current_time()
-            self._events.emit(
-                RunFinished(self._run_id, self._wf, now, now - self._started, error is None, error)
-            )
+        announce_finished(self._events, self._run_id, self._wf, self._started, error, self._parent)
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:

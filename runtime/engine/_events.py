@@ -1,12 +1,18 @@
 """Telemetry events of workflow runs, each stamped with trio's monotonic clock.
 
 Subscribe with ``rt.subscribe(handler)``: the handler is called synchronously with each event
-as it happens. Every event carries ``time`` (``trio.current_time()``); the ``*Finished`` and
-``*Failed`` events also carry a ``duration`` in seconds. A step's start, finish, failure and
-cancel name the runtime executor its function ran on (``executor``, None: in this process).
+as it happens. Every event carries ``time`` (``trio.current_time()``) and, beside it,
+``wall_time`` (``time.time()`` when the event was built, seconds since the epoch: for logs and
+exporters; keyword-only and left out of equality); the ``*Finished`` and ``*Failed`` events
+also carry a ``duration`` in seconds. A step's start, finish, failure and cancel name the
+runtime executor its function ran on (``executor``, None: in this process). A child run's
+``RunStarted``/``RunFinished`` name its parent run and step.
 """
 
 from __future__ import annotations
+
+import contextvars
+import time as _time
 
 import attrs
 
@@ -14,12 +20,14 @@ from ..executors._protocol import CancelResult
 
 __all__ = [
     "EngineEvent",
+    "MapBatchFinished",
     "PoolLimitChanged",
     "RemoteCallCancelled",
     "RunFinished",
     "RunStarted",
     "StepAgain",
     "StepCancelled",
+    "StepCompensated",
     "StepFailed",
     "StepFinished",
     "StepRetried",
@@ -32,16 +40,29 @@ __all__ = [
 
 @attrs.frozen
 class RunStarted:
-    """A workflow run was accepted and its coordinator started."""
+    """A workflow run was accepted and its coordinator started.
+
+    ``parent_run_id`` and ``parent_step`` name the run and step that started a child run
+    (None for a top-level run). ``caller_context`` is a copy of the ``contextvars`` context
+    of the task that called ``rt.start`` (or ``ctx.run``), taken only when someone subscribes:
+    exporters read the caller's trace context from it (``ctx.run(get_current)``).
+    """
 
     run_id: str
     workflow: str
     time: float
+    parent_run_id: str | None = None
+    parent_step: str | None = None
+    caller_context: contextvars.Context | None = attrs.field(default=None, eq=False, repr=False)
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class RunFinished:
-    """A run ended; ``ok`` says whether it produced its result (else ``error`` says why)."""
+    """A run ended; ``ok`` says whether it produced its result (else ``error`` says why).
+
+    ``parent_run_id`` names the parent run of a child run (None for a top-level run).
+    """
 
     run_id: str
     workflow: str
@@ -49,11 +70,16 @@ class RunFinished:
     duration: float
     ok: bool
     error: BaseException | None = None
+    parent_run_id: str | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class StepStarted:
-    """An attempt of a step was dispatched (``attempt`` counts from 1)."""
+    """An attempt of a step was dispatched (``attempt`` counts from 1).
+
+    ``pool`` is the named pool bounding the attempt (the step's, else the run's; None: none).
+    """
 
     run_id: str
     workflow: str
@@ -61,11 +87,16 @@ class StepStarted:
     attempt: int
     time: float
     executor: str | None = None
+    pool: str | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class StepFinished:
-    """An attempt of a step returned a value."""
+    """An attempt of a step returned a value.
+
+    ``pool_wait`` is the part of ``duration`` spent waiting for pool slots.
+    """
 
     run_id: str
     workflow: str
@@ -74,11 +105,16 @@ class StepFinished:
     time: float
     duration: float
     executor: str | None = None
+    pool_wait: float = 0.0
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
 class StepFailed:
-    """An attempt of a step raised; ``final`` is False when a retry follows."""
+    """An attempt of a step raised; ``final`` is False when a retry follows.
+
+    ``pool_wait`` is the part of ``duration`` spent waiting for pool slots.
+    """
 
     run_id: str
     workflow: str
@@ -89,6 +125,8 @@ class StepFailed:
     error: BaseException
     final: bool
     executor: str | None = None
+    pool_wait: float = 0.0
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -101,6 +139,7 @@ class StepRetried:
     attempt: int
     time: float
     delay: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -114,6 +153,7 @@ class StepCancelled:
     time: float
     duration: float
     executor: str | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -154,6 +194,7 @@ class RemoteCallCancelled:
     gone: bool | None
     waited: float
     element: int | None = None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -168,6 +209,7 @@ class StepSkipped:
     step: str
     time: float
     because: str | None
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -180,6 +222,7 @@ class StepAgain:
     time: float
     count: int
     delay: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -191,6 +234,7 @@ class StepUndone:
     step: str
     time: float
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -202,6 +246,7 @@ class StepUndoFailed:
     step: str
     time: float
     error: BaseException
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -218,6 +263,47 @@ class PoolLimitChanged:
     new: int
     time: float
     reason: str
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+@attrs.frozen
+class StepCompensated:
+    """A step's ``@compensate`` function decided about an attempt's error.
+
+    ``decision`` is ``"continue"`` (``ContinueWith``: the step completes with its value),
+    ``"retry"`` (``RetryStep``) or ``"fail"`` (anything else, or the function raised);
+    ``duration`` is the time the function took, ending at ``time``.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+    decision: str
+    error: BaseException
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+
+@attrs.frozen
+class MapBatchFinished:
+    """A batch of a map step's elements ended: ``count`` elements from index ``first``.
+
+    Batches are consecutive runs of ``batch_size`` elements in source order (the last may be
+    shorter); one ends when its last element ended, ``failed`` of them with an error.
+    ``duration`` runs from its first element's start to ``time``.
+    """
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    time: float
+    duration: float
+    first: int
+    count: int
+    failed: int
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 EngineEvent = (
@@ -234,5 +320,7 @@ EngineEvent = (
     | StepUndoFailed
     | PoolLimitChanged
     | RemoteCallCancelled
+    | StepCompensated
+    | MapBatchFinished
 )
 """Any event of workflow runs, their steps and pools."""

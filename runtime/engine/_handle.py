@@ -11,6 +11,7 @@ from arborist.actors import ActorDeadError
 
 from ._messages import CancelRun
 from ._timeline import render_timeline
+from ._trace import chrome_trace
 
 if TYPE_CHECKING:
     from arborist.actors import ActorRef
@@ -111,6 +112,21 @@ class RunHandle:
         """
         end = self.finished_at if self.finished_at is not None else trio.current_time()
         return render_timeline(self.records, self.started_at, end, width, title=self.run_id)
+
+    def trace(self) -> dict[str, Any]:
+        """The run's step attempts in the Chrome trace-event format (see ``chrome_trace``).
+
+        ``json.dump`` the result to a file and open it in Perfetto or ``chrome://tracing``:
+        one row per step, one bar per attempt. Taken while the run is going, it holds the
+        attempts that have ended so far.
+        """
+        return chrome_trace(
+            self.records,
+            self.started_at,
+            run_id=self.run_id,
+            workflow=self.workflow,
+            end=self.finished_at,
+        )
 
     def __repr__(self) -> str:
         if not self.done:

@@ -28,6 +28,7 @@ from ..workflow._compose import IncludeSpec, MapSpec, MapStatistics
 from ..workflow._step import CONTEXT_PARAM
 from ._context import StepContext
 from ._errors import MapElementError, StepTimeoutError
+from ._map_batches import MapBatches
 from ._map_remote import RemoteElements
 from ._pools import holding
 from ._remote import step_info
@@ -76,6 +77,8 @@ class _MapRun:
         self.results: list[Any] = []
         self.acc = spec.initial
         self.error: BaseException | None = None
+        events = ctx._services.events
+        self.batches = MapBatches(ctx, spec.batch_size) if events else None
         self.remote = RemoteElements(self) if spec.executor is not None else None
 
     async def run(self) -> Any:
@@ -107,7 +110,7 @@ class _MapRun:
         """Start an element task per element, reading each only once a window slot is free."""
         source = self.source
         start = nursery.start_soon
-        element_task = self._element
+        element_task = self._element if self.batches is None else self._watched
         take_slot = self._take_slot
         index = 0
         if hasattr(source, "__aiter__"):
@@ -118,6 +121,7 @@ class _MapRun:
                     element = await iterator.__anext__()
                 except StopAsyncIteration:
                     self._give_slot()
+                    self._fed(index)
                     return
                 start(element_task, index, element)
                 index += 1
@@ -134,6 +138,7 @@ class _MapRun:
                 element = next(sync_iter)
             except StopIteration:
                 self._give_slot()
+                self._fed(index)
                 return
             start(element_task, index, element)
             index += 1
@@ -164,6 +169,20 @@ class _MapRun:
         self.stats.materialised -= 1
         self.window.release()
 
+    def _fed(self, count: int) -> None:
+        if self.batches is not None:
+            self.batches.fed(count)
+
+    async def _watched(self, index: int, element: Any) -> None:
+        """``_element``, reporting its batch (only when someone subscribes to events)."""
+        batches = self.batches
+        assert batches is not None
+        batches.started(index)
+        try:
+            await self._element(index, element)
+        finally:
+            batches.ended(index)
+
     async def _element(self, index: int, element: Any) -> None:
         spec = self.spec
         attempt = 1
@@ -177,6 +196,8 @@ class _MapRun:
                     attempt += 1
                     continue
                 self.stats.failed += 1
+                if self.batches is not None:
+                    self.batches.failed(index)
                 if not spec.outcomes:
                     self._fail(MapElementError(spec.name, index, element, exc))
                     return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -27,8 +27,24 @@ if TYPE_CHECKING:
 
 __all__ = ["RunServices", "StartChildRun"]
 
-StartChildRun = Callable[["Workflow", dict[str, Any], trio.Nursery], Awaitable["RunHandle"]]
-"""``start_child(workflow, inputs, nursery)``: start a child run supervised in ``nursery``."""
+
+class StartChildRun(Protocol):
+    """``start_child(workflow, inputs, nursery, parent=...)``: a child run in ``nursery``.
+
+    ``parent`` is ``(run_id, step)`` of the step starting it (None: a schedule's run), so the
+    child's ``RunStarted``/``RunFinished`` events name their parent.
+    """
+
+    def __call__(
+        self,
+        workflow: Workflow,
+        inputs: dict[str, Any],
+        nursery: trio.Nursery,
+        *,
+        parent: tuple[str, str] | None = None,
+    ) -> Awaitable[RunHandle]:
+        """Start the child run and return its handle once its coordinator is running."""
+        ...
 
 
 @attrs.frozen(eq=False)

@@ -8,7 +8,6 @@ timeout (``def`` functions on a worker thread), and on an exception consults the
 
 from __future__ import annotations
 
-import logging
 import random
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,12 +15,14 @@ import trio
 
 from arborist.actors import ActorDeadError, ActorRef
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger, log_context
 
 from ..executors._errors import NotSendableError
 from ..workflow._control import ContinueWith, RetryStep
 from ..workflow._workflow import is_async_callable
 from ._context import StepContext
 from ._errors import StepTimeoutError
+from ._events import StepCompensated
 from ._map_run import run_composite
 from ._pools import holding
 from ._remote import run_remote_step, step_info
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ._pools import Pool
     from ._services import RunServices
 
-logger = logging.getLogger("arborist.runtime.engine")
+logger = get_logger("arborist.runtime.engine")
 
 __all__ = [
     "CANCELLED",
@@ -59,7 +60,18 @@ class StepExit:
     ``decision`` is the compensate function's ``RetryStep`` when it asked for a retry.
     """
 
-    __slots__ = ("attempt", "ctx", "decision", "end", "error", "kind", "name", "start", "value")
+    __slots__ = (
+        "attempt",
+        "ctx",
+        "decision",
+        "end",
+        "error",
+        "kind",
+        "name",
+        "start",
+        "value",
+        "waited",
+    )
 
     def __init__(
         self,
@@ -82,6 +94,7 @@ class StepExit:
         self.error = error
         self.decision = decision
         self.ctx = ctx
+        self.waited = 0.0  # seconds the attempt waited for pool slots
 
 
 class StepRunner:
@@ -102,6 +115,7 @@ class StepRunner:
         self.run_pools = run_pools
         self.coordinator = coordinator
         self.nursery = nursery
+        self.waited: dict[str, float] = {}  # step -> seconds its attempt waited for pools
 
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
@@ -161,7 +175,10 @@ class StepRunner:
         if escape.cancellation is not None:
             if escape.crash is not None:
                 logger.warning(
-                    "step %r raised while it was being cancelled", step.name, exc_info=escape.crash
+                    "step %r raised while it was being cancelled",
+                    step.name,
+                    exc_info=escape.crash,
+                    extra=log_context(run_id=self.run_id, step=step.name),
                 )
             return StepExit(CANCELLED, step.name, attempt, start, ctx=ctx), escape.cancellation
         error = escape.crash if escape.crash is not None else exc
@@ -169,6 +186,8 @@ class StepRunner:
 
     def report(self, message: StepExit) -> None:
         """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
+        if self.waited:
+            message.waited = self.waited.pop(message.name, 0.0)
         try:
             self.coordinator.tell(message)
         except ActorDeadError:
@@ -205,17 +224,33 @@ class StepRunner:
         fn = step.compensate_fn
         if fn is None:
             return StepExit(FAILED, step.name, attempt, start, error=error, ctx=ctx)
+        asked = trio.current_time()
         try:
             decision = fn(error)
             if is_async_callable(fn):
                 decision = await decision
         except Exception as exc:
             exc.__cause__ = exc.__cause__ or error
+            self.compensated(step.name, attempt, asked, "fail", error)
             return StepExit(FAILED, step.name, attempt, start, error=exc, ctx=ctx)
         if isinstance(decision, ContinueWith):
+            self.compensated(step.name, attempt, asked, "continue", error)
             return StepExit(DONE, step.name, attempt, start, value=decision.value, ctx=ctx)
         retry = decision if isinstance(decision, RetryStep) else None
+        self.compensated(step.name, attempt, asked, "retry" if retry else "fail", error)
         return StepExit(FAILED, step.name, attempt, start, error=error, decision=retry, ctx=ctx)
+
+    def compensated(
+        self, step: str, attempt: int, asked: float, decision: str, error: BaseException
+    ) -> None:
+        """Report a compensate function's decision (``StepCompensated``) to subscribers."""
+        events = self.services.events
+        if events:
+            now = trio.current_time()
+            wf = self.workflow
+            events.emit(
+                StepCompensated(self.run_id, wf, step, attempt, now, now - asked, decision, error)
+            )
 
     async def execute(
         self, step: Step, attempt: int, kwargs: dict[str, Any], ctx: StepContext | None
@@ -229,7 +264,9 @@ class StepRunner:
             return await self.call(step, attempt, kwargs)
         borrower: object = ctx if ctx is not None else object()
         held: list[Pool] = ctx._held if ctx is not None else []
+        asked = trio.current_time()
         async with holding(pools, borrower, held, party=self.run_id):
+            self.waited[step.name] = trio.current_time() - asked
             return await self.call(step, attempt, kwargs)
 
     def pools_of(self, step: Step) -> tuple[Pool, ...]:

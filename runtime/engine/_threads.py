@@ -19,15 +19,16 @@ limiter from start to return, abandoned or not.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import trio
 
+from arborist.actors._logging import get_logger, log_context
+
 __all__ = ["run_in_thread"]
 
-logger = logging.getLogger("arborist.runtime.engine")
+logger = get_logger("arborist.runtime.engine")
 
 
 class _ThreadCall:
@@ -97,7 +98,9 @@ async def run_in_thread(
                 await call.done.wait()
         if not call.done.is_set():
             logger.warning(
-                "step %r: its function is still running on its thread and is abandoned", name
+                "step %r: its function is still running on its thread and is abandoned",
+                name,
+                extra=log_context(step=name),
             )
         elif call.returned:
             return call.value  # it completed: it stands, and will be undone

@@ -1,5 +1,8 @@
 """Telemetry events of schedules, each stamped with trio's monotonic clock (``time``).
 
+Each also carries ``wall_time`` (``time.time()`` when it was built; keyword-only, left out of
+equality), for logs and exporters.
+
 ``due`` is the tick's due time: trio seconds for ``every`` schedules, an aware UTC datetime for
 wall-clock triggers (``cron``, ``at``). ``run`` numbers the schedule's runs from 1. Every tick
 that is accepted, skipped or missed, and every run's outcome, is one of these events: nothing
@@ -8,6 +11,8 @@ about a schedule is silent.
 
 from __future__ import annotations
 
+import contextvars
+import time as _time
 from datetime import datetime
 
 import attrs
@@ -15,6 +20,7 @@ import attrs
 from ._options import MissReason
 
 __all__ = [
+    "CURRENT_SCHEDULE_RUN",
     "ScheduleEnded",
     "ScheduleEvent",
     "ScheduleMissed",
@@ -27,6 +33,16 @@ __all__ = [
     "ScheduleTick",
 ]
 
+CURRENT_SCHEDULE_RUN: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "arborist_schedule_run", default=None
+)
+"""``(schedule, run)`` in the task running a schedule's job (None elsewhere).
+
+A workflow run the job starts sees it in its ``RunStarted.caller_context``, so exporters can
+nest the run under the schedule run (OpenTelemetry does).
+"""
+
+
 @attrs.frozen
 class ScheduleTick:
     """A tick was accepted: run ``run`` starts now, or after the current one (buffered)."""
@@ -37,6 +53,7 @@ class ScheduleTick:
     run: int
     manual: bool = False
     buffered: bool = False
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -52,6 +69,7 @@ class ScheduleSkipped:
     time: float
     due: float | datetime
     reason: str
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -67,6 +85,7 @@ class ScheduleMissed:
     due: float | datetime
     reason: MissReason
     count: int = 1
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -77,6 +96,7 @@ class ScheduleRunStarted:
     time: float
     due: float | datetime
     run: int
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -87,6 +107,7 @@ class ScheduleRunFinished:
     time: float
     run: int
     duration: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -98,6 +119,7 @@ class ScheduleRunFailed:
     run: int
     duration: float
     error: BaseException
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -109,6 +131,7 @@ class ScheduleRunTimedOut:
     run: int
     duration: float
     timeout: float
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -124,6 +147,7 @@ class ScheduleRunCancelled:
     run: int
     duration: float
     reason: str
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 @attrs.frozen
@@ -138,6 +162,7 @@ class ScheduleEnded:
     time: float
     reason: str
     runs: int
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
 
 ScheduleEvent = (

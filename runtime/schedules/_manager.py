@@ -31,7 +31,6 @@ place:
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -44,6 +43,7 @@ import trio.lowlevel
 
 from arborist.actors import ActorSystem
 from arborist.actors._checks import check_seconds
+from arborist.actors._logging import get_logger
 from arborist.actors._system import check_system
 from arborist.supervision import (
     ChildNotFoundError,
@@ -82,7 +82,7 @@ __all__ = [
     "ScheduleNotFoundError",
 ]
 
-logger = logging.getLogger("arborist.runtime.schedules")
+logger = get_logger("arborist.runtime.schedules")
 
 DEFAULT_WALL_RECHECK = 60.0
 """Wall-clock schedules re-read the wall clock at least this often (seconds)."""
@@ -321,6 +321,7 @@ class ScheduleManager:
         )
         self._states[name] = state
         self._send.send_nowait(("start", state))
+        logger.info("schedule %r added: %s", name, trigger)
         return ScheduleHandle(self, state)
 
     async def remove(self, name: str) -> None:
@@ -333,6 +334,7 @@ class ScheduleManager:
             ScheduleNotFoundError: no schedule has that name.
         """
         await self._remove(self._state_named(name))
+        logger.info("schedule %r removed", name)
 
     def pause(self, name: str) -> None:
         """Skip ``name``'s ticks (each reported as ``ScheduleSkipped("paused")``).

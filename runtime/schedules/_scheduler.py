@@ -28,7 +28,6 @@ is an event; a failing job never crashes the scheduler.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 from collections import deque
 from datetime import datetime, timedelta
@@ -39,8 +38,10 @@ import trio
 
 from arborist.actors import Actor, ExitReason, is_abnormal
 from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger
 
 from ._events import (
+    CURRENT_SCHEDULE_RUN,
     ScheduleEnded,
     ScheduleMissed,
     ScheduleRunCancelled,
@@ -57,7 +58,7 @@ from ._triggers import Interval, Trigger, next_due
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
 
-logger = logging.getLogger("arborist.runtime.schedules")
+logger = get_logger("arborist.runtime.schedules")
 
 BACKLOG_LIMIT = 1000
 """An evaluation plans at most this many due ticks; an older rest is one ScheduleMissed."""
@@ -413,6 +414,7 @@ class Scheduler(Actor):
         events = state.env.events
         if events:
             state.emit(ScheduleRunStarted(name, began, run.due, run.number))
+            CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
         if timeout is None:
             await self._call_job()
         else:

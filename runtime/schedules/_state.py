@@ -9,7 +9,6 @@ what every scheduler of one manager shares.
 from __future__ import annotations
 
 import enum
-import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ import attrs
 import trio
 
 from arborist.actors import ActorRef
+from arborist.actors._logging import get_logger
 from arborist.actors._timers import TimerHandle, TimerService
 from arborist.supervision._events import EventBus
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Crash", "Env", "JobKind", "RunNow", "RunOutcome", "ScheduleState", "StartWorkflow"]
 
-logger = logging.getLogger("arborist.runtime.schedules")
+logger = get_logger("arborist.runtime.schedules")
 
 
 class StartWorkflow(Protocol):

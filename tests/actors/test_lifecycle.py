@@ -322,17 +322,37 @@ async def test_an_actor_stopping_itself_ends_normally_after_the_current_message(
     assert events == ["on_start", "stop", ("on_stop", Normal())]
 
 
-async def test_messages_queued_behind_self_stop_are_not_handled_and_are_logged(system, caplog):
+async def test_messages_queued_behind_self_stop_are_not_handled_and_are_logged_at_debug(
+    system, caplog
+):
     events: list[object] = []
     ref = await system.spawn(Hooked, events)
     ref.tell("stop")
     ref.tell("dropped")
 
-    with caplog.at_level(logging.WARNING, logger="arborist.actors"):
+    with caplog.at_level(logging.DEBUG, logger="arborist.actors"):
         await ref.wait_exit()
 
     assert "dropped" not in events
-    assert "with 1 unhandled messages" in caplog.text
+    (record,) = [r for r in caplog.records if "with 1 unhandled messages" in r.message]
+    assert record.levelno == logging.DEBUG  # an expected stop: not the user's stderr
+    assert record.actor == repr(ref)
+
+
+async def test_messages_left_behind_by_a_crash_are_logged_as_a_warning(system, caplog):
+    class Fragile(Actor):
+        async def on_receive(self, message: object) -> None:
+            raise RuntimeError("boom")
+
+    ref = await system.spawn(Fragile)
+    ref.tell("crash")
+    ref.tell("left")
+
+    with caplog.at_level(logging.DEBUG, logger="arborist.actors"):
+        await ref.wait_exit()
+
+    (record,) = [r for r in caplog.records if "with 1 unhandled messages" in r.message]
+    assert record.levelno == logging.WARNING
 
 
 async def test_an_actor_may_stop_itself_with_a_chosen_reason(system):
