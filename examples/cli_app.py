@@ -15,7 +15,7 @@ until Ctrl-C or SIGTERM. ``main()`` below does what ``arborist run`` does, in-pr
 Expected output::
 
     {'order': 42, 'customer': 'customer-42', 'total': 7.5, 'status': 'paid'}
-    checkout-1: 150ms, 4 steps, 4 attempts
+    checkout: 150ms, 4 steps, 4 attempts
     step          start     took  tries  status     |0ms                      150ms|
     load_order      0ms     50ms      1  ok         |██████████                    |
     price           0ms     80ms      1  ok         |████████████████              |
@@ -97,7 +97,8 @@ async def main() -> None:
     async with Runtime() as rt:
         handle = await rt.start(checkout, order_id=42, items=["book", "pen"])
         print(await handle.result())
-        print(handle.timeline(30), end="")
+        # the timeline's title names the run by its id (a UUIDv7): shown here without it
+        print(handle.timeline(30).replace(f" {handle.run_id}", "", 1), end="")
         try:
             await rt.run(checkout, order_id=7, items=[])
         except WorkflowFailedError as error:

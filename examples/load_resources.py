@@ -20,7 +20,7 @@ The loads are simulated with ``trio.sleep``; run directly, the example uses trio
 
 Expected output::
 
-    page-1: 500ms, 7 steps, 7 attempts
+    page: 500ms, 7 steps, 7 attempts
     step           start     took  tries  status     |0ms                                500ms|
     org              0ms    100ms      1  ok         |████████                                |
     project        100ms    100ms      1  ok         |        ████████                        |
@@ -120,7 +120,8 @@ async def main() -> None:
     async with Runtime() as rt:
         handle = await rt.start(page_loader, org_id="acme", user_id="ada", project_id="rocket")
         rendered = await handle.result()
-        print(handle.timeline(width=40), end="")
+        # the timeline's title names the run by its id (a UUIDv7): shown here without it
+        print(handle.timeline(width=40).replace(f" {handle.run_id}", "", 1), end="")
         print(rendered)
 
         # Two requests share the db pool: 14 loads through 3 slots instead of 2 x 0.5 s at once.

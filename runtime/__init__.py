@@ -20,11 +20,16 @@ Semantics, in one place:
   cancelled remote call holds its slots until the engine reports it gone (``RemoteCallCancelled``).
 - A result is dropped as soon as every step that takes it has started, unless it is returned.
 - Every run and step transition is an event for ``rt.subscribe(handler)``.
+- With ``Runtime(store=...)`` runs are durable: each transition is journaled (a result before
+  any dependent sees it), unfinished runs are recovered when a runtime opens the store again
+  (completed steps are not run again; the step that was running runs again, at least once,
+  unless its ``on_resume`` says otherwise), and runs are found, resumed and cancelled by id.
 """
 
 from arborist.actors._version import __version__ as __version__
 
 from ._events import RunEvent
+from ._recovery import RecoveryReport
 from ._runtime import (
     RUN_OPTIONS,
     Runtime,
@@ -46,7 +51,13 @@ from .engine import (
     RemoteCallCancelled,
     RunFinished,
     RunHandle,
+    RunNeedsAttention,
+    RunNeedsAttentionError,
+    RunNotFoundError,
+    RunOwnedElsewhereError,
+    RunRecovered,
     RunStarted,
+    RunSuspendedError,
     RuntimeClosedError,
     StepAgain,
     StepCancelled,
@@ -54,6 +65,7 @@ from .engine import (
     StepContext,
     StepFailed,
     StepFinished,
+    StepInterruptedError,
     StepRecord,
     StepRetried,
     StepSkipped,
@@ -111,6 +123,7 @@ from .schedules import (
 )
 from .workflow import (
     DEFAULT_MAX_AGAIN,
+    ON_RESUME,
     Again,
     ContinueWith,
     Halt,
@@ -138,6 +151,7 @@ __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",
     "DEFAULT_MAX_AGAIN",
     "MAX_UNDO_ATTEMPTS",
+    "ON_RESUME",
     "RUN_OPTIONS",
     "Adaptive",
     "Again",
@@ -165,6 +179,7 @@ __all__ = [
     "Pool",
     "PoolLimitChanged",
     "PoolStatistics",
+    "RecoveryReport",
     "RemoteCallCancelled",
     "ResultRef",
     "Retry",
@@ -172,8 +187,14 @@ __all__ = [
     "RunEvent",
     "RunFinished",
     "RunHandle",
+    "RunNeedsAttention",
+    "RunNeedsAttentionError",
+    "RunNotFoundError",
     "RunOutcome",
+    "RunOwnedElsewhereError",
+    "RunRecovered",
     "RunStarted",
+    "RunSuspendedError",
     "Runtime",
     "RuntimeClosedError",
     "RuntimeShutdownReport",
@@ -202,6 +223,7 @@ __all__ = [
     "StepContext",
     "StepFailed",
     "StepFinished",
+    "StepInterruptedError",
     "StepRecord",
     "StepRetried",
     "StepSkipped",

@@ -16,6 +16,7 @@ from typing import Literal
 
 from .store import Store, store_from_url
 from .workflow._errors import WorkflowDefinitionError
+from .workflow._shape import plan_hash
 from .workflow._workflow import Workflow
 
 __all__ = ["RECOVER_MODES", "Durability"]
@@ -63,15 +64,20 @@ class Durability:
     def register(self, workflow: Workflow) -> None:
         """Know ``workflow`` by its name, for recovery; a name means one workflow.
 
+        Another object with the same name and the same plan (a workflow built again by the
+        same code) replaces the one known: the newest definition recovers its runs.
+
         Raises:
-            WorkflowDefinitionError: another workflow object already has that name.
+            WorkflowDefinitionError: a workflow with another plan already has that name.
         """
         known = self.workflows.get(workflow.name)
-        if known is None:
+        if known is None or known is workflow or plan_hash(known.plan()) == plan_hash(
+            workflow.plan()
+        ):
             self.workflows[workflow.name] = workflow
-        elif known is not workflow:
+        else:
             raise WorkflowDefinitionError(
-                f"two workflows are named {workflow.name!r}; a durable runtime recovers runs "
-                "by workflow name, so give each workflow a name of its own",
+                f"two different workflows are named {workflow.name!r}; a durable runtime "
+                "recovers runs by workflow name, so give each workflow a name of its own",
                 workflow=workflow.name,
             )

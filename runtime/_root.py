@@ -10,8 +10,9 @@
 
 Shutting down, in order: schedules stop (no new ticks; their runs get the grace time), the
 ``schedules`` and ``actors`` children are terminated (as OTP's terminate_child: not restarted),
-runs in flight get the grace time and are then cancelled (they roll back), and last the job
-supervisor gives its jobs its own shutdown time and cuts the rest.
+runs in flight get the grace time and are then cancelled (they roll back; a durable run is
+suspended instead: left unfinished in its store, to resume when a runtime opens it again), and
+last the job supervisor gives its jobs its own shutdown time and cuts the rest.
 """
 
 from __future__ import annotations
@@ -77,19 +78,23 @@ class RuntimeShutdownReport:
         runs_cancelled: runs cut: cancelled (and rolled back) after the grace time.
         jobs: the job supervisor's report (completed, failed, cancelled jobs), if it ran.
         duration: seconds the shutdown took, on trio's clock.
+        runs_suspended: durable runs cut after the grace time: not rolled back, left
+            unfinished in the store (their steps in flight run again when they resume).
     """
 
     runs_finished: tuple[str, ...]
     runs_cancelled: tuple[str, ...]
     jobs: ShutdownReport | None
     duration: float
+    runs_suspended: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         jobs = self.jobs
         cut_jobs = len(jobs.cut) if jobs is not None else 0
+        suspended = f", {len(self.runs_suspended)} suspended" if self.runs_suspended else ""
         return (
             f"{len(self.runs_finished)} runs finished, {len(self.runs_cancelled)} cancelled "
-            f"({', '.join(self.runs_cancelled) or 'none'}); {cut_jobs} jobs cut; "
+            f"({', '.join(self.runs_cancelled) or 'none'}){suspended}; {cut_jobs} jobs cut; "
             f"{self.duration:.3f} s"
         )
 
@@ -178,12 +183,16 @@ async def shut_down(
     with trio.move_on_after(grace):
         for handle in live:
             await handle._done.wait()
+    suspended: list[str] = []
     for handle in live:
         if handle.done:
             finished_in_time.append(handle.run_id)
+        elif handle._durable:
+            suspended.append(handle.run_id)
+            handle._suspend()
         else:
             handle.cancel()
-    cut = [handle.run_id for handle in live if not handle.done]
+    cut = [handle.run_id for handle in live if not handle.done and not handle._durable]
     with trio.move_on_after(max(grace, 1.0)):
         for handle in live:
             await handle._done.wait()
@@ -200,6 +209,7 @@ async def shut_down(
         runs_cancelled=tuple(cut),
         jobs=jobs_report,
         duration=trio.current_time() - started,
+        runs_suspended=tuple(suspended),
     )
     if cut or (jobs_report is not None and jobs_report.cancelled):
         logger.warning("runtime shutdown cut work: %s", report)

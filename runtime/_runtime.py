@@ -25,13 +25,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal
 
-import attrs
 import trio
 
 from arborist.actors import (
-    Actor,
-    ActorError,
-    ActorRef,
     ActorSystem,
     Crashed,
     ExitReason,
@@ -40,27 +36,20 @@ from arborist.actors import (
 )
 from arborist.actors._checks import check_instance, check_kwargs, check_seconds, check_timeout
 from arborist.actors._logging import get_logger
-from arborist.actors._system import check_actor_class
 from arborist.supervision import (
-    INFINITY,
-    ChildSpec,
     DynamicSupervisorRef,
     Job,
-    Restart,
-    Strategy,
-    SupervisorRef,
-    SupervisorSpec,
     TaskHandle,
     TaskSupervisor,
-    TreeSnapshot,
     start_supervisor,
 )
 from arborist.supervision._events import EventBus, Unsubscribe
 
 from ._durability import Durability
+from ._durable_api import RunsById
 from ._executors import RuntimeExecutors
+from ._recovery import DurableRuns
 from ._root import (
-    ACTORS,
     JOBS,
     ROOT,
     RUNS,
@@ -72,11 +61,11 @@ from ._root import (
     shut_down,
 )
 from ._runs import RUN_OPTIONS, RunLauncher
+from ._spawn import Spawner
 from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
 from .engine._handle import RunHandle
 from .engine._pools import Pool, PoolStatistics
-from .engine._saga import HaltedRun
 from .executors import Executor
 from .schedules._handle import ScheduleHandle, ScheduleTable
 from .schedules._manager import ScheduleManager
@@ -95,7 +84,7 @@ __all__ = [
     "open_asyncio_runtime",
 ]
 
-class Runtime:
+class Runtime(RunsById, Spawner):
     """The root of a running arborist application.
 
     Args:
@@ -115,6 +104,8 @@ class Runtime:
             it runs).
         recover: ``"auto"`` recovers unfinished runs on ``async with``; ``"manual"`` leaves
             them to ``rt.resume(run_id)``.
+        pools: named pools to declare at construction (``{name: limit}``), as
+            ``rt.pool(name, limit)`` does: runs recovered on ``async with`` may need them.
 
     Raises:
         TypeError, ValueError: a bad option (a str, None or bool for ``shutdown_timeout``, a
@@ -137,6 +128,7 @@ class Runtime:
         workflows: Iterable[Workflow] = (),
         recover: Literal["auto", "manual"] = "auto",
         executors: Mapping[str, Executor] | None = None,
+        pools: Mapping[str, int | Adaptive] | None = None,
     ) -> None:
         if isinstance(thread_limit, bool) or not isinstance(thread_limit, int) or thread_limit < 1:
             raise ValueError(f"thread_limit must be a positive int; got {thread_limit!r}")
@@ -173,6 +165,11 @@ class Runtime:
             runs_supervisor=functools.partial(self._dynamic, RUNS),
             executors=self._executors.mapping,
         )
+        self._durable: DurableRuns | None = None
+        if not isinstance(pools, Mapping | None):
+            raise TypeError(f"pools takes a mapping of pool names to limits; got {pools!r}")
+        for pool_name, limit in (pools or {}).items():
+            self.pool(pool_name, limit)
 
     @classmethod
     def background(cls, **options: Any) -> BackgroundRuntime:
@@ -201,6 +198,8 @@ class Runtime:
                 # Opened first and closed last: the journal outlives every actor that writes.
                 store = await stack.enter_async_context(open_store(self._durability.store))
                 self._runs.use_store(store)
+                self._durable = DurableRuns(self._runs, self._durability, self._events)
+                self._runs.durable = self._durable
             system = await stack.enter_async_context(
                 open_actor_system(shutdown_timeout=self._shutdown_timeout)
             )
@@ -212,6 +211,10 @@ class Runtime:
             self._root.subscribe(self._schedules.on_root_event)
             self._jobs().subscribe(self._events.emit)
             await system._nursery.start(self._schedules.run)
+            durable = self._durable
+            if durable is not None and self._durability.recover == "auto":
+                await durable.recover_all()  # before any new run starts
+                system._nursery.start_soon(durable.keep_recovering, durable.store.lease)
         except BaseException:
             await stack.aclose()
             self._system = None
@@ -348,26 +351,6 @@ class Runtime:
             raise RuntimeError(f"the runtime's {name} supervisor is restarting; try again")
         return DynamicSupervisorRef(ref)
 
-    async def tree(self) -> TreeSnapshot:
-        """A frozen snapshot of the runtime's whole supervision tree (``print`` it).
-
-        It shows every schedule made before the call: a scheduler that is still starting is
-        waited for.
-
-        Raises:
-            RuntimeClosedError: the runtime has shut down (its tree is gone).
-        """
-        self.system  # noqa: B018 - raises when the runtime was never opened
-        manager = self._schedules.manager
-        if manager is not None and not self._closed:
-            await manager.started()
-        try:
-            return await self._root.tree()
-        except ActorError as error:
-            if self._closed:
-                raise RuntimeClosedError("the runtime is closed; its tree is gone") from error
-            raise
-
     # -- pools and events --------------------------------------------------------------------
 
     def pool(self, name: str, limit: int | Adaptive) -> Pool:
@@ -434,6 +417,7 @@ class Runtime:
         max_concurrency: int | None = None,
         concurrent: bool = True,
         pool: str | None = None,
+        key: str | None = None,
         **kw_inputs: Any,
     ) -> Any:
         """Run ``workflow`` to the end and return its result (see ``start`` for the options).
@@ -451,6 +435,7 @@ class Runtime:
             max_concurrency=max_concurrency,
             concurrent=concurrent,
             pool=pool,
+            key=key,
             **kw_inputs,
         )
         try:
@@ -468,12 +453,15 @@ class Runtime:
         max_concurrency: int | None = None,
         concurrent: bool = True,
         pool: str | None = None,
+        key: str | None = None,
+        target: str | None = None,
         **kw_inputs: Any,
     ) -> RunHandle:
         """Start a run of ``workflow`` and return its handle without waiting for the result.
 
         Every check happens here, before any step runs: the workflow's graph, the inputs, the
-        pools named by the run and its steps, the options.
+        pools named by the run and its steps, the options. With a store the run is recorded
+        (durably) before this returns, and its id is its id in the store.
 
         Args:
             workflow: the workflow to run.
@@ -481,6 +469,11 @@ class Runtime:
             max_concurrency: the most steps of this run in flight at once (None: no limit).
             concurrent: False runs one step at a time in the plan's topological order.
             pool: a named pool bounding every step of this run.
+            key: an idempotency key: a run already started with this key is not started
+                again, its handle is returned (whatever the inputs). In memory for this
+                runtime's life; with a store, across processes and restarts.
+            target: where the workflow is defined (``module:attr``), recorded with a durable
+                run so ``arborist runs resume RUN_ID`` can import it (the CLI sets it).
             **kw_inputs: the inputs as keyword arguments.
 
         Raises:
@@ -489,29 +482,20 @@ class Runtime:
             ValueError: ``max_concurrency`` below 1.
             WorkflowDefinitionError: the workflow is invalid, or a pool is unknown.
             WorkflowInputError: inputs are missing or unexpected.
+            ValueError: ``key`` names a run of another workflow, or a bad option.
+            RunOwnedElsewhereError: ``key`` names a run another live process drives.
         """
         if not isinstance(workflow, Workflow):
             raise TypeError(f"rt.run()/rt.start() take a Workflow; got {workflow!r}")
         given = {} if inputs is None else check_kwargs(inputs, "inputs")
-        for key, val in kw_inputs.items():
-            if key in given:
-                raise TypeError(f"input {key!r} was given twice (in inputs= and as a keyword)")
-            given[key] = val
+        for name, val in kw_inputs.items():
+            if name in given:
+                raise TypeError(f"input {name!r} was given twice (in inputs= and as a keyword)")
+            given[name] = val
         options = {"max_concurrency": max_concurrency, "concurrent": concurrent, "pool": pool}
-        return await self._runs.start(workflow, given, options)
-
-    async def resume(self, state: HaltedRun, /) -> Any:
-        """Resume a halted run and wait for its result; completed steps do not run again.
-
-        Args:
-            state: ``WorkflowHaltedError.state`` of the halted run.
-        """
-        if not isinstance(state, HaltedRun):
-            raise TypeError(f"rt.resume() takes WorkflowHaltedError.state; got {state!r}")
-        handle = await self._runs.start(
-            state.workflow, dict(state.inputs), dict(state.options), resume=state
-        )
-        return await handle.result()
+        if target is not None and (not isinstance(target, str) or ":" not in target):
+            raise ValueError(f"target must be 'module:attr'; got {target!r}")
+        return await self._runs.start(workflow, given, options, key=key, target=target)
 
     # -- schedules ---------------------------------------------------------------------------
 
@@ -591,51 +575,6 @@ class Runtime:
     ) -> TaskHandle[Any]:
         """Start ``fn(*args)`` under the task supervisor; ``await handle`` gives its value."""
         return self._jobs().start_task(fn, *args, timeout=timeout)
-
-    async def spawn(
-        self,
-        actor_class: type[Actor],
-        /,
-        *args: Any,
-        name: str | None = None,
-        restart: Restart = Restart.PERMANENT,
-        shutdown: float | None = None,
-        **kwargs: Any,
-    ) -> ActorRef:
-        """Start an actor under the runtime's ``actors`` supervisor and return its ref.
-
-        ``restart`` is its OTP restart type (permanent by default). A restarted actor is a new
-        incarnation: reach it through ``name`` (``rt.system.tell(name, msg)``).
-
-        Each restartable actor has a restart intensity of its own (3 restarts in 5 s, as
-        OTP's default): it lives under a one-child supervisor, so an actor that crash-loops
-        ends alone (its supervisor gives up: a ``SupervisorGaveUp`` event) and never takes the
-        other actors with it.
-
-        Raises:
-            TypeError: ``actor_class`` is not an Actor subclass, or its arguments cannot fit
-                its constructor.
-            ValueError: a bad ``restart`` or ``shutdown``.
-            ChildStartError: the actor failed to start.
-        """
-        check_actor_class(actor_class)
-        child_id = name or f"{actor_class.__name__}-{next(self._actor_ids)}"
-        spec = ChildSpec(
-            child_id, actor_class, args=args, kwargs=kwargs, restart=restart, name=name
-        )
-        if shutdown is not None:
-            spec = attrs.evolve(spec, shutdown=shutdown)
-        actors = self._dynamic(ACTORS)
-        if restart is Restart.TEMPORARY:
-            return await actors.start_child(spec)
-        alone = SupervisorSpec([spec], strategy=Strategy.ONE_FOR_ONE)
-        own = await actors.start_child(
-            ChildSpec(child_id, alone, restart=Restart.TEMPORARY, shutdown=INFINITY)
-        )
-        (child,) = await SupervisorRef(own).which_children()
-        if child.ref is None:  # pragma: no cover - a child is running once its start returned
-            raise RuntimeError(f"actor {child_id!r} ended while it was being started")
-        return child.ref
 
 
 @asynccontextmanager

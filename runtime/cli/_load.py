@@ -27,6 +27,7 @@ __all__ = [
     "load_workflow",
     "parse_input",
     "parse_inputs",
+    "recorded_target",
 ]
 
 DEFAULT_APP = "app"
@@ -186,6 +187,24 @@ def load_workflow(target: str) -> Workflow:
             f"{_listing(sys.modules.get(name.partition(':')[0]))}"
         )
     return obj
+
+
+def recorded_target(target: str, workflow: Workflow) -> str:
+    """``target`` as a durable run records it, to import it again from anywhere later.
+
+    A file becomes its absolute path; a target without ``:attr`` gets the attribute holding
+    ``workflow``: ``path/to/flows.py`` -> ``/abs/path/to/flows.py:checkout``.
+    """
+    source, attr = _split_target(target.strip())
+    if _is_path(source):
+        source = str(Path(source).resolve())
+    if attr is None:
+        module = sys.modules.get(Path(source).stem if _is_path(source) else source)
+        found = [
+            name for name, value in vars(module or {}).items() if value is workflow
+        ] if module is not None else []
+        attr = found[0] if found else workflow.name
+    return f"{source}:{attr}"
 
 
 def load_app(target: str) -> Any:

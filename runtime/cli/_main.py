@@ -8,6 +8,7 @@ Commands (``arborist <command> --help`` for each)::
     arborist serve TARGET [--tree] [--shutdown-timeout S] [--metrics HOST:PORT]
                   [--dashboard [HOST:PORT]] [--dashboard-token TOKEN] [--allow-remote]
     arborist tree  TARGET
+    arborist runs  list|show|resume|cancel|prune [--store URL]   (default $ARBORIST_STORE)
 
 ``TARGET`` is ``module:attr`` (importable from the current directory) or
 ``path/to/file.py:attr``. ``run`` takes a `Workflow` (``:attr`` may be left out when the module
@@ -37,6 +38,7 @@ from ._exits import EXIT_INTERRUPTED, PROG
 from ._load import UsageError, load_app
 from ._parser import build_parser
 from ._run import run_command
+from ._runs import runs_command
 from ._serve import AppSetupError, serve, tree
 
 __all__ = ["main"]
@@ -63,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run_command(args)
+        if args.command == "runs":
+            return runs_command(args)
         app = load_app(args.target)
         return trio.run(serve if args.command == "serve" else tree, args, app)
     except BaseException as raised:

@@ -9,6 +9,7 @@ from arborist.actors._version import __version__
 
 from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
 from ._observe import add_serve_options, add_trace_option
+from ._runs import STORE_ENV, add_runs_parser
 
 __all__ = ["build_parser"]
 
@@ -55,7 +56,7 @@ def _shutdown_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``arborist`` argument parser (its subcommands: run, serve, tree)."""
+    """The ``arborist`` argument parser (its subcommands: run, serve, tree, runs)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Run arborist workflows and applications.",
@@ -124,6 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
         "or what fits a terminal)",
     )
     add_trace_option(run)
+    run.add_argument(
+        "--store",
+        metavar="URL",
+        default=None,
+        help="journal the run to this store (sqlite:///path.db, postgresql://...) so it "
+        f"survives a crash and `arborist runs` can show, resume or cancel it (default: "
+        f"${STORE_ENV}, else in memory)",
+    )
+    run.add_argument(
+        "--key",
+        default=None,
+        help="an idempotency key: with a store, a run already started with it is not started "
+        "again (its result is printed)",
+    )
     _shutdown_option(run)
     _common(run, top=False)
 
@@ -153,4 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("target", metavar="TARGET", help="the application (as for serve)")
     _shutdown_option(tree)
     _common(tree, top=False)
+
+    add_runs_parser(commands)
     return parser

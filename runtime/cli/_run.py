@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -24,10 +25,11 @@ from ..engine._handle import RunHandle
 from ..workflow._errors import WorkflowDefinitionError, WorkflowInputError
 from ..workflow._workflow import Workflow
 from ._exits import DEFAULT_TIMELINE_WIDTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
-from ._load import UsageError, load_workflow, parse_inputs
+from ._load import UsageError, load_workflow, parse_inputs, recorded_target
 from ._observe import write_trace
 from ._output import format_result
 from ._progress import PROGRESS_EVENTS, PlainProgress, Progress, RichProgress, rich_available
+from ._runs import STORE_ENV
 
 __all__ = ["run_command"]
 
@@ -121,7 +123,12 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
     err = sys.stderr
     progress = _progress(args, workflow, err)
     width = _timeline_width(args, workflow, err)
-    async with Runtime(shutdown_timeout=args.shutdown_timeout) as rt:
+    store = args.store or os.environ.get(STORE_ENV) or None
+    try:
+        runtime = Runtime(shutdown_timeout=args.shutdown_timeout, store=store)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    async with runtime as rt:
         if progress is not None:
             rt.subscribe(progress.on_event, only=PROGRESS_EVENTS)
             progress.open(trio.current_time(), None)
@@ -136,6 +143,8 @@ async def _run(args: argparse.Namespace, workflow: Workflow, inputs: dict[str, A
                     inputs=inputs,
                     max_concurrency=args.max_concurrency,
                     concurrent=not args.sequential,
+                    key=args.key,
+                    target=recorded_target(args.target, workflow) if store else None,
                 )
                 if isinstance(started, outcome.Value):
                     handle = started.unwrap()

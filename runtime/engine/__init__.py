@@ -5,17 +5,26 @@ the step runner (one task actor per attempt: pools, timeouts, worker threads, co
 remote attempts (a step or map element on one of the runtime's executors),
 the step context, composite steps (map windows, included workflows), sagas (undo logs,
 rollback, halted-run state), concurrency pools (fixed and adaptive), run handles and step
-records, run errors, run/step/pool events, text timelines and Chrome trace export.
+records, run errors, run/step/pool events, text timelines and Chrome trace export; and, for a
+durable run, the coordinator's journal writer (``_journal``) and the rebuilding of a run from
+its journal (``_replay``).
 
-It may import ``arborist.runtime.workflow`` (the plans it executes), ``arborist.runtime.executors``
-(the protocol it submits to), ``arborist.actors`` and ``arborist.supervision``, and later the
-store; never ``Runtime``: a run reaches its host only through ``RunServices`` (events, pools,
-threads, child runs, jobs, executors).
+It may import ``arborist.runtime.workflow`` (the plans it executes), the store, the executors
+(the protocol it submits to), ``arborist.actors`` and ``arborist.supervision``; never
+``Runtime``: a run reaches its host only through ``RunServices`` (events, pools, threads,
+child runs, jobs, executors, the store).
 """
 
 from ._adaptive import Adaptive
 from ._context import StepContext
 from ._coordinator import Coordinator
+from ._durable_errors import (
+    RunNeedsAttentionError,
+    RunNotFoundError,
+    RunOwnedElsewhereError,
+    RunSuspendedError,
+    StepInterruptedError,
+)
 from ._errors import (
     AgainLimitError,
     MapElementError,
@@ -47,8 +56,9 @@ from ._events import (
 )
 from ._handle import RunHandle, StepRecord
 from ._pools import Pool, PoolStatistics
+from ._recovery_events import DurableEvent, RunNeedsAttention, RunRecovered
 from ._saga import MAX_UNDO_ATTEMPTS, HaltedRun, UndoEntry, UndoRetryLimitError
-from ._services import RunServices, StartChildRun
+from ._services import ChildOf, RunServices, StartChildRun
 from ._step_runner import DEFAULT_COMPENSATE_ATTEMPTS
 from ._timeline import render_timeline
 from ._trace import chrome_trace
@@ -58,7 +68,9 @@ __all__ = [
     "MAX_UNDO_ATTEMPTS",
     "Adaptive",
     "AgainLimitError",
+    "ChildOf",
     "Coordinator",
+    "DurableEvent",
     "EngineEvent",
     "HaltedRun",
     "MapBatchFinished",
@@ -69,8 +81,14 @@ __all__ = [
     "RemoteCallCancelled",
     "RunFinished",
     "RunHandle",
+    "RunNeedsAttention",
+    "RunNeedsAttentionError",
+    "RunNotFoundError",
+    "RunOwnedElsewhereError",
+    "RunRecovered",
     "RunServices",
     "RunStarted",
+    "RunSuspendedError",
     "RuntimeClosedError",
     "StartChildRun",
     "StepAgain",
@@ -79,6 +97,7 @@ __all__ = [
     "StepContext",
     "StepFailed",
     "StepFinished",
+    "StepInterruptedError",
     "StepRecord",
     "StepRetried",
     "StepSkipped",

@@ -12,9 +12,11 @@ from arborist.actors._checks import check_instance
 
 from ..workflow._workflow import Workflow
 from ._pools import Pool
+from ._services import ChildOf
 
 if TYPE_CHECKING:
     from ._handle import RunHandle
+    from ._journal import Journal
     from ._saga import UndoEntry
     from ._services import RunServices
 
@@ -29,15 +31,20 @@ class StepContext:
         workflow: the workflow's name.
         step: the step's name.
         attempt: the attempt number, from 1.
+        element: the map element's index in its source, for a map element; else None.
         runtime: the runtime running the step (``rt``).
     """
 
     __slots__ = (
+        "_child_seq",
         "_children",
         "_held",
+        "_journal",
+        "_key_try",
         "_nursery",
         "_services",
         "attempt",
+        "element",
         "run_id",
         "step",
         "workflow",
@@ -52,15 +59,57 @@ class StepContext:
         attempt: int,
         *,
         nursery: trio.Nursery | None = None,
+        element: int | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._services = services
         self.run_id = run_id
         self.workflow = workflow
         self.step = step
         self.attempt = attempt
+        self.element = element
         self._held: list[Pool] = []
         self._nursery = nursery
         self._children: list[UndoEntry] = []
+        self._journal = journal
+        self._key_try = journal.key_try(step) if journal is not None else 0
+        self._child_seq = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key naming this step (and map element) of this run; hand it to external APIs.
+
+        It is the same for every attempt of the step, and the same again when a durable run
+        resumes after a crash: ``workflow/run_id/step``, with ``[index]`` for a map element
+        (as ``RemoteStepInfo.idempotency_key``). A step that was running when its process
+        died runs again (at least once), so an effect that must not happen twice (a charge,
+        an email) should be keyed on it with a service that deduplicates by key, e.g. a
+        payment API's ``Idempotency-Key``. The engine cannot do that part for you.
+        """
+        key = f"{self.workflow}/{self.run_id}/{self.step}"
+        return key if self.element is None else f"{key}[{self.element}]"
+
+    def _for_element(self, index: int, attempt: int) -> StepContext:
+        """The context of one attempt of one element of this map step."""
+        ctx = StepContext(
+            self._services, self.run_id, self.workflow, self.step, attempt,
+            nursery=self._nursery, element=index,
+        )  # fmt: skip
+        ctx._journal = self._journal
+        ctx._key_try = self._key_try
+        return ctx
+
+    def _child_of(self) -> ChildOf:
+        """Who starts the next child run: this run and step, and the child's durable key.
+
+        The key is the same when this step runs again after a crash (the same try), so a
+        durable run finds the child it had started; in memory only the parent is used.
+        """
+        seq = self._child_seq
+        self._child_seq = seq + 1
+        element = "" if self.element is None else f"[{self.element}]"
+        key = f"child:{self.run_id}/{self.step}{element}/{self._key_try}/{seq}"
+        return ChildOf(self.run_id, self.step, key)
 
     @property
     def runtime(self) -> Any:
@@ -106,8 +155,9 @@ class StepContext:
             services = self._services
             if self._nursery is None:
                 raise RuntimeError(f"{self!r} has no run to start a child run in")
-            parent = (self.run_id, self.step)
-            handle = await services.start_child(workflow, inputs, self._nursery, parent=parent)
+            handle = await services.start_child(
+                workflow, inputs, self._nursery, parent=self._child_of()
+            )
             try:
                 value = await handle.result()
             except trio.Cancelled:

@@ -31,20 +31,24 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 7. ``handle.cancel()`` cancels and rolls back the same way (``WorkflowCancelledError``). When
    every step is resolved the run returns the ``returns`` step's value. A crash of the
    coordinator itself ends only this run, with ``WorkflowCrashedError``.
+8. With a store, the coordinator journals each of these transitions (``_journal``): a step's
+   dependents count down, and the run ends, only once what they depend on is durable; a run
+   recovered from its journal starts at step 1 with its journaled state (``_replay``).
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 from typing import TYPE_CHECKING, Any
 
-import outcome
 import trio
 
-from arborist.actors import Actor, Crashed, ExitReason, TimerHandle
+from arborist.actors import Crashed, ExitReason, TimerHandle
 
+from ..store import EncodeError
 from ..workflow._control import Again, Halt
-from ._errors import AgainLimitError, WorkflowCrashedError, WorkflowHaltedError
+from ._errors import AgainLimitError, WorkflowCrashedError
 from ._events import (
     StepAgain,
     StepCancelled,
@@ -53,15 +57,16 @@ from ._events import (
     StepRetried,
     StepSkipped,
     StepStarted,
-    StepUndoFailed,
-    StepUndone,
 )
 from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
+from ._journal import Journal, JournalCommitted, never_retried
 from ._ledger import RunLedger
-from ._messages import CancelRun, Redispatch, RolledBack, RunInline
-from ._run_log import announce_finished, announce_started
-from ._saga import HaltedRun, UndoEntry, rollback
+from ._messages import CancelRun, Redispatch, RolledBack, RunInline, Suspend
+from ._replay import restore
+from ._run_end import RunEnding
+from ._run_log import announce_started
+from ._saga import HaltedRun, UndoEntry
 from ._step_runner import (
     CANCELLED,
     DONE,
@@ -73,16 +78,19 @@ from ._step_runner import (
 )
 
 if TYPE_CHECKING:
+    from ..store import Receipt
     from ..workflow._planner import Plan
+    from ..workflow._step import Step
     from ._pools import Pool
-    from ._services import RunServices
+    from ._replay import Resumed
+    from ._services import ChildOf, RunServices
 
 __all__ = ["Coordinator"]
 
 _STATUS = ("ok", "failed", "cancelled")
 
 
-class Coordinator(Actor):
+class Coordinator(RunEnding):
     """Drives one workflow run (see the module docstring for the algorithm)."""
 
     owns_nursery = True
@@ -98,7 +106,9 @@ class Coordinator(Actor):
         run_pools: tuple[Pool, ...],
         options: dict[str, Any],
         resume: HaltedRun | None = None,
-        parent: tuple[str, str] | None = None,
+        journal: Journal | None = None,
+        resumed: Resumed | None = None,
+        parent: ChildOf | None = None,
         caller_context: contextvars.Context | None = None,
     ) -> None:
         self._services = services
@@ -109,7 +119,9 @@ class Coordinator(Actor):
         self._run_pools = run_pools
         self._run_pool = run_pools[0].name if run_pools else None
         self._options = options
-        self._resume = resume
+        self._resume = resumed.state if resumed is not None else resume
+        self._resumed = resumed
+        self._journal = journal
         self._parent = parent
         self._caller_context = caller_context
         self._events = services.events
@@ -141,6 +153,9 @@ class Coordinator(Actor):
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
+        if self._journal is not None:
+            self._journal.bind(self.ref.tell, self.send_after)
+            self._runner.journal = self._journal
         caller, self._caller_context = self._caller_context, None
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
@@ -169,8 +184,13 @@ class Coordinator(Actor):
             await self._run_inline(message)
         elif kind is CancelRun:
             self._cancel_everything()
+        elif kind is JournalCommitted:
+            self._journal.drain(message)  # type: ignore[union-attr]
         elif kind is RolledBack:
             self._rollback = 2
+        elif kind is Suspend:
+            self._suspend()
+            return
         else:
             raise TypeError(f"coordinator of run {self._run_id} got an unknown message {message!r}")
         self._dispatch()
@@ -184,10 +204,14 @@ class Coordinator(Actor):
         self._ledger.undo_log.extend(resume.undo_log)
         self._ledger.completed.extend(resume.completed)
         self._kwargs.update({name: dict(kw) for name, kw in resume.pending.items()})
-        for name, because in self._graph.start_resumed(resume):
+        resumed = self._resumed
+        attempts = resumed.attempts if resumed is not None else None
+        for name, because in self._graph.start_resumed(resume, attempts):
             self._graph.skip(name, because)
             self._skipped(name, because)
             self._resolve(name, ok=False)
+        if resumed is not None:
+            restore(self, resumed)
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -216,8 +240,7 @@ class Coordinator(Actor):
                         continue
                     if not go:
                         graph.skip(name, None)
-                        self._skipped(name, None)
-                        self._resolve(name, ok=False)
+                        self._resolve_after(self._skipped(name, None), name, ok=False)
                         continue
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
@@ -227,12 +250,25 @@ class Coordinator(Actor):
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
                 self._events.emit(event)
+            running[name] = now
+            if self._journal is not None and self._journal.started(
+                step, functools.partial(self._launch, step, attempt, now)
+            ):
+                continue  # on_resume="fail"/"halt": called once its start is durable
             if step.inline:
-                running[name] = now
                 self.ref.tell(RunInline(name, attempt))
                 continue
-            running[name] = now
             self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
+
+    def _launch(self, step: Step, attempt: int, start: float) -> None:
+        """Start an attempt whose start had to be durable first (see ``_dispatch``)."""
+        if self._stopping:
+            self._on_step_exit(StepExit(CANCELLED, step.name, attempt, start))
+        elif step.inline:
+            self.ref.tell(RunInline(step.name, attempt))
+        else:
+            kwargs = self._kwargs[step.name]
+            self._steps.start_soon(self._runner.actor, step, attempt, kwargs, start)
 
     async def _run_inline(self, message: RunInline) -> None:
         name, attempt = message.name, message.attempt
@@ -265,19 +301,23 @@ class Coordinator(Actor):
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.
             children = tuple(message.ctx._children)
             message.ctx._children.clear()
-            self._ledger.undo_log.append(UndoEntry(name, None, None, {}, children))
+            entry = UndoEntry(name, None, None, {}, children, self._run_id)
+            self._ledger.undo_log.append(entry)
+            if self._journal is not None:
+                self._journal.undo_entry(entry)
         if kind == DONE:
             if type(value) is Again:
                 self._on_again(name, message, value)
             elif type(value) is Halt:
-                if self._halt is None and not self._stopping:
-                    self._halt = (name, value.reason)
+                self._on_halt(name, value.reason)
             else:
                 self._on_step_done(name, message)
         elif kind == FAILED:
             self._on_step_failed(name, message)
         else:
             self._ledger.cancelled.append(name)
+            if self._journal is not None:
+                self._journal.cancelled(name)
             if self._events:
                 at, took, attempt = message.end, message.end - message.start, message.attempt
                 where = self._plan.step(name).executor
@@ -285,24 +325,57 @@ class Coordinator(Actor):
                     StepCancelled(self._run_id, self._wf, name, attempt, at, took, where)
                 )
 
+    def _on_halt(self, name: str, reason: str) -> None:
+        if self._halt is None and not self._stopping:
+            self._halt = (name, reason)
+        if self._journal is not None:
+            self._journal.halted(name, reason)
+
     def _on_step_done(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
-        kwargs = self._kwargs.pop(name, None)
         value = message.value
+        journal = self._journal
+        receipt = None
+        if journal is not None:
+            try:
+                receipt = journal.ok(name, value)  # durable before any dependent sees it
+            except EncodeError as exc:  # too large, or not encodable: the step fails
+                self._result_refused(name, message, exc)
+                return
+        kwargs = self._kwargs.pop(name, None)
         message.value = None  # the actor loop keeps its last message: let the result go
         self._ledger.completed.append(name)
         self._graph.completed(name, value)
         children = message.ctx._children if message.ctx is not None else ()
         if step.undo_fn is not None or children:
-            self._ledger.undo_log.append(
-                UndoEntry(name, step.undo_fn, value, dict(kwargs or {}), tuple(children))
+            entry = UndoEntry(
+                name, step.undo_fn, value, dict(kwargs or {}), tuple(children), self._run_id
             )
+            self._ledger.undo_log.append(entry)
+            if journal is not None:
+                journal.undo_entry(entry)
         if self._events:
             at, took, where = message.end, message.end - message.start, step.executor
             wf, waited = self._wf, message.waited
             event = StepFinished(self._run_id, wf, name, message.attempt, at, took, where, waited)
             self._events.emit(event)
-        self._resolve(name, ok=True)
+        self._resolve_after(receipt, name, ok=True)
+
+    def _resolve_after(self, receipt: Receipt | None, name: str, *, ok: bool) -> None:
+        """Resolve ``name`` now, or once ``receipt``'s write is durable (a durable run)."""
+        if receipt is None:
+            self._resolve(name, ok=ok)
+        else:
+            self._journal.after(receipt, lambda: self._resolve(name, ok=ok))  # type: ignore[union-attr]
+
+    def _result_refused(self, name: str, message: StepExit, error: EncodeError) -> None:
+        """The store refused a step's result: the attempt failed with that error, finally."""
+        record = self._handle.records[-1]
+        self._handle.records[-1] = StepRecord(
+            record.step, record.attempt, record.start, record.end, "failed"
+        )
+        message.kind, message.value, message.error = FAILED, None, error
+        self._on_step_failed(name, message)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
         step = self._plan.step(name)
@@ -310,9 +383,15 @@ class Coordinator(Actor):
         error = message.error
         if error is None:
             raise TypeError(f"step {name!r} failed without an error")
+        journal = self._journal
         will_retry, delay = (
-            (False, 0.0) if self._stopping else retry_after(step, message, self._services.random)
+            (False, 0.0)
+            if self._stopping or (journal is not None and never_retried(message))
+            else retry_after(step, message, self._services.random)
         )
+        receipt = None
+        if journal is not None:
+            receipt = journal.failed(name, error, delay if will_retry else None)
         if self._events:
             at, took = message.end, message.end - message.start
             final, where, waited = not will_retry, step.executor, message.waited
@@ -327,7 +406,7 @@ class Coordinator(Actor):
                 )
             self._wait_then_run(name, attempt + 1, delay)
             return
-        self._final_failure(name, error)
+        self._final_failure(name, error, receipt)
 
     def _fail_at_dispatch(self, name: str, attempt: int, error: BaseException) -> None:
         now = trio.current_time()
@@ -336,14 +415,18 @@ class Coordinator(Actor):
             self._events.emit(
                 StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True, where)
             )
-        self._final_failure(name, error)
+        journal = self._journal
+        receipt = None if journal is None else journal.failed_at_dispatch(name, error)
+        self._final_failure(name, error, receipt)
 
-    def _final_failure(self, name: str, error: BaseException) -> None:
+    def _final_failure(
+        self, name: str, error: BaseException, receipt: Receipt | None = None
+    ) -> None:
         self._kwargs.pop(name, None)
         self._ledger.failed.append(name)
         if name in self._tolerant and name != self._returns and not self._stopping:
             self._graph.failed_as_outcome(name, error)
-            self._resolve(name, ok=False)
+            self._resolve_after(receipt, name, ok=False)  # a failure dependents take
             return
         if self._failure is None and not self._stopping:
             self._failure = (name, error)
@@ -360,6 +443,8 @@ class Coordinator(Actor):
             self._events.emit(
                 StepAgain(self._run_id, self._wf, name, message.end, count, again.after)
             )
+        if self._journal is not None:
+            self._journal.again(name, again.after)
         self._wait_then_run(name, message.attempt, again.after)
 
     def _wait_then_run(self, name: str, attempt: int, delay: float) -> None:
@@ -384,117 +469,18 @@ class Coordinator(Actor):
         for dependent, because in self._graph.resolve(name, ok=ok):
             self._skipped(dependent, because)
 
-    def _skipped(self, name: str, because: str | None) -> None:
-        """Record and report that ``name`` was skipped (the graph has resolved it)."""
+    def _skipped(self, name: str, because: str | None) -> Receipt | None:
+        """Record and report that ``name`` was skipped (the graph has resolved it).
+
+        Returns:
+            The journal's receipt for the skip (a durable run), else None.
+        """
         self._ledger.skipped.append(name)
         now = trio.current_time()
         self._handle.records.append(StepRecord(name, 0, now, now, "skipped"))
         if self._events:
             self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
-
-    # -- stopping ----------------------------------------------------------------------------
-
-    def _cancel_everything(self) -> None:
-        """Fail fast: cancel steps in flight, drop pending waits and ready steps."""
-        if self._stopping:
-            return
-        self._stopping = True
-        self._graph.ready.clear()
-        for name, timer in list(self._waits.items()):
-            if timer is not None:
-                timer.cancel()
-            self._ledger.cancelled.append(name)
-        self._waits.clear()
-        self._steps.cancel_scope.cancel()
-
-    def _maybe_finish(self) -> None:
-        if self._finished or self._running or self._rollback == 1:
-            return
-        if self._stopping:
-            if self._ledger.undo_log and self._rollback == 0:
-                self._rollback = 1
-                self.nursery.start_soon(self._roll_back)
-                return
-            self._end(None, self._stop_error())
-        elif self._halt is not None:
-            self._end(None, WorkflowHaltedError(self._halted_state()))
-        elif self._graph.done:
-            returns = self._returns
-            value = None
-            if returns is not None:
-                value = self._graph.results.get(returns)
-                if isinstance(value, outcome.Error):
-                    # The returned step was skipped: no value to return. Fail the run naming
-                    # it (the StepSkippedError says why) and roll back like any failure.
-                    self._failure = (returns, value.error)
-                    self._cancel_everything()
-                    self._maybe_finish()
-                    return
-                if isinstance(value, outcome.Outcome):
-                    value = value.unwrap()
-            self._end(value, None)
-        elif not self._graph.ready and not self._waits:
-            raise RuntimeError(
-                f"run {self._run_id} of {self._wf!r} is stuck: nothing ready, running or waiting"
-            )
-
-    async def _roll_back(self) -> None:
-        ledger = self._ledger
-
-        def undone(step: str, duration: float) -> None:
-            ledger.undone.append(step)
-            if self._events:
-                self._events.emit(
-                    StepUndone(self._run_id, self._wf, step, trio.current_time(), duration)
-                )
-
-        def failed(step: str, error: BaseException) -> None:
-            ledger.undo_errors.append((step, error))
-            if self._events:
-                self._events.emit(
-                    StepUndoFailed(self._run_id, self._wf, step, trio.current_time(), error)
-                )
-
-        await rollback(ledger.undo_log, self._services.thread_limiter, undone, failed)
-        self.ref.tell(RolledBack())
-
-    def _stop_error(self) -> BaseException:
-        if self._failure is not None:
-            return self._ledger.failure(*self._failure)
-        return self._ledger.cancellation()
-
-    def _halted_state(self) -> HaltedRun:
-        if self._halt is None:
-            raise RuntimeError(f"run {self._run_id} did not halt")
-        step, reason = self._halt
-        for timer in self._waits.values():
-            if timer is not None:
-                timer.cancel()
-        return self._ledger.halted(
-            workflow=self._plan.workflow,
-            inputs=self._inputs,
-            tolerated=self._tolerated(),
-            results=self._graph.results,
-            pending=self._kwargs,
-            halted_by=step,
-            reason=reason,
-            options=self._options,
-        )
-
-    def _tolerated(self) -> list[str]:
-        return [name for name in self._ledger.failed if name in self._tolerant]
-
-    def _end(self, value: Any, error: BaseException | None) -> None:
-        self._finished = True
-        if error is None:
-            self._handle._undo_log = list(self._ledger.undo_log)
-        self._graph.results.clear()
-        self._handle._set(value, error)
-        self._emit_finished(error)
-        self.stop()
-
-    def _emit_finished(self, error: BaseException | None) -> None:
-        announce_finished(self._events, self._run_id, self._wf, self._started, error, self._parent)
+        return None if self._journal is None else self._journal.skipped(name, because)
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:

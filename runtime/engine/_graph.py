@@ -11,6 +11,7 @@ returns it.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import outcome
@@ -74,8 +75,12 @@ class RunGraph:
         for step in plan.roots:
             self.push(step.name, 1)
 
-    def start_resumed(self, resume: HaltedRun) -> list[tuple[str, str]]:
+    def start_resumed(
+        self, resume: HaltedRun, attempts: Mapping[str, int] | None = None
+    ) -> list[tuple[str, str]]:
         """A resumed run: completed steps resolved, their needed results loaded.
+
+        Steps ready at once are pushed with their attempt from ``attempts`` (default 1).
 
         Returns:
             The steps that can never run because a dependency they need failed (name, the
@@ -108,7 +113,7 @@ class RunGraph:
                 if name in self._blocked:
                     blocked_roots.append((name, self._blocked[name]))
                 else:
-                    self.push(name, 1)
+                    self.push(name, attempts.get(name, 1) if attempts else 1)
         return blocked_roots
 
     def push(self, name: str, attempt: int) -> None:

@@ -9,7 +9,7 @@ import trio
 
 from arborist.actors import ActorDeadError
 
-from ._messages import CancelRun
+from ._messages import CancelRun, Suspend
 from ._timeline import render_timeline
 from ._trace import chrome_trace
 
@@ -39,7 +39,7 @@ class RunHandle:
     """A run started with ``rt.start``. ``await handle.result()`` waits for it.
 
     Attributes:
-        run_id: the run's id, unique within its runtime.
+        run_id: the run's id: a UUIDv7 string, unique across processes and restarts.
         workflow: the workflow's name.
     """
 
@@ -53,6 +53,7 @@ class RunHandle:
         self.records: list[StepRecord] = []
         self._undo_log: list[Any] = []
         self._on_done: Any = None
+        self._durable = False  # journaled: a shutdown suspends it instead of cancelling it
         self.started_at: float = trio.current_time()
         self.finished_at: float | None = None
 
@@ -99,6 +100,15 @@ class RunHandle:
         except ActorDeadError:
             pass
 
+    def _suspend(self) -> None:
+        """Stop a durable run here without ending it (the runtime shuts down)."""
+        if self._done.is_set() or self._coordinator is None:
+            return
+        try:
+            self._coordinator.tell(Suspend())
+        except ActorDeadError:
+            pass
+
     def timeline(self, width: int = 60) -> str:
         """The run's step attempts as a text Gantt chart (see ``render_timeline``).
 
@@ -111,7 +121,8 @@ class RunHandle:
             ValueError: ``width`` is below 10.
         """
         end = self.finished_at if self.finished_at is not None else trio.current_time()
-        return render_timeline(self.records, self.started_at, end, width, title=self.run_id)
+        title = f"{self.workflow} {self.run_id}"
+        return render_timeline(self.records, self.started_at, end, width, title=title)
 
     def trace(self) -> dict[str, Any]:
         """The run's step attempts in the Chrome trace-event format (see ``chrome_trace``).

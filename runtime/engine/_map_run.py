@@ -13,6 +13,10 @@
   the elements run on that executor (``_map_remote``): ``batch_size`` then bounds the
   elements in flight there, and they are submitted in batches.
 - An included workflow (``wf.include(child)``) runs as a child run of the step's run.
+- In a durable run a map step with ``journal="elements"`` journals each element's result as
+  it is emitted; when the step runs again after a crash, the elements journaled by the try
+  it continues are emitted from the journal without running again. Its source must be a
+  sequence (``reiterable``): the same index must mean the same element in every process.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import attrs
 import outcome
 import trio
 
-from ..workflow._compose import IncludeSpec, MapSpec, MapStatistics
+from ..workflow._compose import IncludeSpec, MapSpec, MapStatistics, reiterable
 from ..workflow._step import CONTEXT_PARAM
 from ._context import StepContext
 from ._errors import MapElementError, StepTimeoutError
@@ -80,6 +84,9 @@ class _MapRun:
         events = ctx._services.events
         self.batches = MapBatches(ctx, spec.batch_size) if events else None
         self.remote = RemoteElements(self) if spec.executor is not None else None
+        journal = ctx._journal if spec.journal == "elements" else None
+        self.journal = journal
+        self.known: dict[int, Any] = {} if journal is None else journal.elements_for(ctx.step)
 
     async def run(self) -> Any:
         remote = self.remote
@@ -109,6 +116,9 @@ class _MapRun:
     async def _feed(self, nursery: trio.Nursery) -> None:
         """Start an element task per element, reading each only once a window slot is free."""
         source = self.source
+        if self.spec.journal == "elements":
+            await self._feed_journaled(nursery)
+            return
         start = nursery.start_soon
         element_task = self._element if self.batches is None else self._watched
         take_slot = self._take_slot
@@ -142,6 +152,25 @@ class _MapRun:
                 return
             start(element_task, index, element)
             index += 1
+
+    async def _feed_journaled(self, nursery: trio.Nursery) -> None:
+        """``_feed`` for ``journal="elements"``: a sequence; journaled elements are not re-run."""
+        source = self.source
+        if not reiterable(source):
+            raise TypeError(
+                f"map step {self.spec.name!r} journals its elements (journal='elements'), so "
+                f"its source must be a list or another sequence, which reads the same elements "
+                f"again after a crash; over={self.spec.over!r} gave {type(source).__name__} "
+                f"{source!r}: pass a list, or use journal='step'"
+            )
+        known = self.known
+        for index, element in enumerate(source):
+            await self._take_slot()
+            if index in known:
+                self.stats.elements += 1
+                self._emit(index, known.pop(index))
+            else:
+                nursery.start_soon(self._element, index, element)
 
     async def _take_slot(self) -> None:
         """Take a window slot; checkpoint only when the window is full (it then waits)."""
@@ -206,6 +235,8 @@ class _MapRun:
                 self.stats.elements += 1
                 result = outcome.Value(value) if spec.outcomes else value
             try:
+                if self.journal is not None:
+                    self.journal.element_ok(self.ctx.step, index, result)
                 self._emit(index, result)
             except Exception as exc:  # reduce= raised: the step fails with its error
                 self._fail(exc)
@@ -244,9 +275,7 @@ class _MapRun:
         kwargs[spec.item] = element
         ctx = self.ctx
         if spec.workflow is not None:
-            child = StepContext(
-                ctx._services, ctx.run_id, ctx.workflow, ctx.step, attempt, nursery=ctx._nursery
-            )
+            child = ctx._for_element(index, attempt)
             value = await child.run(spec.workflow, **kwargs)
             ctx._children.extend(child._children)
             return value
@@ -254,9 +283,7 @@ class _MapRun:
         if fn is None:
             raise TypeError(f"map step {spec.name!r} has neither a function nor a workflow")
         if spec.element_ctx:
-            kwargs[CONTEXT_PARAM] = StepContext(
-                ctx._services, ctx.run_id, ctx.workflow, ctx.step, attempt, nursery=ctx._nursery
-            )
+            kwargs[CONTEXT_PARAM] = ctx._for_element(index, attempt)
         if spec.element_info is not None:
             kwargs[spec.element_info] = step_info(
                 ctx.run_id, ctx.workflow, ctx.step, attempt, index

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CancelRun", "Redispatch", "RolledBack", "RunInline"]
+__all__ = ["CancelRun", "Redispatch", "RolledBack", "RunInline", "Suspend"]
 
 
 class CancelRun:
@@ -33,5 +33,11 @@ class RunInline:
 
 class RolledBack:
     """Self-message: the rollback task has finished."""
+
+    __slots__ = ()
+
+
+class Suspend:
+    """Stop a durable run without ending it (the runtime shuts down; it resumes later)."""
 
     __slots__ = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -17,15 +17,18 @@ from arborist.actors._logging import get_logger, log_context
 
 from ._events import RunFinished, RunStarted
 
+if TYPE_CHECKING:
+    from ._services import ChildOf
+
 __all__ = ["announce_finished", "announce_started", "log_run_finished", "log_run_started"]
 
 logger = get_logger("arborist.runtime.engine")
 
 
-def log_run_started(run_id: str, workflow: str, parent: tuple[str, str] | None) -> None:
+def log_run_started(run_id: str, workflow: str, parent: ChildOf | None) -> None:
     """Log that run ``run_id`` of ``workflow`` started (a child: under which step)."""
     if logger.isEnabledFor(logging.INFO):
-        under = f" (child of {parent[0]} step {parent[1]!r})" if parent is not None else ""
+        under = f" (child of {parent.run_id} step {parent.step!r})" if parent is not None else ""
         logger.info(
             "run %s of %r started%s", run_id, workflow, under, extra=log_context(run_id=run_id)
         )
@@ -52,13 +55,13 @@ def announce_started(
     run_id: str,
     workflow: str,
     at: float,
-    parent: tuple[str, str] | None,
+    parent: ChildOf | None,
     caller: contextvars.Context | None,
 ) -> None:
     """Log and (when someone subscribes) emit that run ``run_id`` started at ``at``."""
     log_run_started(run_id, workflow, parent)
     if events:
-        run, step = parent or (None, None)
+        run, step = (parent.run_id, parent.step) if parent is not None else (None, None)
         events.emit(RunStarted(run_id, workflow, at, run, step, caller))
 
 
@@ -68,13 +71,13 @@ def announce_finished(
     workflow: str,
     started: float,
     error: BaseException | None,
-    parent: tuple[str, str] | None,
+    parent: ChildOf | None,
 ) -> None:
     """Log and (when someone subscribes) emit that run ``run_id`` ended now."""
     now = trio.current_time()
     log_run_finished(run_id, workflow, now - started, error)
     if events:
-        above = parent[0] if parent is not None else None
+        above = parent.run_id if parent is not None else None
         events.emit(
             RunFinished(run_id, workflow, now, now - started, error is None, error, above)
         )

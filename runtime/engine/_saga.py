@@ -12,7 +12,7 @@ recorded and the rollback goes on; an undo that returns ``RetryStep`` is tried a
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -52,6 +52,8 @@ class UndoEntry:
         result: the step's result.
         arguments: the arguments the step ran with.
         children: undo logs of child runs the step started through its context.
+        run_id: the run whose step this is (a child run's, for a child's entries), when the
+            coordinator that made it knew it.
     """
 
     step: str
@@ -59,6 +61,7 @@ class UndoEntry:
     result: Any
     arguments: Mapping[str, Any]
     children: tuple[UndoEntry, ...] = ()
+    run_id: str | None = None
 
 
 @attrs.frozen
@@ -104,8 +107,9 @@ async def _undo_once(
 async def rollback(
     log: list[UndoEntry],
     limiter: trio.CapacityLimiter,
-    on_undone: Callable[[str, float], None],
-    on_failed: Callable[[str, BaseException], None],
+    on_undone: Callable[[UndoEntry, float, int], None],
+    on_failed: Callable[[UndoEntry, BaseException, int], None],
+    settle: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Undo ``log`` in reverse order; report each undo through the callbacks.
 
@@ -113,6 +117,10 @@ async def rollback(
     it), children in reverse. Never raises for an undo's failure, a ``BaseException`` other
     than an interrupt or a real cancellation included (``GeneratorExit``, a user's
     ``BaseException`` subclass): it is that undo's error and the rollback goes on.
+
+    The callbacks receive the entry, its duration or error, and how many times its undo ran.
+    ``settle``, when given, is awaited after each callback and before the next undo starts
+    (a durable run waits there until the undo's outcome is journaled).
     """
     for entry in reversed(log):
         if entry.undo is not None:
@@ -121,21 +129,23 @@ async def rollback(
                 try:
                     decision = await _undo_once(entry, entry.undo, limiter)
                 except Exception as exc:
-                    on_failed(entry.step, exc)
+                    on_failed(entry, exc, attempt)
                     break
                 except BaseException as exc:
                     escape = sort_escape(exc)
                     if escape.interrupt is not None or escape.cancellation is not None:
                         raise
-                    on_failed(entry.step, escape.crash if escape.crash is not None else exc)
+                    on_failed(entry, escape.crash if escape.crash is not None else exc, attempt)
                     break
                 if not isinstance(decision, RetryStep):
-                    on_undone(entry.step, trio.current_time() - start)
+                    on_undone(entry, trio.current_time() - start, attempt)
                     break
                 if attempt == MAX_UNDO_ATTEMPTS:
-                    on_failed(entry.step, UndoRetryLimitError(entry.step))
+                    on_failed(entry, UndoRetryLimitError(entry.step), attempt)
                     break
                 if decision.after:
                     await trio.sleep(decision.after)
+            if settle is not None:
+                await settle()
         if entry.children:
-            await rollback(list(entry.children), limiter, on_undone, on_failed)
+            await rollback(list(entry.children), limiter, on_undone, on_failed, settle)

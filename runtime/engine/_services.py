@@ -25,14 +25,29 @@ if TYPE_CHECKING:
     from ._handle import RunHandle
     from ._pools import Pool
 
-__all__ = ["RunServices", "StartChildRun"]
+__all__ = ["ChildOf", "RunServices", "StartChildRun"]
+
+
+
+@attrs.frozen
+class ChildOf:
+    """Where a child run comes from: its parent run, step, and a deterministic key.
+
+    The events of the child name its parent run and step. ``key`` is the same when the
+    parent's step runs again after a crash (it continues the same try), so a durable step
+    finds the child it started instead of starting a second one.
+    """
+
+    run_id: str
+    step: str
+    key: str
 
 
 class StartChildRun(Protocol):
     """``start_child(workflow, inputs, nursery, parent=...)``: a child run in ``nursery``.
 
-    ``parent`` is ``(run_id, step)`` of the step starting it (None: a schedule's run), so the
-    child's ``RunStarted``/``RunFinished`` events name their parent.
+    ``parent`` (a ``ChildOf``) is the step starting it (None: a schedule's run): the child's
+    ``RunStarted``/``RunFinished`` events name it, and a durable child is found again by it.
     """
 
     def __call__(
@@ -41,7 +56,7 @@ class StartChildRun(Protocol):
         inputs: dict[str, Any],
         nursery: trio.Nursery,
         *,
-        parent: tuple[str, str] | None = None,
+        parent: ChildOf | None = None,
     ) -> Awaitable[RunHandle]:
         """Start the child run and return its handle once its coordinator is running."""
         ...

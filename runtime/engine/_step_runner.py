@@ -30,6 +30,7 @@ from ._threads import run_in_thread
 
 if TYPE_CHECKING:
     from ..workflow._workflow import Step
+    from ._journal import Journal
     from ._pools import Pool
     from ._services import RunServices
 
@@ -116,12 +117,15 @@ class StepRunner:
         self.coordinator = coordinator
         self.nursery = nursery
         self.waited: dict[str, float] = {}  # step -> seconds its attempt waited for pools
+        self.journal: Journal | None = None
+        """The run's journal writer (a durable run), given to each step's context."""
 
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
         return StepContext(
-            self.services, self.run_id, self.workflow, step.name, attempt, nursery=self.nursery
-        )
+            self.services, self.run_id, self.workflow, step.name, attempt, nursery=self.nursery,
+            journal=self.journal,
+        )  # fmt: skip
 
     async def actor(
         self, step: Step, attempt: int, kwargs: dict[str, Any], start: float

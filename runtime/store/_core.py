@@ -142,6 +142,11 @@ class StoreCore:
         return self._where
 
     @property
+    def wall_clock(self) -> Callable[[], float]:
+        """The clock the journal's times are read from: Unix seconds (``time.time``)."""
+        return self._wall
+
+    @property
     def owner_id(self) -> str:
         """This store's owner id (a UUIDv7, new for each store object)."""
         return self._owner_id

@@ -171,10 +171,11 @@ class RunRecorder:
         error: BaseException | str | None = None,
         reason: str | None = None,
         least: int = 1,
+        at: datetime | None = None,
     ) -> Receipt:
         _check_step(step, element, attempt, least=least)
         store = self._store
-        now = store._wall()
+        now = store._wall() if at is None else stamp(at, "at")
 
         def where() -> str:  # only formatted when an error or a warning needs it
             text = f"step {step!r}" + (f" element {element}" if element >= 0 else "")
@@ -202,12 +203,15 @@ class RunRecorder:
 
     def step_started(
         self, step: str, attempt: int, *, element: int = -1, arguments: Any = _NOTHING,
-        codec: str | None = None,
+        codec: str | None = None, at: datetime | None = None,
     ) -> Receipt:  # fmt: skip
-        """Record that an attempt began; ``arguments`` only when needed later (halt, undo)."""
+        """Record that an attempt began; ``arguments`` only when needed later (halt, undo).
+
+        ``at`` is when it began, when that was before this call (default: now).
+        """
         return self._attempt(
             step, element, attempt, AttemptStatus.STARTED, started=True, arguments=arguments,
-            codec=codec,
+            codec=codec, at=at,
         )  # fmt: skip
 
     def step_ok(

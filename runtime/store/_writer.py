@@ -3,11 +3,11 @@
 trio code posts a record (``Writer.post``: a list append, never blocks) and gets a
 ``Receipt``. Records posted in one trio scheduling batch are handed to the thread together
 (one ``SimpleQueue.put``): at once when a task awaits a receipt or flushes or ``max_batch``
-records are waiting, otherwise by the ``pump`` task in the next scheduling batch, so a record
-that nobody awaits waits at most one batch. The thread takes every record queued (up to
-``max_batch``), applies them in one write transaction, commits, and wakes trio once for the
-whole batch through the trio token (``TrioToken.run_sync_soon``). Awaiting a receipt returns
-when its batch committed.
+records are waiting, otherwise (a record nobody waits for, or one with a done-callback) by the
+``pump`` task in the next scheduling batch, so such a record waits at most one batch. The
+thread takes every record queued (up to ``max_batch``), applies them in one write
+transaction, commits, and wakes trio once for the whole batch through the trio token
+(``TrioToken.run_sync_soon``). Awaiting a receipt returns when its batch committed.
 
 A record whose fence is stale, or whose operation refused it before writing (a missing
 schedule, a tick never claimed), is skipped inside the transaction and its receipt raises the
@@ -132,7 +132,9 @@ class Receipt:
 
         Callbacks run in the order added, after the batch's waiters are woken; one that
         raises crashes the trio run (as any ``run_sync_soon`` callback), so keep them tiny:
-        set an event, or ``tell`` an actor. Registering hands the write to the thread now.
+        set an event, or ``tell`` an actor. Registering hands the write to the thread with the
+        pump's next hand-off (one scheduling batch later, with whatever else was posted in this
+        one), or at once when no pump runs.
         """
         if self.done:
             fn(self)
@@ -142,7 +144,7 @@ class Receipt:
             self._writer.watch(self)
         else:
             self._callbacks.append(fn)
-        self._writer.hand_off()
+        self._writer.hand_off_soon()
 
     def _settle(self) -> None:
         callbacks, self._callbacks = self._callbacks, None
@@ -274,6 +276,16 @@ class Writer:
         watched, failed = self._watched, self._failure is not None
         while watched and (failed or watched[0][0] <= self.committed_seq):
             heapq.heappop(watched)[1]._settle()
+
+    def hand_off_soon(self) -> None:
+        """Hand the posted records over with the pump's next hand-off (now if no pump runs).
+
+        Everything posted until then goes to the thread in the same queue put.
+        """
+        if self._pumping and self._outbox:
+            self._pump_lot.unpark()
+        else:
+            self.hand_off()
 
     def hand_off(self) -> None:
         """Give the thread every record posted and not yet handed over (one queue put)."""

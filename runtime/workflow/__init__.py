@@ -17,13 +17,14 @@ from ._errors import WorkflowDefinitionError, WorkflowInputError
 from ._guards import case
 from ._planner import Plan, plan
 from ._retry import Retry
-from ._step import CONTEXT_PARAM, DEFAULT_MAX_AGAIN, Step, is_async_callable
+from ._step import CONTEXT_PARAM, DEFAULT_MAX_AGAIN, ON_RESUME, Step, is_async_callable
 from ._wiring import InputRef, OutcomeRef, ResultRef, ValueRef, input, outcome, result, value
 from ._workflow import Workflow
 
 __all__ = [
     "CONTEXT_PARAM",
     "DEFAULT_MAX_AGAIN",
+    "ON_RESUME",
     "Again",
     "ContinueWith",
     "Halt",

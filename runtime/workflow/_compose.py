@@ -8,7 +8,7 @@ a stand-in whose signature carries the wiring; calling it outside a run is an er
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -28,7 +28,28 @@ if TYPE_CHECKING:
     from ._retry import Retry
     from ._workflow import Workflow
 
-__all__ = ["IncludeSpec", "MapSpec", "MapStatistics", "declare_include", "declare_map"]
+__all__ = [
+    "MAP_JOURNALS",
+    "IncludeSpec",
+    "MapSpec",
+    "MapStatistics",
+    "declare_include",
+    "declare_map",
+    "reiterable",
+]
+
+MAP_JOURNALS = ("step", "elements")
+"""What ``wf.map(journal=...)`` takes (see ``MapSpec``)."""
+
+
+def reiterable(source: object) -> bool:
+    """Whether a map source reads the same elements in the same order each time, anywhere.
+
+    True for sequences (``list``, ``tuple``, ``range``, any ``collections.abc.Sequence``);
+    False for iterators, generators and async iterables (consumed as they are read) and for
+    sets and mappings (whose order may differ in another process).
+    """
+    return isinstance(source, Sequence)
 
 
 @attrs.define
@@ -49,6 +70,11 @@ class MapSpec:
     per engine task, the element passed positionally when ``item_first`` (so a batch of
     elements shares one keyword-argument mapping), and ``element_info`` names the parameter
     receiving each attempt's ``RemoteStepInfo``.
+
+    ``journal`` is ``"step"`` (a durable run journals the map's whole result, and a map
+    interrupted by a crash runs all its elements again) or ``"elements"`` (each element's
+    result is journaled as it finishes and a resumed map runs only the missing ones; the
+    source must then be re-iterable: a list, a tuple or another sequence).
     """
 
     name: str
@@ -66,6 +92,7 @@ class MapSpec:
     initial: Any
     is_async: bool
     pool: str | None
+    journal: str = "step"
     statistics: MapStatistics = attrs.field(factory=MapStatistics, eq=False)
     executor: str | None = None
     executor_options: Mapping[str, Any] = NO_OPTIONS
@@ -183,6 +210,7 @@ def declare_map(
     executor: str | None = None,
     executor_options: Mapping[str, Any] | None = None,
     chunk_size: int = 1,
+    journal: str = "step",
 ) -> tuple[Callable[..., Any], MapSpec]:
     """Check a map step's options and return its stand-in step function and its spec."""
 
@@ -204,6 +232,8 @@ def declare_map(
         raise fail(f"map step {name!r}: initial= goes with reduce=; add reduce= or drop initial=")
     if (fn is None) == (workflow is None):
         raise fail(f"map step {name!r}: give either a function or workflow=, not both or neither")
+    if journal not in MAP_JOURNALS:
+        raise fail(f"map step {name!r}: journal must be 'step' or 'elements'; got {journal!r}")
     wiring = _element_wiring(fail, name, fn, workflow, item)
     if over in wiring.others:
         raise fail(f"map step {name!r}: a parameter is named like its source {over!r}; rename it")
@@ -234,6 +264,7 @@ def declare_map(
         initial,
         fn is not None and is_async_callable(fn),
         pool,
+        journal=journal,
         executor=executor,
         executor_options=options,
         chunk_size=chunk,

@@ -32,12 +32,16 @@ if TYPE_CHECKING:
     from ._compose import IncludeSpec, MapSpec
     from ._workflow import Workflow
 
-__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "Step", "is_async_callable"]
+__all__ = ["CONTEXT_PARAM", "DEFAULT_MAX_AGAIN", "ON_RESUME", "Step", "is_async_callable"]
 
 CONTEXT_PARAM = "ctx"
 """A parameter with this name receives the step context (unless ``args=`` wires it)."""
 DEFAULT_MAX_AGAIN = 100
 """How many times a step may return ``Again`` unless it sets ``max_again``."""
+ON_RESUME = ("retry", "fail", "halt")
+"""What ``on_resume=`` takes: what a durable run does with the step if its process died
+during an attempt: run it again (``"retry"``, the default), fail it with
+``StepInterruptedError`` (``"fail"``: compensate, undo), or halt the run for an operator."""
 _NO_INITIAL: Any = object()
 _CONTEXT_CLASS = "StepContext"
 _SOURCES = (InputRef, ResultRef, ValueRef, OutcomeRef)
@@ -137,6 +141,10 @@ class Step:
         when_params: The step arguments the guard receives, in order; ``None`` means all of
             them (the guard takes ``**kwargs``); empty when there is no guard.
         context_param: Name of the parameter receiving the step context, or ``None``.
+        on_resume: With a store, what happens when the process died during an attempt:
+            ``"retry"`` runs it again, ``"fail"`` fails it with ``StepInterruptedError``,
+            ``"halt"`` halts the run (see ``ON_RESUME``). The start of a ``"fail"`` or
+            ``"halt"`` step is durable before its function is called.
         max_again: How many times the step may return ``Again`` before the run fails.
         guard_only: Parameters of the ``when`` guard that the function does not take: they are
             wired like arguments (so the step waits for them) but only the guard receives them.
@@ -167,6 +175,7 @@ class Step:
     when: Callable[..., bool] | None
     when_params: tuple[str, ...] | None
     context_param: str | None
+    on_resume: str = "retry"
     max_again: int = DEFAULT_MAX_AGAIN
     guard_only: frozenset[str] = frozenset()
     map_statistics: Any = None
@@ -333,6 +342,7 @@ class _StepBuilder:
         pool: str | None,
         inline: bool,
         when: Callable[..., bool] | None,
+        on_resume: str = "retry",
         max_again: int = DEFAULT_MAX_AGAIN,
         composite: MapSpec | IncludeSpec | None = None,
         executor: str | None = None,
@@ -362,6 +372,7 @@ class _StepBuilder:
             when=when,
             when_params=when_params,
             context_param=context,
+            on_resume=self._check_on_resume(on_resume),
             max_again=self._check_max_again(max_again),
             guard_only=frozenset(guard_only),
             map_statistics=getattr(composite, "statistics", None),
@@ -370,6 +381,14 @@ class _StepBuilder:
             executor_options=options,
             info_param=info,
         )
+
+    def _check_on_resume(self, on_resume: str) -> str:
+        if on_resume not in ON_RESUME:
+            raise self.fail(
+                f"step {self.name!r}: on_resume must be 'retry', 'fail' or 'halt', "
+                f"got {on_resume!r}"
+            )
+        return on_resume
 
     def _check_max_again(self, max_again: int) -> int:
         if isinstance(max_again, bool) or not isinstance(max_again, int) or max_again < 0:

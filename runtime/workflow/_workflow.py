@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -152,6 +152,7 @@ class Workflow:
         timeout: float | None = None,
         pool: str | None = None,
         inline: bool = False,
+        on_resume: Literal["retry", "fail", "halt"] = "retry",
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
         executor: str | None = None,
@@ -170,6 +171,7 @@ class Workflow:
         timeout: float | None = None,
         pool: str | None = None,
         inline: bool = False,
+        on_resume: Literal["retry", "fail", "halt"] = "retry",
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
         executor: str | None = None,
@@ -188,6 +190,7 @@ class Workflow:
         timeout: float | None = None,
         pool: str | None = None,
         inline: bool = False,
+        on_resume: Literal["retry", "fail", "halt"] = "retry",
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
         executor: str | None = None,
@@ -217,6 +220,12 @@ class Workflow:
             pool: Name of a shared concurrency pool for this step.
             inline: Run the step inside the coordinator. For tiny steps only: an async step
                 shares the coordinator's task and a plain function blocks it while it runs.
+            on_resume: With a store (``Runtime(store=...)``), what happens to an attempt
+                that was running when its process died: ``"retry"`` (the default) runs the
+                step again (at least once: key external effects on ``ctx.idempotency_key``),
+                ``"fail"`` fails it with ``StepInterruptedError`` (its ``@compensate`` decides,
+                else the run rolls back), ``"halt"`` halts the run for an operator
+                (``rt.resume(run_id)``). Without a store it has no effect.
             when: Guard predicate, called with the step's resolved arguments (those its
                 signature names, or all for ``**kwargs``); the step is skipped when it returns
                 false. A plain (not async) function.
@@ -249,6 +258,7 @@ class Workflow:
                 timeout=timeout,
                 pool=pool,
                 inline=inline,
+                on_resume=on_resume,
                 when=when,
                 max_again=max_again,
                 executor=executor,
@@ -272,6 +282,7 @@ class Workflow:
         outcomes: bool = False,
         reduce: Callable[[Any, Any], Any] | None = None,
         initial: Any = _NO_INITIAL,
+        journal: Literal["step", "elements"] = "step",
         name: str | None = None,
         args: Mapping[str, Source] | None = None,
         wait_for: Sequence[str | Step] = (),
@@ -302,6 +313,12 @@ class Workflow:
         message where the engine allows it) and ``chunk_size`` elements go to one engine task
         (run one after another there: pick chunks of ~100 ms of work for small elements).
         ``retry`` and ``timeout`` still apply per element.
+        With a store, ``journal="step"`` (the default) journals the whole result once the map
+        finishes, so a map interrupted by a crash runs all its elements again on resume;
+        ``journal="elements"`` journals each element's result as it finishes and a resumed
+        map runs only the elements still missing. It needs a source that reads the same
+        elements again (a list or another sequence): an iterator or async iterator source
+        fails the step with a ``TypeError`` (at ``rt.start`` when ``over`` is an input).
 
         Returns:
             The map :class:`Step`, or a decorator that makes it.
@@ -333,6 +350,7 @@ class Workflow:
                 executor=executor,
                 executor_options=executor_options,
                 chunk_size=chunk_size,
+                journal=journal,
             )
             return self._add(
                 stand_in,
@@ -409,6 +427,7 @@ class Workflow:
         timeout: float | None = None,
         pool: str | None = None,
         inline: bool = False,
+        on_resume: Literal["retry", "fail", "halt"] = "retry",
         when: Callable[..., bool] | None = None,
         max_again: int = DEFAULT_MAX_AGAIN,
         composite: MapSpec | IncludeSpec | None = None,
@@ -422,6 +441,7 @@ class Workflow:
             timeout=timeout,
             pool=pool,
             inline=inline,
+            on_resume=on_resume,
             when=when,
             max_again=max_again,
             composite=composite,

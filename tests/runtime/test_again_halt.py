@@ -251,7 +251,13 @@ async def test_a_failure_after_resuming_rolls_back_the_steps_completed_before_th
     assert undone == ["seat"]
 
 
-async def test_resume_refuses_anything_but_a_halted_state():
+async def test_resume_refuses_anything_but_a_halted_state_or_a_run_id():
     async with Runtime(seed=0) as rt:
         with pytest.raises(TypeError, match=r"rt.resume\(\) takes WorkflowHaltedError.state"):
-            await rt.resume("approval-1")
+            await rt.resume(42)  # type: ignore[arg-type]
+
+
+async def test_resuming_a_run_by_id_needs_a_store():
+    async with Runtime(seed=0) as rt:
+        with pytest.raises(RuntimeError, match=r"rt.resume\(run_id\) needs a store"):
+            await rt.resume("0190c5a4-0000-7000-8000-000000000000")

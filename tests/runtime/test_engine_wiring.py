@@ -1,5 +1,7 @@
 """The engine wires each step's arguments at run time: by name, explicitly, and with a context."""
 
+import uuid
+
 import trio
 
 from arborist.runtime import Runtime, StepContext, Workflow, input, result, value
@@ -165,7 +167,7 @@ async def test_an_input_named_like_a_run_option_is_given_through_inputs():
         assert await rt.run(wf, inputs={"max_concurrency": 99}, max_concurrency=1) == 99
 
 
-async def test_each_run_gets_a_distinct_run_id_naming_its_workflow():
+async def test_each_run_gets_a_distinct_time_ordered_uuid7_run_id():
     wf = Workflow("ids")
 
     @wf.step
@@ -177,6 +179,5 @@ async def test_each_run_gets_a_distinct_run_id_naming_its_workflow():
         second = await rt.start(wf)
         await first.result()
         await second.result()
-    assert first.run_id != second.run_id
-    assert first.run_id.startswith("ids-")
-    assert second.run_id.startswith("ids-")
+    assert first.run_id < second.run_id  # the text of UUIDv7s sorts by creation time
+    assert [uuid.UUID(h.run_id).version for h in (first, second)] == [7, 7]

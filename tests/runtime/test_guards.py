@@ -34,12 +34,14 @@ async def test_a_false_guard_skips_the_step_without_calling_it(autojump_clock):
 
     async with Runtime(seed=0) as rt:
         rt.subscribe(events.append)
-        await rt.run(wf, notify=False)
-        await rt.run(wf, notify=True)
+        skipping = await rt.start(wf, notify=False)
+        await skipping.result()
+        running = await rt.start(wf, notify=True)
+        await running.result()
     assert calls == ["sms"]
     skips = [e for e in events if isinstance(e, StepSkipped)]
-    assert [(e.run_id, e.step, e.because) for e in skips] == [("guarded-1", "send_sms", None)]
-    assert [e.run_id for e in events if isinstance(e, StepStarted)] == ["guarded-2"]
+    assert [(e.run_id, e.step, e.because) for e in skips] == [(skipping.run_id, "send_sms", None)]
+    assert [e.run_id for e in events if isinstance(e, StepStarted)] == [running.run_id]
 
 
 async def test_a_guard_sees_the_results_of_the_steps_it_names(autojump_clock):

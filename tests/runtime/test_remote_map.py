@@ -13,6 +13,7 @@ from arborist.runtime import (
     MapElementError,
     RemoteCallCancelled,
     Retry,
+    RunStarted,
     Runtime,
     Workflow,
     WorkflowFailedError,
@@ -156,11 +157,13 @@ async def test_each_element_attempt_receives_its_info(autojump_clock):
         infos.append(info)
         return item
 
-    await run_map(ManualExecutor(), mapped(tagged), ["a", "b"])
+    events = []
+    await run_map(ManualExecutor(), mapped(tagged), ["a", "b"], events=events)
+    run_id = next(e.run_id for e in events if isinstance(e, RunStarted))
 
     assert sorted((i.element, i.attempt, i.idempotency_key) for i in infos) == [
-        (0, 1, "mapped/mapped-1/each[0]"),
-        (1, 1, "mapped/mapped-1/each[1]"),
+        (0, 1, f"mapped/{run_id}/each[0]"),
+        (1, 1, f"mapped/{run_id}/each[1]"),
     ]
 
 

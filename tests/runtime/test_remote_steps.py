@@ -158,9 +158,10 @@ async def test_the_info_gives_the_run_the_attempt_and_a_key_stable_across_attemp
     await run_with(ManualExecutor(), one_step(flaky, retry=Retry(attempts=2)))
 
     first, second = infos
-    assert (first.run_id, first.workflow, first.step) == ("remote-1", "remote", "work")
+    run_id = first.run_id
+    assert (first.workflow, first.step, second.run_id) == ("remote", "work", run_id)
     assert (first.attempt, second.attempt) == (1, 2)
-    assert first.idempotency_key == second.idempotency_key == "remote/remote-1/work"
+    assert first.idempotency_key == second.idempotency_key == f"remote/{run_id}/work"
 
 
 async def test_a_trio_object_made_by_a_step_fails_the_remote_step_at_once_naming_it(

@@ -40,6 +40,14 @@ def test_bad_durability_options_are_refused_at_construction(options, error, matc
         Runtime(**options)
 
 
-def test_two_workflows_with_one_name_cannot_both_be_registered():
-    with pytest.raises(WorkflowDefinitionError, match="two workflows are named 'w'"):
-        Runtime(workflows=[Workflow("w"), Workflow("w")])
+def test_two_different_workflows_with_one_name_cannot_both_be_registered():
+    other = Workflow("w")
+    other.step(lambda: None, name="s")
+    with pytest.raises(WorkflowDefinitionError, match="two different workflows are named 'w'"):
+        Runtime(workflows=[Workflow("w"), other])
+
+
+def test_a_workflow_built_again_alike_replaces_the_one_registered_under_its_name():
+    first, again = Workflow("w"), Workflow("w")
+    rt = Runtime(workflows=[first, again])
+    assert rt._durability.workflows["w"] is again

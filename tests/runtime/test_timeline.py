@@ -148,7 +148,7 @@ async def test_a_finished_run_renders_its_timeline_on_the_run_clock(autojump_clo
         handle = await rt.start(wf, user_id=1)
         await handle.result()
     assert handle.timeline(width=40) == (
-        "user_data-1: 400ms, 4 steps, 6 attempts\n"
+        f"user_data {handle.run_id}: 400ms, 4 steps, 6 attempts\n"
         "step                 start     took  tries  status     "
         "|0ms                                400ms|\n"
         "fetch_activity         0ms    350ms      3  ok         "
@@ -173,7 +173,9 @@ async def test_a_running_run_renders_its_timeline_up_to_now(autojump_clock):
     async with Runtime() as rt:
         handle = await rt.start(wf)
         await trio.sleep(4)
-        assert handle.timeline(width=10).splitlines()[0] == "sleepy-1: 4.00s, 0 steps, 0 attempts"
+        assert handle.timeline(width=10).splitlines()[0] == (
+            f"sleepy {handle.run_id}: 4.00s, 0 steps, 0 attempts"
+        )
         handle.cancel()
         with pytest.raises(Exception, match="cancel"):
             await handle.result()

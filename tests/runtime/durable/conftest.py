@@ -1,0 +1,25 @@
+"""Durable-run tests run on SQLite and PostgreSQL through one parametrized fixture.
+
+``store_url`` is the URL of a fresh, empty store for one test: an SQLite file in ``tmp_path``,
+or a new schema in the session's throwaway PostgreSQL cluster (``postgres_cluster`` in
+``tests/conftest.py``), migrated on first open (``durable_stores.py`` holds the helpers).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # so tests import durable_flows as the child does
+
+from durable_stores import BACKENDS, fresh_store_url
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store (SQLite, then PostgreSQL)."""
+    return fresh_store_url(request, request.param, tmp_path)
+
+
