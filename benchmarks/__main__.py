@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         names, quick=args.quick, echo=lambda s: print(s, file=sys.stderr, flush=True)
     )
     print()
-    print(_harness.format_table(table))
+    print(_harness.format_tables(table))
     if not args.no_json:
         path = _harness.write_json(table, info, args.json)
         print(f"\nresults written to {path}")

@@ -10,9 +10,10 @@ from typing import Any
 
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
 
-__all__ = ["ACTOR", "FLOOR", "PYKKA", "THREAD_ACTOR", "compare_actors"]
+__all__ = ["ACTOR", "CHANNEL_FLOOR", "DEQUE_FLOOR", "PYKKA", "THREAD_ACTOR", "compare_actors"]
 
-FLOOR = "trio floor"
+DEQUE_FLOOR = "trio deque floor"
+CHANNEL_FLOOR = "trio channel floor"
 ACTOR = "arborist Actor"
 THREAD_ACTOR = "arborist ThreadActor"
 PYKKA = "pykka ThreadingActor"
@@ -25,7 +26,7 @@ def compare_actors(
     per_thread: str,
     n: int,
     thread_n: int,
-    floor: Callable[[int], Awaitable[float]],
+    floors: Mapping[str, Callable[[int], Awaitable[float]]],
     actor: Callable[[int], Awaitable[float]],
     thread_class: type[Any] | None,
     thread_actor: Callable[[Any, int], Awaitable[float]],
@@ -33,16 +34,17 @@ def compare_actors(
     targets: Mapping[str, Sequence[Target]],
     quick: bool,
 ) -> list[Row]:
-    """Measure the floor, Actor, ThreadActor (if any) and pykka (if installed), alternating.
+    """Measure the floors, Actor, ThreadActor (if any) and pykka (if installed), alternating.
 
-    Each callable does ``n`` operations (``thread_n`` for the ThreadActor, whose row then says
-    so) and returns the seconds it timed itself.
+    Ratios are to the fastest floor of the run. Each callable does ``n`` operations
+    (``thread_n`` for the ThreadActor, whose row then says so) and returns the seconds it
+    timed itself.
     """
     impls: dict[str, Callable[[], float]] = {
-        FLOOR: lambda: timed_trio(floor, n),
-        ACTOR: lambda: timed_trio(actor, n),
+        name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in floors.items()
     }
-    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
+    impls[ACTOR] = lambda: timed_trio(actor, n)
+    counts = {**dict.fromkeys(floors, n), ACTOR: n, PYKKA: n}
     notes = {}
     if thread_class is not None:
         counts[THREAD_ACTOR] = thread_n
@@ -56,7 +58,7 @@ def compare_actors(
         workload,
         samples,
         unit=unit,
-        floor=FLOOR,
+        floor=list(floors),
         per=counts,
         scale=1e6,
         notes=notes,
