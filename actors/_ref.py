@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import outcome
 import trio
+from trio.lowlevel import reschedule
 
 from ._checks import check_timeout
 from ._envelopes import STOP, Call, MethodCall
@@ -98,13 +99,21 @@ class ActorRef:
             ActorDeadError: the actor is dead or stopping; the message was not queued.
             MailboxFullError: the bounded mailbox is full; use ``await send(msg)`` instead.
         """
+        mailbox = self._mailbox
+        if mailbox._fast:  # open and unbounded: the put, inlined (W1)
+            mailbox._queue.append(message)
+            receiver = mailbox._receiver
+            if receiver is not None:
+                mailbox._receiver = None
+                reschedule(receiver)
+            return
         try:
-            self._mailbox.put_nowait(message)
+            mailbox.put_nowait(message)
         except MailboxClosed:
             error = self._dead()
             raise error from error.__cause__
         except MailboxFull:
-            raise MailboxFullError(self, self._mailbox.capacity or 0) from None
+            raise MailboxFullError(self, mailbox.capacity or 0) from None
 
     async def send(self, message: Any) -> None:
         """Queue ``message``, waiting for room if the bounded mailbox is full (backpressure).
@@ -226,7 +235,7 @@ class ActorRef:
         mailbox = self._mailbox
         if not mailbox.closed:
             mailbox.put_system(STOP)
-            mailbox._closed = True
+            mailbox.refuse()
         return await cell.wait_exit()
 
     async def shutdown(self, timeout: float | None = 5.0) -> ExitReason:
