@@ -163,13 +163,15 @@ class ActorRef:
         if receiver is not None:
             mailbox._receiver = None
             reschedule(receiver)
-        deadline = call.deadline = current_time() + DEFAULT_ASK_TIMEOUT
-        cell.system._timers.expire_call(call)
+        timers = cell.system._timers
+        now = timers.now
+        deadline = call.deadline = now() + DEFAULT_ASK_TIMEOUT
+        timers.expire_call(call)
         try:
             result = await call.wait()
         except AskExpired:
             raise AskTimeoutError(self, message, timeout) from None
-        if current_time() >= deadline:  # the deadline wins a tie, as in _call
+        if now() >= deadline:  # the deadline wins a tie, as in _call
             call.abandoned = True
             raise AskTimeoutError(self, message, timeout)
         return result
