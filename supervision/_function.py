@@ -42,6 +42,13 @@ class FunctionActor(Actor):
     async def _run(self) -> None:
         try:
             await type(self).function(*self._args, **self._kwargs)
+        except Exception as exc:
+            if being_cancelled():
+                raise  # raised while the actor is killed: the nursery sorts it out, as always
+            # The crash ends the actor as a stop would, with the same Crashed(exc) reason the
+            # nursery would give; handing it over directly skips wrapping it in an exception
+            # group and sorting that out again (half of a function child's restart, W6).
+            self.stop(Crashed(exc))
         except trio.Cancelled as exc:
             if being_cancelled():
                 raise
@@ -57,6 +64,10 @@ class FunctionActor(Actor):
         status = _Status(task_status)
         try:
             await type(self).function(*self._args, task_status=status, **self._kwargs)
+        except Exception as exc:
+            if not status.called or being_cancelled():
+                raise  # a failed start (ActorStartError), or raised while killed: as always
+            self.stop(Crashed(exc))
         except trio.Cancelled as exc:
             if being_cancelled():
                 raise
