@@ -311,6 +311,6 @@ def run(quick: bool) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks._harness import format_table
+    from benchmarks._harness import format_tables
 
-    print(format_table(run(quick=False)))
+    print(format_tables(run(quick=False)))
