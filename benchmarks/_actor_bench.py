@@ -10,13 +10,22 @@ from typing import Any
 
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
 
-__all__ = ["ACTOR", "CHANNEL_FLOOR", "DEQUE_FLOOR", "PYKKA", "THREAD_ACTOR", "compare_actors"]
+__all__ = [
+    "ACTOR",
+    "CHANNEL_FLOOR",
+    "DEQUE_FLOOR",
+    "PYKKA",
+    "THREAD_ACTOR",
+    "THREAD_FLOOR",
+    "compare_actors",
+]
 
 DEQUE_FLOOR = "trio deque floor"
 CHANNEL_FLOOR = "trio channel floor"
 ACTOR = "arborist Actor"
 THREAD_ACTOR = "arborist ThreadActor"
 PYKKA = "pykka ThreadingActor"
+THREAD_FLOOR = "trio-thread round trip (SimpleQueue + run_sync_soon)"
 
 
 def compare_actors(
@@ -33,6 +42,7 @@ def compare_actors(
     pykka_actor: Callable[[Any, int], float],
     targets: Mapping[str, Sequence[Target]],
     quick: bool,
+    thread_floor: Callable[[int], Awaitable[float]] | None = None,
 ) -> list[Row]:
     """Measure the floors, Actor, ThreadActor (if any) and pykka (if installed), alternating.
 
@@ -50,6 +60,12 @@ def compare_actors(
         counts[THREAD_ACTOR] = thread_n
         notes[THREAD_ACTOR] = f"{thread_n:,} {per_thread}"
         impls[THREAD_ACTOR] = lambda: timed_trio(thread_actor, thread_class, thread_n)
+    if thread_floor is not None:
+        counts[THREAD_FLOOR] = thread_n
+        notes[THREAD_FLOOR] = (
+            f"{thread_n:,} {per_thread}; the least a trio task pays for a reply from a thread"
+        )
+        impls[THREAD_FLOOR] = lambda: timed_trio(thread_floor, thread_n)
     pykka = optional_import("pykka")
     if pykka is not None:
         impls[PYKKA] = lambda: pykka_actor(pykka, n)

@@ -13,14 +13,20 @@ Implementations:
 - arborist Actor: ``await ref.ask(i)`` (default 5 s timeout, as users call it).
 - arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
 - pykka ThreadingActor: ``ref.ask(i)`` (blocking) from the main thread.
+- trio-thread round trip: a trio task puts each request on a ``queue.SimpleQueue`` that a
+  thread serves, and parks; the thread hands the reply back with
+  ``TrioToken.run_sync_soon``, which reschedules the caller. No actor at all: the least a
+  ThreadActor ask (trio caller, handler on a thread) can cost.
 
 Ratios are to the fastest floor of the run. Targets (issue #13): arborist Actor within 1.1x of
-the fastest floor, and ahead of pykka.
+the fastest floor, and ahead of pykka; ThreadActor's ask ahead of pykka's.
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -31,7 +37,14 @@ import trio.testing
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from arborist import actors
-from benchmarks._actor_bench import ACTOR, CHANNEL_FLOOR, DEQUE_FLOOR, PYKKA, compare_actors
+from benchmarks._actor_bench import (
+    ACTOR,
+    CHANNEL_FLOOR,
+    DEQUE_FLOOR,
+    PYKKA,
+    THREAD_ACTOR,
+    compare_actors,
+)
 from benchmarks._harness import Row, Target
 
 __all__ = ["run"]
@@ -76,6 +89,32 @@ async def deque_floor(n: int) -> float:
             await wait_task_rescheduled(_abort)
         elapsed = time.perf_counter() - started
         nursery.cancel_scope.cancel()
+    return elapsed
+
+
+async def thread_round_trip(n: int) -> float:
+    """The least a ThreadActor ask can cost: a request queued to a thread, and the reply sent
+    back through trio's token (``run_sync_soon``) straight to the parked caller."""
+    token = trio.lowlevel.current_trio_token()
+    requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    caller = current_task()
+
+    def deliver(value: int) -> None:
+        reschedule(caller, outcome.Value(value))
+
+    def serve() -> None:
+        while (item := requests.get()) is not None:
+            token.run_sync_soon(deliver, item + 1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    for i in range(n):
+        requests.put(i)
+        await wait_task_rescheduled(_abort)
+    elapsed = time.perf_counter() - started
+    requests.put(None)
+    thread.join()
     return elapsed
 
 
@@ -164,6 +203,10 @@ def run(quick: bool) -> list[Row]:
         thread_class=thread_actor_class(),
         thread_actor=arborist_thread_actor,
         pykka_actor=pykka_actor,
-        targets={ACTOR: [Target(1.1), Target(1.0, of=PYKKA)]},
+        targets={
+            ACTOR: [Target(1.1), Target(1.0, of=PYKKA)],
+            THREAD_ACTOR: [Target(1.0, of=PYKKA)],
+        },
+        thread_floor=thread_round_trip,
         quick=quick,
     )
