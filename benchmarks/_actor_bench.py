@@ -43,6 +43,7 @@ def compare_actors(
     targets: Mapping[str, Sequence[Target]],
     quick: bool,
     thread_floor: Callable[[int], Awaitable[float]] | None = None,
+    extra: Mapping[str, Callable[[int], Awaitable[float]]] | None = None,
 ) -> list[Row]:
     """Measure the floors, Actor, ThreadActor (if any) and pykka (if installed), alternating.
 
@@ -53,8 +54,9 @@ def compare_actors(
     impls: dict[str, Callable[[], float]] = {
         name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in floors.items()
     }
+    impls.update({name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in (extra or {}).items()})
     impls[ACTOR] = lambda: timed_trio(actor, n)
-    counts = {**dict.fromkeys(floors, n), ACTOR: n, PYKKA: n}
+    counts = {**dict.fromkeys(floors, n), **dict.fromkeys(extra or {}, n), ACTOR: n, PYKKA: n}
     notes = {}
     if thread_class is not None:
         counts[THREAD_ACTOR] = thread_n

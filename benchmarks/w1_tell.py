@@ -10,6 +10,10 @@ Implementations:
 - trio channel floor: ``open_memory_channel(inf)``; one task drains it, taking every queued
   message (``receive_nowait``) before its next checkpoint (``await receive()`` when empty).
   (The first floor; kept as a row for comparison.)
+- deque floor + the API's two calls: the deque floor where the sender calls a ``tell`` method
+  (append, wake if parked) and the drain calls the receiver's ``on_receive`` method (the
+  same counter as the Actor's): what the public API's shape adds to the floor. Not a floor;
+  it shows how close to the floor an actor with this API can get.
 - arborist Actor: ``ref.tell(i)`` to an ``Actor`` with a sync ``on_receive``.
 - arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
 - pykka ThreadingActor: ``ref.tell(i)`` from the main thread, a ``threading.Event`` at N.
@@ -35,6 +39,8 @@ from benchmarks._actor_bench import ACTOR, CHANNEL_FLOOR, DEQUE_FLOOR, PYKKA, co
 from benchmarks._harness import Row, Target
 
 __all__ = ["run"]
+
+API_SHAPED = "deque floor + tell()/on_receive() calls"
 
 N = 200_000
 QUICK_N = 2_000
@@ -77,6 +83,52 @@ async def deque_floor(n: int) -> float:
             if task is not None:
                 parked[0] = None
                 reschedule(task)
+        await done.wait()
+        return time.perf_counter() - started
+
+
+class _Box:
+    """The deque floor's mailbox with a ``tell`` method, as a ref has."""
+
+    __slots__ = ("parked", "queue")
+
+    def __init__(self) -> None:
+        self.queue: deque[int] = deque()
+        self.parked: Task | None = None
+
+    def tell(self, message: int) -> None:
+        self.queue.append(message)
+        task = self.parked
+        if task is not None:
+            self.parked = None
+            reschedule(task)
+
+    def __call__(self, _: Any) -> Abort:
+        self.parked = None
+        return Abort.SUCCEEDED
+
+
+async def api_shaped(n: int) -> float:
+    box = _Box()
+    done = trio.Event()
+    counter = Counter(n, done)
+    queue = box.queue
+
+    async def drain() -> None:
+        handler = counter.on_receive
+        while not done.is_set():
+            if not queue:
+                box.parked = current_task()
+                await wait_task_rescheduled(box)
+                continue
+            handler(queue.popleft())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drain)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            box.tell(i)
         await done.wait()
         return time.perf_counter() - started
 
@@ -195,6 +247,7 @@ def run(quick: bool) -> list[Row]:
         n=n,
         thread_n=QUICK_THREAD_N if quick else THREAD_N,
         floors={DEQUE_FLOOR: deque_floor, CHANNEL_FLOOR: channel_floor},
+        extra={API_SHAPED: api_shaped},
         actor=arborist_actor,
         thread_class=thread_actor_class(),
         thread_actor=arborist_thread_actor,
