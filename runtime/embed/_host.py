@@ -6,16 +6,17 @@ An embedding does not know how to build the runtime it hosts: it is given a fact
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 if TYPE_CHECKING:
     from .._runtime import Runtime, RuntimeShutdownReport
 
-__all__ = ["Host", "RuntimeFactory"]
+__all__ = ["Host", "RuntimeFactory", "call_on_trio"]
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager["Runtime"]]
 """Makes the runtime an embedding hosts: ``functools.partial(Runtime, **options)``."""
@@ -50,3 +51,14 @@ class Host:
         if self._runtime is None:
             raise RuntimeError("the runtime is not running")
         return self._runtime
+
+
+async def call_on_trio(fn: Callable[..., Any], /, *args: Any) -> Any:
+    """``fn(*args)`` in the calling trio task, awaiting what it returns if that is awaitable.
+
+    What ``rt.call`` runs on the trio side: an async function is awaited, a plain one called.
+    """
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
