@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from arborist.supervision._events import Unsubscribe
 
     from .._recovery import RecoveryReport
+    from .._root import RuntimeShutdownReport
     from .._runtime import Runtime
     from ..engine._adaptive import Adaptive
     from ..engine._handle import RunHandle
@@ -171,7 +172,7 @@ class AsyncioRuntime(Host):
     async def spawn(self, actor_class: type[Actor], /, *args: Any, **kwargs: Any) -> ActorRef:
         """Start an actor under the runtime (see ``Runtime.spawn``) and return its ref.
 
-        ``ref.tell(message)`` is a plain call from asyncio; ``await rt.call(ref.call, message)``
+        ``ref.tell(message)`` is a plain call from asyncio; ``await rt.call(ref.ask, message)``
         awaits a reply.
         """
         spawn = functools.partial(self.runtime.spawn, actor_class, *args, **kwargs)
@@ -197,6 +198,17 @@ class AsyncioRuntime(Host):
         In guest mode the handler runs on the asyncio thread, between trio's steps.
         """
         return self._here().subscribe(handler, only=only)
+
+    async def aclose(self, *, timeout: float | None = None) -> RuntimeShutdownReport:
+        """Shut the runtime down gracefully now and return the report; idempotent.
+
+        As ``Runtime.aclose``: new work is refused from here on; leaving the ``async with``
+        block afterwards only stops trio's guest run.
+        """
+        close = functools.partial(self.runtime.aclose, timeout=timeout)
+        report: RuntimeShutdownReport = await self._in_trio(close)
+        self.report = report
+        return report
 
     async def call(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Call ``fn(*args)`` in a trio task and return its value (for anything trio-side).

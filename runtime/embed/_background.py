@@ -276,7 +276,7 @@ class BackgroundRuntime(Host):
         """Start an actor under the runtime (see ``Runtime.spawn``) and return its ref.
 
         The ref belongs to the runtime's thread: reach the actor with
-        ``rt.call(ref.call, message)`` or ``rt.call(ref.tell, message)``.
+        ``rt.call(ref.ask, message)`` or ``rt.call(ref.tell, message)``.
         """
         ref: ActorRef = self._async(self.runtime.spawn, actor_class, *args, **kwargs)
         return ref
