@@ -25,8 +25,10 @@ def rich_schedule_table(table: ScheduleTable) -> Any:
     header, *rows = table.rows()
     shown = Table(title=Text("schedules"), title_justify="left", expand=False)
     for column in header:
-        justify = "right" if column in _RIGHT else "left"
-        shown.add_column(column, justify=justify, no_wrap=column != "trigger")
+        if column in _RIGHT:
+            shown.add_column(column, justify="right", no_wrap=True)
+        else:
+            shown.add_column(column, no_wrap=column != "trigger")
     for row in rows:
         shown.add_row(*(Text(cell) for cell in row))  # Text, not markup: names stay as they are
     return shown
