@@ -70,6 +70,19 @@ class ThreadRunHandle:
         if not self.future.done():
             self._on_trio(self.handle.cancel)
 
+    def timeline(self, width: int = 60) -> str:
+        """The run's timeline as text (``RunHandle.timeline``), read on the runtime's thread."""
+        return str(self._read(lambda: self.handle.timeline(width)))
+
+    def trace(self) -> dict[str, Any]:
+        """The run's Chrome trace-event document (``RunHandle.trace``)."""
+        document: dict[str, Any] = self._read(self.handle.trace)
+        return document
+
+    def _read(self, read: Callable[[], Any]) -> Any:
+        # A run in flight is read where it is written; an ended run's records no longer change.
+        return read() if self.future.done() else self._on_trio(read)
+
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
         return f"<ThreadRunHandle {self.workflow} {self.run_id} {state}>"

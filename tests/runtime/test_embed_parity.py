@@ -428,3 +428,12 @@ def test_a_plain_asyncio_verb_called_off_the_loops_thread_is_refused():
                 await loop.run_in_executor(None, rt.schedules)
 
     asyncio.run(main())
+
+
+async def test_a_started_runs_handle_gives_its_timeline_on_all_three(flavor, autojump_clock):
+    async def scenario(do: Verbs) -> Any:
+        handle = await do("start", _double(), x=1)
+        await do.result(handle)
+        return handle.timeline()
+
+    assert "double" in await on(flavor, scenario)
