@@ -23,6 +23,7 @@ import trio
 
 from arborist.actors._checks import check_callable
 
+from ..engine._errors import RuntimeClosedError
 from ._handles import AsyncioRunHandle
 from ._host import Host, RuntimeFactory, call_on_trio
 
@@ -55,6 +56,7 @@ class AsyncioRuntime(Host):
     async def _in_trio(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Await ``fn()`` as a trio task; cancelling the asyncio caller cancels it."""
         token = self._token
+        self._check_open()
         if token is None or self._nursery is None:
             raise RuntimeError("the asyncio runtime is not running")
         loop = self._loop
@@ -85,8 +87,16 @@ class AsyncioRuntime(Host):
             token.run_sync_soon(scope.cancel)
             raise
 
+    def _check_open(self) -> None:
+        if self._ended:
+            raise RuntimeClosedError(
+                "the asyncio runtime is closed (its `async with open_asyncio_runtime()` block "
+                "has ended); call it inside the block"
+            )
+
     def _here(self) -> Runtime:
         """The runtime, for a plain call made on the loop's thread (trio's thread too)."""
+        self._check_open()
         if self._token is None or self._nursery is None:
             raise RuntimeError("the asyncio runtime is not running")
         if threading.get_ident() != self._thread:

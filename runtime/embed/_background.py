@@ -1,8 +1,10 @@
 """BackgroundRuntime: a runtime on a thread of its own, for threaded programs (Flask, Django).
 
-``with Runtime.background() as rt:`` runs trio and the runtime on a thread of their own; every
-method is a thread-safe blocking call (or returns a ``concurrent.futures.Future``), usable from
-many threads at once. Calling them from the runtime's own thread is an error (it would
+``with Runtime.background() as rt:`` (or ``rt = Runtime.background().open()`` ...
+``rt.close()``) runs trio and the runtime on a thread of their own. It has the trio
+``Runtime``'s verbs with the same meaning, each a thread-safe blocking call usable from many
+threads at once (``start`` returns a ``ThreadRunHandle``, ``submit`` a
+``concurrent.futures.Future``). Calling them from the runtime's own thread is an error (it would
 deadlock). Leaving the block shuts the runtime down gracefully and keeps the report.
 
 Closing races nothing: from the moment ``close()`` starts, new calls raise

@@ -31,19 +31,23 @@ class Host:
         self._token: trio.lowlevel.TrioToken | None = None
         self._nursery: trio.Nursery | None = None
         self._stop: trio.Event | None = None
+        self._ended = False  # the trio run hosting the runtime has returned
         self.report: RuntimeShutdownReport | None = None
         """What the shutdown cut (set once the runtime has closed)."""
 
     async def _serve(self, ready: Callable[[], None]) -> None:
-        async with self._factory() as rt, trio.open_nursery() as nursery:
-            self._runtime = rt
-            self._token = trio.lowlevel.current_trio_token()
-            self._nursery = nursery
-            self._stop = trio.Event()
-            ready()
-            await self._stop.wait()
-            self.report = await rt.aclose()
-            nursery.cancel_scope.cancel()
+        try:
+            async with self._factory() as rt, trio.open_nursery() as nursery:
+                self._runtime = rt
+                self._token = trio.lowlevel.current_trio_token()
+                self._nursery = nursery
+                self._stop = trio.Event()
+                ready()
+                await self._stop.wait()
+                self.report = await rt.aclose()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._ended = True
 
     @property
     def runtime(self) -> Runtime:

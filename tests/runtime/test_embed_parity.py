@@ -378,6 +378,10 @@ async def test_subscribe_delivers_events_until_unsubscribed(flavor, autojump_clo
 # -- closing ----------------------------------------------------------------------------------
 
 
+async def _nothing() -> None:
+    pass
+
+
 async def _close(do: Verbs) -> Any:
     return await do("close" if do.flavor == "thread" else "aclose")
 
@@ -388,6 +392,10 @@ async def test_close_returns_the_report_is_idempotent_and_refuses_new_runs(flavo
         second = await _close(do)
         with pytest.raises(RuntimeClosedError):
             await do("run", _double(), x=1)
+        with pytest.raises(RuntimeClosedError):
+            await do("schedule", "late", every(hours=1), _nothing)
+        with pytest.raises(RuntimeClosedError):
+            await do("fire_and_forget", _nothing)
         return first, second
 
     first, second = await on(flavor, scenario)
@@ -418,6 +426,27 @@ def test_close_resolves_every_pending_future_of_a_background_runtime():
     rt.close()
     assert all(handle.future.done() for handle in handles)
     assert all(isinstance(h.future.exception(), WorkflowCancelledError) for h in handles)
+
+
+@pytest.mark.parametrize("verb", ["run", "schedule", "schedules", "fire_and_forget", "call"])
+def test_an_asyncio_runtime_refuses_calls_once_its_block_has_ended(verb):
+    calls = {
+        "run": lambda rt: rt.run(_double(), x=1),
+        "schedule": lambda rt: rt.schedule("late", every(hours=1), _nothing),
+        "schedules": lambda rt: rt.schedules(),
+        "fire_and_forget": lambda rt: rt.fire_and_forget(_nothing),
+        "call": lambda rt: rt.call(_nothing),
+    }
+
+    async def main() -> None:
+        async with open_asyncio_runtime() as rt:
+            pass
+        with pytest.raises(RuntimeClosedError, match="block has ended"):
+            value = calls[verb](rt)
+            if inspect.isawaitable(value):
+                await value
+
+    asyncio.run(main())
 
 
 def test_a_plain_asyncio_verb_called_off_the_loops_thread_is_refused():
