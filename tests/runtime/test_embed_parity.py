@@ -430,21 +430,19 @@ def test_close_resolves_every_pending_future_of_a_background_runtime():
 
 @pytest.mark.parametrize("verb", ["run", "schedule", "schedules", "fire_and_forget", "call"])
 def test_an_asyncio_runtime_refuses_calls_once_its_block_has_ended(verb):
-    calls = {
-        "run": lambda rt: rt.run(_double(), x=1),
-        "schedule": lambda rt: rt.schedule("late", every(hours=1), _nothing),
-        "schedules": lambda rt: rt.schedules(),
-        "fire_and_forget": lambda rt: rt.fire_and_forget(_nothing),
-        "call": lambda rt: rt.call(_nothing),
+    arguments: dict[str, tuple[Any, ...]] = {
+        "run": (_double(),),
+        "schedule": ("late", every(hours=1), _nothing),
+        "schedules": (),
+        "fire_and_forget": (_nothing,),
+        "call": (_nothing,),
     }
 
     async def main() -> None:
         async with open_asyncio_runtime() as rt:
             pass
         with pytest.raises(RuntimeClosedError, match="block has ended"):
-            value = calls[verb](rt)
-            if inspect.isawaitable(value):
-                await value
+            await Verbs(rt, "asyncio")(verb, *arguments[verb])
 
     asyncio.run(main())
 
