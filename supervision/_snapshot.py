@@ -131,9 +131,7 @@ class NodeSnapshot:
 
 
 def _id_text(child_id: Hashable) -> str:
-    """A child id as a tree line shows it: a tuple id ``("schedule", "hourly")`` as
-    ``schedule:hourly``, anything else as ``str`` gives it.
-    """
+    """A child id as a tree line shows it: a tuple's parts joined by colons, else ``str``."""
     if isinstance(child_id, tuple):
         return ":".join(_id_text(part) for part in child_id)
     return str(child_id)
