@@ -32,12 +32,15 @@ class FunctionActor(Actor):
         self._args = args
         self._kwargs = kwargs
 
-    async def on_start(self) -> None:
-        """Start the function in the actor's nursery (waiting for ``started()`` if it asks)."""
+    def on_start(self) -> Awaitable[None] | None:
+        """Start the function in the actor's nursery (waiting for ``started()`` if it asks).
+
+        Synchronous unless it waits: a plain function child's start makes no coroutine (W6).
+        """
         if type(self).takes_task_status:
-            await self.nursery.start(self._run_started)
-        else:
-            self.nursery.start_soon(self._run)
+            return self.nursery.start(self._run_started)
+        self.nursery.start_soon(self._run)
+        return None
 
     async def _run(self) -> None:
         try:
