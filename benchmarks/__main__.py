@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     info = _harness.machine_info(argv)
     print(
-        f"{info['date']} | {info['nproc']} cores | Python {info['python']} | {info['cpu']}",
+        f"{info['date']} | {info['nproc']} cores | load {info['load']} | Python {info['python']} "
+        f"| {info['cpu']}",
         flush=True,
     )
     table = _harness.run_modules(

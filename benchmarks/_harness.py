@@ -470,7 +470,7 @@ def format_tables(table: Sequence[Row]) -> str:
 
 
 def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
-    """Date, cores, Python version, CPU model and the command, for the record."""
+    """Date, cores, load average (1/5/15 min), Python, CPU and the command, for the record."""
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -481,12 +481,17 @@ def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
     except OSError:
         pass
     command = "python -m benchmarks" + (" " + " ".join(argv) if argv else "")
+    try:
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        load = "unknown"
     return {
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "python": platform.python_version(),
         "cpu": cpu,
         "platform": platform.platform(),
+        "load": load,
         "command": command,
     }
 
