@@ -62,7 +62,7 @@ from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._journal import Journal, JournalCommitted, never_retried
 from ._ledger import RunLedger
-from ._messages import CancelRun, Redispatch, RolledBack, RunInline, Suspend
+from ._messages import CancelRun, HandlerCrashed, Redispatch, RolledBack, RunInline, Suspend
 from ._replay import restore
 from ._run_end import RunEnding
 from ._run_log import announce_started
@@ -148,6 +148,8 @@ class Coordinator(RunEnding):
 
     async def on_start(self) -> None:
         self._handle._coordinator = self.ref
+        self._mailbox = self.ref._mailbox
+        self._task = trio.lowlevel.current_task()
         self._started = trio.current_time()
         self._steps: trio.Nursery = await self.nursery.start(_steps_nursery)
         self._runner = StepRunner(
@@ -156,6 +158,7 @@ class Coordinator(RunEnding):
         if self._journal is not None:
             self._journal.bind(self.ref.tell, self.send_after)
             self._runner.journal = self._journal
+        self._runner.handle_here = self._handle_exit_here
         caller, self._caller_context = self._caller_context, None
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
@@ -191,8 +194,37 @@ class Coordinator(RunEnding):
         elif kind is Suspend:
             self._suspend()
             return
+        elif kind is HandlerCrashed:
+            raise message.error
         else:
             raise TypeError(f"coordinator of run {self._run_id} got an unknown message {message!r}")
+        self._dispatch()
+        self._maybe_finish()
+
+    def _handle_exit_here(self, message: StepExit) -> bool:
+        """Handle a step's exit in the step's own task, if the coordinator is idle.
+
+        A step's exit normally travels through the coordinator's mailbox, which costs a
+        wake-up of the coordinator (a second trio scheduler batch per step). When the
+        coordinator is parked on its empty mailbox (nothing queued, not handling a message,
+        not stopping, not cancelled: the kernel clears the parked receiver on each of those),
+        handling the exit now, in the coordinator's own context, is what the coordinator would
+        do next anyway: its state is only touched between messages, and trio runs one task at
+        a time. A handler error still crashes the coordinator (``HandlerCrashed``).
+
+        Returns:
+            Whether the exit was handled; if not, the caller tells it to the mailbox.
+        """
+        if self._mailbox._receiver is not self._task:
+            return False
+        try:
+            self._task.context.run(self._exit_handled, message)
+        except Exception as exc:
+            self.ref.tell(HandlerCrashed(exc))
+        return True
+
+    def _exit_handled(self, message: StepExit) -> None:
+        self._on_step_exit(message)
         self._dispatch()
         self._maybe_finish()
 

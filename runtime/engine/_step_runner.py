@@ -29,6 +29,8 @@ from ._remote import run_remote_step, step_info
 from ._threads import run_in_thread
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..workflow._workflow import Step
     from ._journal import Journal
     from ._pools import Pool
@@ -119,6 +121,8 @@ class StepRunner:
         self.waited: dict[str, float] = {}  # step -> seconds its attempt waited for pools
         self.journal: Journal | None = None
         """The run's journal writer (a durable run), given to each step's context."""
+        self.handle_here: Callable[[StepExit], bool] | None = None
+        """The coordinator's fast path: handle an exit now if it is idle (True: handled)."""
 
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
@@ -192,6 +196,9 @@ class StepRunner:
         """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
         if self.waited:
             message.waited = self.waited.pop(message.name, 0.0)
+        handle_here = self.handle_here
+        if handle_here is not None and handle_here(message):
+            return
         try:
             self.coordinator.tell(message)
         except ActorDeadError:
