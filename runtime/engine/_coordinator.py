@@ -76,6 +76,7 @@ from ._step_runner import (
     guard_error,
     retry_after,
 )
+from ._tables import tables_of
 
 if TYPE_CHECKING:
     from ..store import Receipt
@@ -129,6 +130,8 @@ class Coordinator(RunEnding):
         self._wf = plan.workflow.name
         self._returns = plan.returns
         self._graph = graph = RunGraph(plan)
+        self._tables = tables = tables_of(plan)
+        self._step_of = tables.steps
         self._index = graph.index
         self._ledger = RunLedger(self._wf, self._run_id, graph.index)
         self._tolerant = frozenset(
@@ -253,13 +256,15 @@ class Coordinator(RunEnding):
         running = self._running
         limit = self._limit
         plan = self._plan
+        step_of = self._step_of
+        arguments = self._tables.arguments
         while ready and len(running) < limit and not self._stopping and self._halt is None:
             name, attempt = graph.pop()
-            step = plan.step(name)
+            step = step_of[name]
             kwargs = self._kwargs.get(name)
             if kwargs is None:
                 try:
-                    kwargs = plan.arguments_for(name, self._inputs, graph.results)
+                    kwargs = arguments(plan, name, self._inputs, graph.results)
                 except LookupError as exc:
                     self._fail_at_dispatch(name, attempt, exc)
                     continue
@@ -310,7 +315,7 @@ class Coordinator(RunEnding):
         if self._stopping:  # the run failed or was cancelled after this step was dispatched
             self._on_step_exit(StepExit(CANCELLED, name, attempt, start))
             return
-        step = self._plan.step(name)
+        step = self._step_of[name]
         self._on_step_exit(await self._runner.inline(step, attempt, self._kwargs[name], start))
 
     # -- step exits --------------------------------------------------------------------------
@@ -352,7 +357,7 @@ class Coordinator(RunEnding):
                 self._journal.cancelled(name)
             if self._events:
                 at, took, attempt = message.end, message.end - message.start, message.attempt
-                where = self._plan.step(name).executor
+                where = self._step_of[name].executor
                 self._events.emit(
                     StepCancelled(self._run_id, self._wf, name, attempt, at, took, where)
                 )
@@ -364,7 +369,7 @@ class Coordinator(RunEnding):
             self._journal.halted(name, reason)
 
     def _on_step_done(self, name: str, message: StepExit) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         value = message.value
         journal = self._journal
         receipt = None
@@ -410,7 +415,7 @@ class Coordinator(RunEnding):
         self._on_step_failed(name, message)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         attempt = message.attempt
         error = message.error
         if error is None:
@@ -443,7 +448,7 @@ class Coordinator(RunEnding):
     def _fail_at_dispatch(self, name: str, attempt: int, error: BaseException) -> None:
         now = trio.current_time()
         if self._events:
-            where = self._plan.step(name).executor
+            where = self._step_of[name].executor
             self._events.emit(
                 StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True, where)
             )
@@ -465,7 +470,7 @@ class Coordinator(RunEnding):
             self._cancel_everything()
 
     def _on_again(self, name: str, message: StepExit, again: Again) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         count = self._again.get(name, 0) + 1
         self._again[name] = count
         if count > step.max_again:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import outcome
 
 from ._errors import StepSkippedError
+from ._tables import is_outcome, tables_of
 
 if TYPE_CHECKING:
     from ..workflow._planner import Plan
@@ -52,14 +53,12 @@ class RunGraph:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.index = {step.name: i for i, step in enumerate(plan.steps)}
+        tables = tables_of(plan)
+        self.index = tables.index
         self._returns = plan.returns
         self._dependents = plan.dependents
         self._outcome_deps = plan.outcome_dependencies
-        self._needs = {
-            name: plan.value_dependencies[name] | plan.outcome_dependencies[name]
-            for name in plan.dependencies
-        }
+        self._needs = tables.needs
         self._waiting: dict[str, int] = {}
         self._consumers: dict[str, int] = {}
         self._blocked: dict[str, str] = {}
@@ -142,9 +141,7 @@ class RunGraph:
         """``name`` produced ``value``: keep it if needed (it resolves with ``resolve``)."""
         self.resolved += 1
         if self.needed(name):
-            self.results[name] = (
-                outcome.Value(value) if isinstance(value, outcome.Outcome) else value
-            )
+            self.results[name] = outcome.Value(value) if is_outcome(value) else value
 
     def failed_as_outcome(self, name: str, error: BaseException) -> None:
         """``name`` failed, and its failure is an outcome some step takes: record it."""
