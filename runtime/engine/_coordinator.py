@@ -153,7 +153,8 @@ class Coordinator(RunEnding):
         self._handle._coordinator = self.ref
         self._mailbox = self.ref._mailbox
         self._task = trio.lowlevel.current_task()
-        self._started = trio.current_time()
+        self._now = trio.lowlevel.current_clock().current_time  # trio.current_time, one call
+        self._started = self._now()
         self._steps: trio.Nursery = await self.nursery.start(_steps_nursery)
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
@@ -162,6 +163,7 @@ class Coordinator(RunEnding):
             self._journal.bind(self.ref.tell, self.send_after)
             self._runner.journal = self._journal
         self._runner.handle_here = self._handle_exit_here
+        self._runner.plain = self._tables.plain
         caller, self._caller_context = self._caller_context, None
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
@@ -282,7 +284,7 @@ class Coordinator(RunEnding):
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
                 self._kwargs[name] = kwargs
-            now = trio.current_time()
+            now = self._now()
             if self._events:
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
@@ -396,7 +398,10 @@ class Coordinator(RunEnding):
             wf, waited = self._wf, message.waited
             event = StepFinished(self._run_id, wf, name, message.attempt, at, took, where, waited)
             self._events.emit(event)
-        self._resolve_after(receipt, name, ok=True)
+        if receipt is None:
+            self._resolve(name, ok=True)
+        else:
+            self._resolve_after(receipt, name, ok=True)
 
     def _resolve_after(self, receipt: Receipt | None, name: str, *, ok: bool) -> None:
         """Resolve ``name`` now, or once ``receipt``'s write is durable (a durable run)."""

@@ -140,7 +140,7 @@ class RunGraph:
     def completed(self, name: str, value: Any) -> None:
         """``name`` produced ``value``: keep it if needed (it resolves with ``resolve``)."""
         self.resolved += 1
-        if self.needed(name):
+        if self._consumers[name] > 0 or name == self._returns:  # self.needed(name)
             self.results[name] = outcome.Value(value) if is_outcome(value) else value
 
     def failed_as_outcome(self, name: str, error: BaseException) -> None:

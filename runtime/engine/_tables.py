@@ -54,9 +54,12 @@ class PlanTables:
         needs: step name -> the steps whose result or outcome it takes.
         wiring: step name -> ``((param, kind, key), ...)`` for a step whose arguments are
             all constants or whole results; absent for any other step.
+        plain: the async steps with nothing around their call: no context, no
+            ``RemoteStepInfo``, no timeout, no pool, no executor, not composite, not inline
+            (the step runner awaits the function directly when the run has no pool either).
     """
 
-    __slots__ = ("index", "needs", "steps", "wiring")
+    __slots__ = ("index", "needs", "plain", "steps", "wiring")
 
     def __init__(self, plan: Plan) -> None:
         self.steps: dict[str, Step] = {step.name: step for step in plan.steps}
@@ -66,6 +69,7 @@ class PlanTables:
             name: values[name] | outcomes[name] if outcomes[name] else values[name]
             for name in plan.dependencies
         }
+        self.plain: frozenset[str] = frozenset(step.name for step in plan.steps if _is_plain(step))
         self.wiring: dict[str, tuple[tuple[str, int, Any], ...]] = {}
         for name, sources in plan.arguments.items():
             compiled = _compile(sources)
@@ -96,6 +100,20 @@ class PlanTables:
                 return plan.arguments_for(name, inputs, results)  # unwraps or raises
             kwargs[param] = recorded
         return kwargs
+
+
+def _is_plain(step: Step) -> bool:
+    return (
+        step.is_async
+        and not step.inline
+        and step.context_param is None
+        and step.info_param is None
+        and step.timeout is None
+        and step.pool is None
+        and step.executor is None
+        and step.composite is None
+        and step.map_statistics is None
+    )
 
 
 def _compile(sources: Mapping[str, object]) -> tuple[tuple[str, int, Any], ...] | None:
