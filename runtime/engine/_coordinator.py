@@ -332,9 +332,7 @@ class Coordinator(RunEnding):
             status = "again"
         elif kind == DONE and type(value) is Halt:
             status = "halted"
-        self._handle.records.append(
-            StepRecord(name, message.attempt, message.start, message.end, status)
-        )
+        self._handle._note(name, message.attempt, message.start, message.end, status)
         if message.ctx is not None and message.ctx._children and status != "ok":
             # Child runs that completed in an attempt that did not complete (failed, cancelled,
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.
@@ -519,7 +517,7 @@ class Coordinator(RunEnding):
         """
         self._ledger.skipped.append(name)
         now = trio.current_time()
-        self._handle.records.append(StepRecord(name, 0, now, now, "skipped"))
+        self._handle._note(name, 0, now, now, "skipped")
         if self._events:
             self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
         return None if self._journal is None else self._journal.skipped(name, because)
