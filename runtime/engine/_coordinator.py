@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -260,10 +261,16 @@ class Coordinator(RunEnding):
         plan = self._plan
         step_of = self._step_of
         arguments = self._tables.arguments
+        pending = self._kwargs
+        events = self._events
+        journal = self._journal
+        now_ = self._now
+        start_soon = self._steps.start_soon
+        actor = self._runner.actor
         while ready and len(running) < limit and not self._stopping and self._halt is None:
-            name, attempt = graph.pop()
+            _, name, attempt = heappop(ready)  # graph.pop(): first in plan order
             step = step_of[name]
-            kwargs = self._kwargs.get(name)
+            kwargs = pending.get(name)
             if kwargs is None:
                 try:
                     kwargs = arguments(plan, name, self._inputs, graph.results)
@@ -283,21 +290,21 @@ class Coordinator(RunEnding):
                         continue
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
-                self._kwargs[name] = kwargs
-            now = self._now()
-            if self._events:
+                pending[name] = kwargs
+            now = now_()
+            if events:
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
-                self._events.emit(event)
+                events.emit(event)
             running[name] = now
-            if self._journal is not None and self._journal.started(
+            if journal is not None and journal.started(
                 step, functools.partial(self._launch, step, attempt, now)
             ):
                 continue  # on_resume="fail"/"halt": called once its start is durable
             if step.inline:
                 self.ref.tell(RunInline(name, attempt))
                 continue
-            self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
+            start_soon(actor, step, attempt, kwargs, now)
 
     def _launch(self, step: Step, attempt: int, start: float) -> None:
         """Start an attempt whose start had to be durable first (see ``_dispatch``)."""
@@ -328,11 +335,10 @@ class Coordinator(RunEnding):
         kind = message.kind
         value = message.value
         status = _STATUS[kind]
-        if kind == DONE and type(value) is Again:
-            status = "again"
-        elif kind == DONE and type(value) is Halt:
-            status = "halted"
-        self._handle._note(name, message.attempt, message.start, message.end, status)
+        if kind == DONE and (type(value) is Again or type(value) is Halt):
+            status = "again" if type(value) is Again else "halted"
+        # handle._note, inlined: the record of the attempt (a StepRecord once read)
+        self._handle._pending.append((name, message.attempt, message.start, message.end, status))
         if message.ctx is not None and message.ctx._children and status != "ok":
             # Child runs that completed in an attempt that did not complete (failed, cancelled,
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.

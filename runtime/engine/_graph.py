@@ -11,7 +11,7 @@ returns it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import outcome
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from ._saga import HaltedRun
 
 __all__ = ["RunGraph"]
+
+_NONE_SKIPPED: tuple[tuple[str, str], ...] = ()  # resolve's answer when nothing was skipped
 
 
 class RunGraph:
@@ -157,7 +159,7 @@ class RunGraph:
         if self.needed(name):
             self.results[name] = outcome.Error(StepSkippedError(name, because))
 
-    def resolve(self, name: str, *, ok: bool) -> list[tuple[str, str]]:
+    def resolve(self, name: str, *, ok: bool) -> Sequence[tuple[str, str]]:
         """``name`` is resolved: count down its dependents and make the ready ones ready.
 
         Returns:
@@ -167,6 +169,13 @@ class RunGraph:
         waiting = self._waiting
         blocked = self._blocked
         dependents = self._dependents
+        if ok and not blocked:  # the common case: nothing can be skipped
+            for dependent in dependents[name]:
+                left = waiting[dependent] - 1
+                waiting[dependent] = left
+                if left == 0:
+                    heapq.heappush(self.ready, (self.index[dependent], dependent, 1))
+            return _NONE_SKIPPED
         outcome_deps = self._outcome_deps
         skipped: list[tuple[str, str]] = []
         work = [(name, ok)]
