@@ -230,9 +230,40 @@ class Coordinator(RunEnding):
         return True
 
     def _exit_handled(self, message: StepExit) -> None:
-        self._on_step_exit(message)
-        self._dispatch()
+        value = message.value
+        if (
+            message.kind == DONE
+            and message.ctx is None
+            and self._journal is None
+            and not self._events
+            and not self._stopping
+            and type(value) is not Again
+            and type(value) is not Halt
+            and self._step_of[message.name].undo_fn is None
+        ):
+            self._completed_plainly(message, value)
+        else:
+            self._on_step_exit(message)
+        if self._graph.ready:
+            self._dispatch()
         self._maybe_finish()
+
+    def _completed_plainly(self, message: StepExit, value: Any) -> None:
+        """``_on_step_exit`` + ``_on_step_done`` for the common case (see ``_exit_handled``).
+
+        A value, no journal, no subscriber, no undo, no child runs, not stopping: what is
+        left of those two is the record, the completion and the dependents' count-down.
+        """
+        name = message.name
+        self._running.pop(name, None)
+        self._handle._pending.append((name, message.attempt, message.start, message.end, "ok"))
+        self._kwargs.pop(name, None)
+        message.value = None
+        self._ledger.completed.append(name)
+        graph = self._graph
+        graph.completed(name, value)
+        for dependent, because in graph.resolve(name, ok=True):
+            self._skipped(dependent, because)
 
     def _init_graph(self) -> None:
         resume = self._resume
