@@ -88,6 +88,7 @@ class PlanTables:
         if wiring is None:
             return plan.arguments_for(name, inputs, results)
         kwargs: dict[str, Any] = {}
+        known = _OUTCOME_TYPES.get
         for param, kind, key in wiring:
             if kind == _CONSTANT:
                 kwargs[param] = key
@@ -96,7 +97,10 @@ class PlanTables:
                 recorded = results[key]
             except KeyError:
                 return plan.arguments_for(name, inputs, results)  # raises its error
-            if is_outcome(recorded):
+            wrapped = known(type(recorded))  # is_outcome(recorded), inlined
+            if wrapped is None:
+                wrapped = is_outcome(recorded)
+            if wrapped:
                 return plan.arguments_for(name, inputs, results)  # unwraps or raises
             kwargs[param] = recorded
         return kwargs
