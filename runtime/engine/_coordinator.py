@@ -239,14 +239,15 @@ class Coordinator(RunEnding):
             and not self._stopping
             and type(value) is not Again
             and type(value) is not Halt
-            and self._step_of[message.name].undo_fn is None
+            and self._step_of[message.name]._undo is None  # .undo_fn, without the property
         ):
             self._completed_plainly(message, value)
         else:
             self._on_step_exit(message)
         if self._graph.ready:
             self._dispatch()
-        self._maybe_finish()
+        if not self._running:  # _maybe_finish returns at once while a step is in flight
+            self._maybe_finish()
 
     def _completed_plainly(self, message: StepExit, value: Any) -> None:
         """``_on_step_exit`` + ``_on_step_done`` for the common case (see ``_exit_handled``).
