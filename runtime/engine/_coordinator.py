@@ -164,6 +164,7 @@ class Coordinator(RunEnding):
             self._journal.bind(self.ref.tell, self.send_after)
             self._runner.journal = self._journal
         self._runner.handle_here = self._handle_exit_here
+        self._runner.completed_here = self._completed_here
         self._runner.plain = self._tables.plain
         caller, self._caller_context = self._caller_context, None
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
@@ -230,41 +231,52 @@ class Coordinator(RunEnding):
         return True
 
     def _exit_handled(self, message: StepExit) -> None:
-        value = message.value
-        if (
-            message.kind == DONE
-            and message.ctx is None
-            and self._journal is None
-            and not self._events
-            and not self._stopping
-            and type(value) is not Again
-            and type(value) is not Halt
-            and self._step_of[message.name]._undo is None  # .undo_fn, without the property
-        ):
-            self._completed_plainly(message, value)
-        else:
-            self._on_step_exit(message)
+        self._on_step_exit(message)
         if self._graph.ready:
             self._dispatch()
         if not self._running:  # _maybe_finish returns at once while a step is in flight
             self._maybe_finish()
 
-    def _completed_plainly(self, message: StepExit, value: Any) -> None:
-        """``_on_step_exit`` + ``_on_step_done`` for the common case (see ``_exit_handled``).
+    def _completed_here(self, name: str, attempt: int, start: float, value: Any) -> bool:
+        """``_handle_exit_here`` for an attempt that returned ``value``, in the common case.
 
-        A value, no journal, no subscriber, no undo, no child runs, not stopping: what is
-        left of those two is the record, the completion and the dependents' count-down.
+        The common case: the coordinator is idle; a plain value (not ``Again``/``Halt``); no
+        context (so no child runs), no journal, no subscriber, no undo; not stopping. What is
+        left of ``_on_step_exit`` + ``_on_step_done`` is the record, the completion and the
+        dependents' count-down, done here without building a ``StepExit``.
+
+        Returns:
+            Whether it was handled; if not, the caller reports a ``StepExit`` as usual.
         """
-        name = message.name
+        if (
+            self._mailbox._receiver is not self._task
+            or self._journal is not None
+            or self._events
+            or self._stopping
+            or type(value) is Again
+            or type(value) is Halt
+            or self._step_of[name]._undo is not None  # .undo_fn, without the property
+        ):
+            return False
+        try:
+            self._task.context.run(self._complete, name, attempt, start, value)
+        except Exception as exc:
+            self.ref.tell(HandlerCrashed(exc))
+        return True
+
+    def _complete(self, name: str, attempt: int, start: float, value: Any) -> None:
         self._running.pop(name, None)
-        self._handle._pending.append((name, message.attempt, message.start, message.end, "ok"))
+        self._handle._pending.append((name, attempt, start, self._now(), "ok"))
         self._kwargs.pop(name, None)
-        message.value = None
         self._ledger.completed.append(name)
         graph = self._graph
         graph.completed(name, value)
         for dependent, because in graph.resolve(name, ok=True):
             self._skipped(dependent, because)
+        if graph.ready:
+            self._dispatch()
+        if not self._running:
+            self._maybe_finish()
 
     def _init_graph(self) -> None:
         resume = self._resume

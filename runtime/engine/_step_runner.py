@@ -126,6 +126,8 @@ class StepRunner:
         self.now = trio.lowlevel.current_clock().current_time  # trio.current_time, one call
         self.handle_here: Callable[[StepExit], bool] | None = None
         """The coordinator's fast path: handle an exit now if it is idle (True: handled)."""
+        self.completed_here: Callable[[str, int, float, Any], bool] | None = None
+        """Its faster path for an attempt without a context that returned a value."""
         self.plain: frozenset[str] = frozenset()
         """Steps whose function is awaited directly (``PlanTables.plain``), without pools."""
 
@@ -156,6 +158,9 @@ class StepRunner:
             except Exception as exc:
                 message = await self.compensate(step, attempt, start, exc, ctx)
             else:
+                here = self.completed_here
+                if ctx is None and here is not None and here(step.name, attempt, start, value):
+                    return
                 end = self.now()
                 message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx, end=end)
         except BaseException as exc:

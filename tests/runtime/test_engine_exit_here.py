@@ -84,10 +84,10 @@ async def test_an_exit_while_the_coordinator_runs_an_inline_step_waits_in_its_ma
 
 
 async def test_a_bug_while_a_step_handles_its_own_exit_crashes_the_run(monkeypatch):
-    def broken(self, message, value):
+    def broken(self, name, attempt, start, value):
         raise KeyError("bookkeeping bug")
 
-    monkeypatch.setattr(Coordinator, "_completed_plainly", broken)
+    monkeypatch.setattr(Coordinator, "_complete", broken)
     async with Runtime() as rt:
         with pytest.raises(WorkflowCrashedError) as info:
             await rt.run(_chain(2))
