@@ -34,6 +34,9 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 8. With a store, the coordinator journals each of these transitions (``_journal``): a step's
    dependents count down, and the run ends, only once what they depend on is durable; a run
    recovered from its journal starts at step 1 with its journaled state (``_replay``).
+
+A step's exit is a message to the coordinator, except while the coordinator is idle: then
+the step's task handles it at once, in the coordinator's context (``_exits_here``).
 """
 
 from __future__ import annotations
@@ -56,16 +59,15 @@ from ._events import (
     StepFailed,
     StepFinished,
     StepRetried,
-    StepSkipped,
     StepStarted,
 )
+from ._exits_here import ExitsHere
 from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._journal import Journal, JournalCommitted, never_retried
 from ._ledger import RunLedger
 from ._messages import CancelRun, HandlerCrashed, Redispatch, RolledBack, RunInline, Suspend
 from ._replay import restore
-from ._run_end import RunEnding
 from ._run_log import announce_started
 from ._saga import HaltedRun, UndoEntry
 from ._step_runner import (
@@ -92,7 +94,7 @@ __all__ = ["Coordinator"]
 _STATUS = ("ok", "failed", "cancelled")
 
 
-class Coordinator(RunEnding):
+class Coordinator(ExitsHere):
     """Drives one workflow run (see the module docstring for the algorithm)."""
 
     owns_nursery = True
@@ -207,76 +209,6 @@ class Coordinator(RunEnding):
             raise TypeError(f"coordinator of run {self._run_id} got an unknown message {message!r}")
         self._dispatch()
         self._maybe_finish()
-
-    def _handle_exit_here(self, message: StepExit) -> bool:
-        """Handle a step's exit in the step's own task, if the coordinator is idle.
-
-        A step's exit normally travels through the coordinator's mailbox, which costs a
-        wake-up of the coordinator (a second trio scheduler batch per step). When the
-        coordinator is parked on its empty mailbox (nothing queued, not handling a message,
-        not stopping, not cancelled: the kernel clears the parked receiver on each of those),
-        handling the exit now, in the coordinator's own context, is what the coordinator would
-        do next anyway: its state is only touched between messages, and trio runs one task at
-        a time. A handler error still crashes the coordinator (``HandlerCrashed``).
-
-        Returns:
-            Whether the exit was handled; if not, the caller tells it to the mailbox.
-        """
-        if self._mailbox._receiver is not self._task:
-            return False
-        try:
-            self._task.context.run(self._exit_handled, message)
-        except Exception as exc:
-            self.ref.tell(HandlerCrashed(exc))
-        return True
-
-    def _exit_handled(self, message: StepExit) -> None:
-        self._on_step_exit(message)
-        if self._graph.ready:
-            self._dispatch()
-        if not self._running:  # _maybe_finish returns at once while a step is in flight
-            self._maybe_finish()
-
-    def _completed_here(self, name: str, attempt: int, start: float, value: Any) -> bool:
-        """``_handle_exit_here`` for an attempt that returned ``value``, in the common case.
-
-        The common case: the coordinator is idle; a plain value (not ``Again``/``Halt``); no
-        context (so no child runs), no journal, no subscriber, no undo; not stopping. What is
-        left of ``_on_step_exit`` + ``_on_step_done`` is the record, the completion and the
-        dependents' count-down, done here without building a ``StepExit``.
-
-        Returns:
-            Whether it was handled; if not, the caller reports a ``StepExit`` as usual.
-        """
-        if (
-            self._mailbox._receiver is not self._task
-            or self._journal is not None
-            or self._events
-            or self._stopping
-            or type(value) is Again
-            or type(value) is Halt
-            or self._step_of[name]._undo is not None  # .undo_fn, without the property
-        ):
-            return False
-        try:
-            self._task.context.run(self._complete, name, attempt, start, value)
-        except Exception as exc:
-            self.ref.tell(HandlerCrashed(exc))
-        return True
-
-    def _complete(self, name: str, attempt: int, start: float, value: Any) -> None:
-        self._running.pop(name, None)
-        self._handle._pending.append((name, attempt, start, self._now(), "ok"))
-        self._kwargs.pop(name, None)
-        self._ledger.completed.append(name)
-        graph = self._graph
-        graph.completed(name, value)
-        for dependent, because in graph.resolve(name, ok=True):
-            self._skipped(dependent, because)
-        if graph.ready:
-            self._dispatch()
-        if not self._running:
-            self._maybe_finish()
 
     def _init_graph(self) -> None:
         resume = self._resume
@@ -549,28 +481,6 @@ class Coordinator(RunEnding):
             return  # the run stopped meanwhile
         del self._waits[message.name]
         self._graph.push(message.name, message.attempt)
-
-    # -- resolution and skips ----------------------------------------------------------------
-
-    def _resolve(self, name: str, *, ok: bool) -> None:
-        """``name`` is resolved: its dependents count down; record those that are skipped."""
-        if self._stopping:
-            return
-        for dependent, because in self._graph.resolve(name, ok=ok):
-            self._skipped(dependent, because)
-
-    def _skipped(self, name: str, because: str | None) -> Receipt | None:
-        """Record and report that ``name`` was skipped (the graph has resolved it).
-
-        Returns:
-            The journal's receipt for the skip (a durable run), else None.
-        """
-        self._ledger.skipped.append(name)
-        now = trio.current_time()
-        self._handle._note(name, 0, now, now, "skipped")
-        if self._events:
-            self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
-        return None if self._journal is None else self._journal.skipped(name, because)
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:
