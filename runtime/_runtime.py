@@ -84,6 +84,7 @@ __all__ = [
     "open_asyncio_runtime",
 ]
 
+
 class Runtime(RunsById, Spawner):
     """The root of a running arborist application.
 
@@ -522,8 +523,9 @@ class Runtime(RunsById, Spawner):
         "buffer_one", "buffer_all", "cancel_other", "allow"), ``misfire_grace``, ``catch_up``
         ("once" default, "all", "skip"), ``jitter``, ``timeout``, ``max_runs``, ``start``,
         ``end``, ``args``, ``durable`` (default: with a store, each due instant is claimed in
-        it before it fires: at most once across processes and restarts). Never blocks; every check happens here. Every tick that is skipped,
-        missed or times out is an event (``rt.subscribe``).
+        it before it fires: at most once across processes and restarts). Never blocks; every
+        check happens here. Every tick that is skipped, missed or times out is an event
+        (``rt.subscribe``).
 
         Raises:
             ScheduleExistsError: the name is taken.

@@ -262,12 +262,15 @@ async def drive(scheduler: Scheduler) -> None:
         await durable.wait()
         if not scheduler.alive:
             return  # stopping: what is not claimed stays due, for the next start to catch up
-        batch = durable.pending.popleft()
+        batch = durable.pending[0]  # left queued while it settles: the schedule cannot end
         if batch[0] == "manual":
             if await durable.claim(batch[1], TickOutcome.CLAIMED, "run_now"):
                 scheduler._claimed(batch[1], manual=True)
         else:
             await _settle(scheduler, durable, *batch)
+        durable.pending.popleft()
+        if state.ending is not None and not durable.pending:
+            scheduler._end()  # it ended while this batch was claimed: announce it now
 
 
 async def _settle(
@@ -295,8 +298,8 @@ async def _settle(
         if await durable.claim(miss.due, TickOutcome.MISSED, _REASONS[miss.reason]):
             state.emit(ScheduleMissed(state.name, trio.current_time(), miss.due, miss.reason))
     for due in to_run:
-        if state.ending is not None or not scheduler.alive:
-            break
+        if state.ending == "max_runs" or not scheduler.alive:
+            break  # (a window or trigger end, decided as this batch was found, comes after it)
         refusal = scheduler._refusal()
         if refusal is not None:
             if await durable.claim(due, TickOutcome.SKIPPED, refusal):

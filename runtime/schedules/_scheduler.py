@@ -350,6 +350,8 @@ class Scheduler(RunsMixin, Actor):
         state.cancel_timer()
         if self._runs or self._buffer or state.ended.is_set():
             return
+        if state.durable is not None and state.durable.pending:
+            return  # due ticks still being claimed: ``drive`` ends it after them
         assert state.ending is not None
         state.emit(ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs))
         state.ended.set()

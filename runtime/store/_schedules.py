@@ -266,9 +266,7 @@ def _finish_tick(tx: Tx, values: tuple[Any, ...]) -> None:
         " finished_at = ? WHERE name = ? AND due = ?",
         values,
     ):
-        raise Refusal(
-            NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first")
-        )
+        raise Refusal(NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first"))
 
 
 def _interrupt_tick(tx: Tx, values: tuple[Any, ...]) -> bool:
