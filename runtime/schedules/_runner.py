@@ -124,11 +124,11 @@ class RunsMixin:
                 state.emit(ScheduleRunCancelled(name, now, run.number, now - run.began, label))
                 raise
         finally:
-            if run.claimed and state.durable is not None and isinstance(run.due, datetime):
-                await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)
-            self._runs.pop(run.number, None)
+            self._runs.pop(run.number, None)  # over: the overlap policy no longer sees it
             state.running = len(self._runs)
             state.last_outcome = outcome
+            if run.claimed and state.durable is not None and isinstance(run.due, datetime):
+                await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)
             self._after_run()
 
     async def _attempt(self, run: _Run) -> RunOutcome:
