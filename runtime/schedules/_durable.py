@@ -214,10 +214,12 @@ class DurableTicks:
         # The anchor is when this definition was first registered (kept while the trigger
         # text is unchanged): due instants since then that no process consumed are caught up.
         anchor = _on_millisecond(info.anchor_utc if info.anchor_utc is not None else origin)
-        wall: Trigger = trigger
+        wall: Trigger
         if isinstance(trigger, Interval):
             wall = WallGrid(trigger.period, anchor, trigger.immediate)
             state.trigger = wall
+        else:
+            wall = trigger
         base = anchor - _US if info.last_due is None else info.last_due
         if start is not None and base < start:
             base = start - _US
