@@ -39,7 +39,7 @@ from ._load import UsageError, load_app
 from ._parser import build_parser
 from ._run import run_command
 from ._runs import runs_command
-from ._schedules import schedules_command
+from ._schedules_list import schedules_command
 from ._serve import AppSetupError, serve, tree
 
 __all__ = ["main"]

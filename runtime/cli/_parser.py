@@ -10,7 +10,7 @@ from arborist.actors._version import __version__
 from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
 from ._observe import add_serve_options, add_trace_option
 from ._runs import STORE_ENV, add_runs_parser
-from ._schedules import add_schedules_parser
+from ._schedules_list import add_schedules_parser
 
 __all__ = ["build_parser"]
 
