@@ -25,9 +25,9 @@ from ._step import (
     Step,
     _is_name,
     _quoted,
-    _StepBuilder,
     is_async_callable,
 )
+from ._step_builder import _StepBuilder
 from ._wiring import Source
 
 if TYPE_CHECKING:

@@ -1,105 +1,64 @@
-"""``arborist schedules list``: the durable schedules of a store, with their recent ticks."""
+"""The schedules table of ``arborist tree`` / ``serve --tree``: rich on a terminal, else plain."""
 
-from __future__ import annotations
-
-import json
-import subprocess
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+import io
 
 import pytest
-import trio
 
-from arborist.runtime.cli import main
-from arborist.runtime.store import TickOutcome, open_store
-
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+from arborist.runtime import Runtime, every
+from arborist.runtime.cli._schedules import rich_schedule_table, write_schedules
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
+async def tick() -> None:
+    pass
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A store holding ``poll`` (every 30 s, two ticks: ok and missed) and ``nightly``."""
-    monkeypatch.delenv("ARBORIST_STORE", raising=False)
-    url = f"sqlite:///{tmp_path / 's.db'}"
-
-    async def fill() -> None:
-        async with open_store(url) as s:
-            await s.upsert_schedule("poll", trigger="every 30s", job="app:poll", anchor_utc=T0)
-            await s.upsert_schedule("nightly", trigger="cron '0 2 * * *' UTC", job="app:etl")
-            await s.claim_tick("poll", T0 + timedelta(seconds=30))
-            await s.finish_tick("poll", T0 + timedelta(seconds=30), TickOutcome.OK)
-            await s.claim_tick(
-                "poll",
-                T0 + timedelta(seconds=60),
-                outcome=TickOutcome.MISSED,
-                reason="later than misfire_grace",
-            )
-
-    trio.run(fill)
-    return url
+async def _two_schedules():
+    async with Runtime() as rt:
+        rt.schedule("hourly", every(hours=1), tick)
+        rt.schedule("[daily]", every(hours=24), tick)
+        await rt.tree()  # the schedulers have started
+        return rt.schedules()
 
 
-def test_list_prints_each_schedule_with_its_last_and_next_due_and_recent_ticks(store, capsys):
-    done = cli(capsys, "schedules", "list", "--store", store)
+async def test_the_rich_table_has_the_plain_tables_header_and_a_row_per_schedule(
+    autojump_clock,
+):
+    rich_console = pytest.importorskip("rich.console")  # the optional `rich` extra
+    table = await _two_schedules()
+    console = rich_console.Console(file=io.StringIO(), width=160, color_system=None)
 
-    assert done.returncode == 0
-    lines = done.stdout.splitlines()
-    assert lines[0].split() == [
-        "schedule", "trigger", "last", "due", "next", "due", "runs", "state", "job"
-    ]  # fmt: skip
-    assert lines[1].split()[:3] == ["nightly", "cron", "'0"]
-    assert lines[1].split()[-5:] == ["-", "-", "0", "active", "app:etl"]
-    assert lines[2].split() == [
-        "poll", "every", "30s", "2026-03-01", "08:01:00Z", "2026-03-01", "08:01:30Z", "1",
-        "active", "app:poll",
-    ]  # fmt: skip
-    assert lines[3].split() == ["2026-03-01", "08:01:00Z", "missed", "(later", "than",
-                                "misfire_grace)"]  # fmt: skip
-    assert lines[4].split() == ["2026-03-01", "08:00:30Z", "ok"]
+    console.print(rich_schedule_table(table))
+
+    drawn = console.file.getvalue()
+    for cell in table.rows()[0]:
+        assert cell in drawn
+    assert "hourly" in drawn
+    assert "[daily]" in drawn  # a name is text, never rich markup
 
 
-def test_list_json_prints_one_object_per_schedule_with_its_ticks(store, capsys):
-    done = cli(capsys, "schedules", "list", "--store", store, "--json")
+async def test_plain_output_writes_the_table_rt_schedules_prints(autojump_clock):
+    table = await _two_schedules()
+    out = io.StringIO()
 
-    nightly, poll = (json.loads(line) for line in done.stdout.splitlines())
-    assert (nightly["name"], nightly["last_due"], nightly["next_due"]) == ("nightly", None, None)
-    assert (poll["last_due"], poll["next_due"], poll["runs"]) == (
-        "2026-03-01T08:01:00+00:00",
-        "2026-03-01T08:01:30+00:00",
-        1,
-    )
-    assert [(t["due"], t["outcome"]) for t in poll["ticks"]] == [
-        ("2026-03-01T08:01:00+00:00", "missed"),
-        ("2026-03-01T08:00:30+00:00", "ok"),
-    ]
+    write_schedules(table, out, rich=False)
+
+    assert out.getvalue() == f"\n{table}\n"
 
 
-def test_list_reads_the_store_from_the_environment_variable(store, capsys, monkeypatch):
-    monkeypatch.setenv("ARBORIST_STORE", store)
+async def test_output_that_is_not_a_terminal_gets_the_plain_table(autojump_clock):
+    table = await _two_schedules()
+    out = io.StringIO()
 
-    done = cli(capsys, "schedules", "list", "--json")
+    write_schedules(table, out)
 
-    assert [json.loads(line)["name"] for line in done.stdout.splitlines()] == ["nightly", "poll"]
-
-
-def test_list_of_an_empty_store_says_so(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("ARBORIST_STORE", raising=False)
-
-    done = cli(capsys, "schedules", "list", "--store", f"sqlite:///{tmp_path / 'e.db'}")
-
-    assert (done.returncode, done.stdout) == (0, "no schedules\n")
+    assert out.getvalue() == f"\n{table}\n"
 
 
-def test_list_without_a_store_is_a_one_line_usage_error(capsys, monkeypatch):
-    monkeypatch.delenv("ARBORIST_STORE", raising=False)
+async def test_an_app_without_schedules_prints_no_table(autojump_clock):
+    async with Runtime() as rt:
+        table = rt.schedules()
+    out = io.StringIO()
 
-    done = cli(capsys, "schedules", "list")
+    write_schedules(table, out)
 
-    assert done.returncode == 2
-    assert "this command needs a store: pass --store URL" in done.stderr
+    assert out.getvalue() == ""
