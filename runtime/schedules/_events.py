@@ -4,7 +4,8 @@ Each also carries ``wall_time`` (``time.time()`` when it was built; keyword-only
 equality), for logs and exporters.
 
 ``due`` is the tick's due time: trio seconds for ``every`` schedules, an aware UTC datetime for
-wall-clock triggers (``cron``, ``at``). ``run`` numbers the schedule's runs from 1. Every tick
+wall-clock triggers (``cron``, ``at``) and for durable schedules (a durable ``every`` is on the
+wall clock). ``run`` numbers the schedule's runs from 1. Every tick
 that is accepted, skipped or missed, and every run's outcome, is one of these events: nothing
 about a schedule is silent.
 """

@@ -131,5 +131,7 @@ def test_a_tick_claimed_by_a_process_killed_before_its_run_is_reported_interrupt
     (event,) = [e for e in events if isinstance(e, ScheduleRunInterrupted)]
     assert event.due == due
     assert not out.exists()  # the claimed run never started, and was not fired again
-    ((tick_due, outcome, _),) = _ticks(url, "doomed")
-    assert (tick_due, outcome) == (due, TickOutcome.INTERRUPTED)
+    outcomes = {tick_due: outcome for tick_due, outcome, _ in _ticks(url, "doomed")}
+    assert outcomes.pop(due) is TickOutcome.INTERRUPTED
+    # A slow child start may have found older instants due: coalesced into the claimed one.
+    assert set(outcomes.values()) <= {TickOutcome.MISSED}
