@@ -2,7 +2,7 @@
 
 Takes ``--store URL`` (default ``$ARBORIST_STORE``) and only reads. Each schedule shows its
 trigger, its job, the last due instant consumed (fired, skipped or missed), the next one on
-its grid (for ``every`` schedules, from the stored wall-clock anchor), its run count and its
+its trigger (``every`` and ``cron``, from the stored anchor), its run count and its
 newest ticks with their outcomes; ``--json`` prints one JSON object per schedule instead.
 """
 
@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import trio
 
+from ..schedules._cron import cron
 from ..store import ScheduleInfo, TickRow, open_store
 from ._exits import EXIT_OK
 from ._load import UsageError
@@ -25,6 +26,7 @@ from ._runs import STORE_ENV, store_url
 __all__ = ["add_schedules_parser", "schedules_command"]
 
 _EVERY = re.compile(r"^every ([0-9.e+-]+)s( immediate)?$")
+_CRON = re.compile(r"^cron '(.+)' (\S+)$")
 
 
 def add_schedules_parser(commands: Any) -> None:
@@ -53,9 +55,18 @@ def schedules_command(args: argparse.Namespace) -> int:
 
 
 def next_due(info: ScheduleInfo) -> datetime | None:
-    """The next due instant of an ``every`` schedule after its last one (None otherwise)."""
+    """The next due instant after the last one consumed, for ``every`` and ``cron`` rows."""
+    if info.anchor_utc is None:
+        return None
+    cron_match = _CRON.match(info.trigger)
+    if cron_match is not None:
+        try:
+            trigger = cron(cron_match.group(1), tz=cron_match.group(2))
+        except (ValueError, KeyError):
+            return None  # a zone or an expression this host does not know: not shown
+        return trigger.next_after(info.last_due or info.anchor_utc)
     match = _EVERY.match(info.trigger)
-    if match is None or info.anchor_utc is None:
+    if match is None:
         return None
     period = timedelta(seconds=float(match.group(1)))
     first = info.anchor_utc if match.group(2) else info.anchor_utc + period

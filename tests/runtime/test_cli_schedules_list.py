@@ -31,7 +31,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     async def fill() -> None:
         async with open_store(url) as s:
             await s.upsert_schedule("poll", trigger="every 30s", job="app:poll", anchor_utc=T0)
-            await s.upsert_schedule("nightly", trigger="cron '0 2 * * *' UTC", job="app:etl")
+            await s.upsert_schedule(
+                "nightly", trigger="cron '0 2 * * *' UTC", job="app:etl", anchor_utc=T0
+            )
             await s.claim_tick("poll", T0 + timedelta(seconds=30))
             await s.finish_tick("poll", T0 + timedelta(seconds=30), TickOutcome.OK)
             await s.claim_tick(
@@ -54,7 +56,7 @@ def test_list_prints_each_schedule_with_its_last_and_next_due_and_recent_ticks(s
         "schedule", "trigger", "last", "due", "next", "due", "runs", "state", "job"
     ]  # fmt: skip
     assert lines[1].split()[:3] == ["nightly", "cron", "'0"]
-    assert lines[1].split()[-5:] == ["-", "-", "0", "active", "app:etl"]
+    assert lines[1].split()[-6:] == ["-", "2026-03-02", "02:00:00Z", "0", "active", "app:etl"]
     assert lines[2].split() == [
         "poll", "every", "30s", "2026-03-01", "08:01:00Z", "2026-03-01", "08:01:30Z", "1",
         "active", "app:poll",
@@ -68,7 +70,11 @@ def test_list_json_prints_one_object_per_schedule_with_its_ticks(store, capsys):
     done = cli(capsys, "schedules", "list", "--store", store, "--json")
 
     nightly, poll = (json.loads(line) for line in done.stdout.splitlines())
-    assert (nightly["name"], nightly["last_due"], nightly["next_due"]) == ("nightly", None, None)
+    assert (nightly["name"], nightly["last_due"], nightly["next_due"]) == (
+        "nightly",
+        None,
+        "2026-03-02T02:00:00+00:00",
+    )
     assert (poll["last_due"], poll["next_due"], poll["runs"]) == (
         "2026-03-01T08:01:00+00:00",
         "2026-03-01T08:01:30+00:00",
