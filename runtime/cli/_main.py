@@ -39,6 +39,7 @@ from ._load import UsageError, load_app
 from ._parser import build_parser
 from ._run import run_command
 from ._runs import runs_command
+from ._schedules_list import schedules_command
 from ._serve import AppSetupError, serve, tree
 
 __all__ = ["main"]
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "runs":
             return runs_command(args)
+        if args.command == "schedules":
+            return schedules_command(args)
         app = load_app(args.target)
         return trio.run(serve if args.command == "serve" else tree, args, app)
     except BaseException as raised:
