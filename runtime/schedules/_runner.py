@@ -182,7 +182,9 @@ class RunsMixin:
             assert start is not None
             if run.claimed and isinstance(run.due, datetime):
                 key = run_key(state.name, run.due)  # a restarted fire finds its run
-                handle = await start(job, dict(state.inputs), self.nursery, key=key)
+                handle = await start(
+                    job, dict(state.inputs), self.nursery, key=key, fired_by=(state.name, run.due)
+                )
                 run.run_id = handle.run_id
             else:
                 handle = await start(job, dict(state.inputs), self.nursery)

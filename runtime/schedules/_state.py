@@ -47,6 +47,7 @@ class StartWorkflow(Protocol):
         nursery: trio.Nursery,
         *,
         key: str | None = None,
+        fired_by: tuple[str, datetime] | None = None,
     ) -> Awaitable[RunHandle]: ...
 
 

@@ -252,6 +252,26 @@ async def test_a_durable_workflow_fire_is_a_run_keyed_by_its_due_instant(store_u
     assert run.start_key == f"sched:nightly:{at(10).isoformat()}"
 
 
+async def test_a_durable_workflow_fire_records_the_schedule_and_due_instant_with_its_run(
+    store_url, autojump_clock
+):
+    clock = ManualWallClock(T0)
+    events: list[object] = []
+    async with Runtime(store=store_url, wall_clock=clock) as rt:
+        rt.subscribe(events.append)
+        rt.schedule("nightly", every(seconds=10), nightly)
+        await registered(rt, "nightly")
+        clock.advance(10)
+        await until(lambda: count(events, ScheduleRunFinished)() == 1)
+        assert rt.store is not None
+        (tick,) = await rt.store.list_ticks("nightly")
+        assert tick.run_id is not None
+        run = await rt.store.get_run(tick.run_id)
+
+    assert run is not None
+    assert (run.schedule_name, run.schedule_due) == ("nightly", at(10))
+
+
 async def test_run_now_on_a_durable_schedule_is_claimed_and_recorded_like_any_tick(
     store_url, autojump_clock
 ):
