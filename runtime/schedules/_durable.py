@@ -23,7 +23,8 @@ With a store (``Runtime(store=...)``), a schedule is durable by default. What ch
   as ``ScheduleMissed``.
 - **At most once per due instant, even across a crash.** A tick claimed by a process that
   died before its job reported an end (its owner is no longer open in the store) is marked
-  ``interrupted`` and reported as ``ScheduleRunInterrupted`` on the next start; it is not
+  ``interrupted`` and reported as ``ScheduleRunInterrupted`` on the next start (or, while
+  this process runs, within a lease period of the owner's death); it is not
   fired again, because the job may have run (a SIGKILL between claim and run start cannot be
   told apart from one during the run). A workflow job's run is keyed
   ``sched:<name>:<due>``: if its run row was created, run recovery resumes it like any run.
@@ -41,7 +42,7 @@ import trio
 
 from arborist.actors._logging import get_logger
 
-from ..store import Store, TickOutcome
+from ..store import Store, StoreError, TickOutcome
 from ..workflow._workflow import Workflow
 from ._events import ScheduleMissed, ScheduleRunInterrupted, ScheduleSkipped
 from ._handle import _describe_trigger
@@ -225,15 +226,21 @@ class DurableTicks:
             base = start - _US
         state.runs = max(state.runs, info.runs)
         state.next_wall = next_due(wall, base, f"schedule {self.name!r}")
-        await self._report_interrupted(state)
+        await self.report_interrupted(state)
         self.ready = True
 
-    async def _report_interrupted(self, state: ScheduleState) -> None:
+    async def report_interrupted(self, state: ScheduleState, *, reap: bool = True) -> None:
+        """Mark the claims of dead owners interrupted, each with a ScheduleRunInterrupted.
+
+        ``reap``: first close the owners whose lease ran out (on start); the periodic sweep
+        leaves that to the store's recovery loop and reads only owners already closed.
+        """
         store = self.store
         claimed = await store.list_ticks(self.name, outcome=TickOutcome.CLAIMED, limit=100_000)
         if not claimed:
             return
-        await store.reap_dead_owners()
+        if reap:
+            await store.reap_dead_owners()
         alive = {owner.owner_id for owner in await store.list_owners()}
         for tick in reversed(claimed):  # oldest first
             if tick.owner_id in alive:
@@ -252,7 +259,11 @@ class DurableTicks:
 
 
 async def drive(scheduler: Scheduler) -> None:
-    """A durable scheduler's task: prepare once, evaluate, then claim each pending batch."""
+    """A durable scheduler's task: prepare once, evaluate, then claim each pending batch.
+
+    Beside it, every lease period, ticks claimed by owners that died since are reported
+    interrupted (another process on the store may die while this one runs).
+    """
     state = scheduler._state
     durable = state.durable
     if durable is None:  # pragma: no cover - started for durable schedules only
@@ -260,6 +271,15 @@ async def drive(scheduler: Scheduler) -> None:
     if not durable.ready:
         await durable.prepare(state)
     scheduler._evaluate()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_sweep_interrupted, durable, state)
+        try:
+            await _claim_batches(scheduler, durable, state)
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+async def _claim_batches(scheduler: Scheduler, durable: DurableTicks, state: ScheduleState) -> None:
     while True:
         await durable.wait()
         if not scheduler.alive:
@@ -273,6 +293,16 @@ async def drive(scheduler: Scheduler) -> None:
         durable.pending.popleft()
         if state.ending is not None and not durable.pending:
             scheduler._end()  # it ended while this batch was claimed: announce it now
+
+
+async def _sweep_interrupted(durable: DurableTicks, state: ScheduleState) -> None:
+    """Every lease period: report the claims of owners that died since the last look."""
+    while True:
+        await trio.sleep(durable.store.lease)
+        try:
+            await durable.report_interrupted(state, reap=False)
+        except StoreError:
+            return  # the store failed: that failure is reported where the store is used
 
 
 async def _settle(

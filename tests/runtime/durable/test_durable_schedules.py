@@ -14,18 +14,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import trio
+import trio.testing
 
 from arborist.runtime import (
     Runtime,
     ScheduleMissed,
     ScheduleRunFinished,
+    ScheduleRunInterrupted,
     ScheduleRunStarted,
     ScheduleSkipped,
     Workflow,
     every,
 )
 from arborist.runtime.schedules import ManualWallClock, MissReason
-from arborist.runtime.store import TickOutcome
+from arborist.runtime.store import TickOutcome, open_store
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -71,6 +73,11 @@ async def outcomes(rt: Runtime, name: str) -> dict[datetime, TickOutcome]:
     return {t.due: t.outcome for t in await rt.store.list_ticks(name, limit=1000)}
 
 
+async def settled(rt: Runtime, name: str) -> bool:
+    """No tick of ``name`` is still ``claimed``: every outcome has been written."""
+    return TickOutcome.CLAIMED not in (await outcomes(rt, name)).values()
+
+
 async def test_each_due_instant_is_claimed_in_the_store_before_its_job_runs(
     store_url, autojump_clock
 ):
@@ -114,6 +121,7 @@ async def test_two_runtimes_on_one_store_fire_each_due_instant_once_between_them
             clock.advance(10)
             await until(lambda k=k: count(first + second, ScheduleRunFinished)() == k)
         await trio.sleep(10)  # a claim lost by the other runtime would not change a thing
+        await until(lambda: settled(a, "s"))  # outcomes are written on a worker thread
         final = await outcomes(a, "s")
 
     fired = started(first) + started(second)
@@ -302,3 +310,30 @@ async def test_durable_false_keeps_a_schedule_in_memory_even_with_a_store(
         await until(lambda: rt.schedules()[0].runs >= 2)
         assert rt.store is not None
         assert await rt.store.list_schedules() == []
+
+
+@pytest.fixture
+def thread_patient_clock() -> trio.testing.MockClock:
+    """A MockClock that jumps only after 20 ms of real idleness, so the 150 s bound below is
+    not run down by the jumps made while store calls wait on worker threads."""
+    return trio.testing.MockClock(autojump_threshold=0.02)
+
+
+async def test_a_tick_claimed_by_an_owner_that_dies_while_this_runtime_runs_is_reported_interrupted(
+    store_url, thread_patient_clock
+):
+    clock = ManualWallClock(T0)
+    events: list[object] = []
+    async with Runtime(store=store_url, wall_clock=clock) as rt:
+        rt.subscribe(events.append)
+        rt.schedule("s", every(seconds=10), nothing)
+        await registered(rt, "s")
+        async with open_store(store_url) as other:  # another process: claims, then is gone
+            assert await other.claim_tick("s", at(10))
+        with trio.fail_after(5 * 30):  # the sweep looks every lease period (30 s)
+            await until(count(events, ScheduleRunInterrupted))
+        final = await outcomes(rt, "s")
+
+    (interrupted,) = [e for e in events if isinstance(e, ScheduleRunInterrupted)]
+    assert interrupted.due == at(10)
+    assert final[at(10)] is TickOutcome.INTERRUPTED
