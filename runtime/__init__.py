@@ -31,7 +31,7 @@ Semantics, in one place:
 
 from arborist.actors._version import __version__ as __version__
 
-from ._durable_jobs import DurableJob, JobContext, JobRecoveryReport, current_job
+from ._durable_jobs import MAX_JOB_ATTEMPTS, DurableJob, JobContext, JobRecoveryReport, current_job
 from ._events import RunEvent
 from ._recovery import RecoveryReport
 from ._runtime import (
@@ -154,6 +154,7 @@ from .workflow import (
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",
     "DEFAULT_MAX_AGAIN",
+    "MAX_JOB_ATTEMPTS",
     "MAX_UNDO_ATTEMPTS",
     "ON_RESUME",
     "RUN_OPTIONS",

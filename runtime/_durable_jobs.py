@@ -297,8 +297,7 @@ class DurableJobs:
                 wanted = JobStatus(status)
             except ValueError:
                 raise ValueError(
-                    f"status must be one of {', '.join(s.value for s in JobStatus)}; "
-                    f"got {status!r}"
+                    f"status must be one of {', '.join(s.value for s in JobStatus)}; got {status!r}"
                 ) from None
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive int; got {limit!r}")

@@ -120,6 +120,7 @@ RUNTIME = [
     "Interval",
     "JobContext",
     "JobRecoveryReport",
+    "MAX_JOB_ATTEMPTS",
     "MAX_UNDO_ATTEMPTS",
     "ManualWallClock",
     "MapBatchFinished",
