@@ -21,5 +21,3 @@ from durable_stores import BACKENDS, fresh_store_url
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty store (SQLite, then PostgreSQL)."""
     return fresh_store_url(request, request.param, tmp_path)
-
-

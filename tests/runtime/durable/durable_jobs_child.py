@@ -43,7 +43,7 @@ async def start(url: str) -> None:
             if row.fn.endswith(":counted"):
                 await store.flush()  # every counted job's row is durable
                 say("held")
-                time.sleep(3600)  # the test kills the process here, before any counted runs
+                time.sleep(3600)  # noqa: ASYNC251 - freeze the process: the test kills it here
             return await start_job(row)
 
         store.start_job = frozen  # type: ignore[method-assign]
@@ -55,7 +55,7 @@ async def start(url: str) -> None:
 async def recover(url: str) -> None:
     async with Runtime(store=url) as rt:
         with trio.fail_after(60):
-            while await rt.jobs(status="pending") or await rt.jobs(status="running"):
+            while await rt.jobs(status="pending") or await rt.jobs(status="running"):  # noqa: ASYNC110 - polls the store
                 await trio.sleep(0.02)
         rows = await rt.jobs()
         say(json.dumps([

@@ -120,6 +120,6 @@ def test_a_job_killed_mid_run_completes_once_and_its_row_counts_both_attempts(cr
 
 def test_jobs_committed_but_not_started_when_killed_each_run_once_after_the_restart(crash):
     for index in range(COUNTED):
-        [(attempt, _, pid)] = crash.marks[f"counted.{index}"]
+        [(_, _, pid)] = crash.marks[f"counted.{index}"]
         assert pid != crash.first_pid
     assert [row["attempts"] for row in crash.rows_of("counted")] == [1] * COUNTED
