@@ -14,10 +14,10 @@ import threading
 import durable_jobs_fns as fns
 import pytest
 import trio
-from durable_stores import sql
+from durable_stores import make_store, sql
 
 from arborist.runtime import MAX_JOB_ATTEMPTS, DurableJob, Runtime, current_job
-from arborist.runtime.store import JobStatus
+from arborist.runtime.store import JobStatus, open_store
 from arborist.supervision import TaskCancelled, TaskFailed, TaskFinished
 
 
@@ -240,3 +240,15 @@ async def test_a_job_started_too_often_without_finishing_is_recorded_failed_not_
     assert fns.RAN == [("wait_forever", "w")]
     assert row.status == JobStatus.FAILED
     assert f"started {MAX_JOB_ATTEMPTS} times and never finished" in row.error
+
+
+async def test_a_live_runtime_takes_over_the_jobs_of_an_owner_that_ends_later(store_url):
+    async with Runtime(store=make_store(store_url, lease=0.3)) as rt:
+        ended = Ended(rt)
+        async with open_store(store_url) as other:  # another process on the same store
+            row = await other.enqueue_job(fns.record, ("theirs",))
+        # its owner is closed now with the job pending: the next sweep (every lease) claims it
+        await ended.count(1)
+        done = await rt.store.get_job(row.job_id)
+    assert fns.RAN == [("record", "theirs")]
+    assert (done.status, done.owner_id) == (JobStatus.DONE, rt.store.owner_id)
