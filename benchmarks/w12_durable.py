@@ -53,6 +53,7 @@ from benchmarks._harness import (
     run_child,
     timed_trio,
 )
+from benchmarks._postgres import temporary_cluster
 from benchmarks._w12_jobs import job_rows
 from benchmarks.w3_dispatch import build_workflow, chain, wide
 
@@ -317,22 +318,9 @@ def _fresh_pg(schemas: _Schemas | None) -> Callable[[], tuple[str, Callable[[], 
 # -- run ---------------------------------------------------------------------------------------
 
 
-def _cluster(quick: bool) -> Any:
-    if quick or optional_import("psycopg") is None:
-        return None
-    from arborist.runtime.store.testing import PostgresUnavailableError, TemporaryPostgres
-
-    cluster = TemporaryPostgres(fast=False)
-    try:
-        cluster.start()
-    except PostgresUnavailableError:
-        return None
-    return cluster
-
-
 def run(quick: bool) -> list[Row]:
     chain_n, wide_n = _sizes(quick)
-    cluster = _cluster(quick)
+    cluster = temporary_cluster(quick)
     schemas = _Schemas(cluster) if cluster is not None else None
     dbos = None if quick else optional_import("dbos")
     table: list[Row] = []

@@ -35,6 +35,7 @@ import trio
 
 from arborist.runtime.store import PostgresStore, SQLiteStore, Store, open_store
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows
+from benchmarks._postgres import temporary_cluster
 
 __all__ = ["run"]
 
@@ -127,22 +128,9 @@ def _postgres(cluster: Any, n: int, shape: str) -> Callable[[], float]:
     return once
 
 
-def _cluster(quick: bool) -> Any:
-    if quick or optional_import("psycopg") is None:
-        return None
-    from arborist.runtime.store.testing import PostgresUnavailableError, TemporaryPostgres
-
-    cluster = TemporaryPostgres(fast=False)
-    try:
-        cluster.start()
-    except PostgresUnavailableError:
-        return None
-    return cluster
-
-
 def run(quick: bool) -> list[Row]:
     n = QUICK_N if quick else N
-    cluster = _cluster(quick)
+    cluster = temporary_cluster(quick)
     try:
         chain: dict[str, Callable[[], float]] = {
             FLOOR: lambda: _floor(n, wide=False),

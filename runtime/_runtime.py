@@ -34,7 +34,7 @@ from arborist.actors import (
     Monitor,
     open_actor_system,
 )
-from arborist.actors._checks import check_instance, check_kwargs, check_seconds, check_timeout
+from arborist.actors._checks import check_instance, check_seconds, check_timeout
 from arborist.actors._logging import get_logger
 from arborist.supervision import (
     DynamicSupervisorRef,
@@ -43,13 +43,14 @@ from arborist.supervision import (
     TaskSupervisor,
     start_supervisor,
 )
-from arborist.supervision._events import EventBus, Unsubscribe
+from arborist.supervision._events import EventBus
 
 from ._durability import Durability
 from ._durable_api import RunsById
 from ._durable_jobs import DurableJob, DurableJobs
 from ._durable_jobs_api import DurableJobMethods
 from ._executors import RuntimeExecutors
+from ._pool_verbs import PoolsAndEvents
 from ._recovery import DurableRuns
 from ._root import (
     JOBS,
@@ -62,12 +63,12 @@ from ._root import (
     root_spec,
     shut_down,
 )
+from ._run_verbs import RunStarter
 from ._runs import RUN_OPTIONS, RunLauncher
 from ._spawn import Spawner
 from .embed import AsyncioRuntime, BackgroundRuntime, open_guest_runtime
 from .engine._adaptive import Adaptive
-from .engine._handle import RunHandle
-from .engine._pools import Pool, PoolStatistics
+from .engine._pools import Pool
 from .executors import Executor
 from .schedules._handle import ScheduleHandle, ScheduleTable
 from .schedules._manager import ScheduleManager
@@ -86,7 +87,7 @@ __all__ = [
     "open_asyncio_runtime",
 ]
 
-class Runtime(RunsById, DurableJobMethods, Spawner):
+class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
     """The root of a running arborist application.
 
     Args:
@@ -355,152 +356,6 @@ class Runtime(RunsById, DurableJobMethods, Spawner):
         if ref is None:
             raise RuntimeError(f"the runtime's {name} supervisor is restarting; try again")
         return DynamicSupervisorRef(ref)
-
-    # -- pools and events --------------------------------------------------------------------
-
-    def pool(self, name: str, limit: int | Adaptive) -> Pool:
-        """Declare (or reconfigure) the named pool ``name`` and return it.
-
-        Pools are shared by every run of this runtime: ``pool="db"`` on a run or a step.
-        ``limit`` is a number of slots, or ``Adaptive(min=..., max=...)`` for a limit that
-        follows the service's saturation (each change is a ``PoolLimitChanged`` event for
-        ``subscribe`` handlers). Reconfiguring an existing pool keeps the slots in use.
-        """
-        pool = self._pools.get(name)
-        if pool is None:
-            pool = self._pools[name] = Pool(name, limit, on_change=self._events.emit)
-        else:
-            pool.configure(limit)
-        return pool
-
-    def pool_statistics(self) -> list[PoolStatistics]:
-        """A snapshot of every named pool (limit, slots in use, waiters), in name order.
-
-        An adaptive pool's ``limit`` is its current limit. Never blocks.
-        """
-        return [self._pools[name].statistics() for name in sorted(self._pools)]
-
-    def subscribe(self, handler: Callable[[Any], Any], *, only: Any = None) -> Unsubscribe:
-        """Call ``handler(event)`` for every event of the runtime; return an unsubscribe function.
-
-        Events: runs and steps (``RunEvent``), supervisors (``SupervisorEvent``: actor exits
-        and restarts), jobs (``TaskEvent``), schedules and pools. Handlers run synchronously on
-        the runtime's trio thread; one that raises is logged and does not disturb the others.
-
-        Args:
-            handler: a callable taking one event.
-            only: an event class, a union or a tuple of them: deliver only those events.
-
-        Raises:
-            TypeError: ``handler`` is not callable, or ``only`` is not a class, a union or a
-                tuple of classes.
-        """
-        if only is None:
-            return self._events.subscribe(handler)
-        try:
-            isinstance(None, only)
-        except TypeError:
-            raise TypeError(
-                "subscribe only= takes an event class, a union or a tuple of them (e.g. "
-                f"only=RunFinished); got {only!r}"
-            ) from None
-
-        def filtered(event: Any) -> None:
-            if isinstance(event, only):
-                handler(event)
-
-        return self._events.subscribe(filtered)
-
-    # -- runs --------------------------------------------------------------------------------
-
-    async def run(
-        self,
-        workflow: Workflow,
-        /,
-        *,
-        inputs: Mapping[str, Any] | None = None,
-        max_concurrency: int | None = None,
-        concurrent: bool = True,
-        pool: str | None = None,
-        key: str | None = None,
-        **kw_inputs: Any,
-    ) -> Any:
-        """Run ``workflow`` to the end and return its result (see ``start`` for the options).
-
-        Cancelling the caller cancels the run (its completed undoable steps are undone).
-
-        Raises:
-            WorkflowFailedError: a step failed after its retries; names the step.
-            WorkflowDefinitionError: the workflow is invalid (raised before any step runs).
-            WorkflowInputError: inputs are missing or unexpected (before any step runs).
-        """
-        handle = await self.start(
-            workflow,
-            inputs=inputs,
-            max_concurrency=max_concurrency,
-            concurrent=concurrent,
-            pool=pool,
-            key=key,
-            **kw_inputs,
-        )
-        try:
-            return await handle.result()
-        except trio.Cancelled:
-            handle.cancel()  # structured: cancelling the caller cancels the run it waits for
-            raise
-
-    async def start(
-        self,
-        workflow: Workflow,
-        /,
-        *,
-        inputs: Mapping[str, Any] | None = None,
-        max_concurrency: int | None = None,
-        concurrent: bool = True,
-        pool: str | None = None,
-        key: str | None = None,
-        target: str | None = None,
-        **kw_inputs: Any,
-    ) -> RunHandle:
-        """Start a run of ``workflow`` and return its handle without waiting for the result.
-
-        Every check happens here, before any step runs: the workflow's graph, the inputs, the
-        pools named by the run and its steps, the options. With a store the run is recorded
-        (durably) before this returns, and its id is its id in the store.
-
-        Args:
-            workflow: the workflow to run.
-            inputs: the inputs as a mapping (needed for inputs named like an option below).
-            max_concurrency: the most steps of this run in flight at once (None: no limit).
-            concurrent: False runs one step at a time in the plan's topological order.
-            pool: a named pool bounding every step of this run.
-            key: an idempotency key: a run already started with this key is not started
-                again, its handle is returned (whatever the inputs). In memory for this
-                runtime's life; with a store, across processes and restarts.
-            target: where the workflow is defined (``module:attr``), recorded with a durable
-                run so ``arborist runs resume RUN_ID`` can import it (the CLI sets it).
-            **kw_inputs: the inputs as keyword arguments.
-
-        Raises:
-            TypeError: ``workflow`` is not a Workflow, ``inputs`` not a mapping of names, an
-                input given twice, ``concurrent`` not a bool, ``max_concurrency`` not an int.
-            ValueError: ``max_concurrency`` below 1.
-            WorkflowDefinitionError: the workflow is invalid, or a pool is unknown.
-            WorkflowInputError: inputs are missing or unexpected.
-            ValueError: ``key`` names a run of another workflow, or a bad option.
-            RunOwnedElsewhereError: ``key`` names a run another live process drives.
-        """
-        if not isinstance(workflow, Workflow):
-            raise TypeError(f"rt.run()/rt.start() take a Workflow; got {workflow!r}")
-        given = {} if inputs is None else check_kwargs(inputs, "inputs")
-        for name, val in kw_inputs.items():
-            if name in given:
-                raise TypeError(f"input {name!r} was given twice (in inputs= and as a keyword)")
-            given[name] = val
-        options = {"max_concurrency": max_concurrency, "concurrent": concurrent, "pool": pool}
-        if target is not None and (not isinstance(target, str) or ":" not in target):
-            raise ValueError(f"target must be 'module:attr'; got {target!r}")
-        return await self._runs.start(workflow, given, options, key=key, target=target)
 
     # -- schedules ---------------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from ._step import (
     Step,
     _is_name,
     _quoted,
-    _StepBuilder,
     is_async_callable,
 )
+from ._step_builder import _StepBuilder
 from ._wiring import Source
 
 if TYPE_CHECKING:
@@ -328,6 +328,7 @@ class Workflow:
                 ``batch_size``, ``ordered``, ``outcomes``, ``retry``, ``timeout``, ``reduce``,
                 ``initial``) or wiring, raised here at declaration.
         """
+
         def decorate(element: Callable[..., Any] | None) -> Step:
             step_name = name or (element.__name__ if element is not None else None)
             if step_name is None and workflow is not None:
