@@ -217,11 +217,11 @@ class DurableJobs:
     ) -> None:
         store = self._store
         if receipt is not None:
-            await receipt  # the row is durable before the job does anything
+            await _settled(receipt)  # the row is durable before the job does anything
         try:
             fn, args, kwargs = await self._resolve(row, call)
             try:
-                row = await store.start_job(row)
+                row = await _settled(store.post_start_job(row))
             except FencedOutError:
                 logger.warning("durable job %s was claimed by another owner; not run here", row)
                 return
@@ -236,13 +236,13 @@ class DurableJobs:
                 _CURRENT.reset(token)
         except Exception as exc:
             with trio.CancelScope(shield=True):
-                await store.finish_job(row, error=exc)
+                await _settled(store.post_finish_job(row, error=exc))
             raise
         except BaseException:
             _release(store, row)  # cut (shutdown): pending again, for the next runtime
             raise
         with trio.CancelScope(shield=True):
-            await store.finish_job(row)
+            await _settled(store.post_finish_job(row))
 
     async def _resolve(
         self, row: JobRow, call: tuple[Callable[..., Any], tuple[Any, ...]] | None
@@ -338,6 +338,19 @@ def _unpicklable(ref: str, args: tuple[Any, ...], exc: EncodeError) -> TypeError
                 "plain data (ids, strings, dicts) and rebuild the object inside the job"
             )
     return TypeError(f"the arguments of durable job {ref} do not pickle: {exc}")
+
+
+async def _settled(receipt: Receipt) -> Any:
+    """Wait for one write through its done callback; its value or its error.
+
+    Not ``await receipt``: that wakes every waiting task at each commit, which thousands of
+    jobs waiting at once turn into quadratic work; a callback wakes only its own job.
+    """
+    if not receipt.done:
+        event = trio.Event()
+        receipt.add_done_callback(lambda _: event.set())
+        await event.wait()
+    return receipt.result()
 
 
 def _release(store: Store, row: JobRow) -> None:

@@ -147,9 +147,11 @@ class JobsMixin(StoreCore):
         Raises:
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
-        return await self._post(  # type: ignore[no-any-return]
-            _start, job.job_id, self._wall(), fence=self._job_fence(job)
-        )
+        return await self.post_start_job(job)  # type: ignore[no-any-return]
+
+    def post_start_job(self, job: JobRow) -> Receipt:
+        """``start_job`` without waiting: its receipt gives the updated row once committed."""
+        return self._post(_start, job.job_id, self._wall(), fence=self._job_fence(job))
 
     async def finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> None:
         """Mark a job ``done`` (no ``error``) or ``failed`` with the error's text.
@@ -157,9 +159,13 @@ class JobsMixin(StoreCore):
         Raises:
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
+        await self.post_finish_job(job, error=error)
+
+    def post_finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> Receipt:
+        """``finish_job`` without waiting: its receipt settles once committed."""
         status = JobStatus.DONE if error is None else JobStatus.FAILED
         text = None if error is None else encode_error(error)[1]
-        await self._post(
+        return self._post(
             _finish, job.job_id, status.value, text, self._wall(), fence=self._job_fence(job)
         )
 

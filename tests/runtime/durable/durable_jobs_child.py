@@ -2,8 +2,8 @@
 
 - ``start``: open a durable runtime, enqueue ``interrupted`` (which blocks after its first
   marker, ``BLOCK_JOBS=1``) and wait until it blocks; then fire ``COUNTED`` ``counted`` jobs
-  and freeze the whole process as the first of them is about to start, once every one's row
-  is committed (printing ``held``). The test SIGKILLs it there.
+  and freeze the whole process as the first of them is about to start (before it is marked
+  ``running``), once every one's row is committed (printing ``held``). The test SIGKILLs it there.
 - ``recover``: open a runtime on the same store (it recovers the jobs on ``async with``), wait
   until no job is pending or running, and print one JSON line: every job's row.
 """
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import durable_jobs_fns as fns
 
 from arborist.runtime import Runtime
+from arborist.runtime._durable_jobs import DurableJobs
 
 COUNTED = 5
 
@@ -37,16 +38,16 @@ async def start(url: str) -> None:
         await rt.enqueue(fns.interrupted)
         await fns.BLOCKED.wait()
         say("blocked")
-        start_job = store.start_job
+        resolve = DurableJobs._resolve
 
-        async def frozen(row):  # type: ignore[no-untyped-def]
+        async def frozen(self, row, call):  # type: ignore[no-untyped-def]
             if row.fn.endswith(":counted"):
                 await store.flush()  # every counted job's row is durable
                 say("held")
                 time.sleep(3600)  # noqa: ASYNC251 - freeze the process: the test kills it here
-            return await start_job(row)
+            return await resolve(self, row, call)
 
-        store.start_job = frozen  # type: ignore[method-assign]
+        DurableJobs._resolve = frozen  # type: ignore[method-assign]
         for index in range(COUNTED):
             rt.fire_and_forget(fns.counted, index, durable=True)
         await trio.sleep_forever()
