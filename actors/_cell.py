@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import outcome
 import trio
+from trio.lowlevel import wait_task_rescheduled
 
 from ._envelopes import Call, MethodCall, StopRequest
 from ._errors import ActorDiedError, ActorStartError
@@ -45,6 +46,7 @@ logger = get_logger("arborist.actors")
 # A sync handler hands control back to trio at least this often, so an actor that keeps
 # messaging itself cannot starve the other tasks.
 _BATCH = 1024
+_BATCH_RANGE = range(_BATCH)
 
 _ids = itertools.count(1)
 
@@ -205,47 +207,49 @@ class Cell:
         actor = self.actor
         mailbox = self.mailbox
         queue = mailbox._queue
+        popleft = queue.popleft
         space = mailbox._space
         handler = actor.on_receive
         is_async = type(actor)._receive_is_async
-        handled = 0
-        item = message = result = None
+        task = self.task
+        batch = _BATCH_RANGE
         try:
             while True:
-                if self.stop_reason is not None:
-                    return self.stop_reason
-                if not queue:
-                    handled = 0
-                    item = message = result = None  # an idle actor holds nothing it handled
-                    await mailbox.wait()
-                    continue
-                item = queue.popleft()
-                if space is not None and space:
-                    space.unpark()
-                kind = type(item)
-                if kind is Call:
-                    self.current_call = item
-                    message = item.message
-                    if type(message) is MethodCall:
-                        result = getattr(actor, message.name)(*message.args, **message.kwargs)
-                        if inspect.isawaitable(result):
-                            result = await result
+                for _ in batch:  # at most _BATCH messages between checkpoints (see _BATCH)
+                    if self.stop_reason is not None:
+                        return self.stop_reason
+                    if not queue:
+                        break
+                    item = popleft()
+                    if space is not None and space:
+                        space.unpark()
+                    kind = type(item)
+                    if kind is Call:
+                        self.current_call = item
+                        message = item.message
+                        if type(message) is MethodCall:
+                            result = getattr(actor, message.name)(*message.args, **message.kwargs)
+                            if inspect.isawaitable(result):
+                                result = await result
+                        else:
+                            result = handler(message)
+                            if is_async:
+                                result = await result
+                        self.current_call = None
+                        item.reply(outcome.Value(result))
+                    elif kind is StopRequest:
+                        return Normal()
+                    elif is_async:
+                        await handler(item)
                     else:
-                        result = handler(message)
-                        if is_async:
-                            result = await result
-                    self.current_call = None
-                    item.reply(outcome.Value(result))
-                elif kind is StopRequest:
-                    return Normal()
-                elif is_async:
-                    await handler(item)
+                        handler(item)
                 else:
-                    handler(item)
-                    handled += 1
-                    if handled >= _BATCH:
-                        handled = 0
-                        await trio.lowlevel.checkpoint()
+                    await trio.lowlevel.checkpoint()
+                    continue
+                item = message = result = None  # an idle actor holds nothing it handled
+                # Park until the next put (the mailbox is its own abort callback).
+                mailbox._receiver = task
+                await wait_task_rescheduled(mailbox)
         except Exception as exc:
             return Crashed(exc)
         except BaseException as exc:
@@ -414,7 +418,7 @@ class Cell:
         """
         if self.stop_reason is None:
             self.stop_reason = reason
-        self.mailbox._closed = True
+        self.mailbox.refuse()
         self.mailbox.wake()
 
     def kill(self, reason: ExitReason | None = None) -> None:

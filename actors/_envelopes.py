@@ -7,7 +7,11 @@ from typing import Any
 import outcome
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
-__all__ = ["STOP", "Call", "MethodCall", "StopRequest"]
+__all__ = ["STOP", "AskExpired", "Call", "MethodCall", "StopRequest"]
+
+
+class AskExpired(Exception):  # noqa: N818 - internal wake-up signal, never escapes
+    """Internal: an ask's deadline passed before its reply came (``ask`` raises the error)."""
 
 
 class Call:
@@ -15,15 +19,18 @@ class Call:
 
     The reply is delivered at most once. A caller that gave up (timeout, cancellation) marks
     the call abandoned, and a late reply is then discarded without touching the callee.
+    A call is its own abort callback (no closure per ask) and carries its own deadline, so
+    the timer service can expire it without a timer handle (``TimerService.expire_call``).
     """
 
-    __slots__ = ("abandoned", "message", "result", "task")
+    __slots__ = ("abandoned", "deadline", "message", "result", "task")
 
     def __init__(self, message: Any) -> None:
         self.message = message
         self.task: Task | None = None
         self.result: outcome.Outcome[Any] | None = None
         self.abandoned = False
+        self.deadline = 0.0
 
     def reply(self, result: outcome.Outcome[Any]) -> None:
         """Deliver the reply (a value or an error) to the waiting caller, if still waiting."""
@@ -41,13 +48,26 @@ class Call:
         if self.result is not None:
             return self.result.unwrap()
         self.task = current_task()
+        return await wait_task_rescheduled(self)
 
-        def abort(_: Any) -> Abort:
+    def __call__(self, _raise_cancel: Any) -> Abort:
+        """Trio's abort callback for ``wait``: the caller was cancelled; abandon the call."""
+        self.task = None
+        self.abandoned = True
+        return Abort.SUCCEEDED
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a caller is parked on the reply (False once replied, expired or abandoned)."""
+        return self.task is not None
+
+    def expire(self) -> None:
+        """At the deadline: wake a caller still waiting with ``AskExpired``; abandon the call."""
+        task = self.task
+        if task is not None:
             self.task = None
             self.abandoned = True
-            return Abort.SUCCEEDED
-
-        return await wait_task_rescheduled(abort)
+            reschedule(task, outcome.Error(AskExpired()))
 
 
 class MethodCall:

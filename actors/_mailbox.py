@@ -30,12 +30,14 @@ class Mailbox:
     Not thread-safe: every call happens on the trio thread (threads go through ``from_thread``).
     """
 
-    __slots__ = ("_capacity", "_closed", "_queue", "_receiver", "_space")
+    __slots__ = ("_capacity", "_closed", "_fast", "_queue", "_receiver", "_space")
 
     def __init__(self, capacity: int | None) -> None:
         self._queue: deque[Any] = deque()
         self._capacity = capacity
         self._closed = False
+        # Open and unbounded: ``ActorRef.tell`` appends without asking anything else (W1).
+        self._fast = capacity is None
         self._receiver: Task | None = None
         self._space: ParkingLot | None = ParkingLot() if capacity is not None else None
 
@@ -96,6 +98,11 @@ class Mailbox:
                 break
         await trio.lowlevel.cancel_shielded_checkpoint()
 
+    def refuse(self) -> None:
+        """Refuse new messages from now on; those queued stay (a stop marker may follow them)."""
+        self._closed = True
+        self._fast = False
+
     def wake(self) -> None:
         """Wake the parked receiver, if any, without queueing anything."""
         receiver = self._receiver
@@ -120,6 +127,7 @@ class Mailbox:
     def close(self) -> list[Any]:
         """Refuse further puts; return (and remove) every item still queued."""
         self._closed = True
+        self._fast = False
         items = list(self._queue)
         self._queue.clear()
         if self._space is not None:

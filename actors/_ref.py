@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
-import outcome
 import trio
+from trio import current_time
+from trio.lowlevel import current_task, reschedule
 
 from ._checks import check_timeout
-from ._envelopes import STOP, Call, MethodCall
+from ._envelopes import STOP, AskExpired, Call, MethodCall
 from ._errors import ActorDeadError, AskTimeoutError, MailboxFullError
 from ._mailbox import MailboxClosed, MailboxFull
 
@@ -98,13 +99,21 @@ class ActorRef:
             ActorDeadError: the actor is dead or stopping; the message was not queued.
             MailboxFullError: the bounded mailbox is full; use ``await send(msg)`` instead.
         """
+        mailbox = self._mailbox
+        if mailbox._fast:  # open and unbounded: the put, inlined (W1)
+            mailbox._queue.append(message)
+            receiver = mailbox._receiver
+            if receiver is not None:
+                mailbox._receiver = None
+                reschedule(receiver)
+            return
         try:
-            self._mailbox.put_nowait(message)
+            mailbox.put_nowait(message)
         except MailboxClosed:
             error = self._dead()
             raise error from error.__cause__
         except MailboxFull:
-            raise MailboxFullError(self, self._mailbox.capacity or 0) from None
+            raise MailboxFullError(self, mailbox.capacity or 0) from None
 
     async def send(self, message: Any) -> None:
         """Queue ``message``, waiting for room if the bounded mailbox is full (backpressure).
@@ -141,12 +150,36 @@ class ActorRef:
         """
         if timeout is not DEFAULT_ASK_TIMEOUT:
             check_timeout(timeout, "ask timeout")
-        return await self._call(Call(message), message, timeout)
+            return await self._call(Call(message), message, timeout)
+        # The default ask to an open unbounded mailbox of another task's actor: ``_call``'s
+        # last path, inlined (an ask is two task switches; every call around them shows, W2).
+        mailbox = self._mailbox
+        cell = self._cell
+        if not mailbox._fast or cell.task is current_task() or not cell.system._open:
+            return await self._call(Call(message), message, timeout)
+        call = Call(message)
+        mailbox._queue.append(call)
+        receiver = mailbox._receiver
+        if receiver is not None:
+            mailbox._receiver = None
+            reschedule(receiver)
+        timers = cell.system._timers
+        now = timers.now
+        deadline = call.deadline = now() + DEFAULT_ASK_TIMEOUT
+        timers.expire_call(call)
+        try:
+            result = await call.wait()
+        except AskExpired:
+            raise AskTimeoutError(self, message, timeout) from None
+        if now() >= deadline:  # the deadline wins a tie, as in _call
+            call.abandoned = True
+            raise AskTimeoutError(self, message, timeout)
+        return result
 
     async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
         mailbox = self._mailbox
         task = self._cell.task
-        if task is not None and task is trio.lowlevel.current_task():
+        if task is not None and task is current_task():
             raise RuntimeError(
                 f"{self!r} asked itself, which would wait for a reply only it can give; "
                 "call the method directly, or tell() yourself"
@@ -162,24 +195,23 @@ class ActorRef:
                 return await call.wait()
             call.abandoned = True
             raise AskTimeoutError(self, message, timeout)
-        # Unbounded: enqueueing never waits, so only the wait for the reply has a deadline. A
-        # timer on the system's heap fires at the same exact time as a CancelScope deadline
-        # for a fraction of its cost (entering and leaving the scope was half of an ask).
+        # Unbounded: enqueueing never waits, so only the wait for the reply has a deadline. The
+        # system's timer service expires the call at the same exact time as a CancelScope
+        # deadline for a fraction of its cost (entering and leaving the scope was half of an
+        # ask); a call that settles first is just forgotten there, nothing to cancel.
         try:
             mailbox.put_nowait(call)
         except MailboxClosed:
             cell = self._cell
             error = cell.died_error(cell.exit_reason)
             raise error from error.__cause__
-        deadline = trio.current_time() + timeout
-        handle = self._cell.system._timers.call_at(deadline, lambda: _expire(call))
+        deadline = call.deadline = current_time() + timeout
+        self._cell.system._timers.expire_call(call)
         try:
             result = await call.wait()
-        except _AskExpired:
+        except AskExpired:
             raise AskTimeoutError(self, message, timeout) from None
-        finally:
-            handle.cancel()
-        if trio.current_time() >= deadline:
+        if current_time() >= deadline:
             # The reply came at the very instant of the deadline: the deadline wins, as with a
             # CancelScope (trio expires deadlines before it runs the tasks they woke).
             call.abandoned = True
@@ -226,7 +258,7 @@ class ActorRef:
         mailbox = self._mailbox
         if not mailbox.closed:
             mailbox.put_system(STOP)
-            mailbox._closed = True
+            mailbox.refuse()
         return await cell.wait_exit()
 
     async def shutdown(self, timeout: float | None = 5.0) -> ExitReason:
@@ -267,19 +299,6 @@ class ActorRef:
         if cell.exit_reason is not None and hasattr(cell.exit_reason, "exc"):
             error.__cause__ = cell.exit_reason.exc
         return error
-
-
-class _AskExpired(Exception):  # noqa: N818 - internal wake-up signal, never escapes
-    """Internal: an ask's deadline passed before its reply came."""
-
-
-def _expire(call: Call) -> None:
-    """Timer callback: wake an ask still waiting at its deadline, with ``_AskExpired``."""
-    task = call.task
-    if task is not None:
-        call.task = None
-        call.abandoned = True
-        trio.lowlevel.reschedule(task, outcome.Error(_AskExpired()))
 
 
 class ActorProxy:

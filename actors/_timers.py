@@ -10,12 +10,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 if TYPE_CHECKING:
+    from ._envelopes import Call
     from ._mailbox import Mailbox
 
 __all__ = ["TimerHandle", "TimerService"]
@@ -76,9 +78,16 @@ class TimerService:
         self._scope: trio.CancelScope | None = None
         self._waiting_until = math.inf
         self._compact_at = _MIN_COMPACT
+        # Asks' deadlines, in the order made: with one timeout (the default 5 s) they never
+        # decrease, so a FIFO holds them in deadline order at O(1), with no handle per ask.
+        self._calls: deque[Call] = deque()
+        self._calls_compact_at = _MIN_COMPACT
+        # trio's clock, read without the three calls of trio.current_time() (twice an ask).
+        self.now: Callable[[], float] = trio.lowlevel.current_clock().current_time
 
     def __len__(self) -> int:
-        return sum(1 for _, _, h in self._heap if h.active)
+        """Live timers: active ones on the heap and asks still waiting for their reply."""
+        return sum(1 for _, _, h in self._heap if h.active) + sum(c.waiting for c in self._calls)
 
     def call_at(
         self,
@@ -107,6 +116,31 @@ class TimerService:
             if self._scope is not None:
                 self._scope.deadline = deadline
         return handle
+
+    def expire_call(self, call: Call) -> None:
+        """Expire ``call`` (``call.expire()``) at ``call.deadline`` unless it settles first.
+
+        A settled call (replied, abandoned) needs no cancelling: calls that settled are dropped
+        from the front of the queue here and when the timer task wakes.
+        """
+        calls = self._calls
+        while calls and calls[0].task is None:
+            calls.popleft()
+        if len(calls) >= self._calls_compact_at:
+            # Calls that settled behind one still waiting stay until it leaves the front; drop
+            # them now and then, as the heap does, so they cannot pile up for a whole timeout.
+            calls = self._calls = deque(c for c in calls if c.task is not None)
+            self._calls_compact_at = max(_MIN_COMPACT, 2 * len(calls))
+        deadline = call.deadline
+        if calls and deadline < calls[-1].deadline:
+            # An earlier deadline than the last queued (a shorter timeout): the heap keeps it.
+            self.call_at(deadline, call.expire)
+            return
+        calls.append(call)
+        if deadline < self._waiting_until:
+            self._waiting_until = deadline
+            if self._scope is not None:
+                self._scope.deadline = deadline
 
     def deliver_after(
         self,
@@ -159,7 +193,12 @@ class TimerService:
                 callback()
             while heap and not heap[0][2].active:
                 heapq.heappop(heap)
-            self._waiting_until = heap[0][0] if heap else math.inf
+            calls = self._calls
+            while calls and (calls[0].task is None or calls[0].deadline <= now):
+                calls.popleft().expire()  # a no-op for a call that settled
+            self._waiting_until = min(
+                heap[0][0] if heap else math.inf, calls[0].deadline if calls else math.inf
+            )
             with trio.CancelScope(deadline=self._waiting_until) as scope:
                 self._scope = scope
                 await trio.sleep_forever()

@@ -35,14 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     info = _harness.machine_info(argv)
     print(
-        f"{info['date']} | {info['nproc']} cores | Python {info['python']} | {info['cpu']}",
+        f"{info['date']} | {info['nproc']} cores | load {info['load']} | Python {info['python']} "
+        f"| {info['cpu']}",
         flush=True,
     )
     table = _harness.run_modules(
         names, quick=args.quick, echo=lambda s: print(s, file=sys.stderr, flush=True)
     )
     print()
-    print(_harness.format_table(table))
+    print(_harness.format_tables(table))
     if not args.no_json:
         path = _harness.write_json(table, info, args.json)
         print(f"\nresults written to {path}")

@@ -10,12 +10,22 @@ from typing import Any
 
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows, timed_trio
 
-__all__ = ["ACTOR", "FLOOR", "PYKKA", "THREAD_ACTOR", "compare_actors"]
+__all__ = [
+    "ACTOR",
+    "CHANNEL_FLOOR",
+    "DEQUE_FLOOR",
+    "PYKKA",
+    "THREAD_ACTOR",
+    "THREAD_FLOOR",
+    "compare_actors",
+]
 
-FLOOR = "trio floor"
+DEQUE_FLOOR = "trio deque floor"
+CHANNEL_FLOOR = "trio channel floor"
 ACTOR = "arborist Actor"
 THREAD_ACTOR = "arborist ThreadActor"
 PYKKA = "pykka ThreadingActor"
+THREAD_FLOOR = "trio-thread round trip (SimpleQueue + run_sync_soon)"
 
 
 def compare_actors(
@@ -25,29 +35,39 @@ def compare_actors(
     per_thread: str,
     n: int,
     thread_n: int,
-    floor: Callable[[int], Awaitable[float]],
+    floors: Mapping[str, Callable[[int], Awaitable[float]]],
     actor: Callable[[int], Awaitable[float]],
     thread_class: type[Any] | None,
     thread_actor: Callable[[Any, int], Awaitable[float]],
     pykka_actor: Callable[[Any, int], float],
     targets: Mapping[str, Sequence[Target]],
     quick: bool,
+    thread_floor: Callable[[int], Awaitable[float]] | None = None,
+    extra: Mapping[str, Callable[[int], Awaitable[float]]] | None = None,
 ) -> list[Row]:
-    """Measure the floor, Actor, ThreadActor (if any) and pykka (if installed), alternating.
+    """Measure the floors, Actor, ThreadActor (if any) and pykka (if installed), alternating.
 
-    Each callable does ``n`` operations (``thread_n`` for the ThreadActor, whose row then says
-    so) and returns the seconds it timed itself.
+    Ratios are to the fastest floor of the run. Each callable does ``n`` operations
+    (``thread_n`` for the ThreadActor, whose row then says so) and returns the seconds it
+    timed itself.
     """
     impls: dict[str, Callable[[], float]] = {
-        FLOOR: lambda: timed_trio(floor, n),
-        ACTOR: lambda: timed_trio(actor, n),
+        name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in floors.items()
     }
-    counts = {FLOOR: n, ACTOR: n, PYKKA: n}
+    impls.update({name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in (extra or {}).items()})
+    impls[ACTOR] = lambda: timed_trio(actor, n)
+    counts = {**dict.fromkeys(floors, n), **dict.fromkeys(extra or {}, n), ACTOR: n, PYKKA: n}
     notes = {}
     if thread_class is not None:
         counts[THREAD_ACTOR] = thread_n
         notes[THREAD_ACTOR] = f"{thread_n:,} {per_thread}"
         impls[THREAD_ACTOR] = lambda: timed_trio(thread_actor, thread_class, thread_n)
+    if thread_floor is not None:
+        counts[THREAD_FLOOR] = thread_n
+        notes[THREAD_FLOOR] = (
+            f"{thread_n:,} {per_thread}; the least a trio task pays for a reply from a thread"
+        )
+        impls[THREAD_FLOOR] = lambda: timed_trio(thread_floor, thread_n)
     pykka = optional_import("pykka")
     if pykka is not None:
         impls[PYKKA] = lambda: pykka_actor(pykka, n)
@@ -56,7 +76,7 @@ def compare_actors(
         workload,
         samples,
         unit=unit,
-        floor=FLOOR,
+        floor=list(floors),
         per=counts,
         scale=1e6,
         notes=notes,

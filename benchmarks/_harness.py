@@ -62,6 +62,7 @@ __all__ = [
     "alternate",
     "discover",
     "format_table",
+    "format_tables",
     "machine_info",
     "optional_import",
     "repeats",
@@ -94,6 +95,9 @@ class Row:
         target: the targets with measured values, or ``""`` (``"<= 2.5x floor: 1.90x ok"``).
         met: whether the target was met, or None when there is no target.
         note: anything a reader must know (e.g. ``"1,000 actors, scaled per actor"``).
+        floor: the floor every ratio of this workload is relative to: the fastest of the
+            workload's floors in this run (``""`` in rows made before floors were named).
+        is_floor: whether this implementation is one of the workload's floors.
     """
 
     workload: str
@@ -105,6 +109,15 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    floor: str = ""
+    is_floor: bool = False
+
+    @property
+    def verdict(self) -> str:
+        """``"met"``, ``"missed"``, or ``""`` when the row has no target."""
+        if self.met is None:
+            return ""
+        return "met" if self.met else "missed"
 
 
 @attrs.frozen
@@ -185,7 +198,7 @@ def rows(
     samples: Mapping[str, Sequence[float]],
     *,
     unit: str,
-    floor: str,
+    floor: str | Sequence[str],
     per: float | Mapping[str, float] = 1.0,
     scale: float = 1.0,
     targets: Mapping[str, Sequence[Target]] | None = None,
@@ -198,25 +211,32 @@ def rows(
         samples: from ``alternate()``; values are divided by ``per`` then multiplied by
             ``scale`` (e.g. seconds for 200,000 messages, ``per=200_000, scale=1e6`` -> us/msg).
         unit: the unit after scaling.
-        floor: the implementation every ratio is relative to (must be in ``samples``).
+        floor: the floor implementation (must be in ``samples``), or several: every ratio
+            (and every ``Target`` relative to "floor") is then to the fastest of them in this
+            run, so a better floor added beside an old one raises every ratio honestly.
         per: divide each sample by this (operations per repetition); a mapping gives each
             implementation its own count (say so in its note).
         scale: multiply each sample by this after dividing.
         targets: ``{implementation: [Target, ...]}``; the row is met when all are.
         notes: ``{implementation: note}``.
     """
-    if floor not in samples:
-        raise ValueError(f"floor {floor!r} is not one of the implementations {list(samples)}")
+    floors = [floor] if isinstance(floor, str) else list(floor)
+    if not floors:
+        raise ValueError("rows() needs at least one floor implementation")
+    for name in floors:
+        if name not in samples:
+            raise ValueError(f"floor {name!r} is not one of the implementations {list(samples)}")
     counts = per if isinstance(per, Mapping) else dict.fromkeys(samples, per)
     scaled = {name: [v / counts[name] * scale for v in values] for name, values in samples.items()}
     medians = {name: statistics.median(values) for name, values in scaled.items()}
-    base = medians[floor]
+    fastest = min(floors, key=lambda name: medians[name])
+    base = medians[fastest]
     result = []
     for name, values in scaled.items():
         median = medians[name]
         target, met = "", None
         checks = [
-            t.check(median, medians, floor)
+            t.check(median, medians, fastest)
             for t in (targets or {}).get(name, ())
             if t.of is None or t.of in medians
         ]
@@ -234,6 +254,8 @@ def rows(
                 target=target,
                 met=met,
                 note=(notes or {}).get(name, ""),
+                floor=fastest,
+                is_floor=name in floors,
             )
         )
     return result
@@ -391,8 +413,64 @@ def format_table(table: Sequence[Row]) -> str:
     return "\n".join([render(lines[0]), sep, *(render(line) for line in lines[1:])])
 
 
+def _render(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int]) -> str:
+    lines = [tuple(header), *(tuple(cells) for cells in body)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+
+    def render(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    sep = (
+        "|"
+        + "|".join(
+            "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+        )
+        + "|"
+    )
+    return "\n".join([render(lines[0]), sep, *(render(line) for line in lines[1:])])
+
+
+def format_tables(table: Sequence[Row]) -> str:
+    """One Markdown table per workload, headed by its fastest floor and the verdicts.
+
+    Each table lists the workload's implementations fastest first (the floors are marked),
+    their medians, the ratio to the fastest floor of the same run, and each target with its
+    verdict (``met``/``missed``); the heading line counts the verdicts.
+    """
+    groups: dict[str, list[Row]] = {}
+    for row in table:
+        groups.setdefault(row.workload, []).append(row)
+    out = []
+    for workload, group in groups.items():
+        floor = next((r.floor for r in group if r.floor), "")
+        verdicts = [r.verdict for r in group if r.verdict]
+        summary = ""
+        if verdicts:
+            missed = verdicts.count("missed")
+            summary = f"; targets: {len(verdicts) - missed} met, {missed} missed"
+        heading = f"### {workload}" + (f" (fastest floor: {floor}{summary})" if floor else "")
+        body = [
+            (
+                row.implementation + (" [floor]" if row.is_floor else ""),
+                _fmt(row.median),
+                row.unit,
+                f"{row.ratio:.2f}",
+                row.target,
+                row.verdict,
+                row.note,
+            )
+            for row in sorted(group, key=lambda r: r.ratio)
+        ]
+        header = ("implementation", "median", "unit", "x floor", "target", "verdict", "note")
+        out.append(heading + "\n\n" + _render(header, body, {1, 3}))
+    return "\n\n".join(out)
+
+
 def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
-    """Date, cores, Python version, CPU model and the command, for the record."""
+    """Date, cores, load average (1/5/15 min), Python, CPU and the command, for the record."""
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -403,12 +481,17 @@ def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
     except OSError:
         pass
     command = "python -m benchmarks" + (" " + " ".join(argv) if argv else "")
+    try:
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        load = "unknown"
     return {
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "python": platform.python_version(),
         "cpu": cpu,
         "platform": platform.platform(),
+        "load": load,
         "command": command,
     }
 

@@ -4,26 +4,47 @@ Each repetition times N asks, one after another (each waits for its reply), with
 already spawned; start-up and shutdown are not timed.
 
 Implementations:
-- trio floor: two memory channels (request, reply) and a server task; the client sends a
-  request and awaits the reply, sequentially.
+- trio deque floor: the design's limit: a ``collections.deque`` of requests, a server task
+  parked with ``wait_task_rescheduled`` when it is empty and woken with ``reschedule``; the
+  client parks the same way and the server hands the reply straight to it
+  (``reschedule(client, Value(reply))``).
+- trio channel floor: two memory channels (request, reply) and a server task; the client sends
+  a request and awaits the reply, sequentially. (The first floor; kept for comparison.)
 - arborist Actor: ``await ref.ask(i)`` (default 5 s timeout, as users call it).
 - arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
 - pykka ThreadingActor: ``ref.ask(i)`` (blocking) from the main thread.
+- trio-thread round trip: a trio task puts each request on a ``queue.SimpleQueue`` that a
+  thread serves, and parks; the thread hands the reply back with
+  ``TrioToken.run_sync_soon``, which reschedules the caller. No actor at all: the least a
+  ThreadActor ask (trio caller, handler on a thread) can cost.
 
-Targets: arborist Actor within 1.33x of the floor, and ahead of pykka.
+Ratios are to the fastest floor of the run. Targets (issue #13): arborist Actor within 1.1x of
+the fastest floor, and ahead of pykka; ThreadActor's ask ahead of pykka's.
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
+from collections import deque
 from typing import Any
 
+import outcome
 import trio
 import trio.testing
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from arborist import actors
-from benchmarks._actor_bench import ACTOR, PYKKA, compare_actors
+from benchmarks._actor_bench import (
+    ACTOR,
+    CHANNEL_FLOOR,
+    DEQUE_FLOOR,
+    PYKKA,
+    THREAD_ACTOR,
+    compare_actors,
+)
 from benchmarks._harness import Row, Target
 
 __all__ = ["run"]
@@ -37,8 +58,67 @@ THREAD_N = 5_000
 QUICK_THREAD_N = 50
 
 
+def _abort(_: Any) -> Abort:
+    return Abort.SUCCEEDED
 
-async def trio_floor(n: int) -> float:
+
+async def deque_floor(n: int) -> float:
+    requests: deque[tuple[int, Task]] = deque()
+    parked: list[Task | None] = [None]
+
+    async def server() -> None:
+        while True:
+            if not requests:
+                parked[0] = current_task()
+                await wait_task_rescheduled(_abort)
+                continue
+            message, client = requests.popleft()
+            reschedule(client, outcome.Value(message + 1))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server)
+        await trio.testing.wait_all_tasks_blocked()
+        me = current_task()
+        started = time.perf_counter()
+        for i in range(n):
+            requests.append((i, me))
+            task = parked[0]
+            if task is not None:
+                parked[0] = None
+                reschedule(task)
+            await wait_task_rescheduled(_abort)
+        elapsed = time.perf_counter() - started
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
+async def thread_round_trip(n: int) -> float:
+    """The least a ThreadActor ask can cost: a request queued to a thread, and the reply sent
+    back through trio's token (``run_sync_soon``) straight to the parked caller."""
+    token = trio.lowlevel.current_trio_token()
+    requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    caller = current_task()
+
+    def deliver(value: int) -> None:
+        reschedule(caller, outcome.Value(value))
+
+    def serve() -> None:
+        while (item := requests.get()) is not None:
+            token.run_sync_soon(deliver, item + 1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    for i in range(n):
+        requests.put(i)
+        await wait_task_rescheduled(_abort)
+    elapsed = time.perf_counter() - started
+    requests.put(None)
+    thread.join()
+    return elapsed
+
+
+async def channel_floor(n: int) -> float:
     request_send, request_receive = trio.open_memory_channel[int](math.inf)
     reply_send, reply_receive = trio.open_memory_channel[int](math.inf)
 
@@ -118,11 +198,15 @@ def run(quick: bool) -> list[Row]:
         per_thread="asks, per ask",
         n=n,
         thread_n=QUICK_THREAD_N if quick else THREAD_N,
-        floor=trio_floor,
+        floors={DEQUE_FLOOR: deque_floor, CHANNEL_FLOOR: channel_floor},
         actor=arborist_actor,
         thread_class=thread_actor_class(),
         thread_actor=arborist_thread_actor,
         pykka_actor=pykka_actor,
-        targets={ACTOR: [Target(1.33), Target(1.0, of=PYKKA)]},
+        targets={
+            ACTOR: [Target(1.1), Target(1.0, of=PYKKA)],
+            THREAD_ACTOR: [Target(1.0, of=PYKKA)],
+        },
+        thread_floor=thread_round_trip,
         quick=quick,
     )

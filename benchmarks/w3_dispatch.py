@@ -16,10 +16,22 @@ the list of 10,000 values (that is how a dask task depends on keys).
 
 Implementations (one repetition = one full run of the graph, timed from "go" to "all done"):
 
-- trio floor: one task per node in one nursery; a node awaits the ``trio.Event`` of each
-  dependency, reads their results from a dict, stores its own and sets its event.
+- trio floor (the fastest; every ratio is to it): one task per node, started only once the
+  node is ready. Counters of unmet dependencies are computed first; the roots are started in
+  one nursery; a node reads its dependencies' results from a dict, stores its own, counts its
+  dependents down and starts, from its own task, each one that has nothing left to wait for.
+  No channel, no event, no coordinator task: one trio scheduler batch per chained node.
+- trio floor, events (the earlier floor, kept for comparison): all nodes started at once; a
+  node awaits the ``trio.Event`` of each dependency. About 1.5-4x slower than the above.
+- trio one task (the floor of ``inline=True``'s job, not of the default's): a single task
+  awaits each ready node's coroutine itself, in a dependency-counter loop. No task per node,
+  so no node runs concurrently with another: a different job from the default mode, where
+  each step is a task that can wait without holding up the others.
 - arborist rt.run: ``await rt.run(wf)`` on an open ``Runtime`` with the plan already built
-  and cached on the workflow (plan building is reported as its own row, below).
+  and cached on the workflow (plan building is reported as its own row, below). Default mode:
+  each step runs as its own task.
+- arborist inline=True: the same with every step declared ``inline=True`` (steps run in the
+  coordinator's task, one after another).
 - arborist plan+run: the same on a fresh, identical workflow: ``wf.plan()`` + ``rt.run(wf)``.
 - asyncio graphlib: ``graphlib.TopologicalSorter`` (built and prepared inside the timing)
   with a ``get_ready()``/``done()`` loop dispatching one asyncio task per node; finished
@@ -28,14 +40,15 @@ Implementations (one repetition = one full run of the graph, timed from "go" to 
   thread pool). Skipped when dask is not installed, and in quick mode (its import alone
   takes about a second).
 
-Unit: microseconds per step (lower is better; the note gives steps/second). Targets: arborist
-rt.run within 3x of the floor (i.e. at least a third of its steps/second) and ahead of dask
-on every shape.
+Unit: microseconds per step (lower is better; the note gives steps/second). Targets (issue
+#13): arborist rt.run, default mode, within 2x of the fastest floor (at least half its
+steps/second) and ahead of dask on every shape.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import graphlib
 import random
@@ -52,7 +65,10 @@ from benchmarks._harness import Row, Target, alternate, optional_import, repeats
 __all__ = ["Graph", "chain", "layered", "run", "wide"]
 
 FLOOR = "trio floor"
+FLOOR_EVENTS = "trio floor, events (old)"
+ONE_TASK = "trio one task (inline's job)"
 ARBORIST = "arborist rt.run"
+INLINE = "arborist inline=True"
 ARBORIST_COLD = "arborist plan+run"
 ASYNCIO = "asyncio graphlib"
 DASK = "dask threaded"
@@ -110,18 +126,19 @@ async def _join() -> int:
     return 0
 
 
-def build_workflow(graph: Graph, *, join_by_wait_for: bool) -> Workflow:
+def build_workflow(graph: Graph, *, join_by_wait_for: bool, inline: bool = False) -> Workflow:
     """An arborist workflow with the shape of ``graph`` (see the module docstring)."""
     wf = Workflow("w3")
     for name, deps in graph.items():
         if not deps:
-            wf.step(_noop0, name=name)
+            wf.step(_noop0, name=name, inline=inline)
         elif join_by_wait_for and len(deps) > 2:
-            wf.step(_join, name=name, wait_for=list(deps))
+            wf.step(_join, name=name, wait_for=list(deps), inline=inline)
         elif len(deps) == 1:
-            wf.step(_noop1, name=name, args={"a": result(deps[0])})
+            wf.step(_noop1, name=name, args={"a": result(deps[0])}, inline=inline)
         elif len(deps) == 2:
-            wf.step(_noop2, name=name, args={"a": result(deps[0]), "b": result(deps[1])})
+            args = {"a": result(deps[0]), "b": result(deps[1])}
+            wf.step(_noop2, name=name, args=args, inline=inline)
         else:
             raise ValueError(
                 f"node {name!r} has {len(deps)} dependencies; W3 builds 0, 1, 2 or a join"
@@ -154,10 +171,65 @@ def plan_time(make: Callable[[], Workflow]) -> float:
     return time.perf_counter() - started
 
 
-# -- trio floor --------------------------------------------------------------------------------
+# -- trio floors -------------------------------------------------------------------------------
+
+
+def _counters(graph: Graph) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Each node's count of unmet dependencies, and each node's dependents."""
+    missing = {name: len(deps) for name, deps in graph.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in graph}
+    for name, deps in graph.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    return missing, dependents
 
 
 async def trio_floor(graph: Graph) -> float:
+    started = time.perf_counter()
+    missing, dependents = _counters(graph)
+    results: dict[str, int] = {}
+
+    async with trio.open_nursery() as nursery:
+
+        async def node(name: str) -> None:
+            value = 1
+            for dep in graph[name]:
+                value += results[dep]
+            results[name] = value
+            for dependent in dependents[name]:
+                left = missing[dependent] - 1
+                missing[dependent] = left
+                if not left:
+                    nursery.start_soon(node, dependent)
+
+        for name, deps in graph.items():
+            if not deps:
+                nursery.start_soon(node, name)
+    return time.perf_counter() - started
+
+
+async def trio_one_task(graph: Graph) -> float:
+    started = time.perf_counter()
+    missing, dependents = _counters(graph)
+    results: dict[str, int] = {}
+
+    async def node(values: Sequence[int]) -> int:
+        return 1 + sum(values)
+
+    ready = collections.deque(name for name, deps in graph.items() if not deps)
+    while ready:
+        name = ready.popleft()
+        results[name] = await node([results[dep] for dep in graph[name]])
+        for dependent in dependents[name]:
+            left = missing[dependent] - 1
+            missing[dependent] = left
+            if not left:
+                ready.append(dependent)
+    await trio.lowlevel.checkpoint()
+    return time.perf_counter() - started
+
+
+async def trio_floor_events(graph: Graph) -> float:
     started = time.perf_counter()
     events = {name: trio.Event() for name in graph}
     results: dict[str, int] = {}
@@ -281,10 +353,14 @@ def run(quick: bool) -> list[Row]:
         graph = make_graph()
         steps = len(graph)
         wf = build_workflow(graph, join_by_wait_for=True)
+        wf_inline = build_workflow(graph, join_by_wait_for=True, inline=True)
         make_wf = functools.partial(build_workflow, graph, join_by_wait_for=True)
         impls: dict[str, Callable[[], float]] = {
             FLOOR: functools.partial(timed_trio, trio_floor, graph),
+            FLOOR_EVENTS: functools.partial(timed_trio, trio_floor_events, graph),
             ARBORIST: functools.partial(timed_trio, arborist_run, wf),
+            INLINE: functools.partial(timed_trio, arborist_run, wf_inline),
+            ONE_TASK: functools.partial(timed_trio, trio_one_task, graph),
             ARBORIST_COLD: functools.partial(timed_trio, arborist_plan_and_run, make_wf),
             ASYNCIO: functools.partial(asyncio_graphlib, graph),
         }
@@ -298,6 +374,8 @@ def run(quick: bool) -> list[Row]:
         notes = _rate_notes(samples, steps)
         notes[PLAN] = "building the plan only (cached on the workflow; not in the rt.run row)"
         notes[ARBORIST_COLD] += "; fresh workflow, plan not cached"
+        notes[ARBORIST] += "; default mode: a task per step"
+        notes[ONE_TASK] += "; no task per node: the floor of inline=True, not of the default"
         if DASK in notes:
             notes[DASK] += "; sync no-op functions, default thread pool"
         table.extend(
@@ -308,7 +386,7 @@ def run(quick: bool) -> list[Row]:
                 floor=FLOOR,
                 per=steps,
                 scale=1e6,
-                targets={ARBORIST: [Target(3.0), Target(1.0, of=DASK)]},
+                targets={ARBORIST: [Target(2.0), Target(1.0, of=DASK)]},
                 notes=notes,
             )
         )

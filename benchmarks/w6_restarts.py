@@ -11,14 +11,17 @@ Implementations:
 - arborist Supervisor: a ``Supervisor`` (one_for_one, permanent child) whose child actor tells
   itself a message in ``on_start`` and raises on it. Crash logging off (logger level), as the
   floor does not log.
-- arborist Supervisor + crash log: the same, with each crash formatted by ``logging`` into a
+- arborist Supervisor, async def child: the same supervisor whose child is a plain
+  ``async def`` function that raises right after it started (as the triotp child).
+- arborist Supervisor + crash log: the actor child, with each crash formatted by ``logging`` into a
   discarding stream (what a service with a log handler pays).
 - triotp supervisor: triotp 0.2 (it pins trio 0.19, so it runs in a throwaway venv, one
   subprocess per repetition; logbook output discarded). Full runs only; skipped, with a note
   printed, when the venv cannot be made.
 
-Targets: arborist within 2x of the floor's restarts per second; median crash-to-restarted
-latency <= 120 us.
+Targets (issue #13): an actor child within 1.5x of the floor's time per restart, an
+``async def`` child within 2x and ahead of triotp; median crash-to-restarted latency
+<= 120 us.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ QUICK_N = 50
 
 FLOOR = "trio floor"
 SUPERVISOR = "arborist Supervisor"
+FUNCTION = "arborist Supervisor, async def child"
 LOGGED = "arborist Supervisor + crash log"
 TRIOTP = "triotp supervisor"
 
@@ -113,12 +117,23 @@ class Crasher(actors.Actor):
         raise RuntimeError("crash")
 
 
+async def crasher_function(
+    n: int, crashes: list[float], starts: list[float], done: trio.Event
+) -> None:
+    starts.append(time.perf_counter())
+    if len(starts) > n:
+        done.set()
+        await trio.sleep_forever()
+    crashes.append(time.perf_counter())
+    raise RuntimeError("crash")
+
+
 class _Discard(io.TextIOBase):
     def write(self, text: str) -> int:
         return len(text)
 
 
-async def arborist_supervisor(n: int, log_crashes: bool) -> Measurement:
+async def arborist_supervisor(n: int, log_crashes: bool, child: Any = Crasher) -> Measurement:
     logger = logging.getLogger("arborist.supervision")
     level, propagate = logger.level, logger.propagate
     handler = logging.StreamHandler(_Discard())
@@ -131,7 +146,7 @@ async def arborist_supervisor(n: int, log_crashes: bool) -> Measurement:
     starts: list[float] = []
     done = trio.Event()
     spec = supervision.SupervisorSpec(
-        [supervision.ChildSpec("crasher", Crasher, (n, crashes, starts, done))],
+        [supervision.ChildSpec("crasher", child, (n, crashes, starts, done))],
         max_restarts=n + 10,
         max_seconds=3600.0,
     )
@@ -237,10 +252,14 @@ def run(quick: bool) -> list[Row]:
     implementations = {
         FLOOR: measure(FLOOR, lambda: trio.run(trio_floor, n)),
         SUPERVISOR: measure(SUPERVISOR, lambda: trio.run(arborist_supervisor, n, False)),
+        FUNCTION: measure(
+            FUNCTION, lambda: trio.run(arborist_supervisor, n, False, crasher_function)
+        ),
         LOGGED: measure(LOGGED, lambda: trio.run(arborist_supervisor, n, True)),
     }
     notes = {
         SUPERVISOR: "crash logging off (logger level), as the floor",
+        FUNCTION: "crash logging off",
         LOGGED: "each crash's traceback formatted by logging into a discarding stream",
     }
     if not quick:
@@ -267,7 +286,7 @@ def run(quick: bool) -> list[Row]:
         floor=FLOOR,
         per=n,
         scale=1e6,
-        targets={SUPERVISOR: [Target(2.0)]},
+        targets={SUPERVISOR: [Target(1.5)], FUNCTION: [Target(2.0), Target(1.0, of=TRIOTP)]},
         notes={name: note.rstrip("; ") for name, note in rate_notes.items()},
     )
     latency = rows(
@@ -276,12 +295,15 @@ def run(quick: bool) -> list[Row]:
         unit="us (median)",
         floor=FLOOR,
         scale=1e6,
-        targets={SUPERVISOR: [Target(120.0, absolute=True)]},
+        targets={
+            SUPERVISOR: [Target(120.0, absolute=True)],
+            FUNCTION: [Target(120.0, absolute=True), Target(1.0, of=TRIOTP)],
+        },
     )
     return cost + latency
 
 
 if __name__ == "__main__":
-    from benchmarks._harness import format_table
+    from benchmarks._harness import format_tables
 
-    print(format_table(run(quick="--quick" in sys.argv)))
+    print(format_tables(run(quick="--quick" in sys.argv)))

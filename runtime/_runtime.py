@@ -176,14 +176,15 @@ class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
 
     @classmethod
     def background(cls, **options: Any) -> BackgroundRuntime:
-        """A runtime on a thread of its own, for threaded programs (use it with ``with``).
+        """A runtime on a thread of its own, for threaded programs.
 
-        Its ``run``/``submit``/``fire_and_forget``/``schedule``/``close`` are thread-safe
+        Start it with ``with`` (or ``open()``, then ``close()``). It has the trio runtime's
+        verbs (``run``, ``start``, ``schedule``, ``fire_and_forget``, ...) as thread-safe
         blocking calls; ``options`` are the ``Runtime`` constructor's.
 
         Raises:
             TypeError, ValueError: a bad or unknown option, here (the runtime is built now and
-                entered on the runtime's thread by ``with``).
+                entered on the runtime's thread by ``with`` or ``open()``).
         """
         runtime = cls(**options)
         return BackgroundRuntime(lambda: runtime)

@@ -32,16 +32,26 @@ class FunctionActor(Actor):
         self._args = args
         self._kwargs = kwargs
 
-    async def on_start(self) -> None:
-        """Start the function in the actor's nursery (waiting for ``started()`` if it asks)."""
+    def on_start(self) -> Awaitable[None] | None:
+        """Start the function in the actor's nursery (waiting for ``started()`` if it asks).
+
+        Synchronous unless it waits: a plain function child's start makes no coroutine (W6).
+        """
         if type(self).takes_task_status:
-            await self.nursery.start(self._run_started)
-        else:
-            self.nursery.start_soon(self._run)
+            return self.nursery.start(self._run_started)
+        self.nursery.start_soon(self._run)
+        return None
 
     async def _run(self) -> None:
         try:
             await type(self).function(*self._args, **self._kwargs)
+        except Exception as exc:
+            if being_cancelled():
+                raise  # raised while the actor is killed: the nursery sorts it out, as always
+            # The crash ends the actor as a stop would, with the same Crashed(exc) reason the
+            # nursery would give; handing it over directly skips wrapping it in an exception
+            # group and sorting that out again (half of a function child's restart, W6).
+            self.stop(Crashed(exc))
         except trio.Cancelled as exc:
             if being_cancelled():
                 raise
@@ -57,6 +67,10 @@ class FunctionActor(Actor):
         status = _Status(task_status)
         try:
             await type(self).function(*self._args, task_status=status, **self._kwargs)
+        except Exception as exc:
+            if not status.called or being_cancelled():
+                raise  # a failed start (ActorStartError), or raised while killed: as always
+            self.stop(Crashed(exc))
         except trio.Cancelled as exc:
             if being_cancelled():
                 raise

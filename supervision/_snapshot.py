@@ -108,7 +108,7 @@ class NodeSnapshot:
 
     def label(self) -> str:
         """This node's line without the tree drawing: id, actor or strategy, state, counts."""
-        parts = [str(self.id)]
+        parts = [_id_text(self.id)]
         if self.strategy is not None:
             parts.append(str(self.strategy))
         elif self.actor is not None:
@@ -128,6 +128,13 @@ class NodeSnapshot:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _id_text(child_id: Hashable) -> str:
+    """A child id as a tree line shows it: a tuple's parts joined by colons, else ``str``."""
+    if isinstance(child_id, tuple):
+        return ":".join(_id_text(part) for part in child_id)
+    return str(child_id)
 
 
 def _render_children(node: NodeSnapshot, prefix: str, lines: list[str]) -> None:

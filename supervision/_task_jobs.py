@@ -11,6 +11,7 @@ import enum
 import inspect
 import math
 import time as _time
+import types
 import weakref
 from collections.abc import Callable, Generator
 from concurrent.futures import Future
@@ -330,14 +331,21 @@ def awaited_error(job: Job, exc: BaseException) -> Exception:
     return error
 
 
+def _plain_async_def(fn: Any) -> bool:
+    """Whether ``fn`` is a plain ``async def`` function: one attribute read, no unwrapping (W5)."""
+    return type(fn) is types.FunctionType and bool(fn.__code__.co_flags & inspect.CO_COROUTINE)
+
+
 def is_async(fn: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(fn):
+    if _plain_async_def(fn) or inspect.iscoroutinefunction(fn):
         return True
     call = getattr(fn, "__call__", None)  # noqa: B004  (an async __call__ on an instance)
     return call is not None and not inspect.isfunction(fn) and inspect.iscoroutinefunction(call)
 
 
 def check_fn(fn: Any, what: str) -> None:
+    if _plain_async_def(fn):
+        return  # callable, not a coroutine, not a generator (an async one has another flag)
     if inspect.iscoroutine(fn):
         raise TypeError(f"{what} takes the async function and its arguments, not a coroutine")
     if not callable(fn):

@@ -430,7 +430,7 @@ class TaskSupervisor(Actor):
     async def _run_child(self, job: Job) -> None:
         ledger = self._ledger
         try:
-            await self._call(job)
+            await (job._fn(*job._args) if job._is_async else self._call(job))  # (W5)
         except Exception as exc:
             ledger.fail(job, exc)
             log_job_failure(self, job, exc)

@@ -115,3 +115,55 @@ def test_the_table_has_one_line_per_row_under_a_header():
     assert len(lines) == 2 + len(table)
     assert "| ours " in lines[3]
     assert "2.00 |" in lines[3]
+
+
+def test_with_several_floors_every_ratio_and_target_is_to_the_fastest_floor_of_the_run():
+    samples = {"old floor": [4.0], "new floor": [2.0], "ours": [3.0]}
+
+    table = _harness.rows(
+        "W0 x",
+        samples,
+        unit="s",
+        floor=["old floor", "new floor"],
+        targets={"ours": [Target(1.4)]},
+    )
+
+    by_name = {row.implementation: row for row in table}
+    assert by_name["new floor"].ratio == 1.0
+    assert by_name["old floor"].ratio == 2.0
+    assert by_name["ours"].ratio == 1.5
+    assert by_name["ours"].target == "<= 1.4x floor: 1.50x MISSED"
+    assert {row.floor for row in table} == {"new floor"}
+    assert [row.is_floor for row in table] == [True, True, False]
+
+
+def test_a_floor_that_was_not_measured_is_named_in_the_error():
+    with pytest.raises(ValueError, match=r"floor 'deque' is not one of the implementations"):
+        _harness.rows("W0 x", {"floor": [1.0]}, unit="s", floor=["floor", "deque"])
+
+
+def test_the_report_has_one_table_per_workload_headed_by_its_fastest_floor_and_verdicts():
+    table = [
+        *_harness.rows(
+            "W1 a",
+            {"floor": [1.0], "ours": [2.0]},
+            unit="s",
+            floor="floor",
+            targets={"ours": [Target(1.5)]},
+        ),
+        *_harness.rows(
+            "W2 b",
+            {"floor": [1.0], "ours": [1.2]},
+            unit="s",
+            floor="floor",
+            targets={"ours": [Target(1.5)]},
+        ),
+    ]
+
+    text = _harness.format_tables(table)
+
+    assert "### W1 a (fastest floor: floor; targets: 0 met, 1 missed)" in text
+    assert "### W2 b (fastest floor: floor; targets: 1 met, 0 missed)" in text
+    ours_w1 = next(line for line in text.splitlines() if "| ours" in line)
+    assert "|    2.00 | <= 1.5x floor: 2.00x MISSED |" in ours_w1
+    assert "| missed " in ours_w1

@@ -343,10 +343,12 @@ RUNTIME_SCHEDULES = [
 ]
 
 RUNTIME_EMBED = [
+    "AsyncioRunHandle",
     "AsyncioRuntime",
     "BackgroundRuntime",
     "Host",
     "RuntimeFactory",
+    "ThreadRunHandle",
     "open_guest_runtime",
 ]
 

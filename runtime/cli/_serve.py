@@ -1,4 +1,7 @@
-"""``arborist serve`` (an application until SIGINT/SIGTERM) and ``arborist tree``."""
+"""``arborist serve`` (an application until SIGINT/SIGTERM) and ``arborist tree``.
+
+Both print the supervision tree (``serve`` with ``--tree``) and then the app's schedules.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import trio
 from .._runtime import Runtime
 from ._exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROG
 from ._observe import open_observers
+from ._schedules import write_schedules
 
 __all__ = ["AppSetupError", "serve", "tree"]
 
@@ -74,6 +78,7 @@ async def serve(args: argparse.Namespace, app: Any) -> int:
                     out.write(f"serving {args.target} (pid {os.getpid()}; Ctrl-C to stop)\n")
                     if args.tree:
                         out.write(f"{await rt.tree()}\n")
+                        write_schedules(rt.schedules(), out)
                     out.flush()
                     await stop.wait()
                 out.write(
@@ -114,6 +119,7 @@ async def tree(args: argparse.Namespace, app: Any) -> int:
     async with Runtime(shutdown_timeout=args.shutdown_timeout) as rt:
         await _set_up(app, rt, args.target)
         sys.stdout.write(f"{await rt.tree()}\n")
+        write_schedules(rt.schedules(), sys.stdout)
         sys.stdout.flush()
         await rt.aclose(timeout=0)  # only the tree was asked for: no grace for the app's work
     return EXIT_OK

@@ -2,14 +2,18 @@
 
 One thread, both event loops. We chose guest mode over a background thread for asyncio: no
 thread hop per call, no GIL contention between two busy loops, and cancelling an asyncio task
-that awaits ``rt.run`` cancels the run's waiting. Its methods are coroutines to await from
-asyncio code.
+that awaits ``rt.run`` cancels the run's waiting. A method is a coroutine to await from asyncio
+code where the trio ``Runtime``'s is (``run``, ``start``, ``unschedule``, ``tree``, ...), and a
+plain call where the trio ``Runtime``'s is (``schedule``, ``schedules``, ``fire_and_forget``,
+``pool``, ``subscribe``, ...): in guest mode trio runs on the loop's thread, between asyncio's
+callbacks, so those are called directly there (trio wakes for whatever they schedule).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,11 +21,25 @@ from typing import TYPE_CHECKING, Any
 import outcome
 import trio
 
-from ._host import Host, RuntimeFactory
+from arborist.actors._checks import check_callable
+
+from ..engine._errors import RuntimeClosedError
+from ._handles import AsyncioRunHandle
+from ._host import Host, RuntimeFactory, call_on_trio
 
 if TYPE_CHECKING:
+    from arborist.actors import Actor, ActorRef
     from arborist.supervision import Job, TreeSnapshot
+    from arborist.supervision._events import Unsubscribe
 
+    from .._recovery import RecoveryReport
+    from .._root import RuntimeShutdownReport
+    from .._runtime import Runtime
+    from ..engine._adaptive import Adaptive
+    from ..engine._handle import RunHandle
+    from ..engine._pools import Pool, PoolStatistics
+    from ..schedules._handle import ScheduleHandle, ScheduleTable
+    from ..store import RunInfo
     from ..workflow._workflow import Workflow
 
 __all__ = ["AsyncioRuntime", "open_guest_runtime"]
@@ -33,10 +51,12 @@ class AsyncioRuntime(Host):
     def __init__(self, loop: asyncio.AbstractEventLoop, factory: RuntimeFactory) -> None:
         super().__init__(factory)
         self._loop = loop
+        self._thread = threading.get_ident()
 
     async def _in_trio(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Await ``fn()`` as a trio task; cancelling the asyncio caller cancels it."""
         token = self._token
+        self._check_open()
         if token is None or self._nursery is None:
             raise RuntimeError("the asyncio runtime is not running")
         loop = self._loop
@@ -67,29 +87,151 @@ class AsyncioRuntime(Host):
             token.run_sync_soon(scope.cancel)
             raise
 
+    def _check_open(self) -> None:
+        if self._ended:
+            raise RuntimeClosedError(
+                "the asyncio runtime is closed (its `async with open_asyncio_runtime()` block "
+                "has ended); call it inside the block"
+            )
+
+    def _here(self) -> Runtime:
+        """The runtime, for a plain call made on the loop's thread (trio's thread too)."""
+        self._check_open()
+        if self._token is None or self._nursery is None:
+            raise RuntimeError("the asyncio runtime is not running")
+        if threading.get_ident() != self._thread:
+            raise RuntimeError(
+                "this AsyncioRuntime call was made off the asyncio loop's thread; call it "
+                "from the loop (e.g. loop.call_soon_threadsafe), or use Runtime.background() "
+                "from threads"
+            )
+        return self.runtime
+
+    # -- runs --------------------------------------------------------------------------------
+
     async def run(self, workflow: Workflow, /, **kwargs: Any) -> Any:
         """Run ``workflow`` to its result (``Runtime.run`` options)."""
         return await self._in_trio(functools.partial(self.runtime.run, workflow, **kwargs))
 
-    async def fire_and_forget(self, fn: Callable[..., Any], /, *args: Any) -> Job:
-        """Start ``fn(*args)`` as a job of the runtime; returns once it is accepted."""
-        start = functools.partial(self.runtime.fire_and_forget, fn, *args)
-        job: Job = await self._in_trio(_async(start))
-        return job
+    async def start(self, workflow: Workflow, /, **kwargs: Any) -> AsyncioRunHandle:
+        """Start a run of ``workflow`` and return its handle (``Runtime.start`` options).
 
-    async def schedule(self, *args: Any, **kwargs: Any) -> Any:
-        """Add a schedule (see ``Runtime.schedule``)."""
-        add = functools.partial(self.runtime.schedule, *args, **kwargs)
-        return await self._in_trio(_async(add))
+        Every check happens before this returns; ``await handle.result()`` waits for the run.
+        """
+        start = functools.partial(self.runtime.start, workflow, **kwargs)
+        handle: RunHandle = await self._in_trio(start)
+        return AsyncioRunHandle(handle, self._in_trio)
 
-    async def call(self, fn: Callable[..., Awaitable[Any]], /, *args: Any) -> Any:
-        """Await ``fn(*args)`` in trio (for anything the runtime offers)."""
-        return await self._in_trio(functools.partial(fn, *args))
+    async def get_run(self, run_id: str, /) -> AsyncioRunHandle:
+        """The handle of run ``run_id`` (see ``Runtime.get_run``)."""
+        handle: RunHandle = await self._in_trio(functools.partial(self.runtime.get_run, run_id))
+        return AsyncioRunHandle(handle, self._in_trio)
+
+    async def resume(self, state: Any, /, **kwargs: Any) -> Any:
+        """Resume a halted run and wait for its result (see ``Runtime.resume``)."""
+        return await self._in_trio(functools.partial(self.runtime.resume, state, **kwargs))
+
+    async def cancel_run(self, run_id: str, /, **kwargs: Any) -> None:
+        """Cancel run ``run_id`` and wait until it is rolled back (``Runtime.cancel_run``)."""
+        await self._in_trio(functools.partial(self.runtime.cancel_run, run_id, **kwargs))
+
+    async def runs(self, **filters: Any) -> list[RunInfo]:
+        """The runs recorded in the store, newest first (see ``Runtime.runs``)."""
+        found: list[RunInfo] = await self._in_trio(functools.partial(self.runtime.runs, **filters))
+        return found
+
+    @property
+    def recovery_report(self) -> RecoveryReport | None:
+        """What recovery did when the runtime was entered (``Runtime.recovery_report``)."""
+        return self.runtime.recovery_report
+
+    # -- schedules (plain calls, as on the trio Runtime) ------------------------------------
+
+    def schedule(self, *args: Any, **kwargs: Any) -> ScheduleHandle:
+        """Add a schedule (see ``Runtime.schedule``); never blocks, returns its handle."""
+        return self._here().schedule(*args, **kwargs)
+
+    async def unschedule(self, name: str) -> None:
+        """Remove the schedule ``name`` (see ``Runtime.unschedule``)."""
+        await self._in_trio(functools.partial(self.runtime.unschedule, name))
+
+    def schedules(self) -> ScheduleTable:
+        """Every schedule with its next fire time, state and runs; prints as a table."""
+        return self._here().schedules()
+
+    def pause_schedule(self, name: str) -> None:
+        """Pause ``name`` (see ``Runtime.pause_schedule``)."""
+        self._here().pause_schedule(name)
+
+    def resume_schedule(self, name: str) -> None:
+        """Resume a paused schedule from its next tick."""
+        self._here().resume_schedule(name)
+
+    def run_schedule_now(self, name: str) -> None:
+        """Tick ``name`` now (its overlap policy and max_runs apply)."""
+        self._here().run_schedule_now(name)
+
+    # -- jobs, actors, pools, events --------------------------------------------------------
+
+    def fire_and_forget(
+        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None
+    ) -> Job:
+        """Start ``fn(*args)`` as a job of the runtime (see ``Runtime.fire_and_forget``)."""
+        return self._here().fire_and_forget(fn, *args, name=name)
+
+    async def spawn(self, actor_class: type[Actor], /, *args: Any, **kwargs: Any) -> ActorRef:
+        """Start an actor under the runtime (see ``Runtime.spawn``) and return its ref.
+
+        ``ref.tell(message)`` is a plain call from asyncio; ``await rt.call(ref.ask, message)``
+        awaits a reply.
+        """
+        spawn = functools.partial(self.runtime.spawn, actor_class, *args, **kwargs)
+        ref: ActorRef = await self._in_trio(spawn)
+        return ref
 
     async def tree(self) -> TreeSnapshot:
         """A snapshot of the runtime's supervision tree."""
         snapshot: TreeSnapshot = await self._in_trio(self.runtime.tree)
         return snapshot
+
+    def pool(self, name: str, limit: int | Adaptive) -> Pool:
+        """Declare (or reconfigure) the named pool ``name`` (see ``Runtime.pool``)."""
+        return self._here().pool(name, limit)
+
+    def pool_statistics(self) -> list[PoolStatistics]:
+        """A snapshot of every named pool, in name order."""
+        return self._here().pool_statistics()
+
+    def subscribe(self, handler: Callable[[Any], Any], *, only: Any = None) -> Unsubscribe:
+        """Call ``handler(event)`` for every event (see ``Runtime.subscribe``).
+
+        In guest mode the handler runs on the asyncio thread, between trio's steps.
+        """
+        return self._here().subscribe(handler, only=only)
+
+    async def aclose(self, *, timeout: float | None = None) -> RuntimeShutdownReport:
+        """Shut the runtime down gracefully now and return the report; idempotent.
+
+        As ``Runtime.aclose``: new work is refused from here on; leaving the ``async with``
+        block afterwards only stops trio's guest run.
+        """
+        close = functools.partial(self.runtime.aclose, timeout=timeout)
+        report: RuntimeShutdownReport = await self._in_trio(close)
+        self.report = report
+        return report
+
+    async def call(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Call ``fn(*args)`` in a trio task and return its value (for anything trio-side).
+
+        ``fn`` is an async function (awaited in trio) or a plain function (called in the
+        trio task; blocking work belongs in ``fire_and_forget`` or a ``def`` step). An
+        awaitable that a plain function returns is awaited too.
+
+        Raises:
+            TypeError: ``fn`` is not callable.
+        """
+        check_callable(fn, "aio.call fn", hint="; pass a function and its arguments")
+        return await self._in_trio(functools.partial(call_on_trio, fn, *args))
 
 
 def _settle(future: asyncio.Future[Any], result: outcome.Outcome[Any]) -> None:
@@ -99,13 +241,6 @@ def _settle(future: asyncio.Future[Any], result: outcome.Outcome[Any]) -> None:
         future.set_exception(result.error)
     else:
         future.set_result(result.unwrap())
-
-
-def _async(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
-    async def call() -> Any:
-        return fn()
-
-    return call
 
 
 @asynccontextmanager

@@ -6,16 +6,17 @@ An embedding does not know how to build the runtime it hosts: it is given a fact
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 if TYPE_CHECKING:
     from .._runtime import Runtime, RuntimeShutdownReport
 
-__all__ = ["Host", "RuntimeFactory"]
+__all__ = ["Host", "RuntimeFactory", "call_on_trio"]
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager["Runtime"]]
 """Makes the runtime an embedding hosts: ``functools.partial(Runtime, **options)``."""
@@ -30,19 +31,23 @@ class Host:
         self._token: trio.lowlevel.TrioToken | None = None
         self._nursery: trio.Nursery | None = None
         self._stop: trio.Event | None = None
+        self._ended = False  # the trio run hosting the runtime has returned
         self.report: RuntimeShutdownReport | None = None
         """What the shutdown cut (set once the runtime has closed)."""
 
     async def _serve(self, ready: Callable[[], None]) -> None:
-        async with self._factory() as rt, trio.open_nursery() as nursery:
-            self._runtime = rt
-            self._token = trio.lowlevel.current_trio_token()
-            self._nursery = nursery
-            self._stop = trio.Event()
-            ready()
-            await self._stop.wait()
-            self.report = await rt.aclose()
-            nursery.cancel_scope.cancel()
+        try:
+            async with self._factory() as rt, trio.open_nursery() as nursery:
+                self._runtime = rt
+                self._token = trio.lowlevel.current_trio_token()
+                self._nursery = nursery
+                self._stop = trio.Event()
+                ready()
+                await self._stop.wait()
+                self.report = await rt.aclose()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._ended = True
 
     @property
     def runtime(self) -> Runtime:
@@ -50,3 +55,14 @@ class Host:
         if self._runtime is None:
             raise RuntimeError("the runtime is not running")
         return self._runtime
+
+
+async def call_on_trio(fn: Callable[..., Any], /, *args: Any) -> Any:
+    """``fn(*args)`` in the calling trio task, awaiting what it returns if that is awaitable.
+
+    What ``rt.call`` runs on the trio side: an async function is awaited, a plain one called.
+    """
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        value = await value
+    return value

@@ -34,12 +34,16 @@ The algorithm, all of it inside the coordinator's single-threaded message loop:
 8. With a store, the coordinator journals each of these transitions (``_journal``): a step's
    dependents count down, and the run ends, only once what they depend on is durable; a run
    recovered from its journal starts at step 1 with its journaled state (``_replay``).
+
+A step's exit is a message to the coordinator, except while the coordinator is idle: then
+the step's task handles it at once, in the coordinator's context (``_exits_here``).
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -55,16 +59,15 @@ from ._events import (
     StepFailed,
     StepFinished,
     StepRetried,
-    StepSkipped,
     StepStarted,
 )
+from ._exits_here import ExitsHere
 from ._graph import RunGraph
 from ._handle import RunHandle, StepRecord
 from ._journal import Journal, JournalCommitted, never_retried
 from ._ledger import RunLedger
-from ._messages import CancelRun, Redispatch, RolledBack, RunInline, Suspend
+from ._messages import CancelRun, HandlerCrashed, Redispatch, RolledBack, RunInline, Suspend
 from ._replay import restore
-from ._run_end import RunEnding
 from ._run_log import announce_started
 from ._saga import HaltedRun, UndoEntry
 from ._step_runner import (
@@ -76,6 +79,7 @@ from ._step_runner import (
     guard_error,
     retry_after,
 )
+from ._tables import tables_of
 
 if TYPE_CHECKING:
     from ..store import Receipt
@@ -90,7 +94,7 @@ __all__ = ["Coordinator"]
 _STATUS = ("ok", "failed", "cancelled")
 
 
-class Coordinator(RunEnding):
+class Coordinator(ExitsHere):
     """Drives one workflow run (see the module docstring for the algorithm)."""
 
     owns_nursery = True
@@ -129,6 +133,8 @@ class Coordinator(RunEnding):
         self._wf = plan.workflow.name
         self._returns = plan.returns
         self._graph = graph = RunGraph(plan)
+        self._tables = tables = tables_of(plan)
+        self._step_of = tables.steps
         self._index = graph.index
         self._ledger = RunLedger(self._wf, self._run_id, graph.index)
         self._tolerant = frozenset(
@@ -148,7 +154,10 @@ class Coordinator(RunEnding):
 
     async def on_start(self) -> None:
         self._handle._coordinator = self.ref
-        self._started = trio.current_time()
+        self._mailbox = self.ref._mailbox
+        self._task = trio.lowlevel.current_task()
+        self._now = trio.lowlevel.current_clock().current_time  # trio.current_time, one call
+        self._started = self._now()
         self._steps: trio.Nursery = await self.nursery.start(_steps_nursery)
         self._runner = StepRunner(
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
@@ -156,6 +165,9 @@ class Coordinator(RunEnding):
         if self._journal is not None:
             self._journal.bind(self.ref.tell, self.send_after)
             self._runner.journal = self._journal
+        self._runner.handle_here = self._handle_exit_here
+        self._runner.completed_here = self._completed_here
+        self._runner.plain = self._tables.plain
         caller, self._caller_context = self._caller_context, None
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
@@ -191,6 +203,8 @@ class Coordinator(RunEnding):
         elif kind is Suspend:
             self._suspend()
             return
+        elif kind is HandlerCrashed:
+            raise message.error
         else:
             raise TypeError(f"coordinator of run {self._run_id} got an unknown message {message!r}")
         self._dispatch()
@@ -221,13 +235,21 @@ class Coordinator(RunEnding):
         running = self._running
         limit = self._limit
         plan = self._plan
+        step_of = self._step_of
+        arguments = self._tables.arguments
+        pending = self._kwargs
+        events = self._events
+        journal = self._journal
+        now_ = self._now
+        start_soon = self._steps.start_soon
+        actor = self._runner.actor
         while ready and len(running) < limit and not self._stopping and self._halt is None:
-            name, attempt = graph.pop()
-            step = plan.step(name)
-            kwargs = self._kwargs.get(name)
+            _, name, attempt = heappop(ready)  # graph.pop(): first in plan order
+            step = step_of[name]
+            kwargs = pending.get(name)
             if kwargs is None:
                 try:
-                    kwargs = plan.arguments_for(name, self._inputs, graph.results)
+                    kwargs = arguments(plan, name, self._inputs, graph.results)
                 except LookupError as exc:
                     self._fail_at_dispatch(name, attempt, exc)
                     continue
@@ -244,21 +266,21 @@ class Coordinator(RunEnding):
                         continue
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
-                self._kwargs[name] = kwargs
-            now = trio.current_time()
-            if self._events:
+                pending[name] = kwargs
+            now = now_()
+            if events:
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
-                self._events.emit(event)
+                events.emit(event)
             running[name] = now
-            if self._journal is not None and self._journal.started(
+            if journal is not None and journal.started(
                 step, functools.partial(self._launch, step, attempt, now)
             ):
                 continue  # on_resume="fail"/"halt": called once its start is durable
             if step.inline:
                 self.ref.tell(RunInline(name, attempt))
                 continue
-            self._steps.start_soon(self._runner.actor, step, attempt, kwargs, now)
+            start_soon(actor, step, attempt, kwargs, now)
 
     def _launch(self, step: Step, attempt: int, start: float) -> None:
         """Start an attempt whose start had to be durable first (see ``_dispatch``)."""
@@ -278,7 +300,7 @@ class Coordinator(RunEnding):
         if self._stopping:  # the run failed or was cancelled after this step was dispatched
             self._on_step_exit(StepExit(CANCELLED, name, attempt, start))
             return
-        step = self._plan.step(name)
+        step = self._step_of[name]
         self._on_step_exit(await self._runner.inline(step, attempt, self._kwargs[name], start))
 
     # -- step exits --------------------------------------------------------------------------
@@ -289,13 +311,10 @@ class Coordinator(RunEnding):
         kind = message.kind
         value = message.value
         status = _STATUS[kind]
-        if kind == DONE and type(value) is Again:
-            status = "again"
-        elif kind == DONE and type(value) is Halt:
-            status = "halted"
-        self._handle.records.append(
-            StepRecord(name, message.attempt, message.start, message.end, status)
-        )
+        if kind == DONE and (type(value) is Again or type(value) is Halt):
+            status = "again" if type(value) is Again else "halted"
+        # handle._note, inlined: the record of the attempt (a StepRecord once read)
+        self._handle._pending.append((name, message.attempt, message.start, message.end, status))
         if message.ctx is not None and message.ctx._children and status != "ok":
             # Child runs that completed in an attempt that did not complete (failed, cancelled,
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.
@@ -320,7 +339,7 @@ class Coordinator(RunEnding):
                 self._journal.cancelled(name)
             if self._events:
                 at, took, attempt = message.end, message.end - message.start, message.attempt
-                where = self._plan.step(name).executor
+                where = self._step_of[name].executor
                 self._events.emit(
                     StepCancelled(self._run_id, self._wf, name, attempt, at, took, where)
                 )
@@ -332,7 +351,7 @@ class Coordinator(RunEnding):
             self._journal.halted(name, reason)
 
     def _on_step_done(self, name: str, message: StepExit) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         value = message.value
         journal = self._journal
         receipt = None
@@ -359,7 +378,10 @@ class Coordinator(RunEnding):
             wf, waited = self._wf, message.waited
             event = StepFinished(self._run_id, wf, name, message.attempt, at, took, where, waited)
             self._events.emit(event)
-        self._resolve_after(receipt, name, ok=True)
+        if receipt is None:
+            self._resolve(name, ok=True)
+        else:
+            self._resolve_after(receipt, name, ok=True)
 
     def _resolve_after(self, receipt: Receipt | None, name: str, *, ok: bool) -> None:
         """Resolve ``name`` now, or once ``receipt``'s write is durable (a durable run)."""
@@ -378,7 +400,7 @@ class Coordinator(RunEnding):
         self._on_step_failed(name, message)
 
     def _on_step_failed(self, name: str, message: StepExit) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         attempt = message.attempt
         error = message.error
         if error is None:
@@ -411,7 +433,7 @@ class Coordinator(RunEnding):
     def _fail_at_dispatch(self, name: str, attempt: int, error: BaseException) -> None:
         now = trio.current_time()
         if self._events:
-            where = self._plan.step(name).executor
+            where = self._step_of[name].executor
             self._events.emit(
                 StepFailed(self._run_id, self._wf, name, attempt, now, 0.0, error, True, where)
             )
@@ -433,7 +455,7 @@ class Coordinator(RunEnding):
             self._cancel_everything()
 
     def _on_again(self, name: str, message: StepExit, again: Again) -> None:
-        step = self._plan.step(name)
+        step = self._step_of[name]
         count = self._again.get(name, 0) + 1
         self._again[name] = count
         if count > step.max_again:
@@ -459,28 +481,6 @@ class Coordinator(RunEnding):
             return  # the run stopped meanwhile
         del self._waits[message.name]
         self._graph.push(message.name, message.attempt)
-
-    # -- resolution and skips ----------------------------------------------------------------
-
-    def _resolve(self, name: str, *, ok: bool) -> None:
-        """``name`` is resolved: its dependents count down; record those that are skipped."""
-        if self._stopping:
-            return
-        for dependent, because in self._graph.resolve(name, ok=ok):
-            self._skipped(dependent, because)
-
-    def _skipped(self, name: str, because: str | None) -> Receipt | None:
-        """Record and report that ``name`` was skipped (the graph has resolved it).
-
-        Returns:
-            The journal's receipt for the skip (a durable run), else None.
-        """
-        self._ledger.skipped.append(name)
-        now = trio.current_time()
-        self._handle.records.append(StepRecord(name, 0, now, now, "skipped"))
-        if self._events:
-            self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
-        return None if self._journal is None else self._journal.skipped(name, because)
 
 
 async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:

@@ -11,18 +11,21 @@ returns it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import outcome
 
 from ._errors import StepSkippedError
+from ._tables import is_outcome, tables_of
 
 if TYPE_CHECKING:
     from ..workflow._planner import Plan
     from ._saga import HaltedRun
 
 __all__ = ["RunGraph"]
+
+_NONE_SKIPPED: tuple[tuple[str, str], ...] = ()  # resolve's answer when nothing was skipped
 
 
 class RunGraph:
@@ -52,14 +55,12 @@ class RunGraph:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.index = {step.name: i for i, step in enumerate(plan.steps)}
+        tables = tables_of(plan)
+        self.index = tables.index
         self._returns = plan.returns
         self._dependents = plan.dependents
         self._outcome_deps = plan.outcome_dependencies
-        self._needs = {
-            name: plan.value_dependencies[name] | plan.outcome_dependencies[name]
-            for name in plan.dependencies
-        }
+        self._needs = tables.needs
         self._waiting: dict[str, int] = {}
         self._consumers: dict[str, int] = {}
         self._blocked: dict[str, str] = {}
@@ -141,10 +142,8 @@ class RunGraph:
     def completed(self, name: str, value: Any) -> None:
         """``name`` produced ``value``: keep it if needed (it resolves with ``resolve``)."""
         self.resolved += 1
-        if self.needed(name):
-            self.results[name] = (
-                outcome.Value(value) if isinstance(value, outcome.Outcome) else value
-            )
+        if self._consumers[name] > 0 or name == self._returns:  # self.needed(name)
+            self.results[name] = outcome.Value(value) if is_outcome(value) else value
 
     def failed_as_outcome(self, name: str, error: BaseException) -> None:
         """``name`` failed, and its failure is an outcome some step takes: record it."""
@@ -160,7 +159,7 @@ class RunGraph:
         if self.needed(name):
             self.results[name] = outcome.Error(StepSkippedError(name, because))
 
-    def resolve(self, name: str, *, ok: bool) -> list[tuple[str, str]]:
+    def resolve(self, name: str, *, ok: bool) -> Sequence[tuple[str, str]]:
         """``name`` is resolved: count down its dependents and make the ready ones ready.
 
         Returns:
@@ -170,6 +169,13 @@ class RunGraph:
         waiting = self._waiting
         blocked = self._blocked
         dependents = self._dependents
+        if ok and not blocked:  # the common case: nothing can be skipped
+            for dependent in dependents[name]:
+                left = waiting[dependent] - 1
+                waiting[dependent] = left
+                if left == 0:
+                    heapq.heappush(self.ready, (self.index[dependent], dependent, 1))
+            return _NONE_SKIPPED
         outcome_deps = self._outcome_deps
         skipped: list[tuple[str, str]] = []
         work = [(name, ok)]

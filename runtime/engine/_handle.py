@@ -50,12 +50,30 @@ class RunHandle:
         self._value: Any = None
         self._error: BaseException | None = None
         self._coordinator: ActorRef | None = None
-        self.records: list[StepRecord] = []
+        self._records: list[StepRecord] = []
+        self._pending: list[tuple[str, int, float, float, str]] = []  # not yet StepRecords
         self._undo_log: list[Any] = []
         self._on_done: Any = None
         self._durable = False  # journaled: a shutdown suspends it instead of cancelling it
         self.started_at: float = trio.current_time()
         self.finished_at: float | None = None
+
+    @property
+    def records(self) -> list[StepRecord]:
+        """Every attempt so far, in the order they ended (skipped steps included).
+
+        The coordinator notes attempts as plain tuples; they become ``StepRecord`` objects here,
+        on the first read after them (always the same list).
+        """
+        pending = self._pending
+        if pending:
+            self._records.extend([StepRecord(*fields) for fields in pending])
+            pending.clear()
+        return self._records
+
+    def _note(self, step: str, attempt: int, start: float, end: float, status: str) -> None:
+        """Record how an attempt ended (see ``records``)."""
+        self._pending.append((step, attempt, start, end, status))
 
     @property
     def done(self) -> bool:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["CancelRun", "Redispatch", "RolledBack", "RunInline", "Suspend"]
+__all__ = ["CancelRun", "HandlerCrashed", "Redispatch", "RolledBack", "RunInline", "Suspend"]
 
 
 class CancelRun:
     """Cancel the run (sent by ``RunHandle.cancel``)."""
 
     __slots__ = ()
+
+
+class HandlerCrashed:
+    """Self-message: handling a step's exit in the step's task raised; crash with ``error``."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class Redispatch:

@@ -29,6 +29,8 @@ from ._remote import run_remote_step, step_info
 from ._threads import run_in_thread
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..workflow._workflow import Step
     from ._journal import Journal
     from ._pools import Pool
@@ -58,7 +60,8 @@ DEFAULT_COMPENSATE_ATTEMPTS: Final = 3
 class StepExit:
     """Message from a step actor to its coordinator: how one attempt ended.
 
-    ``decision`` is the compensate function's ``RetryStep`` when it asked for a retry.
+    ``decision`` is the compensate function's ``RetryStep`` when it asked for a retry;
+    ``end`` defaults to now.
     """
 
     __slots__ = (
@@ -85,12 +88,13 @@ class StepExit:
         error: BaseException | None = None,
         decision: RetryStep | None = None,
         ctx: StepContext | None = None,
+        end: float | None = None,
     ) -> None:
         self.kind = kind
         self.name = name
         self.attempt = attempt
         self.start = start
-        self.end = trio.current_time()
+        self.end = trio.current_time() if end is None else end
         self.value = value
         self.error = error
         self.decision = decision
@@ -119,6 +123,13 @@ class StepRunner:
         self.waited: dict[str, float] = {}  # step -> seconds its attempt waited for pools
         self.journal: Journal | None = None
         """The run's journal writer (a durable run), given to each step's context."""
+        self.now = trio.lowlevel.current_clock().current_time  # trio.current_time, one call
+        self.handle_here: Callable[[StepExit], bool] | None = None
+        """The coordinator's fast path: handle an exit now if it is idle (True: handled)."""
+        self.completed_here: Callable[[str, int, float, Any], bool] | None = None
+        """Its faster path for an attempt without a context that returned a value."""
+        self.plain: frozenset[str] = frozenset()
+        """Steps whose function is awaited directly (``PlanTables.plain``), without pools."""
 
     def context(self, step: Step, attempt: int) -> StepContext:
         """A fresh context for one attempt of ``step``."""
@@ -140,11 +151,18 @@ class StepRunner:
         ctx = self.context(step, attempt) if step.context_param is not None else None
         try:
             try:
-                value = await self.execute(step, attempt, kwargs, ctx)
+                if step.name in self.plain and not self.run_pools:
+                    value = await step.fn(**kwargs)  # what ``execute`` comes down to
+                else:
+                    value = await self.execute(step, attempt, kwargs, ctx)
             except Exception as exc:
                 message = await self.compensate(step, attempt, start, exc, ctx)
             else:
-                message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx)
+                here = self.completed_here
+                if ctx is None and here is not None and here(step.name, attempt, start, value):
+                    return
+                end = self.now()
+                message = StepExit(DONE, step.name, attempt, start, value=value, ctx=ctx, end=end)
         except BaseException as exc:
             message, propagate = self.escaped(step, attempt, start, exc, ctx)
             self.report(message)
@@ -192,6 +210,9 @@ class StepRunner:
         """Tell the coordinator how an attempt ended (dropped if the run is already over)."""
         if self.waited:
             message.waited = self.waited.pop(message.name, 0.0)
+        handle_here = self.handle_here
+        if handle_here is not None and handle_here(message):
+            return
         try:
             self.coordinator.tell(message)
         except ActorDeadError:

@@ -112,6 +112,40 @@ async def test_answered_timed_out_and_cancelled_asks_leave_no_timer_behind(syste
     assert len(system._timers) == 0
 
 
+async def test_a_shorter_timeout_made_after_a_default_ask_still_expires_at_its_own_deadline(
+    system, autojump_clock
+):
+    ref = await system.spawn(Slow, [])
+    other = await system.spawn(Slow, [])
+    start = trio.current_time()
+    ended: dict[str, float] = {}
+
+    async def ask_and_time(name: str, target, timeout: float = DEFAULT_ASK_TIMEOUT) -> None:
+        with pytest.raises(AskTimeoutError):
+            await target.ask(60.0, timeout=timeout)
+        ended[name] = trio.current_time() - start
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ask_and_time, "default", ref)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(ask_and_time, "short", other, 1.0)
+
+    assert ended == {"short": 1.0, "default": 5.0}
+
+
+async def test_answered_asks_behind_one_still_waiting_do_not_pile_up(system, autojump_clock):
+    slow = await system.spawn(Slow, [])
+    fast = await system.spawn(Fragile)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(slow.ask, 4.0)  # waits at the front of the asks' deadlines
+        await trio.testing.wait_all_tasks_blocked()
+        for index in range(2000):
+            assert await fast.ask(index) == index
+        assert len(system._timers) == 1
+        assert len(system._timers._calls) < 200
+
+
 async def test_a_timed_out_callee_keeps_working_and_its_late_reply_is_discarded(
     system, autojump_clock
 ):

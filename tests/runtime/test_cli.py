@@ -679,6 +679,15 @@ def test_tree_shows_every_schedule_the_app_made_and_does_not_wait_for_its_jobs(p
     assert "daily" in done.stdout
 
 
+def test_tree_prints_the_apps_schedules_as_a_table_after_the_tree(project):
+    done = arborist(project, "tree", "apps:two_schedules_and_a_long_job")
+
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.split("\n\n", 1)[1].splitlines()
+    assert table[0].split()[:2] == ["schedule", "trigger"]
+    assert sorted(row.split()[0] for row in table[1:]) == ["daily", "hourly"]
+
+
 def test_tree_of_the_cli_example_shows_its_inventory_actor():
     done = arborist(EXAMPLES.parent, "tree", "examples/cli_app.py")
 

@@ -211,7 +211,7 @@ def test_fire_and_forget_from_asyncio_runs_the_job():
 
     async def main():
         async with open_asyncio_runtime() as rt:
-            await rt.fire_and_forget(job, 7)
+            rt.fire_and_forget(job, 7)
         # Leaving the block shut the runtime down gracefully: the job has run.
 
     asyncio.run(main())

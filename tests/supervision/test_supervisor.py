@@ -5,6 +5,7 @@ import math
 
 import pytest
 import trio
+import trio.testing
 from sup_helpers import FailingWorker, Log, Worker, make_exit, ref_of, settle, worker
 
 from arborist.actors import ActorStartError, Crashed, Killed, Normal, Shutdown
@@ -555,3 +556,41 @@ async def test_a_child_crashing_right_after_its_start_is_already_watched(system,
     assert [i.state for i in await sup.which_children()] == ["running"]
     unwatched = [r for r in caplog.records if r.name == "arborist.actors" and "crashed" in r.msg]
     assert unwatched == []  # the kernel logs a crash nobody watches; the supervisor was watching
+
+
+async def test_a_function_childs_crash_reason_holds_the_exception_it_raised_not_a_group(system):
+    from arborist.supervision._function import function_actor_class
+
+    error = ValueError("boom")
+
+    async def job() -> None:
+        await trio.lowlevel.checkpoint()
+        raise error
+
+    ref = await system.spawn(function_actor_class(job))
+    reason = await ref.wait_exit()
+
+    assert isinstance(reason, Crashed)
+    assert reason.exc is error
+
+
+async def test_a_function_child_raising_while_it_is_killed_still_crashes_with_that_error(
+    system, autojump_clock
+):
+    from arborist.supervision._function import function_actor_class
+
+    error = ValueError("raised while cancelled")
+
+    async def job() -> None:
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            raise error from None
+
+    ref = await system.spawn(function_actor_class(job))
+    await trio.testing.wait_all_tasks_blocked()
+    ref.kill()
+    reason = await ref.wait_exit()
+
+    assert isinstance(reason, Crashed)
+    assert reason.exc is error

@@ -1,0 +1,139 @@
+"""Step exits handled in the step's own task while the coordinator is idle, and resolution.
+
+Resolution: a resolved step's dependents count down (``RunGraph.resolve``); those that can
+no longer run are recorded and reported as skipped.
+
+A step's exit normally travels through the coordinator's mailbox, which costs a wake-up of
+the coordinator: a second trio scheduler batch per step. When the coordinator is parked on its
+empty mailbox (nothing queued, not handling a message, not stopping, not cancelled: the
+kernel clears the parked receiver on each of those), handling the exit at once, in the
+coordinator's own context, is what the coordinator would do next anyway: its state is only
+touched between messages, and trio runs one task at a time. A handler error still crashes the
+coordinator (``HandlerCrashed``), and context variables a step set do not leak: the handling
+runs in the coordinator's context, so the steps it starts copy that one, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..workflow._control import Again, Halt
+from ._events import StepSkipped
+from ._messages import HandlerCrashed
+from ._run_end import RunEnding
+
+if TYPE_CHECKING:
+    from ..store import Receipt
+    from ..workflow._step import Step
+    from ._step_runner import StepExit
+
+__all__ = ["ExitsHere"]
+
+
+class ExitsHere(RunEnding):
+    """The coordinator's fast path for step exits (its state is the coordinator's)."""
+
+    _mailbox: Any  # the coordinator's own mailbox: its parked receiver tells it is idle
+    _task: trio.lowlevel.Task
+    _now: Callable[[], float]
+    _step_of: dict[str, Step]
+
+    if TYPE_CHECKING:
+
+        def _on_step_exit(self, message: StepExit) -> None: ...
+        def _dispatch(self) -> None: ...
+
+    def _handle_exit_here(self, message: StepExit) -> bool:
+        """Handle a step's exit in the step's own task, if the coordinator is idle.
+
+        A step's exit normally travels through the coordinator's mailbox, which costs a
+        wake-up of the coordinator (a second trio scheduler batch per step). When the
+        coordinator is parked on its empty mailbox (nothing queued, not handling a message,
+        not stopping, not cancelled: the kernel clears the parked receiver on each of those),
+        handling the exit now, in the coordinator's own context, is what the coordinator would
+        do next anyway: its state is only touched between messages, and trio runs one task at
+        a time. A handler error still crashes the coordinator (``HandlerCrashed``).
+
+        Returns:
+            Whether the exit was handled; if not, the caller tells it to the mailbox.
+        """
+        if self._mailbox._receiver is not self._task:
+            return False
+        try:
+            self._task.context.run(self._exit_handled, message)
+        except Exception as exc:
+            self.ref.tell(HandlerCrashed(exc))
+        return True
+
+    def _exit_handled(self, message: StepExit) -> None:
+        self._on_step_exit(message)
+        if self._graph.ready:
+            self._dispatch()
+        if not self._running:  # _maybe_finish returns at once while a step is in flight
+            self._maybe_finish()
+
+    def _completed_here(self, name: str, attempt: int, start: float, value: Any) -> bool:
+        """``_handle_exit_here`` for an attempt that returned ``value``, in the common case.
+
+        The common case: the coordinator is idle; a plain value (not ``Again``/``Halt``); no
+        context (so no child runs), no journal, no subscriber, no undo; not stopping. What is
+        left of ``_on_step_exit`` + ``_on_step_done`` is the record, the completion and the
+        dependents' count-down, done here without building a ``StepExit``.
+
+        Returns:
+            Whether it was handled; if not, the caller reports a ``StepExit`` as usual.
+        """
+        if (
+            self._mailbox._receiver is not self._task
+            or self._journal is not None
+            or self._events
+            or self._stopping
+            or type(value) is Again
+            or type(value) is Halt
+            or self._step_of[name]._undo is not None  # .undo_fn, without the property
+        ):
+            return False
+        try:
+            self._task.context.run(self._complete, name, attempt, start, value)
+        except Exception as exc:
+            self.ref.tell(HandlerCrashed(exc))
+        return True
+
+    def _complete(self, name: str, attempt: int, start: float, value: Any) -> None:
+        self._running.pop(name, None)
+        self._handle._pending.append((name, attempt, start, self._now(), "ok"))
+        self._kwargs.pop(name, None)
+        self._ledger.completed.append(name)
+        graph = self._graph
+        graph.completed(name, value)
+        for dependent, because in graph.resolve(name, ok=True):
+            self._skipped(dependent, because)
+        if graph.ready:
+            self._dispatch()
+        if not self._running:
+            self._maybe_finish()
+
+    # -- resolution and skips ----------------------------------------------------------------
+
+    def _resolve(self, name: str, *, ok: bool) -> None:
+        """``name`` is resolved: its dependents count down; record those that are skipped."""
+        if self._stopping:
+            return
+        for dependent, because in self._graph.resolve(name, ok=ok):
+            self._skipped(dependent, because)
+
+    def _skipped(self, name: str, because: str | None) -> Receipt | None:
+        """Record and report that ``name`` was skipped (the graph has resolved it).
+
+        Returns:
+            The journal's receipt for the skip (a durable run), else None.
+        """
+        self._ledger.skipped.append(name)
+        now = trio.current_time()
+        self._handle._note(name, 0, now, now, "skipped")
+        if self._events:
+            self._events.emit(StepSkipped(self._run_id, self._wf, name, now, because))
+        return None if self._journal is None else self._journal.skipped(name, because)
