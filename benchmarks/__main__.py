@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import _harness
+from benchmarks import _harness, _record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         names = _harness.select(args.selectors)
     except ValueError as exc:
         parser.error(str(exc))
-    info = _harness.machine_info(argv)
+    info = _record.machine_info(argv)
     print(
         f"{info['date']} | {info['nproc']} cores | load {info['load']} | Python {info['python']} "
         f"| {info['cpu']}",
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_harness.format_tables(table))
     if not args.no_json:
-        path = _harness.write_json(table, info, args.json)
+        path = _record.write_json(table, info, args.json)
         print(f"\nresults written to {path}")
     return 0
 

@@ -36,13 +36,10 @@ Example of a module::
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import importlib
 import json
-import os
 import pkgutil
-import platform
 import re
 import statistics
 import subprocess
@@ -63,18 +60,15 @@ __all__ = [
     "discover",
     "format_table",
     "format_tables",
-    "machine_info",
     "optional_import",
     "repeats",
     "rows",
     "run_child",
     "run_modules",
     "timed_trio",
-    "write_json",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = PACKAGE_DIR / "results"
 _BENCH_NAME = re.compile(r"^w(\d+)_\w+$")
 
 MIN_REPEATS = 5
@@ -467,42 +461,3 @@ def format_tables(table: Sequence[Row]) -> str:
         header = ("implementation", "median", "unit", "x floor", "target", "verdict", "note")
         out.append(heading + "\n\n" + _render(header, body, {1, 3}))
     return "\n\n".join(out)
-
-
-def machine_info(argv: Sequence[str] | None = None) -> dict[str, str]:
-    """Date, cores, load average (1/5/15 min), Python, CPU and the command, for the record."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    command = "python -m benchmarks" + (" " + " ".join(argv) if argv else "")
-    try:
-        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        load = "unknown"
-    return {
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": str(os.cpu_count()),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "platform": platform.platform(),
-        "load": load,
-        "command": command,
-    }
-
-
-def write_json(table: Sequence[Row], info: Mapping[str, str], path: Path | None = None) -> Path:
-    """Write the rows and machine info as JSON (default ``benchmarks/results/<stamp>.json``)."""
-    if path is None:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = RESULTS_DIR / f"{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"machine": dict(info), "rows": [attrs.asdict(row) for row in table]}
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return path

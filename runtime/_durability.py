@@ -71,8 +71,10 @@ class Durability:
             WorkflowDefinitionError: a workflow with another plan already has that name.
         """
         known = self.workflows.get(workflow.name)
-        if known is None or known is workflow or plan_hash(known.plan()) == plan_hash(
-            workflow.plan()
+        if (
+            known is None
+            or known is workflow
+            or plan_hash(known.plan()) == plan_hash(workflow.plan())
         ):
             self.workflows[workflow.name] = workflow
         else:

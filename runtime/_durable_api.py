@@ -68,9 +68,7 @@ class RunsById:
             )
         return await self._durable.get_run(run_id)
 
-    async def resume(
-        self, state: HaltedRun | str, /, *, workflow: Workflow | None = None
-    ) -> Any:
+    async def resume(self, state: HaltedRun | str, /, *, workflow: Workflow | None = None) -> Any:
         """Resume a halted run and wait for its result; completed steps do not run again.
 
         Without a store, ``state`` is ``WorkflowHaltedError.state`` and the run resumes in

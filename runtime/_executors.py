@@ -99,7 +99,6 @@ async def close_executors(executors: Mapping[str, Executor]) -> None:
                 logger.exception("executor %r of the runtime failed to close", name)
 
 
-
 class RuntimeExecutors:
     """A runtime's executors: checked now, opened once, closed once (the first close wins).
 

@@ -164,6 +164,7 @@ class DurableRuns:
             async with trio.open_nursery() as nursery:
                 for info in mine:
                     nursery.start_soon(load, info)
+
             async def start(info: RunInfo, wf: Workflow, resumed: Resumed) -> None:
                 async with limiter:
                     await self._start(info, wf, resumed, None)
@@ -458,4 +459,3 @@ def _statuses(value: RunStatus | str | Iterable[RunStatus | str]) -> list[RunSta
         raise ValueError(
             f"status must be one of {', '.join(s.value for s in RunStatus)}; got {value!r}"
         ) from None
-

@@ -47,6 +47,8 @@ from .workflow._shape import plan_hash, plan_shape
 from .workflow._workflow import Workflow
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from arborist.actors import ActorSystem
     from arborist.supervision._events import EventBus
 
@@ -132,14 +134,16 @@ class RunLauncher:
         *,
         parent: ChildOf | None = None,
         key: str | None = None,
+        fired_by: tuple[str, datetime] | None = None,
     ) -> RunHandle:
         """Check and start a run whose coordinator lives in ``nursery`` (its parent's).
 
         ``parent`` (a durable parent's step) keys the child: a step that runs again after a
         crash gets the child it had started. ``key`` keys a run that has no parent run (a
         schedule's fire, e.g. ``f"sched:{name}:{due}"``) the way ``start(key=)`` does.
+        ``fired_by`` (schedule name, due instant) is recorded with a durable run.
         """
-        return await self._start(workflow, inputs, {}, nursery, None, key, None, parent)
+        return await self._start(workflow, inputs, {}, nursery, None, key, None, parent, fired_by)
 
     async def _start(
         self,
@@ -151,6 +155,7 @@ class RunLauncher:
         key: str | None,
         target: str | None,
         parent: ChildOf | None,
+        fired_by: tuple[str, datetime] | None = None,
     ) -> RunHandle:
         plan = workflow.plan()
         plan.check_inputs(inputs)
@@ -181,6 +186,8 @@ class RunLauncher:
                 target=target,
                 parent_run_id=parent.run_id if parent is not None else None,
                 parent_step=parent.step if parent is not None else None,
+                schedule_name=fired_by[0] if fired_by is not None else None,
+                schedule_due=fired_by[1] if fired_by is not None else None,
             )
             if not created.created:
                 _same_workflow(key or "", created.run.workflow, workflow)

@@ -303,6 +303,7 @@ class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
             thread_limiter=self._thread_limiter,
             supervisor=self._dynamic(SCHEDULES),
             shutdown_timeout=self._shutdown_timeout,
+            store=self._runs.services.store,
         )
 
     @property
@@ -381,8 +382,10 @@ class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
         (worker thread) or a Workflow (``inputs={...}``). Options: ``overlap`` ("skip" default,
         "buffer_one", "buffer_all", "cancel_other", "allow"), ``misfire_grace``, ``catch_up``
         ("once" default, "all", "skip"), ``jitter``, ``timeout``, ``max_runs``, ``start``,
-        ``end``, ``args``. Never blocks; every check happens here. Every tick that is skipped,
-        missed or times out is an event (``rt.subscribe``).
+        ``end``, ``args``, ``durable`` (default: with a store, each due instant is claimed in
+        it before it fires: at most once across processes and restarts). Never blocks; every
+        check happens here. Every tick that is skipped, missed or times out is an event
+        (``rt.subscribe``).
 
         Raises:
             ScheduleExistsError: the name is taken.

@@ -200,9 +200,11 @@ def recorded_target(target: str, workflow: Workflow) -> str:
         source = str(Path(source).resolve())
     if attr is None:
         module = sys.modules.get(Path(source).stem if _is_path(source) else source)
-        found = [
-            name for name, value in vars(module or {}).items() if value is workflow
-        ] if module is not None else []
+        found = (
+            [name for name, value in vars(module or {}).items() if value is workflow]
+            if module is not None
+            else []
+        )
         attr = found[0] if found else workflow.name
     return f"{source}:{attr}"
 

@@ -41,6 +41,7 @@ from ._load import UsageError, load_app
 from ._parser import build_parser
 from ._run import run_command
 from ._runs import runs_command
+from ._schedules_list import schedules_command
 from ._serve import AppSetupError, serve, tree
 
 __all__ = ["main"]
@@ -65,12 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format=f"{PROG}: %(levelname)s %(name)s: %(message)s"
     )
     try:
-        if args.command == "run":
-            return run_command(args)
-        if args.command == "runs":
-            return runs_command(args)
-        if args.command == "jobs":
-            return jobs_command(args)
+        direct = {
+            "run": run_command,
+            "runs": runs_command,
+            "jobs": jobs_command,
+            "schedules": schedules_command,
+        }.get(args.command)
+        if direct is not None:
+            return direct(args)
         app = load_app(args.target)
         return trio.run(serve if args.command == "serve" else tree, args, app)
     except BaseException as raised:

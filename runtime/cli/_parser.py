@@ -11,6 +11,7 @@ from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
 from ._jobs import add_jobs_parser
 from ._observe import add_serve_options, add_trace_option
 from ._runs import STORE_ENV, add_runs_parser
+from ._schedules_list import add_schedules_parser
 
 __all__ = ["build_parser"]
 
@@ -172,4 +173,5 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_runs_parser(commands)
     add_jobs_parser(commands)
+    add_schedules_parser(commands)
     return parser

@@ -118,9 +118,7 @@ async def open_dashboard(
     _check_numbers(port, interval, heartbeat)
     state = DashboardState(rt)
     closing = trio.Event()
-    app = dashboard_app(
-        state, token=token, interval=interval, heartbeat=heartbeat, closing=closing
-    )
+    app = dashboard_app(state, token=token, interval=interval, heartbeat=heartbeat, closing=closing)
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.graceful_timeout = 1.0

@@ -206,27 +206,39 @@ class DashboardState:
         run = self._active.get(event.run_id)
         if run is not None:
             run.add(
-                {"step": event.step, "attempt": 0, "start": event.time, "end": event.time,
-                 "status": "skipped"}
+                {
+                    "step": event.step,
+                    "attempt": 0,
+                    "start": event.time,
+                    "end": event.time,
+                    "status": "skipped",
+                }
             )
 
     def _undo(self, event: Any, start: float, status: str) -> None:
         run = self._active.get(event.run_id)
         if run is not None:
             run.add(
-                {"step": f"undo {event.step}", "attempt": 1, "start": start, "end": event.time,
-                 "status": status}
+                {
+                    "step": f"undo {event.step}",
+                    "attempt": 1,
+                    "start": start,
+                    "end": event.time,
+                    "status": status,
+                }
             )
 
-    def _tick(
-        self, schedule: str, kind: str, due: Any, at: float, reason: Any = None
-    ) -> None:
+    def _tick(self, schedule: str, kind: str, due: Any, at: float, reason: Any = None) -> None:
         ticks = self._ticks.get(schedule)
         if ticks is None:
             ticks = self._ticks[schedule] = collections.deque(maxlen=self._tick_limit)
         ticks.appendleft(
-            {"kind": kind, "due": _plain(due), "at": at, "reason": None if reason is None
-             else str(reason)}
+            {
+                "kind": kind,
+                "due": _plain(due),
+                "at": at,
+                "reason": None if reason is None else str(reason),
+            }
         )
 
     # -- snapshots -----------------------------------------------------------------------------

@@ -166,9 +166,7 @@ class StepContext:
                 handle.cancel()
                 # Bounded: a child whose undo hangs cannot hold its parent's cancellation
                 # longer than the runtime's shutdown time (it is then killed with the parent).
-                with trio.CancelScope(shield=True), trio.move_on_after(
-                    services.shutdown_timeout
-                ):
+                with trio.CancelScope(shield=True), trio.move_on_after(services.shutdown_timeout):
                     await handle._done.wait()
                 if handle.done and handle._error is None:
                     # It completed before the cancel reached it: its steps are in effect,

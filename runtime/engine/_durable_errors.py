@@ -88,9 +88,7 @@ class RunOwnedElsewhereError(RuntimeError):
     def __init__(self, run_id: str, owner_id: str | None, what: str) -> None:
         self.run_id = run_id
         self.owner_id = owner_id
-        super().__init__(
-            f"run {run_id} is driven by another process (owner {owner_id}); {what}"
-        )
+        super().__init__(f"run {run_id} is driven by another process (owner {owner_id}); {what}")
 
 
 class RunSuspendedError(Exception):

@@ -265,6 +265,7 @@ class PoolLimitChanged:
     reason: str
     wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
 
+
 @attrs.frozen
 class StepCompensated:
     """A step's ``@compensate`` function decided about an attempt's error.

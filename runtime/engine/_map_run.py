@@ -57,7 +57,6 @@ async def run_composite(step: Step, kwargs: dict[str, Any]) -> Any:
     return await _MapRun(composite, ctx, source, kwargs, composite.statistics).run()
 
 
-
 class _MapRun:
     """One execution of a map step: a window of element task actors over a lazy source."""
 

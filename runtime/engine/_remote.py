@@ -281,4 +281,3 @@ async def run_remote_step(
     )
     report = cancel_reporter(services, run_id, workflow, step.name, name, attempt)
     return await await_call(call, hold=services.shutdown_timeout, report=report)
-

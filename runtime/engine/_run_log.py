@@ -78,6 +78,4 @@ def announce_finished(
     log_run_finished(run_id, workflow, now - started, error)
     if events:
         above = parent.run_id if parent is not None else None
-        events.emit(
-            RunFinished(run_id, workflow, now, now - started, error is None, error, above)
-        )
+        events.emit(RunFinished(run_id, workflow, now, now - started, error is None, error, above))

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["ChildOf", "RunServices", "StartChildRun"]
 
 
-
 @attrs.frozen
 class ChildOf:
     """Where a child run comes from: its parent run, step, and a deterministic key.

@@ -138,9 +138,7 @@ class StepRunner:
             journal=self.journal,
         )  # fmt: skip
 
-    async def actor(
-        self, step: Step, attempt: int, kwargs: dict[str, Any], start: float
-    ) -> None:
+    async def actor(self, step: Step, attempt: int, kwargs: dict[str, Any], start: float) -> None:
         """The step actor's task: run one attempt and report its exit to the coordinator.
 
         It runs in the run's steps nursery; fail-fast cancels that nursery's scope, and each
@@ -350,6 +348,7 @@ class StepRunner:
             timeout=timeout,
             grace=services.shutdown_timeout,
         )
+
 
 def retry_after(step: Step, failed: StepExit, rng: random.Random) -> tuple[bool, float]:
     """Whether a failed attempt of ``step`` runs again, and after how many seconds.

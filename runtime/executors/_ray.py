@@ -76,9 +76,7 @@ class RayExecutor:
             self._init["address"] = address
         self._owns_ray = False
         self._remotes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._prepared: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._prepared: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"<RayExecutor {self.name!r} {self._life.state}>"

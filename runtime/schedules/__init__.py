@@ -4,7 +4,10 @@ Holds the triggers (interval grids on trio's clock, DST-aware cron and one-shot 
 wall clock), the schedule options and the late-tick planner (overlap, misfire grace, catch-up,
 jitter), wall clocks (the system's, and ``TrioWallClock`` so MockClock drives cron in tests),
 the scheduler actor (one per schedule, its timing kept outside it so a restart does not shift
-it), the manager behind ``rt.schedule``, schedule handles, errors and events.
+it), the manager behind ``rt.schedule``, schedule handles, errors and events. With a store,
+schedules are durable (``_durable``): each due instant is claimed in the store before it
+fires (at most once across processes and restarts), ``every`` runs on a wall-clock grid, and
+due instants passed while down are run or recorded missed on start.
 
 It may import the engine (a workflow job's ``RunHandle``), the workflow DSL, ``arborist.actors``
 and ``arborist.supervision``; it starts workflow runs only through a callable the runtime
@@ -19,6 +22,7 @@ from ._events import (
     ScheduleRunCancelled,
     ScheduleRunFailed,
     ScheduleRunFinished,
+    ScheduleRunInterrupted,
     ScheduleRunStarted,
     ScheduleRunTimedOut,
     ScheduleSkipped,
@@ -71,6 +75,7 @@ __all__ = [
     "ScheduleRunCancelled",
     "ScheduleRunFailed",
     "ScheduleRunFinished",
+    "ScheduleRunInterrupted",
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",

@@ -4,7 +4,8 @@ Each also carries ``wall_time`` (``time.time()`` when it was built; keyword-only
 equality), for logs and exporters.
 
 ``due`` is the tick's due time: trio seconds for ``every`` schedules, an aware UTC datetime for
-wall-clock triggers (``cron``, ``at``). ``run`` numbers the schedule's runs from 1. Every tick
+wall-clock triggers (``cron``, ``at``) and for durable schedules (a durable ``every`` is on the
+wall clock). ``run`` numbers the schedule's runs from 1. Every tick
 that is accepted, skipped or missed, and every run's outcome, is one of these events: nothing
 about a schedule is silent.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "ScheduleRunCancelled",
     "ScheduleRunFailed",
     "ScheduleRunFinished",
+    "ScheduleRunInterrupted",
     "ScheduleRunStarted",
     "ScheduleRunTimedOut",
     "ScheduleSkipped",
@@ -151,6 +153,24 @@ class ScheduleRunCancelled:
 
 
 @attrs.frozen
+class ScheduleRunInterrupted:
+    """A durable due instant's claimer died before its job reported an end.
+
+    Found on a later start (the claiming owner is no longer open in the store), recorded
+    ``interrupted``, and not fired again: at most once per due instant. The job may or may
+    not have run (a kill between the claim and the run's start cannot be told from one
+    during the run). ``owner_id`` is the dead process's store owner.
+    """
+
+    schedule: str
+    time: float
+    due: datetime
+    owner_id: str | None
+    reason: str
+    wall_time: float = attrs.field(factory=_time.time, kw_only=True, eq=False)
+
+
+@attrs.frozen
 class ScheduleEnded:
     """The schedule will not tick again; sent once its last run ended.
 
@@ -174,6 +194,7 @@ ScheduleEvent = (
     | ScheduleRunFailed
     | ScheduleRunTimedOut
     | ScheduleRunCancelled
+    | ScheduleRunInterrupted
     | ScheduleEnded
 )
 """Any schedule event."""

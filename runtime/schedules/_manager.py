@@ -46,15 +46,15 @@ from arborist.actors._checks import check_seconds
 from arborist.actors._logging import get_logger
 from arborist.actors._system import check_system
 from arborist.supervision import (
-    ChildNotFoundError,
-    ChildSpec,
     DynamicSupervisorRef,
     start_dynamic_supervisor,
 )
 from arborist.supervision._events import EventBus
 
+from ..store import Store
 from ..workflow._workflow import Workflow
 from ._definition import define
+from ._durable import DurableTicks
 from ._events import ScheduleEnded
 from ._handle import (
     ScheduleError,
@@ -65,9 +65,9 @@ from ._handle import (
     ScheduleTable,
     _info,
 )
+from ._launching import Launching
 from ._options import CatchUp, Overlap, ScheduleOptions
-from ._scheduler import Scheduler
-from ._state import Env, RunNow, RunOutcome, ScheduleState, StartWorkflow
+from ._state import Env, RunOutcome, ScheduleState, StartWorkflow
 from ._triggers import Interval, Trigger
 from ._wallclock import SystemWallClock, WallClock
 
@@ -87,7 +87,8 @@ logger = get_logger("arborist.runtime.schedules")
 DEFAULT_WALL_RECHECK = 60.0
 """Wall-clock schedules re-read the wall clock at least this often (seconds)."""
 
-class ScheduleManager:
+
+class ScheduleManager(Launching):
     """The schedules of one runtime: a registry of schedules and their scheduler actors.
 
     Open it with ``async with manager:`` (or ``open()``/``aclose()``) inside trio; it then
@@ -106,6 +107,8 @@ class ScheduleManager:
         shutdown_timeout: seconds a scheduler's runs in flight get to finish when the schedule
             is removed or the manager closes, before they are cancelled.
         wall_recheck: wall-clock schedules re-read the wall clock at least this often.
+        store: an open store: schedules are then durable by default (claimed in the store
+            once per due instant across processes and restarts; see ``_durable``).
 
     Raises:
         TypeError: ``system`` is not an ActorSystem, ``wall_clock`` has no ``now()``, or
@@ -129,6 +132,7 @@ class ScheduleManager:
         supervisor: DynamicSupervisorRef | None = None,
         shutdown_timeout: float = 5.0,
         wall_recheck: float = DEFAULT_WALL_RECHECK,
+        store: Store | None = None,
     ) -> None:
         check_system(system)
         check_seconds(shutdown_timeout, "shutdown_timeout")
@@ -153,6 +157,7 @@ class ScheduleManager:
             recheck=float(wall_recheck),
             retire=self._retire,
         )
+        self._store = store
         self._states: dict[str, ScheduleState] = {}
         self._send: trio.MemorySendChannel[tuple[str, ScheduleState]] | None = None
         self._nursery_manager: Any = None
@@ -229,13 +234,6 @@ class ScheduleManager:
             if state.ending is None and not state.removing and not state.ended.is_set():
                 self._send.send_nowait(("start", state))
 
-    @property
-    def supervisor(self) -> DynamicSupervisorRef:
-        """The dynamic supervisor the schedulers run under (once open)."""
-        if self._supervisor is None:
-            raise RuntimeError("the ScheduleManager is not open; use `async with manager:`")
-        return self._supervisor
-
     # -- the API -----------------------------------------------------------------------------
 
     def schedule(
@@ -254,6 +252,7 @@ class ScheduleManager:
         max_runs: int | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        durable: bool | None = None,
     ) -> ScheduleHandle:
         """Schedule ``job`` to run whenever ``trigger`` comes due; never blocks.
 
@@ -277,6 +276,9 @@ class ScheduleManager:
             max_runs: end the schedule after this many accepted ticks.
             start: no tick before this aware datetime; an interval is anchored there.
             end: no tick after this aware datetime; the schedule then ends.
+            durable: claim each due instant in the store before firing it (at most once per
+                due instant across processes and restarts; ``every`` then runs on the wall
+                clock). Default: durable when the manager has a store.
 
         Returns:
             The schedule's handle.
@@ -301,6 +303,15 @@ class ScheduleManager:
             raise TypeError(f"a schedule name must be a non-empty str; got {name!r}")
         if name in self._states:
             raise ScheduleExistsError(name)
+        if durable is None:
+            durable = self._store is not None
+        elif not isinstance(durable, bool):
+            raise TypeError(f"schedule {name!r}: durable must be a bool or None; got {durable!r}")
+        if durable and self._store is None:
+            raise ValueError(
+                f"schedule {name!r}: durable=True needs a store; open the runtime with "
+                "Runtime(store='sqlite:///arborist.db') or drop durable=True"
+            )
         state = define(
             name,
             trigger,
@@ -319,6 +330,8 @@ class ScheduleManager:
             ),
             env=self._env,
         )
+        if durable and self._store is not None:
+            state.durable = DurableTicks(self._store, name, state.trigger, job, state.options)
         self._states[name] = state
         self._send.send_nowait(("start", state))
         logger.info("schedule %r added: %s", name, trigger)
@@ -407,34 +420,6 @@ class ScheduleManager:
             raise ScheduleNotFoundError(name, sorted(self._states))
         return state
 
-    def _run_now(self, state: ScheduleState) -> None:
-        if state.ended.is_set() or state.removing:
-            raise ScheduleNotFoundError(state.name, sorted(self._states))
-        ref = state.ref
-        if ref is None:
-            # The scheduler has not started yet: run it as soon as it has.
-            if self._nursery is not None:
-                self._nursery.start_soon(self._run_when_launched, state)
-            return
-        try:
-            ref.tell(RunNow())
-        except Exception:
-            if self._nursery is not None:
-                self._nursery.start_soon(self._run_when_launched, state)
-
-    async def _run_when_launched(self, state: ScheduleState) -> None:
-        await state.launched.wait()
-        for _ in range(100):
-            ref = state.ref
-            if ref is None or state.ended.is_set():
-                return
-            try:
-                ref.tell(RunNow())
-            except Exception:
-                await trio.lowlevel.checkpoint()
-            else:
-                return
-
     async def _remove(self, state: ScheduleState) -> None:
         if self._states.get(state.name) is state:
             del self._states[state.name]
@@ -460,57 +445,3 @@ class ScheduleManager:
             del self._states[state.name]
         if self._send is not None and not self._closed:
             self._send.send_nowait(("stop", state))
-
-    async def _launcher(
-        self, receive: trio.MemoryReceiveChannel[tuple[str, ScheduleState]]
-    ) -> None:
-        async for op, state in receive:
-            if op == "start":
-                await self._launch(state)
-            else:
-                await self._terminate(state)
-
-    async def _launch(self, state: ScheduleState) -> None:
-        try:
-            if state.removing or self._closed:
-                return
-            args: tuple[Any, ...] = (state,)
-            spec = ChildSpec(
-                ("schedule", state.name),
-                Scheduler,
-                args=args,
-                shutdown=self._shutdown_timeout,
-            )
-            await self.supervisor.start_child(spec)
-        except Exception as exc:
-            logger.exception("schedule %r: its scheduler failed to start", state.name)
-            if self._states.get(state.name) is state:
-                del self._states[state.name]
-            state.ending = f"failed to start: {exc!r}"
-            state.cancel_timer()
-            self._events.emit(
-                ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs)
-            )
-            state.ended.set()
-        finally:
-            state.launched.set()
-
-    async def _terminate(self, state: ScheduleState) -> None:
-        """Terminate the schedule's current scheduler through the supervisor."""
-        await state.launched.wait()
-        supervisor = self._supervisor
-        for _ in range(100):
-            ref = state.ref
-            if ref is None or supervisor is None:
-                return
-            try:
-                await supervisor.terminate_child(ref)
-            except ChildNotFoundError:
-                if state.ref is ref and not ref.is_alive and state.ended.is_set():
-                    return
-                await trio.lowlevel.checkpoint()  # restarting: terminate the next incarnation
-            except Exception:
-                logger.debug("schedule %r: supervisor gone while removing", state.name)
-                return
-            else:
-                return

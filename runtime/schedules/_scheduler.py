@@ -21,39 +21,30 @@ Algorithm of one evaluation (on start, and whenever the schedule's timer fires):
    triggers re-check the wall clock at least every `recheck` seconds, so a clock step forwards
    is noticed), or end the schedule (window closed, trigger exhausted).
 
-A run is a task in the actor's nursery: jitter, then the job under its timeout. Its outcome
-is an event; a failing job never crashes the scheduler.
+A run is a task in the actor's nursery (``_runner``): jitter, then the job under its timeout.
+Its outcome is an event; a failing job never crashes the scheduler. A durable schedule
+(``_durable``) hands each batch of due ticks to a task that claims them in the store first.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-import attrs
 import trio
+import trio.lowlevel
 
 from arborist.actors import Actor, ExitReason, is_abnormal
-from arborist.actors._escapes import sort_escape
 from arborist.actors._logging import get_logger
 
-from ._events import (
-    CURRENT_SCHEDULE_RUN,
-    ScheduleEnded,
-    ScheduleMissed,
-    ScheduleRunCancelled,
-    ScheduleRunFailed,
-    ScheduleRunFinished,
-    ScheduleRunStarted,
-    ScheduleRunTimedOut,
-    ScheduleSkipped,
-    ScheduleTick,
-)
+from ..store import TickOutcome
+from ._durable import drive
+from ._events import ScheduleEnded, ScheduleMissed, ScheduleSkipped, ScheduleTick
 from ._options import CatchUp, MissReason, Overlap, plan_catch_up
-from ._state import Crash, JobKind, RunNow, RunOutcome, ScheduleState
+from ._runner import RunsMixin, _Run
+from ._state import Crash, RunNow, ScheduleState
 from ._triggers import Interval, Trigger, next_due
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
@@ -86,17 +77,7 @@ def _seconds_between(earlier: float | datetime, later: float | datetime) -> floa
     return later - earlier
 
 
-@attrs.define(eq=False)
-class _Run:
-    number: int
-    due: float | datetime
-    jitter: float
-    scope: trio.CancelScope | None = None
-    cancel_reason: str = "cancel_other"
-    began: float = 0.0
-
-
-class Scheduler(Actor):
+class Scheduler(RunsMixin, Actor):
     """The actor executing one schedule (see the module docstring). Started by the manager."""
 
     owns_nursery = True
@@ -104,7 +85,7 @@ class Scheduler(Actor):
     def __init__(self, state: ScheduleState) -> None:
         self._state = state
         self._runs: dict[int, _Run] = {}
-        self._buffer: deque[tuple[int, float | datetime]] = deque()
+        self._buffer: deque[tuple[int, float | datetime, bool]] = deque()
         self._stopping = False
         self._stop_label = "scheduler crashed"
         self._drained = trio.Event()
@@ -117,7 +98,10 @@ class Scheduler(Actor):
         state.scheduler = self
         state.incarnations += 1
         state.running = 0
-        self._evaluate()
+        if state.durable is not None:
+            self.nursery.start_soon(drive, self)  # claims need the store: a task of its own
+        else:
+            self._evaluate()
 
     def on_receive(self, message: object) -> None:
         if isinstance(message, RunNow):
@@ -154,8 +138,10 @@ class Scheduler(Actor):
         self._stop_label = "stopped"
         state.cancel_timer()
         while self._buffer:
-            _number, due = self._buffer.popleft()
+            _number, due, claimed = self._buffer.popleft()
             state.emit(ScheduleSkipped(state.name, trio.current_time(), due, "stopped"))
+            if claimed and isinstance(due, datetime):
+                self._finish_later(due, TickOutcome.SKIPPED, "stopped", None)
         if self._runs:
             await self._drained.wait()
         if not state.ended.is_set():
@@ -260,6 +246,9 @@ class Scheduler(Actor):
         oldest: float | datetime,
     ) -> None:
         state = self._state
+        if state.durable is not None:
+            state.durable.submit((dues, now, dropped, oldest))
+            return
         options = state.options
         time = trio.current_time()
         if dropped:
@@ -301,22 +290,47 @@ class Scheduler(Actor):
         due: float | datetime = (
             trio.current_time() if state.is_interval else state.env.wall_clock.now()
         )
+        if state.durable is not None:
+            state.durable.submit(("manual", due))
+            return
         self._accept(due, manual=True)
         if state.ending is not None:
             state.cancel_timer()
             self._end()
 
-    def _accept(self, due: float | datetime, *, manual: bool) -> None:
+    def _refusal(self) -> str | None:
+        """Why the overlap policy would skip a tick now (``overlap``, ``buffer_full``), or None."""
+        policy = self._state.options.overlap
+        if (self._runs or self._buffer) and policy is Overlap.SKIP:
+            return "overlap"
+        if self._buffer and policy is Overlap.BUFFER_ONE:
+            return "buffer_full"
+        return None
+
+    def _claimed(self, due: datetime, *, manual: bool) -> None:
+        """A durable tick this process won: accept it (a refusal since is recorded skipped)."""
+        state = self._state
+        if state.durable is None:  # pragma: no cover - called for durable schedules only
+            return
+        reason = self._refusal() if self.alive else "stopped"
+        if reason is None:
+            self._accept(due, manual=manual, claimed=True)
+        else:
+            state.emit(ScheduleSkipped(state.name, trio.current_time(), due, reason))
+            self._finish_later(due, TickOutcome.SKIPPED, reason, None)
+        if manual and state.ending is not None:
+            state.cancel_timer()
+            self._end()
+
+    def _accept(self, due: float | datetime, *, manual: bool, claimed: bool = False) -> None:
         state = self._state
         options = state.options
         policy = options.overlap
         time = trio.current_time()
         busy = bool(self._runs) or bool(self._buffer)
-        if busy and policy is Overlap.SKIP:
-            state.emit(ScheduleSkipped(state.name, time, due, "overlap"))
-            return
-        if busy and policy is Overlap.BUFFER_ONE and self._buffer:
-            state.emit(ScheduleSkipped(state.name, time, due, "buffer_full"))
+        refusal = self._refusal()
+        if refusal is not None:
+            state.emit(ScheduleSkipped(state.name, time, due, refusal))
             return
         state.runs += 1
         number = state.runs
@@ -324,14 +338,14 @@ class Scheduler(Actor):
         if state.env.events:
             state.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
         if buffered:
-            self._buffer.append((number, due))
+            self._buffer.append((number, due, claimed))
         else:
             if busy and policy is Overlap.CANCEL_OTHER:
                 for run in self._runs.values():
                     if run.scope is not None:
                         run.cancel_reason = "cancel_other"
                         run.scope.cancel()
-            self._launch(number, due)
+            self._launch(number, due, claimed)
         if options.max_runs is not None and state.runs >= options.max_runs:
             state.ending = "max_runs"
 
@@ -350,98 +364,14 @@ class Scheduler(Actor):
         state.cancel_timer()
         if self._runs or self._buffer or state.ended.is_set():
             return
+        if state.durable is not None and state.durable.pending:
+            return  # due ticks still being claimed: ``drive`` ends it after them
         assert state.ending is not None
         state.emit(ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs))
         state.ended.set()
         state.env.retire(state)
 
-    # -- runs --------------------------------------------------------------------------------
-
-    def _launch(self, number: int, due: float | datetime) -> None:
-        state = self._state
-        jitter = state.options.jitter
-        delay = state.env.rng.uniform(0.0, jitter) if jitter else 0.0
-        run = _Run(number, due, delay)
-        self._runs[number] = run
-        state.running = len(self._runs)
-        try:
-            self.nursery.start_soon(self._execute, run)
-        except RuntimeError:  # the nursery closed under an accepted tick: report its end
-            del self._runs[number]
-            state.running = len(self._runs)
-            now = trio.current_time()
-            state.emit(ScheduleRunCancelled(state.name, now, number, 0.0, self._stop_label))
-
-    async def _execute(self, run: _Run) -> None:
-        state = self._state
-        name = state.name
-        run.began = trio.current_time()
-        outcome = RunOutcome.CANCELLED
-        try:
-            if state.options.overlap is Overlap.CANCEL_OTHER:
-                with trio.CancelScope() as scope:
-                    run.scope = scope
-                    outcome = await self._attempt(run)
-                if scope.cancelled_caught and outcome is RunOutcome.CANCELLED:
-                    now = trio.current_time()
-                    state.emit(
-                        ScheduleRunCancelled(
-                            name, now, run.number, now - run.began, run.cancel_reason
-                        )
-                    )
-            else:
-                outcome = await self._attempt(run)
-        except Exception as exc:
-            outcome = RunOutcome.FAILED
-            now = trio.current_time()
-            logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
-            state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, exc))
-        except BaseException as exc:
-            # Sorted as the kernel sorts what escapes an actor: an interrupt or a real
-            # cancellation (from a job's own nursery too) ends the run cancelled and goes on
-            # up; anything else is the run's failure.
-            escape = sort_escape(exc)
-            now = trio.current_time()
-            if escape.interrupt is None and escape.cancellation is None:
-                outcome = RunOutcome.FAILED
-                error = escape.crash if escape.crash is not None else exc
-                logger.warning("schedule %r: run %d failed", name, run.number, exc_info=error)
-                state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, error))
-            else:
-                label = self._stop_label
-                state.emit(ScheduleRunCancelled(name, now, run.number, now - run.began, label))
-                raise
-        finally:
-            self._runs.pop(run.number, None)
-            state.running = len(self._runs)
-            state.last_outcome = outcome
-            self._after_run()
-
-    async def _attempt(self, run: _Run) -> RunOutcome:
-        """Jitter, then the job under its timeout; report how it ended (but a failure)."""
-        state = self._state
-        name = state.name
-        timeout = state.options.timeout
-        if run.jitter:
-            await trio.sleep(run.jitter)
-        began = run.began = trio.current_time()
-        events = state.env.events
-        if events:
-            state.emit(ScheduleRunStarted(name, began, run.due, run.number))
-            CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
-        if timeout is None:
-            await self._call_job()
-        else:
-            with trio.move_on_after(timeout) as limit:
-                await self._call_job()
-            if limit.cancelled_caught:
-                now = trio.current_time()
-                state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
-                return RunOutcome.TIMED_OUT
-        if events:
-            now = trio.current_time()
-            state.emit(ScheduleRunFinished(name, now, run.number, now - began))
-        return RunOutcome.OK
+    # -- runs (launching them: RunsMixin) --------------------------------------------------
 
     def _after_run(self) -> None:
         state = self._state
@@ -450,29 +380,7 @@ class Scheduler(Actor):
                 self._drained.set()
             return
         if self._buffer and not self._runs:
-            number, due = self._buffer.popleft()
-            self._launch(number, due)
+            number, due, claimed = self._buffer.popleft()
+            self._launch(number, due, claimed)
         elif state.ending is not None and not self._runs and not self._buffer:
             self._end()
-
-    async def _call_job(self) -> None:
-        state = self._state
-        job = state.job
-        if state.kind is JobKind.ASYNC:
-            await job(*state.args)
-        elif state.kind is JobKind.SYNC:
-            # trio refuses (TypeError) a function that turns out to return a coroutine.
-            await trio.to_thread.run_sync(
-                functools.partial(job, *state.args),
-                limiter=state.env.limiter,
-                abandon_on_cancel=True,
-            )
-        else:
-            start = state.env.start_workflow
-            assert start is not None
-            handle = await start(job, dict(state.inputs), self.nursery)
-            try:
-                await handle.result()
-            except trio.Cancelled:
-                handle.cancel()
-                raise

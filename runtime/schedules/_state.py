@@ -29,6 +29,7 @@ from ._triggers import Interval, Trigger
 from ._wallclock import WallClock
 
 if TYPE_CHECKING:
+    from ._durable import DurableTicks
     from ._scheduler import Scheduler
 
 __all__ = ["Crash", "Env", "JobKind", "RunNow", "RunOutcome", "ScheduleState", "StartWorkflow"]
@@ -40,7 +41,13 @@ class StartWorkflow(Protocol):
     """Starts a workflow run under a given nursery: the runtime's ``_start``."""
 
     def __call__(
-        self, workflow: Workflow, inputs: dict[str, Any], nursery: trio.Nursery
+        self,
+        workflow: Workflow,
+        inputs: dict[str, Any],
+        nursery: trio.Nursery,
+        *,
+        key: str | None = None,
+        fired_by: tuple[str, datetime] | None = None,
     ) -> Awaitable[RunHandle]: ...
 
 
@@ -84,6 +91,7 @@ class ScheduleState:
 
     name: str
     trigger: Interval | Trigger
+    """A durable ``every()`` becomes a wall-clock ``WallGrid`` once its row is read."""
     job: Any
     kind: JobKind
     args: tuple[Any, ...]
@@ -109,6 +117,8 @@ class ScheduleState:
     """Why no tick is accepted any more (the ScheduleEnded reason), once decided."""
     removing: bool = False
     incarnations: int = 0
+    durable: DurableTicks | None = None
+    """With a store: the schedule's row, claims and pending due ticks (see ``_durable``)."""
     launched: trio.Event = attrs.field(factory=trio.Event)
     ended: trio.Event = attrs.field(factory=trio.Event)
 

@@ -27,7 +27,6 @@ from arborist.actors._checks import MIN_PERIOD
 __all__ = ["At", "Interval", "Trigger", "at", "every", "next_due"]
 
 
-
 @runtime_checkable
 class Trigger(Protocol):
     """A wall-clock trigger: it knows its next due instant after any given instant.

@@ -141,9 +141,7 @@ class Codecs:
         by_name: dict[str, Codec] = {"pickle": PickleCodec(), "json": JsonCodec()}
         for codec in extra:
             if not isinstance(codec, Codec):
-                raise TypeError(
-                    f"codecs must have a name, encode() and decode(); got {codec!r}"
-                )
+                raise TypeError(f"codecs must have a name, encode() and decode(); got {codec!r}")
             by_name[codec.name] = codec
         if default not in by_name:
             raise ValueError(

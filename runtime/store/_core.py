@@ -312,9 +312,7 @@ class StoreCore:
         self._check_open()
         if self._writer.pending and self._writer.failure is None:
             await self._writer.flush()
-        return await trio.to_thread.run_sync(
-            self._read_sync, fn, args, limiter=self._read_limiter
-        )
+        return await trio.to_thread.run_sync(self._read_sync, fn, args, limiter=self._read_limiter)
 
     def _read_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self._readers_lock:
@@ -385,9 +383,7 @@ class StoreCore:
                 (now, self._owner_id, reason, owner.owner_id),
             )
             if changed:
-                reaped.append(
-                    parse_owner((*row[:7], now, self._owner_id, reason))
-                )
+                reaped.append(parse_owner((*row[:7], now, self._owner_id, reason)))
         return reaped
 
 

@@ -181,9 +181,7 @@ class JobsMixin(StoreCore):
         """One job's row, or None."""
         return await self._read(_get, job_id)
 
-    async def list_jobs(
-        self, *, status: JobStatus | None = None, limit: int = 100
-    ) -> list[JobRow]:
+    async def list_jobs(self, *, status: JobStatus | None = None, limit: int = 100) -> list[JobRow]:
         """Jobs, oldest first, optionally of one status."""
         sql = f"SELECT {JOB_COLUMNS} FROM jobs"
         params: list[Any] = []
@@ -294,4 +292,3 @@ def _prune(tx: Tx, cutoff: float, statuses: list[str]) -> int:
     return tx.execute(
         f"DELETE FROM jobs WHERE status IN ({marks}) AND updated_at < ?", (*statuses, cutoff)
     )
-

@@ -84,6 +84,8 @@ class TickOutcome(enum.StrEnum):
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
     MISSED = "missed"
+    INTERRUPTED = "interrupted"
+    """Claimed by a process that died before the job reported an end (never re-fired)."""
 
 
 class JobStatus(enum.StrEnum):
@@ -286,7 +288,8 @@ class ScheduleInfo:
 
     Attributes:
         name: unique; trigger, job: canonical text chosen by the engine; options: JSON data.
-        anchor_utc: the wall-clock origin of an interval grid (``every()``), if any.
+        anchor_utc: the wall-clock origin of an interval grid (``every()``), and for any
+            trigger the instant its definition was first registered (catch-up starts there).
         last_due: the newest due instant consumed (fired, skipped or missed); never goes back.
         runs: how many due instants were claimed to run.
         paused: whether it is paused.

@@ -41,7 +41,13 @@ _UPSERT = (
 )
 
 _FINISHED = frozenset(
-    {TickOutcome.OK, TickOutcome.FAILED, TickOutcome.TIMED_OUT, TickOutcome.CANCELLED}
+    {
+        TickOutcome.OK,
+        TickOutcome.FAILED,
+        TickOutcome.TIMED_OUT,
+        TickOutcome.CANCELLED,
+        TickOutcome.SKIPPED,
+    }
 )
 _CLAIMS = frozenset({TickOutcome.CLAIMED, TickOutcome.SKIPPED, TickOutcome.MISSED})
 
@@ -89,7 +95,8 @@ class SchedulesMixin(StoreCore):
             trigger: canonical text (``"cron 0 8 * * * Europe/Paris"``, ``"every 30s"``).
             job: what fires (``"workflow:etl"``).
             options: JSON data (the schedule's options).
-            anchor_utc: the wall-clock origin of an ``every()`` grid.
+            anchor_utc: when the definition was first registered (wall clock): the origin
+                of an ``every()`` grid, and where catching up starts before any due.
         """
         _name(name)
         for value, label in ((trigger, "trigger"), (job, "job")):
@@ -161,6 +168,9 @@ class SchedulesMixin(StoreCore):
     ) -> None:
         """Record how a claimed due instant's job ended: ok, failed, timed_out or cancelled.
 
+        ``skipped`` records a claimed instant that did not run after all (the overlap policy
+        refused it once the claim was won).
+
         Waits until durable.
 
         Raises:
@@ -169,6 +179,16 @@ class SchedulesMixin(StoreCore):
         chosen = _outcome(outcome, _FINISHED, "outcome")
         values = (chosen.value, reason, run_id, self._wall(), _name(name), due_text(due))
         await self._post(_finish_tick, values)
+
+    async def interrupt_tick(self, name: str, due: datetime, reason: str) -> bool:
+        """Mark a ``claimed`` due instant ``interrupted`` (its owner died); return if it was.
+
+        Only a tick still ``claimed`` changes: one whose job reported an end meanwhile keeps
+        its outcome. The due instant stays consumed: it is reported, never fired again.
+        Waits until durable.
+        """
+        values = (reason, self._wall(), _name(name), due_text(due))
+        return await self._post(_interrupt_tick, values)  # type: ignore[no-any-return]
 
     async def get_schedule(self, name: str, *, ticks: int = 10) -> ScheduleInfo | None:
         """One schedule with its ``ticks`` newest ticks, or None."""
@@ -246,9 +266,17 @@ def _finish_tick(tx: Tx, values: tuple[Any, ...]) -> None:
         " finished_at = ? WHERE name = ? AND due = ?",
         values,
     ):
-        raise Refusal(
-            NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first")
+        raise Refusal(NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first"))
+
+
+def _interrupt_tick(tx: Tx, values: tuple[Any, ...]) -> bool:
+    return bool(
+        tx.execute(
+            "UPDATE schedule_ticks SET outcome = 'interrupted', reason = ?, finished_at = ?"
+            " WHERE name = ? AND due = ? AND outcome = 'claimed'",
+            values,
         )
+    )
 
 
 def _schedules(tx: Tx, name: str | None, ticks: int) -> Any:

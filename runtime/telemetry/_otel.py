@@ -141,9 +141,7 @@ class Tracing:
 
     # -- runs and steps ------------------------------------------------------------------------
 
-    def _start(
-        self, name: str, at: float, parent: Any, attributes: dict[str, Any]
-    ) -> Span:
+    def _start(self, name: str, at: float, parent: Any, attributes: dict[str, Any]) -> Span:
         return self.tracer.start_span(
             name, context=parent, start_time=self._clock.ns(at), attributes=attributes
         )
@@ -243,8 +241,11 @@ class Tracing:
         if run is not None:
             run.add_event(
                 "step retried",
-                {"arborist.step": event.step, "arborist.attempt": event.attempt,
-                 "arborist.delay": event.delay},
+                {
+                    "arborist.step": event.step,
+                    "arborist.attempt": event.attempt,
+                    "arborist.delay": event.delay,
+                },
                 timestamp=self._clock.ns(event.time),
             )
 

@@ -171,8 +171,7 @@ def _element_wiring(
     for param in params:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise fail(
-                f"map step {name!r}: parameter {param.name!r} cannot be wired; use named "
-                "parameters"
+                f"map step {name!r}: parameter {param.name!r} cannot be wired; use named parameters"
             )
     infos = [p.name for p in params if is_info_annotation(p.annotation)]
     if len(infos) > 1:

@@ -1,0 +1,195 @@
+"""A scheduler's runs: each accepted tick's job in a task of the actor's nursery.
+
+A run waits its jitter delay, then calls the job (awaited, on a worker thread, or a workflow
+run) under the schedule's timeout; how it ended is an event, never a scheduler crash. A
+durable schedule's run of a claimed due instant also records its outcome in the store
+(``finish_tick``), and a workflow job's run is keyed by the due instant
+(``sched:<name>:<due>``), so a restart finds the run it had started.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+import trio.lowlevel
+
+from arborist.actors._escapes import sort_escape
+from arborist.actors._logging import get_logger
+
+from ..store import TickOutcome
+from ._durable import run_key, tick_outcome
+from ._events import (
+    CURRENT_SCHEDULE_RUN,
+    ScheduleRunCancelled,
+    ScheduleRunFailed,
+    ScheduleRunFinished,
+    ScheduleRunStarted,
+    ScheduleRunTimedOut,
+)
+from ._options import Overlap
+from ._state import JobKind, RunOutcome, ScheduleState
+
+__all__ = ["RunsMixin"]
+
+logger = get_logger("arborist.runtime.schedules")
+
+
+@attrs.define(eq=False)
+class _Run:
+    number: int
+    due: float | datetime
+    jitter: float
+    scope: trio.CancelScope | None = None
+    cancel_reason: str = "cancel_other"
+    began: float = 0.0
+    claimed: bool = False
+    """A durable schedule's run of a due instant this process claimed in the store."""
+    run_id: str | None = None
+
+
+class RunsMixin:
+    """The run side of `Scheduler` (which provides the nursery and ``_after_run``)."""
+
+    _state: ScheduleState
+    _runs: dict[int, _Run]
+    _buffer: deque[tuple[int, float | datetime, bool]]
+    _stop_label: str
+
+    if TYPE_CHECKING:
+
+        @property
+        def nursery(self) -> trio.Nursery: ...
+
+        def _after_run(self) -> None: ...
+
+    def _launch(self, number: int, due: float | datetime, claimed: bool = False) -> None:
+        state = self._state
+        jitter = state.options.jitter
+        delay = state.env.rng.uniform(0.0, jitter) if jitter else 0.0
+        run = _Run(number, due, delay, claimed=claimed)
+        self._runs[number] = run
+        state.running = len(self._runs)
+        try:
+            self.nursery.start_soon(self._execute, run)
+        except RuntimeError:  # the nursery closed under an accepted tick: report its end
+            del self._runs[number]
+            state.running = len(self._runs)
+            now = trio.current_time()
+            state.emit(ScheduleRunCancelled(state.name, now, number, 0.0, self._stop_label))
+            if claimed and isinstance(due, datetime):
+                self._finish_later(due, TickOutcome.CANCELLED, self._stop_label, None)
+
+    async def _execute(self, run: _Run) -> None:
+        state = self._state
+        name = state.name
+        run.began = trio.current_time()
+        outcome = RunOutcome.CANCELLED
+        try:
+            if state.options.overlap is Overlap.CANCEL_OTHER:
+                with trio.CancelScope() as scope:
+                    run.scope = scope
+                    outcome = await self._attempt(run)
+                if scope.cancelled_caught and outcome is RunOutcome.CANCELLED:
+                    now = trio.current_time()
+                    state.emit(
+                        ScheduleRunCancelled(
+                            name, now, run.number, now - run.began, run.cancel_reason
+                        )
+                    )
+            else:
+                outcome = await self._attempt(run)
+        except Exception as exc:
+            outcome = RunOutcome.FAILED
+            now = trio.current_time()
+            logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
+            state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, exc))
+        except BaseException as exc:
+            # Sorted as the kernel sorts what escapes an actor: an interrupt or a real
+            # cancellation (from a job's own nursery too) ends the run cancelled and goes on
+            # up; anything else is the run's failure.
+            escape = sort_escape(exc)
+            now = trio.current_time()
+            if escape.interrupt is None and escape.cancellation is None:
+                outcome = RunOutcome.FAILED
+                error = escape.crash if escape.crash is not None else exc
+                logger.warning("schedule %r: run %d failed", name, run.number, exc_info=error)
+                state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, error))
+            else:
+                label = self._stop_label
+                state.emit(ScheduleRunCancelled(name, now, run.number, now - run.began, label))
+                raise
+        finally:
+            self._runs.pop(run.number, None)  # over: the overlap policy no longer sees it
+            state.running = len(self._runs)
+            state.last_outcome = outcome
+            if run.claimed and state.durable is not None and isinstance(run.due, datetime):
+                await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)
+            self._after_run()
+
+    async def _attempt(self, run: _Run) -> RunOutcome:
+        """Jitter, then the job under its timeout; report how it ended (but a failure)."""
+        state = self._state
+        name = state.name
+        timeout = state.options.timeout
+        if run.jitter:
+            await trio.sleep(run.jitter)
+        began = run.began = trio.current_time()
+        events = state.env.events
+        if events:
+            state.emit(ScheduleRunStarted(name, began, run.due, run.number))
+            CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
+        if timeout is None:
+            await self._call_job(run)
+        else:
+            with trio.move_on_after(timeout) as limit:
+                await self._call_job(run)
+            if limit.cancelled_caught:
+                now = trio.current_time()
+                state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
+                return RunOutcome.TIMED_OUT
+        if events:
+            now = trio.current_time()
+            state.emit(ScheduleRunFinished(name, now, run.number, now - began))
+        return RunOutcome.OK
+
+    def _finish_later(
+        self, due: datetime, outcome: TickOutcome, reason: str | None, run_id: str | None
+    ) -> None:
+        """Record a claimed tick's end from a task of its own (the nursery may be closing)."""
+        durable = self._state.durable
+        if durable is not None:
+            trio.lowlevel.spawn_system_task(durable.finish, due, outcome, reason, run_id)
+
+    async def _call_job(self, run: _Run) -> None:
+        state = self._state
+        job = state.job
+        if state.kind is JobKind.ASYNC:
+            await job(*state.args)
+        elif state.kind is JobKind.SYNC:
+            # trio refuses (TypeError) a function that turns out to return a coroutine.
+            await trio.to_thread.run_sync(
+                functools.partial(job, *state.args),
+                limiter=state.env.limiter,
+                abandon_on_cancel=True,
+            )
+        else:
+            start = state.env.start_workflow
+            assert start is not None
+            if run.claimed and isinstance(run.due, datetime):
+                key = run_key(state.name, run.due)  # a restarted fire finds its run
+                handle = await start(
+                    job, dict(state.inputs), self.nursery, key=key, fired_by=(state.name, run.due)
+                )
+                run.run_id = handle.run_id
+            else:
+                handle = await start(job, dict(state.inputs), self.nursery)
+            try:
+                await handle.result()
+            except trio.Cancelled:
+                handle.cancel()
+                raise

@@ -1,0 +1,86 @@
+"""The child process of the durable-schedule process tests: ``python schedule_child.py MODE ...``.
+
+- ``grid URL START PERIOD COUNT OUT``: schedule ``grid`` (``every(PERIOD)`` from the ISO
+  instant ``START``, ending after ``COUNT`` due instants, ``catch_up="all"``, overlap
+  allowed) on the real wall clock; each run appends one line (this pid) to ``OUT``. When the
+  schedule ended, print one JSON line: the pid and the due instants this process ran.
+- ``freeze URL OUT``: schedule ``doomed`` (``every(0.05)``) and freeze the whole process right
+  after its first claim wins, before the run starts (printing ``claimed <due>``); the test
+  SIGKILLs it there. A run would append to ``OUT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import trio
+
+from arborist.runtime import Runtime, ScheduleEnded, ScheduleRunStarted, every
+from arborist.runtime.schedules._scheduler import Scheduler
+
+
+def say(*words: object) -> None:
+    print(*words, flush=True)
+
+
+def appender(out: str) -> Any:
+    def run() -> None:
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+
+    return run
+
+
+async def grid(url: str, start: str, period: str, count: str, out: str) -> None:
+    first = datetime.fromisoformat(start)
+    step = float(period)
+    end = first + timedelta(seconds=step * int(count))
+    ran: list[str] = []
+    ended = trio.Event()
+
+    def seen(event: object) -> None:
+        if isinstance(event, ScheduleRunStarted):
+            ran.append(event.due.isoformat())  # type: ignore[union-attr]
+        elif isinstance(event, ScheduleEnded):
+            ended.set()
+
+    async with Runtime(store=url) as rt:
+        rt.subscribe(seen)
+        rt.schedule(
+            "grid",
+            every(seconds=step),
+            appender(out),
+            start=first,
+            end=end,
+            catch_up="all",
+            overlap="allow",
+        )
+        await ended.wait()
+    say(json.dumps({"pid": os.getpid(), "ran": ran}))
+
+
+async def freeze(url: str, out: str) -> None:
+    claimed = Scheduler._claimed
+
+    def frozen(self: Scheduler, due: datetime, *, manual: bool) -> None:
+        say("claimed", due.isoformat())
+        time.sleep(3600)  # the test kills the process here, between claim and run start
+        claimed(self, due, manual=manual)
+
+    Scheduler._claimed = frozen  # type: ignore[method-assign]
+    async with Runtime(store=url) as rt:
+        rt.schedule("doomed", every(seconds=0.05), appender(out))
+        await trio.sleep_forever()
+
+
+if __name__ == "__main__":
+    mode, *rest = sys.argv[1:]
+    trio.run({"grid": grid, "freeze": freeze}[mode], *rest)

@@ -1,0 +1,137 @@
+"""Durable schedules across real processes: two sharing one store, and a SIGKILL mid-claim.
+
+``schedule_child.py`` is the child. These tests use the real wall clock (it is what several
+processes share); each takes a few seconds. Both run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import trio
+from durable_stores import BACKENDS, fresh_store_url
+
+from arborist.runtime import Runtime, ScheduleRunInterrupted, every
+from arborist.runtime.schedules import ManualWallClock
+from arborist.runtime.store import TickOutcome, open_store
+
+CHILD = Path(__file__).with_name("schedule_child.py")
+TICKS = 1000
+PERIOD = 0.01
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_store_url(request, request.param, tmp_path)
+
+
+def _child(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _ticks(url: str, name: str) -> list[tuple[datetime, TickOutcome, str | None]]:
+    async def read() -> list[tuple[datetime, TickOutcome, str | None]]:
+        async with open_store(url) as store:
+            rows = await store.list_ticks(name, limit=10 * TICKS)
+        return [(t.due, t.outcome, t.owner_id) for t in rows]
+
+    return trio.run(read)
+
+
+def test_two_processes_sharing_one_store_fire_each_due_instant_exactly_once_over_1000_ticks(
+    url, tmp_path
+):
+    out = tmp_path / "fires.txt"
+    now = datetime.now(UTC)  # on a whole second: the grid's anchor is kept to the millisecond
+    start = now.replace(microsecond=0) + timedelta(seconds=4)  # both children are up by then
+    args = ("grid", url, start.isoformat(), str(PERIOD), str(TICKS), str(out))
+    children = [_child(*args), _child(*args)]
+    reports = []
+    for child in children:
+        stdout, stderr = child.communicate(timeout=120)
+        assert child.returncode == 0, stderr
+        reports.append(json.loads(stdout.splitlines()[-1]))
+
+    grid = [(start + timedelta(seconds=PERIOD * k)).isoformat() for k in range(1, TICKS + 1)]
+    ran = [due for report in reports for due in report["ran"]]
+    assert len(ran) == len(set(ran))  # no due instant ran twice
+    assert sorted(set(grid) - set(ran)) == []
+    assert set(ran) == set(grid)  # each due instant ran, in one of the two processes
+    fires = out.read_text().splitlines()
+    assert len(fires) == TICKS
+    assert {int(pid) for pid in fires} <= {report["pid"] for report in reports}
+    ticks = _ticks(url, "grid")
+    assert len(ticks) == TICKS
+    assert {outcome for _, outcome, _ in ticks} == {TickOutcome.OK}
+
+
+def _wait_dead(url: str) -> None:
+    """Wait until the store sees the killed owner dead (PostgreSQL: its backend ended)."""
+
+    async def reap() -> None:
+        async with open_store(url) as store:
+            for _ in range(500):
+                if await store.reap_dead_owners() or url.startswith("sqlite"):
+                    return
+                await trio.sleep(0.01)
+
+    trio.run(reap)
+
+
+def test_a_tick_claimed_by_a_process_killed_before_its_run_is_reported_interrupted_on_restart(
+    url, tmp_path
+):
+    out = tmp_path / "fires.txt"
+    child = _child("freeze", url, str(out))
+    try:
+        assert child.stdout is not None
+        word, due_text = child.stdout.readline().split()
+        assert word == "claimed", child.stderr.read()  # type: ignore[union-attr]
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=30)
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+    due = datetime.fromisoformat(due_text)
+    _wait_dead(url)
+    events: list[object] = []
+
+    async def restart() -> None:
+        interrupted = trio.Event()
+
+        def seen(event: object) -> None:
+            events.append(event)
+            if isinstance(event, ScheduleRunInterrupted):
+                interrupted.set()
+
+        # The wall clock stands at the claimed instant: nothing newer is due.
+        async with Runtime(store=url, wall_clock=ManualWallClock(due)) as rt:
+            rt.subscribe(seen)
+            rt.schedule("doomed", every(seconds=0.05), lambda: None)
+            await interrupted.wait()
+
+    trio.run(restart)
+
+    (event,) = [e for e in events if isinstance(e, ScheduleRunInterrupted)]
+    assert event.due == due
+    assert not out.exists()  # the claimed run never started, and was not fired again
+    outcomes = {tick_due: outcome for tick_due, outcome, _ in _ticks(url, "doomed")}
+    assert outcomes.pop(due) is TickOutcome.INTERRUPTED
+    # A slow child start may have found older instants due: coalesced into the claimed one.
+    assert set(outcomes.values()) <= {TickOutcome.MISSED}
