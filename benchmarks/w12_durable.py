@@ -8,8 +8,8 @@ to its result; the runtime is open and the plan built before the clock starts):
   commit-and-wait before its dependent may start (the output-commit rule).
 - wide N: W3's wide shape (N independent steps, then a join that waits for them all): the
   results of steps finishing together share commits (group commit).
-- jobs (W5, durable fire-and-forget): not measured yet; durable jobs are the other half of
-  issue #11, and their row belongs here (a slot in ``run``).
+- jobs (W5, durable fire-and-forget): 20,000 jobs fired at once, in memory vs
+  ``durable=True``, until the last one's ``done`` row committed (``_w12_jobs``).
 - recovery: 10,000 unfinished runs of a 3-step workflow (step 1 committed, step 2 cut) in the
   store; the time ``async with Runtime(store=..., workflows=[wf])`` takes to reap, claim,
   load, rebuild and start them all, and until all 10,000 have finished.
@@ -54,6 +54,7 @@ from benchmarks._harness import (
     timed_trio,
 )
 from benchmarks._postgres import temporary_cluster
+from benchmarks._w12_jobs import job_rows
 from benchmarks.w3_dispatch import build_workflow, chain, wide
 
 __all__ = ["run"]
@@ -303,6 +304,17 @@ def _recovery_rows(quick: bool, schemas: _Schemas | None) -> list[Row]:
     )
 
 
+def _fresh_pg(schemas: _Schemas | None) -> Callable[[], tuple[str, Callable[[], None]]] | None:
+    if schemas is None:
+        return None
+
+    def make() -> tuple[str, Callable[[], None]]:
+        schema = schemas.make()
+        return schemas.url(schema), lambda: schemas.drop(schema)
+
+    return make
+
+
 # -- run ---------------------------------------------------------------------------------------
 
 
@@ -352,8 +364,7 @@ def run(quick: bool) -> list[Row]:
                     notes=notes,
                 )
             )
-        # W5 jobs, durable: a slot for the other half of issue #11 (durable fire-and-forget
-        # jobs), to be measured here on the same stores once it has landed.
+        table.extend(job_rows(quick, (MEMORY, NORMAL, POWER, POSTGRES), _fresh_pg(schemas)))
         table.extend(_recovery_rows(quick, schemas))
     finally:
         if cluster is not None:

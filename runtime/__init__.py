@@ -24,10 +24,14 @@ Semantics, in one place:
   any dependent sees it), unfinished runs are recovered when a runtime opens the store again
   (completed steps are not run again; the step that was running runs again, at least once,
   unless its ``on_resume`` says otherwise), and runs are found, resumed and cancelled by id.
+- ``rt.fire_and_forget(fn, *args, durable=True)`` / ``await rt.enqueue(fn, *args)`` record a
+  job in the store: it survives a restart and runs at least once, to completion or to a
+  recorded failure (``current_job().idempotency_key`` deduplicates its effects).
 """
 
 from arborist.actors._version import __version__ as __version__
 
+from ._durable_jobs import MAX_JOB_ATTEMPTS, DurableJob, JobContext, JobRecoveryReport, current_job
 from ._events import RunEvent
 from ._recovery import RecoveryReport
 from ._runtime import (
@@ -151,6 +155,7 @@ from .workflow import (
 __all__ = [
     "DEFAULT_COMPENSATE_ATTEMPTS",
     "DEFAULT_MAX_AGAIN",
+    "MAX_JOB_ATTEMPTS",
     "MAX_UNDO_ATTEMPTS",
     "ON_RESUME",
     "RUN_OPTIONS",
@@ -164,10 +169,13 @@ __all__ = [
     "CatchUpPlan",
     "ContinueWith",
     "Cron",
+    "DurableJob",
     "Halt",
     "HaltedRun",
     "InputRef",
     "Interval",
+    "JobContext",
+    "JobRecoveryReport",
     "ManualWallClock",
     "MapBatchFinished",
     "MapElementError",
@@ -251,6 +259,7 @@ __all__ = [
     "at",
     "case",
     "cron",
+    "current_job",
     "every",
     "input",
     "jitter_delay",

@@ -23,7 +23,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import trio
 
@@ -47,6 +47,8 @@ from arborist.supervision._events import EventBus
 
 from ._durability import Durability
 from ._durable_api import RunsById
+from ._durable_jobs import DurableJob, DurableJobs
+from ._durable_jobs_api import DurableJobMethods
 from ._executors import RuntimeExecutors
 from ._pool_verbs import PoolsAndEvents
 from ._recovery import DurableRuns
@@ -85,7 +87,7 @@ __all__ = [
     "open_asyncio_runtime",
 ]
 
-class Runtime(RunStarter, RunsById, PoolsAndEvents, Spawner):
+class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
     """The root of a running arborist application.
 
     Args:
@@ -214,9 +216,12 @@ class Runtime(RunStarter, RunsById, PoolsAndEvents, Spawner):
             self._jobs().subscribe(self._events.emit)
             await system._nursery.start(self._schedules.run)
             durable = self._durable
+            if durable is not None:
+                self._djobs = djobs = DurableJobs(durable.store, self._jobs)
             if durable is not None and self._durability.recover == "auto":
                 await durable.recover_all()  # before any new run starts
                 system._nursery.start_soon(durable.keep_recovering, durable.store.lease)
+                await djobs.recover_and_keep(system._nursery)
         except BaseException:
             await stack.aclose()
             self._system = None
@@ -415,18 +420,44 @@ class Runtime(RunStarter, RunsById, PoolsAndEvents, Spawner):
 
     # -- jobs and actors --------------------------------------------------------------------
 
+    @overload
     def fire_and_forget(
-        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None
-    ) -> Job:
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        name: str | None = None,
+        durable: Literal[False] = False,
+    ) -> Job: ...
+
+    @overload
+    def fire_and_forget(
+        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None, durable: bool
+    ) -> Job | DurableJob: ...
+
+    def fire_and_forget(
+        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None, durable: bool = False
+    ) -> Job | DurableJob:
         """Start ``fn(*args)`` as a temporary job of the runtime's task supervisor.
 
         Returns at once. The job outlives its caller but not the runtime (it gets the
         runtime's shutdown time); its failure is logged and reported as a ``TaskFailed``
         event, never raised here. A ``def`` function runs on a worker thread.
 
+        ``durable=True`` (with a store) records the job so it survives a restart and runs at
+        least once, to completion or to a recorded failure (README "Durable jobs"): ``fn``
+        must import by ``module:qualname`` and the arguments must pickle (both checked
+        here); it returns a ``DurableJob``. Its row commits within about a millisecond and
+        before the job starts; ``await rt.enqueue(fn, *args)`` returns only once it has.
+
         Raises:
             RuntimeClosedError: the runtime is shutting down.
+            RuntimeError: ``durable=True`` without a store.
+            ValueError, TypeError: (durable) ``fn`` is not importable by name, or an argument
+                does not pickle.
         """
+        if durable is not False:
+            return self._fire_durable(fn, args, name, durable)
         return self._jobs().start_child(fn, *args, name=name)
 
     def start_task(

@@ -1,7 +1,7 @@
 """Bad input to every public entry point is refused at the call, with a message naming it.
 
 One row per case (``bad_input_*.py`` tables: actors, supervision, workflows, schedules,
-embedding); each row is one call with one bad argument: a wrong type, None where it is not
+jobs, embedding); each row is one call with one bad argument: a wrong type, None where it is not
 allowed, a number as a string, a negative number, NaN, infinity where it means nothing, zero,
 an absurdly small interval, a bool for a number, an unknown option, arguments that do not fit
 the job's signature. The call itself must raise TypeError or ValueError (or the error the API
@@ -18,6 +18,7 @@ from bad_input_actors import CASES as ACTOR_CASES
 from bad_input_embed import CASES as EMBED_CASES
 from bad_input_embed import THREAD_CASES
 from bad_input_env import Case, check_raised, params, run_case
+from bad_input_jobs import CASES as JOB_CASES
 from bad_input_schedules import CASES as SCHEDULE_CASES
 from bad_input_supervision import CASES as SUPERVISION_CASES
 from bad_input_workflows import CASES as WORKFLOW_CASES
@@ -30,6 +31,7 @@ TRIO_CASES = [
     *WORKFLOW_CASES,
     *SCHEDULE_CASES,
     *EMBED_CASES,
+    *JOB_CASES,
 ]
 
 

@@ -9,6 +9,7 @@ Commands (``arborist <command> --help`` for each)::
                   [--dashboard [HOST:PORT]] [--dashboard-token TOKEN] [--allow-remote]
     arborist tree  TARGET
     arborist runs  list|show|resume|cancel|prune [--store URL]   (default $ARBORIST_STORE)
+    arborist jobs  list|prune [--store URL]
 
 ``TARGET`` is ``module:attr`` (importable from the current directory) or
 ``path/to/file.py:attr``. ``run`` takes a `Workflow` (``:attr`` may be left out when the module
@@ -35,6 +36,7 @@ from collections.abc import Sequence
 import trio
 
 from ._exits import EXIT_INTERRUPTED, PROG
+from ._jobs import jobs_command
 from ._load import UsageError, load_app
 from ._parser import build_parser
 from ._run import run_command
@@ -64,12 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format=f"{PROG}: %(levelname)s %(name)s: %(message)s"
     )
     try:
-        if args.command == "run":
-            return run_command(args)
-        if args.command == "runs":
-            return runs_command(args)
-        if args.command == "schedules":
-            return schedules_command(args)
+        direct = {
+            "run": run_command,
+            "runs": runs_command,
+            "jobs": jobs_command,
+            "schedules": schedules_command,
+        }.get(args.command)
+        if direct is not None:
+            return direct(args)
         app = load_app(args.target)
         return trio.run(serve if args.command == "serve" else tree, args, app)
     except BaseException as raised:

@@ -8,6 +8,7 @@ from typing import Any
 from arborist.actors._version import __version__
 
 from ._exits import DEFAULT_TIMELINE_WIDTH, PROG
+from ._jobs import add_jobs_parser
 from ._observe import add_serve_options, add_trace_option
 from ._runs import STORE_ENV, add_runs_parser
 from ._schedules_list import add_schedules_parser
@@ -171,5 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(tree, top=False)
 
     add_runs_parser(commands)
+    add_jobs_parser(commands)
     add_schedules_parser(commands)
     return parser

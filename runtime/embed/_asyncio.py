@@ -29,7 +29,7 @@ from ._host import Host, RuntimeFactory, call_on_trio
 
 if TYPE_CHECKING:
     from arborist.actors import Actor, ActorRef
-    from arborist.supervision import Job, TreeSnapshot
+    from arborist.supervision import TreeSnapshot
     from arborist.supervision._events import Unsubscribe
 
     from .._recovery import RecoveryReport
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ..engine._handle import RunHandle
     from ..engine._pools import Pool, PoolStatistics
     from ..schedules._handle import ScheduleHandle, ScheduleTable
-    from ..store import RunInfo
+    from ..store import JobRow, RunInfo
     from ..workflow._workflow import Workflow
 
 __all__ = ["AsyncioRuntime", "open_guest_runtime"]
@@ -140,6 +140,19 @@ class AsyncioRuntime(Host):
         found: list[RunInfo] = await self._in_trio(functools.partial(self.runtime.runs, **filters))
         return found
 
+    async def enqueue(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Record a durable job; return once it is committed (``Runtime.enqueue``)."""
+        return await self._in_trio(functools.partial(self.runtime.enqueue, fn, *args, **kwargs))
+
+    async def recover_jobs(self) -> Any:
+        """Run the unfinished durable jobs of dead owners here (``Runtime.recover_jobs``)."""
+        return await self._in_trio(self.runtime.recover_jobs)
+
+    async def jobs(self, **filters: Any) -> list[JobRow]:
+        """The durable jobs recorded in the store, oldest first (see ``Runtime.jobs``)."""
+        found: list[JobRow] = await self._in_trio(functools.partial(self.runtime.jobs, **filters))
+        return found
+
     @property
     def recovery_report(self) -> RecoveryReport | None:
         """What recovery did when the runtime was entered (``Runtime.recovery_report``)."""
@@ -174,10 +187,10 @@ class AsyncioRuntime(Host):
     # -- jobs, actors, pools, events --------------------------------------------------------
 
     def fire_and_forget(
-        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None
-    ) -> Job:
+        self, fn: Callable[..., Any], /, *args: Any, name: str | None = None, durable: bool = False
+    ) -> Any:
         """Start ``fn(*args)`` as a job of the runtime (see ``Runtime.fire_and_forget``)."""
-        return self._here().fire_and_forget(fn, *args, name=name)
+        return self._here().fire_and_forget(fn, *args, name=name, durable=durable)
 
     async def spawn(self, actor_class: type[Actor], /, *args: Any, **kwargs: Any) -> ActorRef:
         """Start an actor under the runtime (see ``Runtime.spawn``) and return its ref.

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..engine._handle import RunHandle
     from ..engine._pools import Pool, PoolStatistics
     from ..schedules._handle import ScheduleHandle, ScheduleTable
-    from ..store import RunInfo
+    from ..store import JobRow, RunInfo
     from ..workflow._workflow import Workflow
 
 __all__ = ["BackgroundRuntime"]
@@ -232,6 +232,19 @@ class BackgroundRuntime(Host):
     def runs(self, **filters: Any) -> list[RunInfo]:
         """The runs recorded in the store, newest first (see ``Runtime.runs``)."""
         found: list[RunInfo] = self._async(self.runtime.runs, **filters)
+        return found
+
+    def enqueue(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Record a durable job and block until it is committed (``Runtime.enqueue``)."""
+        return self._async(self.runtime.enqueue, fn, *args, **kwargs)
+
+    def recover_jobs(self) -> Any:
+        """Run the unfinished durable jobs of dead owners here (``Runtime.recover_jobs``)."""
+        return self._async(self.runtime.recover_jobs)
+
+    def jobs(self, **filters: Any) -> list[JobRow]:
+        """The durable jobs recorded in the store, oldest first (see ``Runtime.jobs``)."""
+        found: list[JobRow] = self._async(self.runtime.jobs, **filters)
         return found
 
     @property

@@ -20,7 +20,7 @@ from ._ids import uuid7
 from ._reads import JOB_COLUMNS, parse_job, stamp, to_datetime
 from ._rows import JobCall, JobRow, JobStatus
 from ._sql import Tx
-from ._writer import Fence
+from ._writer import Fence, Receipt
 
 __all__ = ["JobsMixin", "callable_ref", "resolve_callable"]
 
@@ -99,6 +99,24 @@ class JobsMixin(StoreCore):
             ValueError: ``fn`` cannot be found by name. EncodeError: the arguments do not
                 pickle. ResultTooLargeError: they are over ``max_result_bytes``.
         """
+        row, receipt = self.post_job(fn, args, kwargs, job_id=job_id)
+        committed: JobRow | None = await receipt
+        return row if committed is None else committed
+
+    def post_job(
+        self,
+        fn: Callable[..., Any] | str,
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
+    ) -> tuple[JobRow, Receipt]:
+        """Post a durable job's row without waiting (never blocks): the row and its receipt.
+
+        The row is committed by the writer thread shortly after (group commit);
+        ``await receipt`` returns once it is durable (the stored row if ``job_id`` existed
+        already, else None). Until then a process crash loses it. Raises as ``enqueue_job``.
+        """
         ref = callable_ref(fn)
         self._check_open()
         jid = str(uuid7()) if job_id is None else job_id
@@ -107,7 +125,21 @@ class JobsMixin(StoreCore):
         )
         now = self._wall()
         values = (jid, ref, payload.data, payload.codec, self._owner_id, now, now)
-        return await self._post(_enqueue, values)  # type: ignore[no-any-return]
+        stamp_now = to_datetime(now)
+        row = JobRow(jid, ref, JobStatus.PENDING, self._owner_id, 0, 0, None, payload.codec,
+                     stamp_now, stamp_now, None)  # fmt: skip
+        return row, self._post(_enqueue, values)
+
+    def release_job(self, job: JobRow) -> Receipt:
+        """Put a job this store drives back to ``pending`` (posted; ``await`` to wait).
+
+        A job cut by a clean shutdown is released so the next runtime on the store runs it
+        again (its owner is closed, so it is claimable at once).
+
+        Raises (on await):
+            FencedOutError: another owner claimed the job since ``job`` was read.
+        """
+        return self._post(_release, job.job_id, self._wall(), fence=self._job_fence(job))
 
     async def start_job(self, job: JobRow) -> JobRow:
         """Mark a job ``running`` and count the attempt; returns the updated row.
@@ -115,9 +147,11 @@ class JobsMixin(StoreCore):
         Raises:
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
-        return await self._post(  # type: ignore[no-any-return]
-            _start, job.job_id, self._wall(), fence=self._job_fence(job)
-        )
+        return await self.post_start_job(job)  # type: ignore[no-any-return]
+
+    def post_start_job(self, job: JobRow) -> Receipt:
+        """``start_job`` without waiting: its receipt gives the updated row once committed."""
+        return self._post(_start, job.job_id, self._wall(), fence=self._job_fence(job))
 
     async def finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> None:
         """Mark a job ``done`` (no ``error``) or ``failed`` with the error's text.
@@ -125,9 +159,13 @@ class JobsMixin(StoreCore):
         Raises:
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
+        await self.post_finish_job(job, error=error)
+
+    def post_finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> Receipt:
+        """``finish_job`` without waiting: its receipt settles once committed."""
         status = JobStatus.DONE if error is None else JobStatus.FAILED
         text = None if error is None else encode_error(error)[1]
-        await self._post(
+        return self._post(
             _finish, job.job_id, status.value, text, self._wall(), fence=self._job_fence(job)
         )
 
@@ -183,7 +221,7 @@ class JobsMixin(StoreCore):
         return await self._post(_prune, cutoff, wanted)  # type: ignore[no-any-return]
 
 
-def _enqueue(tx: Tx, values: tuple[Any, ...]) -> JobRow:
+def _enqueue(tx: Tx, values: tuple[Any, ...]) -> JobRow | None:
     inserted = tx.execute(
         "INSERT INTO jobs (job_id, fn, payload, codec, status, owner_id, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -191,10 +229,8 @@ def _enqueue(tx: Tx, values: tuple[Any, ...]) -> JobRow:
     )
     if inserted:
         tx.fences[("jobs", values[0])] = 0
-        now = to_datetime(values[5])
-        return JobRow(values[0], values[1], JobStatus.PENDING, values[4], 0, 0, None, values[3],
-                      now, now, None)  # fmt: skip
-    return _get(tx, values[0])  # type: ignore[return-value]
+        return None
+    return _get(tx, values[0])
 
 
 def _get(tx: Tx, job_id: str) -> JobRow | None:
@@ -209,6 +245,14 @@ def _start(tx: Tx, job_id: str, now: float) -> JobRow:
             f" WHERE job_id = ? RETURNING {JOB_COLUMNS}",
             (now, job_id),
         )
+    )
+
+
+def _release(tx: Tx, job_id: str, now: float) -> None:
+    tx.execute(
+        "UPDATE jobs SET status = 'pending', updated_at = ? WHERE job_id = ?"
+        " AND status IN ('pending', 'running')",
+        (now, job_id),
     )
 
 

@@ -27,6 +27,7 @@ class Store(RunsMixin, SchedulesMixin, JobsMixin):
         schedules: ``upsert_schedule``, ``claim_tick``, ``finish_tick``, ``get_schedule``,
             ``list_schedules``, ``list_ticks``, ``pause_schedule``, ``delete_schedule``.
         jobs: ``enqueue_job``, ``start_job``, ``finish_job``, ``claim_orphaned_jobs``,
-            ``job_call``, ``get_job``, ``list_jobs``, ``prune_jobs``.
+            ``job_call``, ``get_job``, ``list_jobs``, ``prune_jobs``; ``post_job``,
+            ``post_start_job``, ``post_finish_job``, ``release_job`` (posted, not awaited).
         write path: ``flush``, ``statistics``.
     """

@@ -83,3 +83,29 @@ def test_a_function_reference_is_module_and_qualname_and_imports_back():
 def test_a_function_that_cannot_be_found_by_name_is_refused(fn, message):
     with pytest.raises(ValueError, match=message):
         callable_ref(fn)
+
+
+async def test_a_posted_job_row_is_known_at_once_and_durable_once_its_receipt_settles(store):
+    row, receipt = store.post_job(notify, ("#ops",))
+
+    assert (row.status, row.attempts, row.fn) == (JobStatus.PENDING, 0, f"{__name__}:notify")
+    assert await receipt is None  # a new id: nothing was there before
+    assert await store.get_job(row.job_id) == row
+
+
+async def test_a_released_job_is_pending_again_with_its_attempts_kept(store):
+    running = await store.start_job(await store.enqueue_job(notify))
+
+    await store.release_job(running)
+    released = await store.get_job(running.job_id)
+
+    assert (released.status, released.attempts) == (JobStatus.PENDING, 1)
+
+
+async def test_releasing_a_job_claimed_by_another_owner_is_fenced_out(backend):
+    async with open_store(backend.make()) as gone:
+        running = await gone.start_job(await gone.enqueue_job(notify))
+    async with open_store(backend.make()) as store:
+        await store.claim_orphaned_jobs()
+        with pytest.raises(FencedOutError):
+            await store.release_job(running)
