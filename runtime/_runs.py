@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from arborist.actors import ActorRef, ExitReason, Killed, Monitor
+from arborist.actors import ActorRef, ExitReason, Killed
 from arborist.actors._checks import check_bool, check_int
 from arborist.supervision import ChildSpec, DynamicSupervisorRef, Restart
 
@@ -264,15 +264,14 @@ class RunLauncher:
             # The caller's contextvars (its trace context, for exporters): copied only when
             # someone listens, so the in-memory fast path pays nothing.
             "caller_context": contextvars.copy_context() if self.services.events else None,
+            "on_end": functools.partial(_coordinator_ended, self.services.events, handle, parent),
         }
         self.live[run_id] = handle
         try:
-            ref = await self._spawn(handle, args, kwargs, nursery)
+            await self._spawn(handle, args, kwargs, nursery)
         except BaseException:
             self._ended(handle)
             raise
-        ended = functools.partial(_coordinator_ended, self.services.events, handle, parent)
-        ref._cell.add_watcher(Monitor(ref, None), ended)
         return handle
 
     async def _spawn(

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from arborist.actors import Crashed, ExitReason, TimerHandle
+from arborist.actors import Crashed, ExitReason, Monitor, TimerHandle
 
 from ..store import EncodeError
 from ..workflow._control import Again, Halt
@@ -82,6 +82,8 @@ from ._step_runner import (
 from ._tables import tables_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..store import Receipt
     from ..workflow._planner import Plan
     from ..workflow._step import Step
@@ -114,7 +116,9 @@ class Coordinator(ExitsHere):
         resumed: Resumed | None = None,
         parent: ChildOf | None = None,
         caller_context: contextvars.Context | None = None,
+        on_end: Callable[[ExitReason], object] | None = None,
     ) -> None:
+        self._on_end = on_end  # watches this actor's end from the start: a kill settles the run
         self._services = services
         self._plan = plan
         self._inputs = inputs
@@ -153,6 +157,8 @@ class Coordinator(ExitsHere):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        if self._on_end is not None:  # before RunStarted: every announced run gets its end
+            self.ref._cell.add_watcher(Monitor(self.ref, None), self._on_end)
         self._handle._coordinator = self.ref
         self._mailbox = self.ref._mailbox
         self._task = trio.lowlevel.current_task()

@@ -180,3 +180,31 @@ async def test_a_def_step_reports_its_duration_on_the_trio_clock(autojump_clock)
         await rt.run(wf)
     finished = [e for e in events if isinstance(e, StepFinished) and e.step == "compute"]
     assert [(e.time, e.duration) for e in finished] == [(0.5, 0.0)]
+
+
+async def test_a_child_run_cut_while_it_is_starting_still_reports_run_finished(autojump_clock):
+    # The child's RunStarted is emitted from its coordinator's on_start; cancelling its
+    # starter right then kills the coordinator before start_child returns a handle.
+    child = Workflow("child")
+
+    @child.step
+    async def wait():
+        await trio.sleep(10)
+
+    events = []
+    async with Runtime() as rt:
+        with trio.CancelScope() as starting:
+
+            def on_event(event):
+                events.append(event)
+                if isinstance(event, RunStarted):
+                    starting.cancel()
+
+            rt.subscribe(on_event)
+            async with trio.open_nursery() as nursery:
+                await rt._runs.start_child(child, {}, nursery)
+
+    started = [e.run_id for e in events if isinstance(e, RunStarted)]
+    finished = [e.run_id for e in events if isinstance(e, RunFinished)]
+    assert len(started) == 1
+    assert finished == started
