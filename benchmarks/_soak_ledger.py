@@ -361,8 +361,20 @@ class Ledger:
         """A ``Tell`` was queued for the incarnation ``ref``."""
         entry = self._incarnations.get(ref.id)
         if entry is None:
+            self._forget_ended_refs()
             entry = self._incarnations[ref.id] = [ref, 0, 0]
         entry[1] += 1
+
+    def _forget_ended_refs(self) -> None:
+        """Keep only what the books need of incarnations that ended (not their refs).
+
+        A dead ``ActorRef`` keeps its cell, and with it the actor, its task and its crash's
+        traceback: holding one per incarnation for the whole soak would be the books' own leak.
+        """
+        for entry in self._incarnations.values():
+            ref = entry[0]
+            if not isinstance(ref, _Ended) and not ref.is_alive:
+                entry[0] = _Ended(repr(ref), isinstance(ref.exit_reason, Normal))
 
     def tell_refused(self, error: BaseException) -> None:
         """A tell raised at the call (the actor was dead or its name not registered)."""
@@ -407,7 +419,7 @@ class Ledger:
             told += sent
             handled += done
             missing = sent - done
-            if missing and not ref.is_alive and not isinstance(ref.exit_reason, Normal):
+            if missing and not ref.is_alive and not _normal(ref):
                 dropped += missing
             elif missing:
                 lost += missing
@@ -442,3 +454,19 @@ _SCHEDULE_EVENTS = (
     ScheduleRunCancelled,
     ScheduleEnded,
 )
+
+
+@attrs.frozen
+class _Ended:
+    """What the books keep of an incarnation that ended: its repr and whether it was normal."""
+
+    label: str
+    normal: bool
+    is_alive: bool = False
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+def _normal(ref: ActorRef | _Ended) -> bool:
+    return ref.normal if isinstance(ref, _Ended) else isinstance(ref.exit_reason, Normal)
