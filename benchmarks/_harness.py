@@ -375,8 +375,7 @@ def _fmt(value: float) -> str:
 def format_table(table: Sequence[Row]) -> str:
     """A Markdown table: workload, implementation, median, unit, ratio to floor, target, note."""
     header = ("workload", "implementation", "median", "unit", "x floor", "target", "note")
-    lines = [header]
-    lines.extend(
+    body = [
         (
             row.workload,
             row.implementation,
@@ -387,24 +386,8 @@ def format_table(table: Sequence[Row]) -> str:
             row.note,
         )
         for row in table
-    )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = {2, 4}
-
-    def render(cells: Sequence[str]) -> str:
-        padded = [
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    sep = (
-        "|"
-        + "|".join(
-            "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
-        )
-        + "|"
-    )
-    return "\n".join([render(lines[0]), sep, *(render(line) for line in lines[1:])])
+    ]
+    return _render(header, body, {2, 4})
 
 
 def _render(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int]) -> str:
