@@ -157,8 +157,6 @@ class Coordinator(ExitsHere):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def on_start(self) -> None:
-        if self._on_end is not None:  # before RunStarted: every announced run gets its end
-            self.ref._cell.add_watcher(Monitor(self.ref, None), self._on_end)
         self._handle._coordinator = self.ref
         self._mailbox = self.ref._mailbox
         self._task = trio.lowlevel.current_task()
@@ -175,6 +173,8 @@ class Coordinator(ExitsHere):
         self._runner.completed_here = self._completed_here
         self._runner.plain = self._tables.plain
         caller, self._caller_context = self._caller_context, None
+        if self._on_end is not None:  # from RunStarted on (no await between): a kill settles it
+            self.ref._cell.add_watcher(Monitor(self.ref, None), self._on_end)
         announce_started(self._events, self._run_id, self._wf, self._started, self._parent, caller)
         self._init_graph()
         self._dispatch()

@@ -208,3 +208,21 @@ async def test_a_child_run_cut_while_it_is_starting_still_reports_run_finished(a
     finished = [e.run_id for e in events if isinstance(e, RunFinished)]
     assert len(started) == 1
     assert finished == started
+
+
+async def test_a_child_run_cut_before_it_started_reports_neither_start_nor_finish(autojump_clock):
+    child = Workflow("child")
+
+    @child.step
+    async def wait():
+        await trio.sleep(10)
+
+    events = []
+    async with Runtime() as rt:
+        rt.subscribe(events.append)
+        with trio.CancelScope() as starting:
+            starting.cancel()  # the coordinator's on_start is cut at its first checkpoint
+            async with trio.open_nursery() as nursery:
+                await rt._runs.start_child(child, {}, nursery)
+
+    assert [e for e in events if isinstance(e, RunStarted | RunFinished)] == []
