@@ -19,11 +19,9 @@ from typing import Any
 
 import attrs
 import pytest
-import trio
 from durable_jobs_child import COUNTED
 from durable_stores import BACKENDS, fresh_store_url
-
-from arborist.runtime.store import open_store
+from kill_harness import kill_after, reap_killed_owner
 
 CHILD = Path(__file__).with_name("durable_jobs_child.py")
 
@@ -40,17 +38,10 @@ class Crash:
         return [row for row in self.rows if row["fn"] == f"durable_jobs_fns:{fn}"]
 
 
-def _reap_killed_owner(url: str) -> None:
-    """Wait until the store sees the killed owner dead (PostgreSQL: its backend ended)."""
-
-    async def reap() -> None:
-        async with open_store(url) as store:
-            for _ in range(500):
-                if await store.reap_dead_owners() or url.startswith("sqlite"):
-                    return
-                await trio.sleep(0.01)
-
-    trio.run(reap)
+def _read_held(child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    lines = [child.stdout.readline(), child.stdout.readline()]
+    assert lines == ["blocked\n", "held\n"], (lines, child.stderr.read())  # type: ignore[union-attr]
 
 
 def _kill_and_recover(url: str, markers: Path) -> Crash:
@@ -62,21 +53,9 @@ def _kill_and_recover(url: str, markers: Path) -> Crash:
         text=True,
         env={**env, "BLOCK_JOBS": "1"},
     )
-    try:
-        assert first.stdout is not None
-        lines = [first.stdout.readline(), first.stdout.readline()]
-        assert lines == ["blocked\n", "held\n"], (lines, first.stderr.read())  # type: ignore[union-attr]
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            os.kill(first.pid, signal.SIGKILL)
-            first.wait(timeout=30)
-        for stream in (first.stdout, first.stderr):
-            if stream is not None:
-                stream.close()
+    kill_after(first, _read_held)
     assert first.returncode == -signal.SIGKILL
-    _reap_killed_owner(url)
+    reap_killed_owner(url)
     second = subprocess.run(
         [sys.executable, str(CHILD), "recover", url],
         capture_output=True,

@@ -7,8 +7,6 @@ processes share); each takes a few seconds. Both run on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 import trio
 from durable_stores import BACKENDS, fresh_store_url
+from kill_harness import kill_after, reap_killed_owner
 
 from arborist.runtime import Runtime, ScheduleRunInterrupted, every
 from arborist.runtime.schedules import ManualWallClock
@@ -77,17 +76,12 @@ def test_two_processes_sharing_one_store_fire_each_due_instant_exactly_once_over
     assert {outcome for _, outcome, _ in ticks} == {TickOutcome.OK}
 
 
-def _wait_dead(url: str) -> None:
-    """Wait until the store sees the killed owner dead (PostgreSQL: its backend ended)."""
-
-    async def reap() -> None:
-        async with open_store(url) as store:
-            for _ in range(500):
-                if await store.reap_dead_owners() or url.startswith("sqlite"):
-                    return
-                await trio.sleep(0.01)
-
-    trio.run(reap)
+def _read_claimed(child: subprocess.Popen[str]) -> str:
+    """The due instant the child announces it claimed."""
+    assert child.stdout is not None
+    word, due_text = child.stdout.readline().split()
+    assert word == "claimed", child.stderr.read()  # type: ignore[union-attr]
+    return due_text
 
 
 def test_a_tick_claimed_by_a_process_killed_before_its_run_is_reported_interrupted_on_restart(
@@ -95,21 +89,8 @@ def test_a_tick_claimed_by_a_process_killed_before_its_run_is_reported_interrupt
 ):
     out = tmp_path / "fires.txt"
     child = _child("freeze", url, str(out))
-    try:
-        assert child.stdout is not None
-        word, due_text = child.stdout.readline().split()
-        assert word == "claimed", child.stderr.read()  # type: ignore[union-attr]
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(timeout=30)
-        for stream in (child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
-    due = datetime.fromisoformat(due_text)
-    _wait_dead(url)
+    due = datetime.fromisoformat(kill_after(child, _read_claimed))
+    reap_killed_owner(url)
     events: list[object] = []
 
     async def restart() -> None:
