@@ -15,10 +15,9 @@ from typing import IO, Any
 
 import trio
 
-from ..store import JobRow, JobStatus, open_store
+from ..store import JobRow, JobStatus
 from ._exits import EXIT_OK
-from ._load import UsageError
-from ._runs import _duration, _store_option, store_url
+from ._runs import _duration, _store_option, _when, clip, open_url, pruned, store_url
 
 __all__ = ["add_jobs_parser", "jobs_command"]
 
@@ -61,19 +60,14 @@ def jobs_command(args: argparse.Namespace) -> int:
 
 async def _jobs(args: argparse.Namespace, url: str) -> int:
     out = sys.stdout
-    try:
-        store_cm = open_store(url)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    async with store_cm as store:
+    async with open_url(url) as store:
         if args.jobs_command == "list":
             found = await store.list_jobs(status=args.status, limit=max(1, args.limit))
             _print(found, args.json, out)
         else:
             cutoff = datetime.now(UTC) - args.older_than
             count = await store.prune_jobs(older_than=cutoff)
-            out.write(f"pruned {count} job{'s' if count != 1 else ''} last updated before "
-                      f"{cutoff:%Y-%m-%d %H:%M:%S}Z\n")  # fmt: skip
+            out.write(pruned(count, "job", cutoff))
     return EXIT_OK
 
 
@@ -88,10 +82,8 @@ def _print(found: list[JobRow], as_json: bool, out: IO[str]) -> None:
     width = max(len(job.fn) for job in found)
     out.write(f"{'job':<36}  {'function':<{width}}  {'status':<8}  tries  {'created':<20}  error\n")
     for job in found:
-        error = (job.error or "").splitlines()[0] if job.error else ""
-        if len(error) > 60:
-            error = error[:59] + "…"
-        created = f"{job.created_at:%Y-%m-%d %H:%M:%S}Z"
+        error = clip(job.error.splitlines()[0]) if job.error else ""
+        created = _when(job.created_at)
         out.write(
             f"{job.job_id:<36}  {job.fn:<{width}}  {job.status.value:<8}  {job.attempts:>5}  "
             f"{created:<20}  {error}\n"

@@ -10,6 +10,7 @@ deletes finished runs older than a duration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -136,11 +137,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 async def _read(args: argparse.Namespace, url: str) -> int:
     out = sys.stdout
-    try:
-        store_cm = open_store(url)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    async with store_cm as store:
+    async with open_url(url) as store:
         if args.runs_command == "list":
             await _list(store, args, out)
         elif args.runs_command == "show":
@@ -152,13 +149,30 @@ async def _read(args: argparse.Namespace, url: str) -> int:
             statuses = args.status or [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED]
             cutoff = datetime.now(UTC) - args.older_than
             count = await store.prune_runs(older_than=cutoff, statuses=statuses)
-            out.write(f"pruned {count} run{'s' if count != 1 else ''} last updated before "
-                      f"{cutoff:%Y-%m-%d %H:%M:%S}Z\n")  # fmt: skip
+            out.write(pruned(count, "run", cutoff))
     return EXIT_OK
 
 
 def _when(value: datetime | None) -> str:
     return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S}Z"
+
+
+def open_url(url: str) -> contextlib.AbstractAsyncContextManager[Store]:
+    """``open_store(url)``, a bad URL being a usage error (exit 2, one line)."""
+    try:
+        return open_store(url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def pruned(count: int, noun: str, cutoff: datetime) -> str:
+    """The line ``prune`` prints: how many rows went, and the cutoff."""
+    return f"pruned {count} {noun}{'s' if count != 1 else ''} last updated before {_when(cutoff)}\n"
+
+
+def clip(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 async def _list(store: Store, args: argparse.Namespace, out: IO[str]) -> None:
@@ -175,9 +189,7 @@ async def _list(store: Store, args: argparse.Namespace, out: IO[str]) -> None:
     width = max(len(run.workflow) for run in found)
     out.write(f"{'run':<36}  {'workflow':<{width}}  {'status':<15}  {'created':<20}  note\n")
     for run in found:
-        note = run.message or run.error or ""
-        if len(note) > 60:
-            note = note[:59] + "…"
+        note = clip(run.message or run.error or "")
         out.write(
             f"{run.run_id:<36}  {run.workflow:<{width}}  {run.status.value:<15}  "
             f"{_when(run.created_at):<20}  {note}\n"

@@ -18,10 +18,9 @@ from typing import IO, Any
 import trio
 
 from ..schedules._cron import cron
-from ..store import ScheduleInfo, TickRow, open_store
+from ..store import ScheduleInfo, TickRow
 from ._exits import EXIT_OK
-from ._load import UsageError
-from ._runs import STORE_ENV, store_url
+from ._runs import STORE_ENV, open_url, store_url
 
 __all__ = ["add_schedules_parser", "schedules_command"]
 
@@ -76,11 +75,7 @@ def next_due(info: ScheduleInfo) -> datetime | None:
 
 
 async def _list(args: argparse.Namespace, url: str) -> int:
-    try:
-        store_cm = open_store(url)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    async with store_cm as store:
+    async with open_url(url) as store:
         found = await store.list_schedules(ticks=max(0, args.ticks))
     out = sys.stdout
     if args.json:
