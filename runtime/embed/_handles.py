@@ -20,7 +20,23 @@ if TYPE_CHECKING:
 __all__ = ["AsyncioRunHandle", "ThreadRunHandle"]
 
 
-class ThreadRunHandle:
+class _Wrapped:
+    """What both wrappers read straight off the trio handle: its id and workflow."""
+
+    handle: RunHandle
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (a UUIDv7 string)."""
+        return self.handle.run_id
+
+    @property
+    def workflow(self) -> str:
+        """The workflow's name."""
+        return self.handle.workflow
+
+
+class ThreadRunHandle(_Wrapped):
     """A run started by ``BackgroundRuntime.start`` (or found by ``get_run``), for threads.
 
     Attributes:
@@ -38,16 +54,6 @@ class ThreadRunHandle:
         self.handle = handle
         self.future = future
         self._on_trio = on_trio
-
-    @property
-    def run_id(self) -> str:
-        """The run's id (a UUIDv7 string)."""
-        return self.handle.run_id
-
-    @property
-    def workflow(self) -> str:
-        """The workflow's name."""
-        return self.handle.workflow
 
     @property
     def done(self) -> bool:
@@ -88,7 +94,7 @@ class ThreadRunHandle:
         return f"<ThreadRunHandle {self.workflow} {self.run_id} {state}>"
 
 
-class AsyncioRunHandle:
+class AsyncioRunHandle(_Wrapped):
     """A run started by ``AsyncioRuntime.start`` (or found by ``get_run``), for asyncio code.
 
     ``await handle.result()`` waits for it from asyncio. In guest mode trio runs on the asyncio
@@ -103,16 +109,6 @@ class AsyncioRunHandle:
     ) -> None:
         self.handle = handle
         self._in_trio = in_trio
-
-    @property
-    def run_id(self) -> str:
-        """The run's id (a UUIDv7 string)."""
-        return self.handle.run_id
-
-    @property
-    def workflow(self) -> str:
-        """The workflow's name."""
-        return self.handle.workflow
 
     @property
     def done(self) -> bool:
