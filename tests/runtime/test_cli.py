@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cli_in_process import cli
 
 from arborist.runtime import (
     RunFinished,
@@ -243,11 +244,6 @@ def arborist(cwd: Path, *args: str, timeout: float = 20.0) -> subprocess.Complet
     )
 
 
-def cli(capsys, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``main(args)`` in this process (use with ``in_project``); same result shape."""
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
 
 
 def assert_one_line_usage_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trio
+from cli_in_process import cli
 
-from arborist.runtime.cli import main
 from arborist.runtime.store import TickOutcome, open_store
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
 
 
 @pytest.fixture
