@@ -27,7 +27,14 @@ With a store (``Runtime(store=...)``), a schedule is durable by default. What ch
   this process runs, within a lease period of the owner's death); it is not
   fired again, because the job may have run (a SIGKILL between claim and run start cannot be
   told apart from one during the run). A workflow job's run is keyed
-  ``sched:<name>:<due>``: if its run row was created, run recovery resumes it like any run.
+  ``sched:<name>:<due>``: if its run row was created, run recovery resumes it like any run,
+  and the tick is tied to it (``interrupt_tick(run_key=...)``): the run's end becomes the
+  tick's outcome, whichever comes first.
+- **Overlap across processes.** With ``overlap="skip"``, a claim made while another open
+  owner holds a claimed tick of the schedule is recorded ``skipped`` (``claim_due(alone=
+  True)``, decided in the claim's transaction). The other policies see local runs only.
+- **A scheduler restarted mid-batch** claims the interrupted batch again with ``retake``:
+  a due instant its dead incarnation claimed and never acted on is won back and fired.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from ..store import Store, StoreError, TickOutcome
 from ..workflow._workflow import Workflow
 from ._events import ScheduleMissed, ScheduleRunInterrupted, ScheduleSkipped
 from ._handle import _describe_trigger
-from ._options import CatchUp, MissReason, ScheduleOptions, plan_catch_up
+from ._options import CatchUp, MissReason, Overlap, ScheduleOptions, plan_catch_up
 from ._triggers import Interval, Trigger, next_due
 
 if TYPE_CHECKING:
@@ -163,6 +170,10 @@ class DurableTicks:
         """Whether the row was upserted and the start-up checks done (once per schedule)."""
         self.pending: deque[tuple[Any, ...]] = deque()
         """Batches of due ticks found by evaluations, waiting for their claims."""
+        self.alone = options.overlap is Overlap.SKIP
+        """Whether a run of this schedule in another process makes a due instant skipped."""
+        self.retake = False
+        """Set while the first pending batch is claimed again after its claimer crashed."""
         self._wakeup = trio.Event()
 
     def submit(self, batch: tuple[Any, ...]) -> None:
@@ -176,10 +187,20 @@ class DurableTicks:
             self._wakeup = trio.Event()
             await self._wakeup.wait()
 
-    async def claim(self, due: datetime, outcome: TickOutcome, reason: str | None = None) -> bool:
-        """Claim ``due`` with ``outcome``; return whether this process won it."""
-        won = await self.store.claim_tick(self.name, due, outcome=outcome, reason=reason)
-        if not won:
+    async def claim(
+        self, due: datetime, outcome: TickOutcome, reason: str | None = None
+    ) -> TickOutcome | None:
+        """Claim ``due`` with ``outcome``; return the outcome won (None: taken elsewhere).
+
+        A ``claimed`` claim of an overlap-"skip" schedule is won as SKIPPED while another
+        process on the store runs this schedule (decided in the claim's transaction). While
+        ``retake`` is set (a batch that a crashed incarnation had begun to claim), a due
+        instant this owner claimed and never acted on is won again.
+        """
+        won = await self.store.claim_due(
+            self.name, due, outcome=outcome, reason=reason, alone=self.alone, retake=self.retake
+        )
+        if won is None:
             logger.debug("schedule %r: %s was claimed elsewhere", self.name, due.isoformat())
         return won
 
@@ -249,8 +270,15 @@ class DurableTicks:
                 f"claimed by owner {tick.owner_id}, which died before the job reported an end;"
                 " not fired again (at most once per due instant)"
             )
-            if await store.interrupt_tick(self.name, tick.due, reason):
-                logger.warning("schedule %r: the tick of %s was interrupted", self.name, tick.due)
+            key = run_key(self.name, tick.due) if self.job_text.startswith("workflow:") else None
+            recorded = await store.interrupt_tick(self.name, tick.due, reason, run_key=key)
+            if recorded is not None:
+                logger.warning(
+                    "schedule %r: the tick of %s was interrupted (recorded %s)",
+                    self.name,
+                    tick.due,
+                    recorded.value,
+                )
                 state.emit(
                     ScheduleRunInterrupted(
                         self.name, trio.current_time(), tick.due, tick.owner_id, reason
@@ -285,11 +313,17 @@ async def _claim_batches(scheduler: Scheduler, durable: DurableTicks, state: Sch
         if not scheduler.alive:
             return  # stopping: what is not claimed stays due, for the next start to catch up
         batch = durable.pending[0]  # left queued while it settles: the schedule cannot end
-        if batch[0] == "manual":
-            if await durable.claim(batch[1], TickOutcome.CLAIMED, "run_now"):
-                scheduler._claimed(batch[1], manual=True)
-        else:
-            await _settle(scheduler, durable, *batch)
+        try:
+            if batch[0] == "manual":
+                await _fire(scheduler, durable, batch[1], manual=True)
+            else:
+                await _settle(scheduler, durable, *batch)
+        except BaseException:
+            # Cut mid-batch (this incarnation crashed or was killed): the next one claims the
+            # batch again, winning back the claims this one made and never acted on.
+            durable.retake = True
+            raise
+        durable.retake = False
         durable.pending.popleft()
         if state.ending is not None and not durable.pending:
             scheduler._end()  # it ended while this batch was claimed: announce it now
@@ -336,8 +370,20 @@ async def _settle(
         if refusal is not None:
             if await durable.claim(due, TickOutcome.SKIPPED, refusal):
                 state.emit(ScheduleSkipped(state.name, trio.current_time(), due, refusal))
-        elif await durable.claim(due, TickOutcome.CLAIMED):
-            scheduler._claimed(due, manual=False)
+        else:
+            await _fire(scheduler, durable, due, manual=False)
+
+
+async def _fire(
+    scheduler: Scheduler, durable: DurableTicks, due: datetime, *, manual: bool
+) -> None:
+    """Claim ``due`` to run it; run it if won, report it skipped if another process runs one."""
+    won = await durable.claim(due, TickOutcome.CLAIMED, "run_now" if manual else None)
+    if won is TickOutcome.CLAIMED:
+        scheduler._claimed(due, manual=manual)
+    elif won is TickOutcome.SKIPPED:  # a run of this schedule is going in another process
+        state = scheduler._state
+        state.emit(ScheduleSkipped(state.name, trio.current_time(), due, "overlap"))
 
 
 async def _settle_dropped(

@@ -17,6 +17,7 @@ from ._codecs import encode_error
 from ._errors import FencedOutError
 from ._reads import stamp
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
+from ._schedules import RUN_TICK_OUTCOMES
 from ._sql import POSTGRES, SQLITE, Check, Tx
 from ._writer import Receipt, Refusal
 
@@ -98,6 +99,21 @@ def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) 
             " finished_at = ? WHERE run_id = ? AND fence = ?"
         )
     tx.execute_counted(sql, (*values, fence), _fence_check(tx, run_id, fence))
+    outcome = RUN_TICK_OUTCOMES.get(values[0])
+    if outcome is not None:  # a schedule's recovered fire: its interrupted tick gets the end
+        ended = (outcome, f"; it ended {values[0]}", values[3], run_id, fence, run_id)
+        tx.execute(_TICK_OF_RUN, ended)
+
+
+# The due instant of a schedule's workflow fire whose owner died and whose run was resumed
+# elsewhere (``interrupt_tick`` left it ``interrupted``): the run's end is its outcome. Two
+# primary-key lookups, nothing for a run no schedule fired (its schedule_name is NULL).
+_TICK_OF_RUN = (
+    "UPDATE schedule_ticks SET outcome = ?, reason = COALESCE(reason, '') || ?, finished_at = ?"
+    " WHERE outcome = 'interrupted'"
+    " AND name = (SELECT schedule_name FROM runs WHERE run_id = ? AND fence = ?)"
+    " AND due = (SELECT schedule_due FROM runs WHERE run_id = ?)"
+)
 
 
 def _check_step(step: object, element: object, attempt: object, *, least: int = 1) -> None:

@@ -145,6 +145,37 @@ class SchedulesMixin(StoreCore):
         Raises:
             NotFoundError: no such schedule (``upsert_schedule`` first).
         """
+        won = await self.claim_due(name, due, outcome=outcome, reason=reason, run_id=run_id)
+        return won is not None
+
+    async def claim_due(
+        self,
+        name: str,
+        due: datetime,
+        *,
+        outcome: TickOutcome = TickOutcome.CLAIMED,
+        reason: str | None = None,
+        run_id: str | None = None,
+        alone: bool = False,
+        retake: bool = False,
+    ) -> TickOutcome | None:
+        """``claim_tick`` that says what it recorded: the outcome won, or None if lost.
+
+        Args:
+            name: the schedule (``upsert_schedule`` first).
+            due: the due instant claimed.
+            outcome: ``claimed`` (to run it), ``missed`` or ``skipped`` (recorded only).
+            reason: why, for ``missed`` and ``skipped``.
+            run_id: the run it fires, when known at the claim.
+            alone: for an overlap ``"skip"`` schedule: a ``claimed`` claim made while another
+                open owner (another process on this store) holds a claimed tick of the same
+                schedule (its run is still going) is recorded ``skipped`` instead, with a
+                reason naming that tick, and SKIPPED is returned. Decided in the claim's
+                own transaction, so two processes cannot both start overlapping runs.
+            retake: a due instant already claimed (``claimed``) by this same owner is won
+                again, with the new outcome: the scheduler incarnation that claimed it was
+                restarted before it acted on the claim (it never ran).
+        """
         chosen = _outcome(outcome, _CLAIMS, "outcome")
         values = (
             _name(name),
@@ -155,7 +186,8 @@ class SchedulesMixin(StoreCore):
             self._owner_id,
             self._wall(),
         )
-        return await self._post(_claim_tick, values)  # type: ignore[no-any-return]
+        won = await self._post(_claim_tick, values, bool(alone), bool(retake))
+        return None if won is None else TickOutcome(won)
 
     async def finish_tick(
         self,
@@ -180,15 +212,25 @@ class SchedulesMixin(StoreCore):
         values = (chosen.value, reason, run_id, self._wall(), _name(name), due_text(due))
         await self._post(_finish_tick, values)
 
-    async def interrupt_tick(self, name: str, due: datetime, reason: str) -> bool:
-        """Mark a ``claimed`` due instant ``interrupted`` (its owner died); return if it was.
+    async def interrupt_tick(
+        self, name: str, due: datetime, reason: str, *, run_key: str | None = None
+    ) -> TickOutcome | None:
+        """Record a ``claimed`` due instant whose owner died; return what was recorded.
 
-        Only a tick still ``claimed`` changes: one whose job reported an end meanwhile keeps
-        its outcome. The due instant stays consumed: it is reported, never fired again.
-        Waits until durable.
+        Only a tick still ``claimed`` changes (None is returned for any other): one whose job
+        reported an end meanwhile keeps its outcome. The due instant stays consumed: it is
+        reported, never fired again. Waits until durable.
+
+        With ``run_key`` (a workflow fire's start key), the tick is tied to that run if one
+        was created: a run that has already finished (recovered and completed by another
+        owner) gives the tick its outcome now (``ok``, ``failed`` or ``cancelled``); a run
+        still unfinished leaves the tick ``interrupted`` with its run id, and the run's end
+        (``RunRecorder.set_status``) records the outcome on the tick when it comes.
+        Otherwise the tick is marked ``interrupted`` (returned as INTERRUPTED).
         """
         values = (reason, self._wall(), _name(name), due_text(due))
-        return await self._post(_interrupt_tick, values)  # type: ignore[no-any-return]
+        found = await self._post(_interrupt_tick, values, run_key)
+        return None if found is None else TickOutcome(found)
 
     async def get_schedule(self, name: str, *, ticks: int = 10) -> ScheduleInfo | None:
         """One schedule with its ``ticks`` newest ticks, or None."""
@@ -240,24 +282,48 @@ def _delete(tx: Tx, name: str) -> bool:
     return bool(tx.execute("DELETE FROM schedules WHERE name = ?", (name,)))
 
 
-def _claim_tick(tx: Tx, values: tuple[Any, ...]) -> bool:
-    name, due, outcome = values[0], values[1], values[2]
+_RUNNING_ELSEWHERE = (
+    "SELECT t.due, t.owner_id FROM schedule_ticks t JOIN owners o ON o.owner_id = t.owner_id"
+    " WHERE t.name = ? AND t.outcome = 'claimed' AND t.owner_id <> ?"
+    " AND o.closed_at IS NULL AND o.lease_until > ? ORDER BY t.due LIMIT 1"
+)
+
+
+def _claim_tick(tx: Tx, values: tuple[Any, ...], alone: bool, retake: bool) -> str | None:
+    name, due, outcome, reason, _run_id, owner, now = values
     if tx.one("SELECT 1 FROM schedules WHERE name = ?", (name,)) is None:
         raise Refusal(NotFoundError("schedule", name, "upsert_schedule() it first"))
+    if alone and outcome == TickOutcome.CLAIMED.value:
+        busy = tx.one(_RUNNING_ELSEWHERE, (name, owner, tx.now()))
+        if busy is not None:
+            outcome = TickOutcome.SKIPPED.value
+            reason = f"overlap: the run of {busy[0]} is still going in owner {busy[1]}"
+            values = (name, due, outcome, reason, _run_id, owner, now)
     won = tx.execute(
         "INSERT INTO schedule_ticks (name, due, outcome, reason, run_id, owner_id, claimed_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         values,
     )
     if not won:
-        return False
+        if not retake:
+            return None
+        # A claim of this owner that its scheduler never acted on: won again, counted once.
+        if not tx.execute(
+            "UPDATE schedule_ticks SET outcome = ?, reason = ?, claimed_at = ?"
+            " WHERE name = ? AND due = ? AND owner_id = ? AND outcome = 'claimed'",
+            (outcome, reason, now, name, due, owner),
+        ):
+            return None
+        if outcome != TickOutcome.CLAIMED.value:
+            tx.execute("UPDATE schedules SET runs = runs - 1 WHERE name = ?", (name,))
+        return str(outcome)
     counted = 1 if outcome == TickOutcome.CLAIMED.value else 0
     tx.execute(
         "UPDATE schedules SET runs = runs + ?, updated_at = ?, last_due = CASE"
         " WHEN last_due IS NULL OR last_due < ? THEN ? ELSE last_due END WHERE name = ?",
-        (counted, values[6], due, due, name),
+        (counted, now, due, due, name),
     )
-    return True
+    return str(outcome)
 
 
 def _finish_tick(tx: Tx, values: tuple[Any, ...]) -> None:
@@ -269,14 +335,35 @@ def _finish_tick(tx: Tx, values: tuple[Any, ...]) -> None:
         raise Refusal(NotFoundError("tick", f"{values[4]} @ {values[5]}", "claim_tick() it first"))
 
 
-def _interrupt_tick(tx: Tx, values: tuple[Any, ...]) -> bool:
-    return bool(
-        tx.execute(
-            "UPDATE schedule_ticks SET outcome = 'interrupted', reason = ?, finished_at = ?"
+RUN_TICK_OUTCOMES = {"succeeded": "ok", "failed": "failed", "cancelled": "cancelled"}
+"""The tick outcome a finished run of a schedule's workflow gives its due instant."""
+
+
+def _interrupt_tick(tx: Tx, values: tuple[Any, ...], run_key: str | None) -> str | None:
+    reason, now, name, due = values
+    run = None
+    if run_key is not None:
+        run = tx.one("SELECT run_id, status FROM runs WHERE start_key = ?", (run_key,))
+    if run is not None:
+        run_id, status = run
+        outcome = RUN_TICK_OUTCOMES.get(status)
+        if outcome is not None:
+            reason = f"{reason}; its run {run_id} was resumed and ended {status}"
+        else:
+            outcome = TickOutcome.INTERRUPTED.value
+            reason = f"{reason}; its run {run_id} is resumed by run recovery"
+        changed = tx.execute(
+            "UPDATE schedule_ticks SET outcome = ?, reason = ?, run_id = ?, finished_at = ?"
             " WHERE name = ? AND due = ? AND outcome = 'claimed'",
-            values,
+            (outcome, reason, run_id, now, name, due),
         )
+        return outcome if changed else None
+    changed = tx.execute(
+        "UPDATE schedule_ticks SET outcome = 'interrupted', reason = ?, finished_at = ?"
+        " WHERE name = ? AND due = ? AND outcome = 'claimed'",
+        values,
     )
+    return TickOutcome.INTERRUPTED.value if changed else None
 
 
 def _schedules(tx: Tx, name: str | None, ticks: int) -> Any:

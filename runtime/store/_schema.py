@@ -137,7 +137,14 @@ _V1 = (
     "CREATE INDEX jobs_unfinished ON jobs (owner_id) WHERE status IN ('pending', 'running')",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, _V1),)
+_V2 = (
+    # The ticks whose job has not reported an end: read by every claim of an overlap-"skip"
+    # schedule (is a run of it still going in another process?) and by the interrupted-tick
+    # sweep, so neither scans a long-lived schedule's whole history.
+    "CREATE INDEX schedule_ticks_claimed ON schedule_ticks (name, due) WHERE outcome = 'claimed'",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, _V1), Migration(2, _V2))
 """Every migration, in version order; a new schema change appends one (never edits one)."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

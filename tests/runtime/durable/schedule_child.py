@@ -4,6 +4,9 @@
   instant ``START``, ending after ``COUNT`` due instants, ``catch_up="all"``, overlap
   allowed) on the real wall clock; each run appends one line (this pid) to ``OUT``. When the
   schedule ended, print one JSON line: the pid and the due instants this process ran.
+- ``stuck URL``: schedule ``nightly`` (``every(0.05)``) firing the workflow ``nightly``,
+  whose step prints ``running <due>`` and then blocks; the test SIGKILLs the process there,
+  and resumes the run in its own process (the step returns when ``ARBORIST_RELEASE`` is set).
 - ``freeze URL OUT``: schedule ``doomed`` (``every(0.05)``) and freeze the whole process right
   after its first claim wins, before the run starts (printing ``claimed <due>``); the test
   SIGKILLs it there. A run would append to ``OUT``.
@@ -20,7 +23,7 @@ from typing import Any
 
 import trio
 
-from arborist.runtime import Runtime, ScheduleEnded, ScheduleRunStarted, every
+from arborist.runtime import Runtime, ScheduleEnded, ScheduleRunStarted, Workflow, every
 from arborist.runtime.schedules._scheduler import Scheduler
 
 
@@ -67,6 +70,24 @@ async def grid(url: str, start: str, period: str, count: str, out: str) -> None:
     say(json.dumps({"pid": os.getpid(), "ran": ran}))
 
 
+nightly = Workflow("nightly")
+
+
+@nightly.step
+async def work() -> str:
+    if os.environ.get("ARBORIST_RELEASE"):
+        return "done"
+    say("running")
+    await trio.sleep_forever()
+    return "never"
+
+
+async def stuck(url: str) -> None:
+    async with Runtime(store=url) as rt:
+        rt.schedule("nightly", every(seconds=0.05), nightly)
+        await trio.sleep_forever()
+
+
 async def freeze(url: str, out: str) -> None:
     claimed = Scheduler._claimed
 
@@ -83,4 +104,4 @@ async def freeze(url: str, out: str) -> None:
 
 if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
-    trio.run({"grid": grid, "freeze": freeze}[mode], *rest)
+    trio.run({"grid": grid, "stuck": stuck, "freeze": freeze}[mode], *rest)

@@ -19,7 +19,7 @@ from kill_harness import kill_after, reap_killed_owner
 
 from arborist.runtime import Runtime, ScheduleRunInterrupted, every
 from arborist.runtime.schedules import ManualWallClock
-from arborist.runtime.store import TickOutcome, open_store
+from arborist.runtime.store import RunStatus, TickOutcome, open_store
 
 CHILD = Path(__file__).with_name("schedule_child.py")
 TICKS = 1000
@@ -116,3 +116,44 @@ def test_a_tick_claimed_by_a_process_killed_before_its_run_is_reported_interrupt
     assert outcomes.pop(due) is TickOutcome.INTERRUPTED
     # A slow child start may have found older instants due: coalesced into the claimed one.
     assert set(outcomes.values()) <= {TickOutcome.MISSED}
+
+
+def _read_running(child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.strip() == "running", child.stderr.read()  # type: ignore[union-attr]
+
+
+def test_a_workflow_fire_killed_mid_run_is_resumed_and_its_tick_records_the_runs_end(
+    url, tmp_path, monkeypatch
+):
+    from schedule_child import nightly
+
+    kill_after(_child("stuck", url), _read_running)
+    reap_killed_owner(url)
+    monkeypatch.setenv("ARBORIST_RELEASE", "1")  # the resumed step returns
+
+    async def resume() -> tuple[TickOutcome, str | None, object]:
+        async with open_store(url) as store:
+            (tick,) = await store.list_ticks("nightly", outcome=TickOutcome.CLAIMED)
+        # Recovery resumes the run; the schedule's start finds its tick claimed by the dead
+        # owner: tied to the run, whose end is then the tick's outcome.
+        async with Runtime(
+            store=url, workflows=[nightly], wall_clock=ManualWallClock(tick.due)
+        ) as rt:
+            assert rt.store is not None
+            rt.schedule("nightly", every(seconds=0.05), nightly)
+            with trio.fail_after(60):
+                while True:
+                    (now,) = [t for t in await rt.store.list_ticks("nightly") if t.due == tick.due]
+                    if now.outcome not in (TickOutcome.CLAIMED, TickOutcome.INTERRUPTED):
+                        break
+                    await trio.sleep(0.05)
+            run = await rt.store.get_run(now.run_id)
+        return now.outcome, now.reason, run
+
+    outcome, reason, run = trio.run(resume)
+
+    assert outcome is TickOutcome.OK
+    assert "died before the job reported an end" in str(reason)
+    assert getattr(run, "status", None) is RunStatus.SUCCEEDED
