@@ -255,9 +255,8 @@ class SchedulesMixin(StoreCore):
         """
         params: list[Any] = [_name(name)]
         sql = f"SELECT {TICK_COLUMNS} FROM schedule_ticks WHERE name = ?"
-        if outcome is not None:
-            sql += " AND outcome = ?"
-            params.append(TickOutcome(outcome).value)
+        if outcome is not None:  # a literal (an enum value): lets the partial index serve it
+            sql += f" AND outcome = '{TickOutcome(outcome).value}'"
         if since is not None:
             sql += " AND due >= ?"
             params.append(due_text(since, "since"))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import trio.testing
 
 sys.path.insert(0, str(Path(__file__).parent))  # so tests import durable_flows as the child does
 
@@ -21,3 +22,11 @@ from durable_stores import BACKENDS, fresh_store_url
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty store (SQLite, then PostgreSQL)."""
     return fresh_store_url(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def thread_patient_clock() -> trio.testing.MockClock:
+    """A MockClock that jumps only after 20 ms of real idleness, for tests bounded by a
+    virtual-time ``fail_after``: the bound is not run down by the jumps made while store
+    calls wait on worker threads."""
+    return trio.testing.MockClock(autojump_threshold=0.02)

@@ -1,9 +1,11 @@
 """The child process of the durable-schedule process tests: ``python schedule_child.py MODE ...``.
 
-- ``grid URL START PERIOD COUNT OUT``: schedule ``grid`` (``every(PERIOD)`` from the ISO
-  instant ``START``, ending after ``COUNT`` due instants, ``catch_up="all"``, overlap
-  allowed) on the real wall clock; each run appends one line (this pid) to ``OUT``. When the
-  schedule ended, print one JSON line: the pid and the due instants this process ran.
+- ``grid URL PERIOD COUNT OUT``: open the runtime and print ``ready``, then read the ISO
+  instant ``START`` from stdin and schedule ``grid`` (``every(PERIOD)`` from ``START``,
+  ending after ``COUNT`` due instants, ``catch_up="all"``, overlap allowed) on the real wall
+  clock; each run appends one line (this pid) to ``OUT``. When the schedule ended, print one
+  JSON line: the pid and the due instants this process ran. (The start comes after
+  ``ready`` so that a slow start-up on a loaded machine cannot miss the window.)
 - ``stuck URL``: schedule ``nightly`` (``every(0.05)``) firing the workflow ``nightly``,
   whose step prints ``running <due>`` and then blocks; the test SIGKILLs the process there,
   and resumes the run in its own process (the step returns when ``ARBORIST_RELEASE`` is set).
@@ -42,10 +44,8 @@ def appender(out: str) -> Any:
     return run
 
 
-async def grid(url: str, start: str, period: str, count: str, out: str) -> None:
-    first = datetime.fromisoformat(start)
+async def grid(url: str, period: str, count: str, out: str) -> None:
     step = float(period)
-    end = first + timedelta(seconds=step * int(count))
     ran: list[str] = []
     ended = trio.Event()
 
@@ -56,6 +56,10 @@ async def grid(url: str, start: str, period: str, count: str, out: str) -> None:
             ended.set()
 
     async with Runtime(store=url) as rt:
+        say("ready")
+        line = await trio.to_thread.run_sync(sys.stdin.readline)
+        first = datetime.fromisoformat(line.strip())
+        end = first + timedelta(seconds=step * int(count))
         rt.subscribe(seen)
         rt.schedule(
             "grid",

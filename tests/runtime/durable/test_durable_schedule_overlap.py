@@ -91,7 +91,7 @@ async def test_overlap_allow_lets_two_runtimes_run_the_schedule_side_by_side(
 
 
 async def test_a_scheduler_killed_mid_batch_fires_every_claimed_instant_once_on_restart(
-    store_url, autojump_clock
+    store_url, thread_patient_clock
 ):
     clock = ManualWallClock(at(0))
     events: list[object] = []

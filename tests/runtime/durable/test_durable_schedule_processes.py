@@ -34,6 +34,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def _child(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(CHILD), *args],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -53,10 +54,16 @@ def test_two_processes_sharing_one_store_fire_each_due_instant_exactly_once_over
     url, tmp_path
 ):
     out = tmp_path / "fires.txt"
+    children = [_child("grid", url, str(PERIOD), str(TICKS), str(out)) for _ in range(2)]
+    for child in children:  # both runtimes are open: the window opens 2-3 s from now
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()  # type: ignore[union-attr]
     now = datetime.now(UTC)  # on a whole second: the grid's anchor is kept to the millisecond
-    start = now.replace(microsecond=0) + timedelta(seconds=4)  # both children are up by then
-    args = ("grid", url, start.isoformat(), str(PERIOD), str(TICKS), str(out))
-    children = [_child(*args), _child(*args)]
+    start = now.replace(microsecond=0) + timedelta(seconds=3)
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(start.isoformat() + "\n")
+        child.stdin.flush()
     reports = []
     for child in children:
         stdout, stderr = child.communicate(timeout=120)
