@@ -6,6 +6,7 @@ Ray workers are other processes that cannot import this test module, so the func
 are defined inside the tests (cloudpickle sends them by value).
 """
 
+import concurrent.futures
 import os
 import time
 
@@ -44,6 +45,31 @@ async def test_a_ray_task_error_is_unwrapped_to_the_users_exception(ray_executor
         await wait_remote(ray_executor.submit(lookup))
 
     assert type(info.value) is KeyError
+
+
+async def test_a_ray_task_returning_an_exception_object_gives_it_as_its_value(ray_executor):
+    def make():
+        return ValueError("a value, not an error")
+
+    value = await wait_remote(ray_executor.submit(make))
+
+    assert type(value) is ValueError
+    assert str(value) == "a value, not an error"
+
+
+async def test_a_ray_without_the_completion_hook_is_awaited_through_ref_future(ray_executor):
+    class OldRef:  # an ObjectRef of a Ray without ``_on_completed``: only ``future()``
+        def __init__(self):
+            self.future_ = concurrent.futures.Future()
+
+        def future(self):
+            return self.future_
+
+    ref = OldRef()
+    call = ray_executor._call(ref, "old")
+    ref.future_.set_result(7)
+
+    assert await wait_remote(call) == 7
 
 
 async def test_ray_does_not_retry_a_failing_task_by_itself(ray_executor, tmp_path):
