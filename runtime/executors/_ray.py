@@ -13,8 +13,8 @@ the user's own exception (its ``cause``). Ray runs no async functions as tasks.
 
 from __future__ import annotations
 
+import collections
 import inspect
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +32,45 @@ __all__ = ["RAY_DEFAULTS", "RayExecutor"]
 
 RAY_DEFAULTS: Mapping[str, Any] = {"max_retries": 0, "retry_exceptions": False}
 """Task options arborist sets unless ``executor_options`` does: arborist owns the retries."""
+
+
+_CACHE_SIZE = 1024
+
+
+class _Cache:
+    """A small LRU map for the process (keys hold their function: a bounded, not a weak, map).
+
+    Ray's remote functions and option wrappers outlive ``ray.shutdown()`` and a new
+    ``ray.init`` (Ray exports a function again when the cluster changed), as a module-level
+    ``@ray.remote`` does, so every executor and runtime of the process (a runtime per run, a
+    test per runtime) shares them.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        """The value for ``key`` (now the most recent), or None; TypeError if unhashable."""
+        items = self._items
+        value = items.get(key)
+        if value is not None:
+            items.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        """Remember ``value``, forgetting the least recent entry beyond ``_CACHE_SIZE``."""
+        items = self._items
+        items[key] = value
+        if len(items) > _CACHE_SIZE:
+            items.popitem(last=False)
+
+
+_REMOTES = _Cache()
+"""``fn -> ray.remote(fn)``."""
+_PREPARED = _Cache()
+"""``(fn, task name, options) -> ray.remote(fn).options(name=..., **options)``."""
 
 
 def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -103,8 +142,6 @@ class RayExecutor:
         if address is not None:
             self._init["address"] = address
         self._owns_ray = False
-        self._remotes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._prepared: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"<RayExecutor {self.name!r} {self._life.state}>"
@@ -153,39 +190,29 @@ class RayExecutor:
 
     def _remote(self, fn: Callable[..., Any]) -> Any:
         try:
-            return self._remotes[fn]
-        except (KeyError, TypeError):
+            remote = _REMOTES.get(fn)
+        except TypeError:  # an unhashable callable: wrapped again next time
+            return self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
+        if remote is None:
             remote = self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
-            try:
-                self._remotes[fn] = remote
-            except TypeError:
-                pass  # not weak-referenceable: wrapped again next time
-            return remote
+            _REMOTES.put(fn, remote)
+        return remote
 
     def _with_options(self, fn: Callable[..., Any], name: str, opts: dict[str, Any]) -> Any:
         """``ray.remote(fn).options(name=name, **opts)``, made once per function and options.
 
-        Ray builds a wrapper class in each ``options()`` call (~0.1 ms); a task's name is the
-        label without the per-call suffix, so one wrapper serves every call of a step.
+        Ray validates the options and builds a wrapper class in each ``options()`` call
+        (35-100 us); a task's name is the label without the per-call suffix, so one wrapper
+        serves every call of a step, in every executor of the process (``_PREPARED``).
         """
         try:
-            key = (name, tuple(sorted(opts.items())))
-            hash(key)
+            key = (fn, name, tuple(sorted(opts.items())))
+            prepared = _PREPARED.get(key)
         except TypeError:  # an unhashable option value (a runtime_env dict): not cached
             return self._remote(fn).options(name=name, **opts)
-        try:
-            per_fn = self._prepared[fn]
-        except KeyError:
-            per_fn = {}
-            try:
-                self._prepared[fn] = per_fn
-            except TypeError:
-                pass  # not weak-referenceable: prepared again next time
-        except TypeError:
-            per_fn = {}
-        prepared = per_fn.get(key)
         if prepared is None:
-            prepared = per_fn[key] = self._remote(fn).options(name=name, **opts)
+            prepared = self._remote(fn).options(name=name, **opts)
+            _PREPARED.put(key, prepared)
         return prepared
 
     def _call(self, ref: Any, label: str) -> RemoteCall:
@@ -261,10 +288,11 @@ class RayExecutor:
                 calls.append(self._call(ref, f"{base}[{i}]"))
             return calls
         fn_ref = self._ray.put(fn)
-        chunk_remote = self._remote(run_chunk)
+        task_name = f"{label or getattr(fn, '__name__', 'call')}-chunk"
+        chunk_task = self._with_options(run_chunk, task_name, opts)
 
         def submit_chunk(chunk: list[tuple[tuple[Any, ...], dict[str, Any]]], name: str) -> Any:
-            ref = chunk_remote.options(name=name, **opts).remote(fn_ref, chunk)
+            ref = chunk_task.remote(fn_ref, chunk)
             return self._call(ref, name)
 
         return chunked(submit_chunk, items, chunk_size, base)

@@ -18,6 +18,7 @@ from arborist.runtime.executors import (
     ExecutorOptionError,
     RayExecutor,
     RemoteCancelledError,
+    _ray,
     wait_gone,
     wait_remote,
 )
@@ -130,3 +131,32 @@ async def test_an_async_function_is_refused_for_ray(ray_executor):
 
     with pytest.raises(TypeError, match="async function"):
         ray_executor.submit(fetch)
+
+
+def test_the_process_cache_of_ray_wrappers_forgets_the_least_recent_beyond_its_size():
+    cache = _ray._Cache()
+    for i in range(_ray._CACHE_SIZE):
+        cache.put(i, f"wrapper {i}")
+    assert cache.get(0) == "wrapper 0"  # now the most recent
+
+    cache.put("one more", "wrapper")
+
+    assert cache.get(1) is None
+    assert cache.get(0) == "wrapper 0"
+    assert cache.get("one more") == "wrapper"
+
+
+async def test_two_ray_executors_share_a_steps_prepared_ray_wrapper(ray_session):
+    first, second = RayExecutor(), RayExecutor()
+    await first.open()
+    await second.open()
+    try:
+        options = first.validate_options(None)
+
+        wrapper = first._with_options(os.getpid, "step", options)
+
+        assert second._with_options(os.getpid, "step", options) is wrapper
+        assert await wait_remote(second.submit(os.getpid, label="step")) > 0
+    finally:
+        await first.aclose()
+        await second.aclose()
