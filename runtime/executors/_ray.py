@@ -1,14 +1,14 @@
 """``RayExecutor``: the executor protocol on Ray tasks.
 
 Each call is one ``ray.remote(fn).options(max_retries=0, retry_exceptions=False, ...)``
-task (Ray's own retries only when the options set them). Its end reaches the done callback
-through ``ref._on_completed`` (Ray's own hook under ``ref.future()``, called on Ray's thread
-with the value or the ``RayError``): the ``concurrent.futures.Future`` that ``future()`` adds
-cost ~100 us of CPU per call in a 400-wide burst (its condition, lock and callbacks); a Ray
-without the hook gets ``future()``. Cancel is ``ray.cancel(ref, force=True)``, which drops a
-queued task and kills the worker process of a running one (``KILLED``): ``force=False``
-cannot stop a task blocked in C (ray-project/ray#32954). A ``RayTaskError`` is unwrapped to
-the user's own exception (its ``cause``). Ray runs no async functions as tasks.
+task (Ray's own retries only when the options set them). One ``RayWatcher`` thread per
+executor waits for all pending tasks in batches (``ray.wait`` then ``ray.get``, as a plain
+``ray.get([...])`` does) and settles them, so no Python runs on Ray's threads per task and
+results that end together share one trio wake-up. Cancel is ``ray.cancel(ref, force=True)``,
+which drops a queued task and kills the worker process of a running one (``KILLED``):
+``force=False`` cannot stop a task blocked in C (ray-project/ray#32954). A ``RayTaskError``
+is unwrapped to the user's own exception (its ``cause``). Ray runs no async functions as
+tasks.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from typing import Any
 
 import trio
 
-from ._call import CallBase, FutureCall
+from ._call import CallBase
 from ._chunks import check_chunk_size, chunked
 from ._common import CLOSED, NEW, OPEN, Lifecycle, check_plain
 from ._engines import require_engine
 from ._errors import ExecutorOptionError
 from ._protocol import CancelResult, RemoteCall, SubmitItem
+from ._ray_watch import RayWatcher
 from ._remote import run_chunk
 
 __all__ = ["RAY_DEFAULTS", "RayExecutor"]
@@ -84,7 +85,7 @@ def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class RayCall(CallBase):
-    """One Ray task, settled from ``ref._on_completed`` (see the module); cancel kills it."""
+    """One Ray task, settled by the executor's ``RayWatcher``; cancel kills it."""
 
     __slots__ = ("_executor", "_ref")
 
@@ -92,14 +93,12 @@ class RayCall(CallBase):
         super().__init__(label)
         self._executor = executor
         self._ref = ref
-        ref._on_completed(self._on_completed)
 
-    def _on_completed(self, outcome: Any) -> None:
-        executor = self._executor
-        if isinstance(outcome, executor._ray_error):  # what future() raises, not a value
-            self._settle_error(executor._unwrap(outcome))
-        else:
+    def _settle_outcome(self, outcome: Any, ok: bool) -> None:
+        if ok:
             self._settle_value(outcome)
+        else:
+            self._settle_error(self._executor._unwrap(outcome))
         self._mark_gone()  # its function has returned (or was killed): nothing runs any more
 
     def _engine_cancel(self) -> CancelResult:
@@ -136,7 +135,7 @@ class RayExecutor:
     ) -> None:
         self._ray = require_engine("RayExecutor", "ray", "ray")
         self._exceptions = require_engine("RayExecutor", "ray.exceptions", "ray")
-        self._ray_error: type[BaseException] = self._exceptions.RayError
+        self._watcher = RayWatcher(self._ray, f"arborist-{name}-watcher")
         self._life = Lifecycle(name)
         self._init = dict(init or {})
         if address is not None:
@@ -216,15 +215,9 @@ class RayExecutor:
         return prepared
 
     def _call(self, ref: Any, label: str) -> RemoteCall:
-        if callable(getattr(ref, "_on_completed", None)):
-            return RayCall(self, ref, label)
-        ray = self._ray
-
-        def kill() -> CancelResult:
-            ray.cancel(ref, force=True)
-            return CancelResult.KILLED
-
-        return FutureCall(ref.future(), label, unwrap=self._unwrap, kill=kill)
+        call = RayCall(self, ref, label)
+        self._watcher.watch(ref, call)
+        return call
 
     def _unwrap(self, error: BaseException) -> BaseException:
         cause = getattr(error, "cause", None)
@@ -298,7 +291,17 @@ class RayExecutor:
         return chunked(submit_chunk, items, chunk_size, base)
 
     async def aclose(self) -> None:
-        """Shut Ray down (off the trio thread) if ``open()`` initialised it; idempotent."""
+        """Kill the calls still pending, then shut Ray down if ``open()`` initialised it.
+
+        Blocking parts run off the trio thread; idempotent. A killed call is settled as
+        cancelled and reported gone at once (its watcher has stopped).
+        """
         state, self._life.state = self._life.state, CLOSED
-        if state is OPEN and self._owns_ray:
+        if state is not OPEN:
+            return
+        for call in await trio.to_thread.run_sync(self._watcher.stop):
+            assert isinstance(call, RayCall)
+            call.cancel()
+            call._mark_gone()
+        if self._owns_ray:
             await trio.to_thread.run_sync(self._ray.shutdown)

@@ -6,7 +6,6 @@ Ray workers are other processes that cannot import this test module, so the func
 are defined inside the tests (cloudpickle sends them by value).
 """
 
-import concurrent.futures
 import os
 import time
 
@@ -58,19 +57,34 @@ async def test_a_ray_task_returning_an_exception_object_gives_it_as_its_value(ra
     assert str(value) == "a value, not an error"
 
 
-async def test_a_ray_without_the_completion_hook_is_awaited_through_ref_future(ray_executor):
-    class OldRef:  # an ObjectRef of a Ray without ``_on_completed``: only ``future()``
-        def __init__(self):
-            self.future_ = concurrent.futures.Future()
+async def test_many_ray_calls_ending_together_each_get_their_own_outcome(ray_executor):
+    def check(x):
+        if x % 5 == 0:
+            raise ValueError(x)
+        return x
 
-        def future(self):
-            return self.future_
+    calls = ray_executor.submit_many(check, [((i,), {}) for i in range(40)])
 
-    ref = OldRef()
-    call = ray_executor._call(ref, "old")
-    ref.future_.set_result(7)
+    for i, call in enumerate(calls):
+        if i % 5 == 0:
+            with pytest.raises(ValueError, match=str(i)):
+                await wait_remote(call)
+        else:
+            assert await wait_remote(call) == i
 
-    assert await wait_remote(call) == 7
+
+async def test_closing_a_ray_executor_kills_its_pending_calls(ray_session, tmp_path):
+    executor = RayExecutor()
+    await executor.open()
+    call = executor.submit(time.sleep, (30,))
+
+    await executor.aclose()
+
+    assert call.cancel_result is CancelResult.KILLED
+    with pytest.raises(RemoteCancelledError):
+        call.result()
+    with trio.fail_after(5):
+        assert await wait_gone(call)
 
 
 async def test_ray_does_not_retry_a_failing_task_by_itself(ray_executor, tmp_path):
