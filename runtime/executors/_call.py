@@ -2,7 +2,7 @@
 
 ``CallBase`` implements the ``RemoteCall`` protocol over three engine hooks (``_engine_cancel``
 and the ``_settle_*``/``_mark_gone`` reports); ``FutureCall`` adapts a
-``concurrent.futures.Future`` (thread and process pools, Ray's ``ref.future()``).
+``concurrent.futures.Future`` (thread and process pools).
 """
 
 from __future__ import annotations

@@ -1,34 +1,77 @@
 """``RayExecutor``: the executor protocol on Ray tasks.
 
 Each call is one ``ray.remote(fn).options(max_retries=0, retry_exceptions=False, ...)``
-task (Ray's own retries only when the options set them); ``ref.future()`` bridges its end to
-the done callback. Cancel is ``ray.cancel(ref, force=True)``, which drops a queued task and
-kills the worker process of a running one (``KILLED``): ``force=False`` cannot stop a task
-blocked in C (ray-project/ray#32954). A ``RayTaskError`` is unwrapped to the user's own
-exception (its ``cause``). Ray runs no async functions as tasks.
+task (Ray's own retries only when the options set them). One ``RayWatcher`` thread per
+executor waits for all pending tasks in batches (``ray.wait`` then ``ray.get``, as a plain
+``ray.get([...])`` does) and settles them, so no Python runs on Ray's threads per task and
+results that end together share one trio wake-up. Cancel is ``ray.cancel(ref, force=True)``,
+which drops a queued task and kills the worker process of a running one (``KILLED``):
+``force=False`` cannot stop a task blocked in C (ray-project/ray#32954). A ``RayTaskError``
+is unwrapped to the user's own exception (its ``cause``). Ray runs no async functions as
+tasks.
 """
 
 from __future__ import annotations
 
+import collections
 import inspect
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import trio
 
-from ._call import FutureCall
+from ._call import CallBase
 from ._chunks import check_chunk_size, chunked
 from ._common import CLOSED, NEW, OPEN, Lifecycle, check_plain
 from ._engines import require_engine
 from ._errors import ExecutorOptionError
 from ._protocol import CancelResult, RemoteCall, SubmitItem
+from ._ray_watch import RayWatcher
 from ._remote import run_chunk
 
 __all__ = ["RAY_DEFAULTS", "RayExecutor"]
 
 RAY_DEFAULTS: Mapping[str, Any] = {"max_retries": 0, "retry_exceptions": False}
 """Task options arborist sets unless ``executor_options`` does: arborist owns the retries."""
+
+
+_CACHE_SIZE = 1024
+
+
+class _Cache:
+    """A small LRU map for the process (keys hold their function: a bounded, not a weak, map).
+
+    Ray's remote functions and option wrappers outlive ``ray.shutdown()`` and a new
+    ``ray.init`` (Ray exports a function again when the cluster changed), as a module-level
+    ``@ray.remote`` does, so every executor and runtime of the process (a runtime per run, a
+    test per runtime) shares them.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        """The value for ``key`` (now the most recent), or None; TypeError if unhashable."""
+        items = self._items
+        value = items.get(key)
+        if value is not None:
+            items.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        """Remember ``value``, forgetting the least recent entry beyond ``_CACHE_SIZE``."""
+        items = self._items
+        items[key] = value
+        if len(items) > _CACHE_SIZE:
+            items.popitem(last=False)
+
+
+_REMOTES = _Cache()
+"""``fn -> ray.remote(fn)``."""
+_PREPARED = _Cache()
+"""``(fn, task name, options) -> ray.remote(fn).options(name=..., **options)``."""
 
 
 def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,6 +82,28 @@ def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     call.__name__ = call.__qualname__ = getattr(fn, "__name__", type(fn).__name__)
     return call
+
+
+class RayCall(CallBase):
+    """One Ray task, settled by the executor's ``RayWatcher``; cancel kills it."""
+
+    __slots__ = ("_executor", "_ref")
+
+    def __init__(self, executor: RayExecutor, ref: Any, label: str) -> None:
+        super().__init__(label)
+        self._executor = executor
+        self._ref = ref
+
+    def _settle_outcome(self, outcome: Any, ok: bool) -> None:
+        if ok:
+            self._settle_value(outcome)
+        else:
+            self._settle_error(self._executor._unwrap(outcome))
+        self._mark_gone()  # its function has returned (or was killed): nothing runs any more
+
+    def _engine_cancel(self) -> CancelResult:
+        self._executor._ray.cancel(self._ref, force=True)
+        return CancelResult.KILLED
 
 
 def _probe() -> None:  # pragma: no cover - never run; only its options are validated
@@ -70,13 +135,12 @@ class RayExecutor:
     ) -> None:
         self._ray = require_engine("RayExecutor", "ray", "ray")
         self._exceptions = require_engine("RayExecutor", "ray.exceptions", "ray")
+        self._watcher = RayWatcher(self._ray, f"arborist-{name}-watcher")
         self._life = Lifecycle(name)
         self._init = dict(init or {})
         if address is not None:
             self._init["address"] = address
         self._owns_ray = False
-        self._remotes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._prepared: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"<RayExecutor {self.name!r} {self._life.state}>"
@@ -125,49 +189,35 @@ class RayExecutor:
 
     def _remote(self, fn: Callable[..., Any]) -> Any:
         try:
-            return self._remotes[fn]
-        except (KeyError, TypeError):
+            remote = _REMOTES.get(fn)
+        except TypeError:  # an unhashable callable: wrapped again next time
+            return self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
+        if remote is None:
             remote = self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
-            try:
-                self._remotes[fn] = remote
-            except TypeError:
-                pass  # not weak-referenceable: wrapped again next time
-            return remote
+            _REMOTES.put(fn, remote)
+        return remote
 
     def _with_options(self, fn: Callable[..., Any], name: str, opts: dict[str, Any]) -> Any:
         """``ray.remote(fn).options(name=name, **opts)``, made once per function and options.
 
-        Ray builds a wrapper class in each ``options()`` call (~0.1 ms); a task's name is the
-        label without the per-call suffix, so one wrapper serves every call of a step.
+        Ray validates the options and builds a wrapper class in each ``options()`` call
+        (35-100 us); a task's name is the label without the per-call suffix, so one wrapper
+        serves every call of a step, in every executor of the process (``_PREPARED``).
         """
         try:
-            key = (name, tuple(sorted(opts.items())))
-            hash(key)
+            key = (fn, name, tuple(sorted(opts.items())))
+            prepared = _PREPARED.get(key)
         except TypeError:  # an unhashable option value (a runtime_env dict): not cached
             return self._remote(fn).options(name=name, **opts)
-        try:
-            per_fn = self._prepared[fn]
-        except KeyError:
-            per_fn = {}
-            try:
-                self._prepared[fn] = per_fn
-            except TypeError:
-                pass  # not weak-referenceable: prepared again next time
-        except TypeError:
-            per_fn = {}
-        prepared = per_fn.get(key)
         if prepared is None:
-            prepared = per_fn[key] = self._remote(fn).options(name=name, **opts)
+            prepared = self._remote(fn).options(name=name, **opts)
+            _PREPARED.put(key, prepared)
         return prepared
 
-    def _call(self, ref: Any, label: str) -> FutureCall:
-        ray = self._ray
-
-        def kill() -> CancelResult:
-            ray.cancel(ref, force=True)
-            return CancelResult.KILLED
-
-        return FutureCall(ref.future(), label, unwrap=self._unwrap, kill=kill)
+    def _call(self, ref: Any, label: str) -> RemoteCall:
+        call = RayCall(self, ref, label)
+        self._watcher.watch(ref, call)
+        return call
 
     def _unwrap(self, error: BaseException) -> BaseException:
         cause = getattr(error, "cause", None)
@@ -231,16 +281,27 @@ class RayExecutor:
                 calls.append(self._call(ref, f"{base}[{i}]"))
             return calls
         fn_ref = self._ray.put(fn)
-        chunk_remote = self._remote(run_chunk)
+        task_name = f"{label or getattr(fn, '__name__', 'call')}-chunk"
+        chunk_task = self._with_options(run_chunk, task_name, opts)
 
         def submit_chunk(chunk: list[tuple[tuple[Any, ...], dict[str, Any]]], name: str) -> Any:
-            ref = chunk_remote.options(name=name, **opts).remote(fn_ref, chunk)
+            ref = chunk_task.remote(fn_ref, chunk)
             return self._call(ref, name)
 
         return chunked(submit_chunk, items, chunk_size, base)
 
     async def aclose(self) -> None:
-        """Shut Ray down (off the trio thread) if ``open()`` initialised it; idempotent."""
+        """Kill the calls still pending, then shut Ray down if ``open()`` initialised it.
+
+        Blocking parts run off the trio thread; idempotent. A killed call is settled as
+        cancelled and reported gone at once (its watcher has stopped).
+        """
         state, self._life.state = self._life.state, CLOSED
-        if state is OPEN and self._owns_ray:
+        if state is not OPEN:
+            return
+        for call in await trio.to_thread.run_sync(self._watcher.stop):
+            assert isinstance(call, RayCall)
+            call.cancel()
+            call._mark_gone()
+        if self._owns_ray:
             await trio.to_thread.run_sync(self._ray.shutdown)

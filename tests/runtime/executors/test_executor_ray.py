@@ -17,6 +17,7 @@ from arborist.runtime.executors import (
     ExecutorOptionError,
     RayExecutor,
     RemoteCancelledError,
+    _ray,
     wait_gone,
     wait_remote,
 )
@@ -44,6 +45,46 @@ async def test_a_ray_task_error_is_unwrapped_to_the_users_exception(ray_executor
         await wait_remote(ray_executor.submit(lookup))
 
     assert type(info.value) is KeyError
+
+
+async def test_a_ray_task_returning_an_exception_object_gives_it_as_its_value(ray_executor):
+    def make():
+        return ValueError("a value, not an error")
+
+    value = await wait_remote(ray_executor.submit(make))
+
+    assert type(value) is ValueError
+    assert str(value) == "a value, not an error"
+
+
+async def test_many_ray_calls_ending_together_each_get_their_own_outcome(ray_executor):
+    def check(x):
+        if x % 5 == 0:
+            raise ValueError(x)
+        return x
+
+    calls = ray_executor.submit_many(check, [((i,), {}) for i in range(40)])
+
+    for i, call in enumerate(calls):
+        if i % 5 == 0:
+            with pytest.raises(ValueError, match=str(i)):
+                await wait_remote(call)
+        else:
+            assert await wait_remote(call) == i
+
+
+async def test_closing_a_ray_executor_kills_its_pending_calls(ray_session, tmp_path):
+    executor = RayExecutor()
+    await executor.open()
+    call = executor.submit(time.sleep, (30,))
+
+    await executor.aclose()
+
+    assert call.cancel_result is CancelResult.KILLED
+    with pytest.raises(RemoteCancelledError):
+        call.result()
+    with trio.fail_after(5):
+        assert await wait_gone(call)
 
 
 async def test_ray_does_not_retry_a_failing_task_by_itself(ray_executor, tmp_path):
@@ -104,3 +145,32 @@ async def test_an_async_function_is_refused_for_ray(ray_executor):
 
     with pytest.raises(TypeError, match="async function"):
         ray_executor.submit(fetch)
+
+
+def test_the_process_cache_of_ray_wrappers_forgets_the_least_recent_beyond_its_size():
+    cache = _ray._Cache()
+    for i in range(_ray._CACHE_SIZE):
+        cache.put(i, f"wrapper {i}")
+    assert cache.get(0) == "wrapper 0"  # now the most recent
+
+    cache.put("one more", "wrapper")
+
+    assert cache.get(1) is None
+    assert cache.get(0) == "wrapper 0"
+    assert cache.get("one more") == "wrapper"
+
+
+async def test_two_ray_executors_share_a_steps_prepared_ray_wrapper(ray_session):
+    first, second = RayExecutor(), RayExecutor()
+    await first.open()
+    await second.open()
+    try:
+        options = first.validate_options(None)
+
+        wrapper = first._with_options(os.getpid, "step", options)
+
+        assert second._with_options(os.getpid, "step", options) is wrapper
+        assert await wait_remote(second.submit(os.getpid, label="step")) > 0
+    finally:
+        await first.aclose()
+        await second.aclose()
