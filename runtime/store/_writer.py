@@ -3,7 +3,8 @@
 trio code posts a record (``Writer.post``: a list append, never blocks) and gets a
 ``Receipt``. Records posted in one trio scheduling batch are handed to the thread together
 (one ``SimpleQueue.put``): at once when a task awaits a receipt or flushes or ``max_batch``
-records are waiting, otherwise (a record nobody waits for, or one with a done-callback) by the
+records are waiting, or when a done-callback is registered while the thread is idle;
+otherwise (a record nobody waits for, or a callback's while the thread is busy) by the
 ``pump`` task in the next scheduling batch, so such a record waits at most one batch. The
 thread takes every record queued (up to ``max_batch``), applies them in one write
 transaction, commits, and wakes trio once for the whole batch through the trio token
@@ -132,9 +133,9 @@ class Receipt:
 
         Callbacks run in the order added, after the batch's waiters are woken; one that
         raises crashes the trio run (as any ``run_sync_soon`` callback), so keep them tiny:
-        set an event, or ``tell`` an actor. Registering hands the write to the thread with the
-        pump's next hand-off (one scheduling batch later, with whatever else was posted in this
-        one), or at once when no pump runs.
+        set an event, or ``tell`` an actor. Registering hands the write to the thread at once
+        when the thread is idle or no pump runs, else with the pump's next hand-off (one
+        scheduling batch later, with whatever else was posted in this one).
         """
         if self.done:
             fn(self)
@@ -209,6 +210,7 @@ class Writer:
         self._retryable = retryable
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._posted = 0
+        self._handed = 0
         self.committed_seq = 0
         self._batch = trio.Event()
         self._ready = trio.Event()
@@ -278,11 +280,15 @@ class Writer:
             heapq.heappop(watched)[1]._settle()
 
     def hand_off_soon(self) -> None:
-        """Hand the posted records over with the pump's next hand-off (now if no pump runs).
+        """Hand the posted records over with the pump's next hand-off, or now.
 
-        Everything posted until then goes to the thread in the same queue put.
+        Now when no pump runs, or when the thread is idle (everything handed over has
+        committed): waiting a scheduling batch for company would only delay the commit,
+        since records posted meanwhile go in the next transaction, which the thread starts
+        as soon as this one committed. Otherwise everything posted until the pump's hand-off
+        goes to the thread in the same queue put.
         """
-        if self._pumping and self._outbox:
+        if self._pumping and self._outbox and self._handed > self.committed_seq:
             self._pump_lot.unpark()
         else:
             self.hand_off()
@@ -291,6 +297,7 @@ class Writer:
         """Give the thread every record posted and not yet handed over (one queue put)."""
         if self._outbox:
             box, self._outbox = self._outbox, []
+            self._handed = box[-1]._seq
             self._queue.put(box)
 
     async def pump(self) -> None:

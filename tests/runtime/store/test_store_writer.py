@@ -187,6 +187,22 @@ async def test_a_done_callback_runs_once_the_write_is_durable(store):
     assert journal.results() == {"a": "r"}
 
 
+async def test_a_callback_on_an_idle_writer_hands_its_write_to_the_thread_at_once(store):
+    _, rec = await new_recorder(store)
+    writer = store._writer
+
+    first = rec.step_ok("a", 1, "r")
+    first.add_done_callback(lambda _: None)
+    handed_at_once = writer._outbox == []
+    second = rec.step_ok("b", 1, "r")  # the thread is busy with the first: the pump hands it
+    second.add_done_callback(lambda _: None)
+    left_for_the_pump = list(writer._outbox)
+    await second
+
+    assert handed_at_once
+    assert left_for_the_pump == [second]
+
+
 async def test_a_done_callback_added_to_a_settled_write_runs_at_once(store):
     _, rec = await new_recorder(store)
     receipt = rec.step_ok("a", 1, "r")
