@@ -188,6 +188,7 @@ class RunRecorder:
         reason: str | None = None,
         least: int = 1,
         at: datetime | None = None,
+        began: float | None = None,
     ) -> Receipt:
         _check_step(step, element, attempt, least=least)
         store = self._store
@@ -209,7 +210,7 @@ class RunRecorder:
         error_data, error_text = (None, None) if error is None else encode_error(error)
         values = (
             self._run_id, step, element, attempt, _STATUS[status],
-            now if started else None, None if started else now,
+            now if started else began, None if started else now,
             None if wait_until is None else stamp(wait_until, "wait_until"),
             args_data, args_codec, result_data, result_codec, error_data, error_text, reason,
         )  # fmt: skip
@@ -231,14 +232,26 @@ class RunRecorder:
         )  # fmt: skip
 
     def step_ok(
-        self, step: str, attempt: int, result: Any, *, element: int = -1, codec: str | None = None
-    ) -> Receipt:
+        self, step: str, attempt: int, result: Any, *, element: int = -1,
+        codec: str | None = None, started_at: datetime | float | None = None,
+    ) -> Receipt:  # fmt: skip
         """Record an attempt's result; await it before any dependent sees the result.
+
+        ``started_at`` (an aware datetime or Unix seconds) records when the attempt began in
+        the same row, for an attempt whose ``started`` row was not written: one write for
+        both, the row ``step_started`` then ``step_ok`` would leave.
 
         Raises:
             EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
         """
-        return self._attempt(step, element, attempt, AttemptStatus.OK, result=result, codec=codec)
+        began = (
+            started_at
+            if started_at is None or type(started_at) is float
+            else stamp(started_at, "started_at")  # type: ignore[arg-type]
+        )
+        return self._attempt(
+            step, element, attempt, AttemptStatus.OK, result=result, codec=codec, began=began
+        )
 
     def element_ok(
         self, step: str, element: int, result: Any, *, attempt: int = 1, codec: str | None = None
