@@ -343,8 +343,8 @@ def _unpicklable(ref: str, args: tuple[Any, ...], exc: EncodeError) -> TypeError
 async def _settled(receipt: Receipt) -> Any:
     """Wait for one write through its done callback; its value or its error.
 
-    Not ``await receipt``: that wakes every waiting task at each commit, which thousands of
-    jobs waiting at once turn into quadratic work; a callback wakes only its own job.
+    A callback wakes only its own job when the write commits (as ``await receipt`` now does
+    too), so thousands of jobs waiting at once cost one wake-up each, not one per commit.
     """
     if not receipt.done:
         event = trio.Event()

@@ -156,10 +156,7 @@ class Receipt:
         """Wait until the write is durable; return its value (see the class docstring)."""
         writer = self._writer
         if writer.committed_seq < self._seq:
-            writer.hand_off()
-        while writer.committed_seq < self._seq:
-            writer.raise_if_failed()
-            await writer.next_batch()
+            await writer.committed(self._seq)
         if self._error is not None:
             raise self._error.with_traceback(None)
         return self._value
@@ -212,7 +209,8 @@ class Writer:
         self._posted = 0
         self._handed = 0
         self.committed_seq = 0
-        self._batch = trio.Event()
+        self._waiters: list[tuple[int, int, trio.Event]] = []
+        self._waits = 0
         self._ready = trio.Event()
         self._exited = trio.Event()
         self._setup_error: BaseException | None = None
@@ -316,15 +314,25 @@ class Writer:
 
     async def flush(self) -> None:
         """Wait until everything posted so far has committed."""
-        target = self._posted
-        self.hand_off()
-        while self.committed_seq < target:
-            self.raise_if_failed()
-            await self.next_batch()
+        await self.committed(self._posted)
 
-    async def next_batch(self) -> None:
-        """Wait for the next committed batch (or the failure)."""
-        await self._batch.wait()
+    async def committed(self, seq: int) -> None:
+        """Hand everything posted over; return once record ``seq`` has committed.
+
+        Only this waiter's own commit (or the writer's failure) wakes it: each waiter sits in
+        a heap by seq and a batch wakes those it covers, so N tasks awaiting N batches cost
+        N wake-ups, not one per waiter per batch.
+
+        Raises:
+            StoreError: the writer failed before ``seq`` committed.
+        """
+        self.hand_off()
+        while self.committed_seq < seq:
+            self.raise_if_failed()
+            event = trio.Event()
+            self._waits += 1
+            heapq.heappush(self._waiters, (seq, self._waits, event))
+            await event.wait()
 
     def raise_if_failed(self) -> None:
         """Raise the writer's failure, if it failed."""
@@ -354,8 +362,12 @@ class Writer:
             await self._exited.wait()
 
     def _wake(self) -> None:
-        event, self._batch = self._batch, trio.Event()
-        event.set()
+        """Wake the waiters whose records committed (all of them once the writer failed)."""
+        waiters, committed = self._waiters, self.committed_seq
+        if self._failure is not None:
+            committed = self._posted
+        while waiters and waiters[0][0] <= committed:
+            heapq.heappop(waiters)[2].set()
 
     def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
         self.committed_seq = seq
