@@ -22,7 +22,7 @@ from ._ids import uuid7
 from ._reads import JOB_COLUMNS, parse_job, stamp, to_datetime
 from ._rows import JobCall, JobRow, JobStatus
 from ._sql import Tx
-from ._writer import Fence, Receipt
+from ._writer import Receipt, fence_check, fenced_out
 
 __all__ = ["JobsMixin", "callable_ref", "resolve_callable"]
 
@@ -77,9 +77,6 @@ def callable_ref(fn: Callable[..., Any] | str) -> str:
 
 class JobsMixin(StoreCore):
     """The job operations of a store (see ``Store``)."""
-
-    def _job_fence(self, job: JobRow) -> Fence:
-        return ("job", "jobs", "job_id", job.job_id, job.fence)
 
     async def enqueue_job(
         self,
@@ -156,7 +153,7 @@ class JobsMixin(StoreCore):
         Raises (on await):
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
-        return self._post(_release, job.job_id, self._wall(), fence=self._job_fence(job))
+        return self._post(_release, job.job_id, job.fence, self._wall())
 
     async def start_job(self, job: JobRow) -> JobRow:
         """Mark a job ``running`` and count the attempt; returns the updated row.
@@ -168,7 +165,7 @@ class JobsMixin(StoreCore):
 
     def post_start_job(self, job: JobRow) -> Receipt:
         """``start_job`` without waiting: its receipt gives the updated row once committed."""
-        return self._post(_start, job.job_id, self._wall(), fence=self._job_fence(job))
+        return self._post(_start, job.job_id, job.fence, self._wall())
 
     async def finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> None:
         """Mark a job ``done`` (no ``error``) or ``failed`` with the error's text.
@@ -182,9 +179,7 @@ class JobsMixin(StoreCore):
         """``finish_job`` without waiting: its receipt settles once committed."""
         status = JobStatus.DONE if error is None else JobStatus.FAILED
         text = None if error is None else encode_error(error)[1]
-        return self._post(
-            _finish, job.job_id, status.value, text, self._wall(), fence=self._job_fence(job)
-        )
+        return self._post(_finish, job.job_id, job.fence, status.value, text, self._wall())
 
     async def claim_orphaned_jobs(self) -> list[JobRow]:
         """Take over the unfinished jobs whose owner is closed; return them.
@@ -255,28 +250,41 @@ def _get(tx: Tx, job_id: str) -> JobRow | None:
     return None if row is None else parse_job(row)
 
 
-def _start(tx: Tx, job_id: str, now: float) -> JobRow:
-    return parse_job(
-        tx.one(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?"
-            f" WHERE job_id = ? RETURNING {JOB_COLUMNS}",
-            (now, job_id),
-        )
+# Each write to a job checks its fence in its own WHERE clause (no separate read): a write
+# that changed no row was fenced out (another owner claimed the job) or its job is gone. On
+# PostgreSQL a concurrent claim's row lock makes the UPDATE wait and re-check the fence.
+
+
+def _start(tx: Tx, job_id: str, fence: int, now: float) -> JobRow:
+    row = tx.one(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?"
+        f" WHERE job_id = ? AND fence = ? RETURNING {JOB_COLUMNS}",
+        (now, job_id, fence),
     )
+    if row is None:
+        raise fenced_out(tx, "job", "jobs", job_id, fence)
+    return parse_job(row)
 
 
-def _release(tx: Tx, job_id: str, now: float) -> None:
-    tx.execute(
-        "UPDATE jobs SET status = 'pending', updated_at = ? WHERE job_id = ?"
+def _release(tx: Tx, job_id: str, fence: int, now: float) -> None:
+    def check(rows: int) -> None:  # no row changed: fenced out, or finished (nothing to do)
+        if not rows and tx.fence("jobs", "job_id", job_id) != fence:
+            raise fenced_out(tx, "job", "jobs", job_id, fence)
+
+    tx.execute_counted(
+        "UPDATE jobs SET status = 'pending', updated_at = ? WHERE job_id = ? AND fence = ?"
         " AND status IN ('pending', 'running')",
-        (now, job_id),
+        (now, job_id, fence),
+        check,
     )
 
 
-def _finish(tx: Tx, job_id: str, status: str, error: str | None, now: float) -> None:
-    tx.execute(
-        "UPDATE jobs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE job_id = ?",
-        (status, error, now, now, job_id),
+def _finish(tx: Tx, job_id: str, fence: int, status: str, error: str | None, now: float) -> None:
+    tx.execute_counted(
+        "UPDATE jobs SET status = ?, error = ?, updated_at = ?, finished_at = ?"
+        " WHERE job_id = ? AND fence = ?",
+        (status, error, now, now, job_id, fence),
+        fence_check(tx, "job", "jobs", job_id, fence),
     )
 
 

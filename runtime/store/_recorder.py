@@ -18,8 +18,8 @@ from ._errors import FencedOutError
 from ._reads import stamp
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
 from ._schedules import RUN_TICK_OUTCOMES
-from ._sql import POSTGRES, SQLITE, Check, Tx
-from ._writer import Receipt, Refusal
+from ._sql import POSTGRES, SQLITE, Tx
+from ._writer import Receipt, fence_check
 
 if TYPE_CHECKING:
     from ._core import StoreCore
@@ -64,26 +64,16 @@ _SQL: dict[tuple[str, str], str] = {
 }
 
 
-def _fenced_out(tx: Tx, run_id: str, fence: int) -> Refusal:
-    return Refusal(FencedOutError("run", run_id, fence, tx.fence("runs", "run_id", run_id)))
-
-
-def _fence_check(tx: Tx, run_id: str, fence: int) -> Check:
-    def check(rows: int) -> None:
-        if not rows:
-            raise _fenced_out(tx, run_id, fence)
-
-    return check
-
-
 def _upsert_attempt(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
-    sql = _SQL["attempt", tx.dialect.name]
-    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+    run_id = values[0]
+    check = fence_check(tx, "run", "runs", run_id, fence)
+    tx.execute_counted(_SQL["attempt", tx.dialect.name], (*values, run_id, fence), check)
 
 
 def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
-    sql = _SQL["undo", tx.dialect.name]
-    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+    run_id = values[0]
+    check = fence_check(tx, "run", "runs", run_id, fence)
+    tx.execute_counted(_SQL["undo", tx.dialect.name], (*values, run_id, fence), check)
 
 
 def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) -> None:
@@ -98,7 +88,7 @@ def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) 
             "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
             " finished_at = ? WHERE run_id = ? AND fence = ?"
         )
-    tx.execute_counted(sql, (*values, fence), _fence_check(tx, run_id, fence))
+    tx.execute_counted(sql, (*values, fence), fence_check(tx, "run", "runs", run_id, fence))
     outcome = RUN_TICK_OUTCOMES.get(values[0])
     if outcome is not None:  # a schedule's recovered fire: its interrupted tick gets the end
         ended = (outcome, f"; it ended {values[0]}", values[3], run_id, fence, run_id)
@@ -170,7 +160,7 @@ class RunRecorder:
         store = self._store
         if store._state != "open":
             store._check_open()
-        return store._writer.post(op, args, None, self._on_refused)
+        return store._writer.post(op, args, self._on_refused)
 
     def _attempt(
         self,

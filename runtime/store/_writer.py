@@ -28,12 +28,9 @@ from typing import Any
 import trio
 
 from ._errors import FencedOutError, StoreClosedError, StoreError
-from ._sql import Tx
+from ._sql import Check, Tx
 
-__all__ = ["Fence", "Receipt", "Refusal", "Writer"]
-
-Fence = tuple[str, str, str, str, int]
-"""(kind, table, key column, key, fence) of a fenced write."""
+__all__ = ["Receipt", "Refusal", "Writer", "fence_check", "fenced_out"]
 
 Operation = Callable[..., Any]
 """An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
@@ -58,6 +55,25 @@ class Refusal(Exception):  # noqa: N818 - an internal signal, not an error a use
         self.error = error
 
 
+def fenced_out(tx: Tx, kind: str, table: str, key: str, fence: int) -> Refusal:
+    """The refusal of a write to ``table``'s ``key`` row whose ``fence`` is stale.
+
+    ``kind`` is ``"run"`` or ``"job"``, and the table's key column ``<kind>_id``.
+    """
+    current = tx.fence(table, f"{kind}_id", key)
+    return Refusal(FencedOutError(kind, key, fence, current))
+
+
+def fence_check(tx: Tx, kind: str, table: str, key: str, fence: int) -> Check:
+    """Refuses a write fenced in its own WHERE clause that changed no row (``fenced_out``)."""
+
+    def check(rows: int) -> None:
+        if not rows:
+            raise fenced_out(tx, kind, table, key, fence)
+
+    return check
+
+
 class Receipt:
     """The acknowledgement of one posted write; ``await receipt`` waits until it is durable.
 
@@ -78,7 +94,6 @@ class Receipt:
         "_args",
         "_callbacks",
         "_error",
-        "_fence",
         "_on_refused",
         "_op",
         "_seq",
@@ -92,14 +107,12 @@ class Receipt:
         seq: int,
         op: Operation,
         args: tuple[Any, ...],
-        fence: Fence | None,
         on_refused: Callable[[BaseException], None] | None,
     ) -> None:
         self._writer = writer
         self._seq = seq
         self._op = op
         self._args = args
-        self._fence = fence
         self._on_refused = on_refused
         self._value: Any = None
         self._error: BaseException | None = None
@@ -251,7 +264,6 @@ class Writer:
         self,
         op: Operation,
         args: tuple[Any, ...],
-        fence: Fence | None = None,
         on_refused: Callable[[BaseException], None] | None = None,
     ) -> Receipt:
         """Queue one record; never blocks. Raises the store's failure or StoreClosedError."""
@@ -259,7 +271,7 @@ class Writer:
         if self._closed:
             raise StoreClosedError(f"the store at {self._name} is closed")
         self._posted += 1
-        receipt = Receipt(self, self._posted, op, args, fence, on_refused)
+        receipt = Receipt(self, self._posted, op, args, on_refused)
         outbox = self._outbox
         outbox.append(receipt)
         if not self._pumping or len(outbox) >= self._max_batch:  # a full batch goes at once
@@ -319,9 +331,8 @@ class Writer:
     async def committed(self, seq: int) -> None:
         """Hand everything posted over; return once record ``seq`` has committed.
 
-        Only this waiter's own commit (or the writer's failure) wakes it: each waiter sits in
-        a heap by seq and a batch wakes those it covers, so N tasks awaiting N batches cost
-        N wake-ups, not one per waiter per batch.
+        Only its own commit (or the writer's failure) wakes it: waiters sit in a heap by seq,
+        so N tasks awaiting N batches cost N wake-ups, not one per waiter per batch.
 
         Raises:
             StoreError: the writer failed before ``seq`` committed.
@@ -463,14 +474,6 @@ class Writer:
             with tx.pipelined(len(batch) <= PIPELINE_MAX):
                 tx.begin(self._begin)
                 for record in batch:
-                    fence = record._fence
-                    if fence is not None:
-                        kind, table, column, key, expected = fence
-                        current = tx.fence(table, column, key)
-                        if current != expected:
-                            record._error = FencedOutError(kind, key, expected, current)
-                            refused.append(record)
-                            continue
                     tx.record = record
                     try:
                         record._value = record._op(tx, *record._args)
