@@ -190,20 +190,22 @@ async def test_a_done_callback_runs_once_the_write_is_durable(store):
     assert journal.results() == {"a": "r"}
 
 
-async def test_a_callback_on_an_idle_writer_hands_its_write_to_the_thread_at_once(store):
+async def test_writes_posted_in_one_scheduling_batch_go_to_the_thread_as_it_ends(store):
     _, rec = await new_recorder(store)
     writer = store._writer
+    before = store.statistics()
 
     first = rec.step_ok("a", 1, "r")
     first.add_done_callback(lambda _: None)
-    handed_at_once = writer._outbox == []
-    second = rec.step_ok("b", 1, "r")  # the thread is busy with the first: the pump hands it
-    second.add_done_callback(lambda _: None)
-    left_for_the_pump = list(writer._outbox)
+    second = rec.step_ok("b", 1, "r")
+    held_until_the_batch_ends = list(writer._outbox)
+    await trio.lowlevel.cancel_shielded_checkpoint()  # the batch ends: trio waits for I/O
+    handed = writer._outbox == []
     await second
 
-    assert handed_at_once
-    assert left_for_the_pump == [second]
+    assert held_until_the_batch_ends == [first, second]
+    assert handed
+    assert store.statistics().batches - before.batches == 1
 
 
 class Reschedules(trio.abc.Instrument):
