@@ -3,8 +3,8 @@
 One repetition = ``n`` jobs of a trivial ``async def`` fired at once on an open runtime (a
 fresh store each time), timed from the first ``rt.fire_and_forget`` until the last job has
 ended (its ``TaskFinished`` event: for a durable job, after its ``done`` row committed). A
-durable job costs three writes (its row, ``running``, ``done``), group-committed with the
-other jobs' writes by the store's writer thread. Implementations: in memory (the floor),
+durable job costs two writes (its row, inserted ``running``, and ``done``), group-committed
+with the other jobs' writes by the store's writer thread. Implementations: in memory (the floor),
 ``durable=True`` on SQLite normal and power, and on PostgreSQL when a cluster is given.
 """
 

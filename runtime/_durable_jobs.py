@@ -1,21 +1,24 @@
 """Durable fire-and-forget jobs: ``rt.fire_and_forget(fn, *args, durable=True)``, ``rt.enqueue``.
 
-A durable job is a row of the store's ``jobs`` table: the function's ``module:qualname``, its
-pickled arguments, a status (``pending`` -> ``running`` -> ``done`` or ``failed`` with the
-error's text) and how many times it was started. It runs as a job of the runtime's task
-supervisor, like an in-memory job (``TaskStarted`` / ``TaskFinished`` / ``TaskFailed`` events),
-and in this order:
+A durable job is a row of the store's ``jobs`` table: the function's ``module:qualname``, the
+job's name (``name=``, else that ``module:qualname``), its pickled arguments, a status
+(``pending`` -> ``running`` -> ``done`` or ``failed`` with the error's text) and how many
+times it was started. It runs as a job of the runtime's task supervisor, like an in-memory job
+(``TaskStarted`` / ``TaskFinished`` / ``TaskFailed`` events), and in this order:
 
 1. the call checks everything (a function found again by name, arguments that pickle, that
-   fit its signature) and *posts* the row to the store's writer (``fire_and_forget`` returns
-   here, a sync call; ``await rt.enqueue(...)`` returns only once the row is committed);
+   fit its signature) and *posts* the row to the store's writer, already ``running`` (attempt
+   1, owned by this runtime's store: it runs here at once) (``fire_and_forget`` returns here,
+   a sync call; ``await rt.enqueue(...)`` returns only once the row is committed);
 2. the job waits for that commit before it starts: a job never runs unrecorded;
-3. ``start_job`` marks it ``running`` and counts the attempt (refused if another owner
-   claimed it meanwhile: then it does not run here);
-4. ``fn(*args)`` runs (a ``def`` on a worker thread); ``current_job()`` inside it gives the
+3. ``fn(*args)`` runs (a ``def`` on a worker thread); ``current_job()`` inside it gives the
    job's id, attempt and idempotency key;
-5. ``finish_job`` records ``done``, or ``failed`` with the error (a failure is never retried
+4. ``finish_job`` records ``done``, or ``failed`` with the error (a failure is never retried
    by the runtime: it is recorded, and reported as ``TaskFailed``).
+
+Two writes per job. A job recovered from a dead owner is claimed (``pending`` again, its fence
+bumped), then ``start_job`` marks it ``running`` and counts the attempt (refused if yet
+another owner claimed it meanwhile: then it does not run here) before step 3.
 
 The promise is *at least once*, to completion or to a recorded failure, never exactly once:
 a job that was running when its process died (or whose completion was not committed yet) runs
@@ -186,7 +189,7 @@ class DurableJobs:
         check_job(fn, args, name, "fire_and_forget")
         ref = _ref(fn)
         try:
-            row, receipt = self._store.post_job(ref, args)
+            row, receipt = self._store.post_job(ref, args, name=name or None, running=True)
         except ResultTooLargeError:
             raise
         except EncodeError as exc:
@@ -216,15 +219,19 @@ class DurableJobs:
         call: tuple[Callable[..., Any], tuple[Any, ...]] | None,
     ) -> None:
         store = self._store
-        if receipt is not None:
-            await _settled(receipt)  # the row is durable before the job does anything
+        if receipt is not None:  # inserted as running: durable before the job does anything
+            existing = await _settled(receipt)
+            if existing is not None:  # pragma: no cover - fire never reuses an id
+                logger.warning("durable job %s exists already; not run again here", row.job_id)
+                return
         try:
             fn, args, kwargs = await self._resolve(row, call)
-            try:
-                row = await _settled(store.post_start_job(row))
-            except FencedOutError:
-                logger.warning("durable job %s was claimed by another owner; not run here", row)
-                return
+            if receipt is None:  # a recovered (claimed) job: start it, counting the attempt
+                try:
+                    row = await _settled(store.post_start_job(row))
+                except FencedOutError:
+                    logger.warning("durable job %s was claimed by another owner; not run", row)
+                    return
             token = _CURRENT.set(JobContext(row.job_id, row.fn, row.attempts))
             try:
                 if is_async(fn):
@@ -267,7 +274,7 @@ class DurableJobs:
         reaped = await store.reap_dead_owners()
         claimed = await store.claim_orphaned_jobs()
         for row in claimed:
-            supervisor.start_child(self._execute, row, None, None, name=row.fn.partition(":")[2])
+            supervisor.start_child(self._execute, row, None, None, name=_task_name(row))
         if claimed:
             logger.info("recovered %d durable jobs", len(claimed))
         return JobRecoveryReport(len(reaped), tuple(row.job_id for row in claimed))
@@ -302,6 +309,11 @@ class DurableJobs:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive int; got {limit!r}")
         return await self._store.list_jobs(status=wanted, limit=limit)
+
+
+def _task_name(row: JobRow) -> str:
+    """The task supervisor's name for a recovered job: its ``name=``, else its qualname."""
+    return row.fn.partition(":")[2] if row.name == row.fn else row.name
 
 
 def _ref(fn: Callable[..., Any]) -> str:
@@ -343,8 +355,8 @@ def _unpicklable(ref: str, args: tuple[Any, ...], exc: EncodeError) -> TypeError
 async def _settled(receipt: Receipt) -> Any:
     """Wait for one write through its done callback; its value or its error.
 
-    Not ``await receipt``: that wakes every waiting task at each commit, which thousands of
-    jobs waiting at once turn into quadratic work; a callback wakes only its own job.
+    A callback wakes only its own job when the write commits (as ``await receipt`` now does
+    too), so thousands of jobs waiting at once cost one wake-up each, not one per commit.
     """
     if not receipt.done:
         event = trio.Event()

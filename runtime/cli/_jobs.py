@@ -1,8 +1,9 @@
 """``arborist jobs``: list and prune the durable jobs recorded in a store.
 
 Both subcommands take ``--store URL`` (default ``$ARBORIST_STORE``) and only open the store
-(no runtime: nothing is recovered or run). ``list`` prints the jobs oldest first: id,
-function, status, attempts, created time and the error of a failed one.
+(no runtime: nothing is recovered or run). ``list`` prints the jobs oldest first: id, name
+(``name=``, else the function), function, status, attempts, created time and the error of a
+failed one.
 """
 
 from __future__ import annotations
@@ -80,19 +81,24 @@ def _print(found: list[JobRow], as_json: bool, out: IO[str]) -> None:
         out.write("no jobs\n")
         return
     width = max(len(job.fn) for job in found)
-    out.write(f"{'job':<36}  {'function':<{width}}  {'status':<8}  tries  {'created':<20}  error\n")
+    named = max(len(job.name) for job in found)
+    out.write(
+        f"{'job':<36}  {'name':<{named}}  {'function':<{width}}  {'status':<8}  tries  "
+        f"{'created':<20}  error\n"
+    )
     for job in found:
         error = clip(job.error.splitlines()[0]) if job.error else ""
         created = _when(job.created_at)
         out.write(
-            f"{job.job_id:<36}  {job.fn:<{width}}  {job.status.value:<8}  {job.attempts:>5}  "
-            f"{created:<20}  {error}\n"
+            f"{job.job_id:<36}  {job.name:<{named}}  {job.fn:<{width}}  "
+            f"{job.status.value:<8}  {job.attempts:>5}  {created:<20}  {error}\n"
         )
 
 
 def _job_json(job: JobRow) -> dict[str, Any]:
     return {
         "job_id": job.job_id,
+        "name": job.name,
         "fn": job.fn,
         "status": job.status.value,
         "attempts": job.attempts,

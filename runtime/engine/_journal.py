@@ -10,9 +10,10 @@ own message loop, once the write has committed:
    ``on_resume="fail"`` or ``"halt"``: it is called only once its start is durable (so a
    crash during it is seen as an interruption). For the others (``"retry"``, without a
    ``when`` guard) the row is *deferred*: posted with the step's outcome when it finishes
-   within ``START_DELAY`` seconds (one commit per step instead of two), else when that delay
-   runs out. A crash before it is written loses only the news that the step had started:
-   the step runs again on resume, as a cut one would, under the same try number.
+   within ``START_DELAY`` seconds (one commit per step instead of two; a result carries the
+   start time in its own row, one write instead of two), else when that delay runs out. A
+   crash before it is written loses only the news that the step had started: the step runs
+   again on resume, as a cut one would, under the same try number.
 2. A completed step's result, a guard's decision to skip, and a failure that a step takes as
    an ``outcome()`` are durable before any dependent is dispatched (the output-commit rule:
    a re-run after a crash can never feed a dependent a value other than the one it acted
@@ -277,10 +278,19 @@ class Journal:
             self.recorder.step_started(name, self._tries[name], at=at)
 
     def ok(self, name: str, value: Any) -> Receipt:
-        """Record the current try's result (raises ``EncodeError`` at the call if refused)."""
-        if name in self._deferred:
-            self._post_start(name)
-        receipt = self.recorder.step_ok(name, self._tries[name], value)
+        """Record the current try's result (raises ``EncodeError`` at the call if refused).
+
+        A deferred start goes in the same row (one write: the row ``started`` then ``ok``
+        would leave); a deferred interrupted mark of an earlier try goes first.
+        """
+        began = self._deferred.get(name)
+        if began is not None:
+            cut = self._cut.pop(name, None) if self._cut else None
+            if cut is not None:
+                self.recorder.step_interrupted(name, cut)
+        receipt = self.recorder.step_ok(name, self._tries[name], value, started_at=began)
+        if began is not None:  # refused (EncodeError): the start goes with the failure
+            del self._deferred[name]
         self._key_tries.pop(name, None)
         return receipt
 

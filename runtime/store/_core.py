@@ -23,7 +23,7 @@ from ._reads import OWNER_COLUMNS, parse_owner
 from ._rows import OwnerInfo
 from ._schema import MIGRATIONS, Migration, migrate
 from ._sql import Cursor, Dialect, Tx
-from ._writer import Fence, Operation, Receipt, Refusal, Writer
+from ._writer import Operation, Receipt, Refusal, Writer
 
 __all__ = ["DEFAULT_LEASE", "StoreCore", "StoreStatistics"]
 
@@ -286,11 +286,10 @@ class StoreCore:
         self,
         op: Operation,
         *args: Any,
-        fence: Fence | None = None,
         on_refused: Callable[[BaseException], None] | None = None,
     ) -> Receipt:
         self._check_open()
-        return self._writer.post(op, args, fence, on_refused)
+        return self._writer.post(op, args, on_refused)
 
     async def flush(self) -> None:
         """Wait until every write posted so far is durable.

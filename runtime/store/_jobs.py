@@ -1,7 +1,9 @@
 """Durable fire-and-forget jobs: a function reference and pickled arguments that survive.
 
 A job is ``pending`` when enqueued, ``running`` once started (its ``attempts`` counted), and
-``done`` or ``failed`` (with the error's text) at the end. A job whose owner died unfinished
+``done`` or ``failed`` (with the error's text) at the end. A job its owner runs at once is
+inserted ``running`` (attempt 1, under the owner's fence 0): two writes per job, the insert
+and the end. A job whose owner died unfinished
 is claimed by another owner (``claim_orphaned_jobs``: fence bumped, back to ``pending``) and
 run again: at least once, to completion or to a recorded failure.
 """
@@ -20,7 +22,7 @@ from ._ids import uuid7
 from ._reads import JOB_COLUMNS, parse_job, stamp, to_datetime
 from ._rows import JobCall, JobRow, JobStatus
 from ._sql import Tx
-from ._writer import Fence, Receipt
+from ._writer import Receipt, fence_check, fenced_out
 
 __all__ = ["JobsMixin", "callable_ref", "resolve_callable"]
 
@@ -76,9 +78,6 @@ def callable_ref(fn: Callable[..., Any] | str) -> str:
 class JobsMixin(StoreCore):
     """The job operations of a store (see ``Store``)."""
 
-    def _job_fence(self, job: JobRow) -> Fence:
-        return ("job", "jobs", "job_id", job.job_id, job.fence)
-
     async def enqueue_job(
         self,
         fn: Callable[..., Any] | str,
@@ -86,6 +85,7 @@ class JobsMixin(StoreCore):
         kwargs: Mapping[str, Any] | None = None,
         *,
         job_id: str | None = None,
+        name: str | None = None,
     ) -> JobRow:
         """Record a durable job (``pending``, owned by this store); waits until durable.
 
@@ -94,12 +94,13 @@ class JobsMixin(StoreCore):
             args: its positional arguments; pickled at the call, with ``kwargs``.
             kwargs: its keyword arguments.
             job_id: a chosen id (default: a UUIDv7); an existing id returns that job.
+            name: the job's name in listings (default: ``fn``'s ``module:qualname``).
 
         Raises:
             ValueError: ``fn`` cannot be found by name. EncodeError: the arguments do not
                 pickle. ResultTooLargeError: they are over ``max_result_bytes``.
         """
-        row, receipt = self.post_job(fn, args, kwargs, job_id=job_id)
+        row, receipt = self.post_job(fn, args, kwargs, job_id=job_id, name=name)
         committed: JobRow | None = await receipt
         return row if committed is None else committed
 
@@ -110,24 +111,37 @@ class JobsMixin(StoreCore):
         kwargs: Mapping[str, Any] | None = None,
         *,
         job_id: str | None = None,
+        name: str | None = None,
+        running: bool = False,
     ) -> tuple[JobRow, Receipt]:
         """Post a durable job's row without waiting (never blocks): the row and its receipt.
 
         The row is committed by the writer thread shortly after (group commit);
         ``await receipt`` returns once it is durable (the stored row if ``job_id`` existed
         already, else None). Until then a process crash loses it. Raises as ``enqueue_job``.
+
+        With ``running``, the job is inserted as started here: ``running``, attempt 1, owned
+        by this store under fence 0, for a caller that runs it at once once the row is
+        durable (no ``start_job``: two writes per job instead of three). A crash leaves it
+        ``running`` under a dead owner, which ``claim_orphaned_jobs`` takes over.
         """
         ref = callable_ref(fn)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"name must be a non-empty str or None; got {name!r}")
         self._check_open()
         jid = str(uuid7()) if job_id is None else job_id
         payload = self._codecs.encode(
             (tuple(args), dict(kwargs or {})), "pickle", f"the arguments of job {jid!r} ({ref})"
         )
         now = self._wall()
-        values = (jid, ref, payload.data, payload.codec, self._owner_id, now, now)
+        status = JobStatus.RUNNING if running else JobStatus.PENDING
+        attempts = 1 if running else 0
+        label = ref if name is None else name
+        values = (jid, ref, label, payload.data, payload.codec, status.value, self._owner_id,
+                  attempts, now, now)  # fmt: skip
         stamp_now = to_datetime(now)
-        row = JobRow(jid, ref, JobStatus.PENDING, self._owner_id, 0, 0, None, payload.codec,
-                     stamp_now, stamp_now, None)  # fmt: skip
+        row = JobRow(jid, ref, status, self._owner_id, 0, attempts, None, payload.codec,
+                     stamp_now, stamp_now, None, label)  # fmt: skip
         return row, self._post(_enqueue, values)
 
     def release_job(self, job: JobRow) -> Receipt:
@@ -139,7 +153,7 @@ class JobsMixin(StoreCore):
         Raises (on await):
             FencedOutError: another owner claimed the job since ``job`` was read.
         """
-        return self._post(_release, job.job_id, self._wall(), fence=self._job_fence(job))
+        return self._post(_release, job.job_id, job.fence, self._wall())
 
     async def start_job(self, job: JobRow) -> JobRow:
         """Mark a job ``running`` and count the attempt; returns the updated row.
@@ -151,7 +165,7 @@ class JobsMixin(StoreCore):
 
     def post_start_job(self, job: JobRow) -> Receipt:
         """``start_job`` without waiting: its receipt gives the updated row once committed."""
-        return self._post(_start, job.job_id, self._wall(), fence=self._job_fence(job))
+        return self._post(_start, job.job_id, job.fence, self._wall())
 
     async def finish_job(self, job: JobRow, *, error: BaseException | str | None = None) -> None:
         """Mark a job ``done`` (no ``error``) or ``failed`` with the error's text.
@@ -165,9 +179,7 @@ class JobsMixin(StoreCore):
         """``finish_job`` without waiting: its receipt settles once committed."""
         status = JobStatus.DONE if error is None else JobStatus.FAILED
         text = None if error is None else encode_error(error)[1]
-        return self._post(
-            _finish, job.job_id, status.value, text, self._wall(), fence=self._job_fence(job)
-        )
+        return self._post(_finish, job.job_id, job.fence, status.value, text, self._wall())
 
     async def claim_orphaned_jobs(self) -> list[JobRow]:
         """Take over the unfinished jobs whose owner is closed; return them.
@@ -223,8 +235,8 @@ class JobsMixin(StoreCore):
 
 def _enqueue(tx: Tx, values: tuple[Any, ...]) -> JobRow | None:
     inserted = tx.execute(
-        "INSERT INTO jobs (job_id, fn, payload, codec, status, owner_id, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO jobs (job_id, fn, name, payload, codec, status, owner_id, attempts,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         values,
     )
     if inserted:
@@ -238,28 +250,41 @@ def _get(tx: Tx, job_id: str) -> JobRow | None:
     return None if row is None else parse_job(row)
 
 
-def _start(tx: Tx, job_id: str, now: float) -> JobRow:
-    return parse_job(
-        tx.one(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?"
-            f" WHERE job_id = ? RETURNING {JOB_COLUMNS}",
-            (now, job_id),
-        )
+# Each write to a job checks its fence in its own WHERE clause (no separate read): a write
+# that changed no row was fenced out (another owner claimed the job) or its job is gone. On
+# PostgreSQL a concurrent claim's row lock makes the UPDATE wait and re-check the fence.
+
+
+def _start(tx: Tx, job_id: str, fence: int, now: float) -> JobRow:
+    row = tx.one(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = ?"
+        f" WHERE job_id = ? AND fence = ? RETURNING {JOB_COLUMNS}",
+        (now, job_id, fence),
     )
+    if row is None:
+        raise fenced_out(tx, "job", "jobs", job_id, fence)
+    return parse_job(row)
 
 
-def _release(tx: Tx, job_id: str, now: float) -> None:
-    tx.execute(
-        "UPDATE jobs SET status = 'pending', updated_at = ? WHERE job_id = ?"
+def _release(tx: Tx, job_id: str, fence: int, now: float) -> None:
+    def check(rows: int) -> None:  # no row changed: fenced out, or finished (nothing to do)
+        if not rows and tx.fence("jobs", "job_id", job_id) != fence:
+            raise fenced_out(tx, "job", "jobs", job_id, fence)
+
+    tx.execute_counted(
+        "UPDATE jobs SET status = 'pending', updated_at = ? WHERE job_id = ? AND fence = ?"
         " AND status IN ('pending', 'running')",
-        (now, job_id),
+        (now, job_id, fence),
+        check,
     )
 
 
-def _finish(tx: Tx, job_id: str, status: str, error: str | None, now: float) -> None:
-    tx.execute(
-        "UPDATE jobs SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE job_id = ?",
-        (status, error, now, now, job_id),
+def _finish(tx: Tx, job_id: str, fence: int, status: str, error: str | None, now: float) -> None:
+    tx.execute_counted(
+        "UPDATE jobs SET status = ?, error = ?, updated_at = ?, finished_at = ?"
+        " WHERE job_id = ? AND fence = ?",
+        (status, error, now, now, job_id, fence),
+        fence_check(tx, "job", "jobs", job_id, fence),
     )
 
 

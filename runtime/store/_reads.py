@@ -68,7 +68,7 @@ SCHEDULE_COLUMNS = (
 TICK_COLUMNS = "name, due, outcome, reason, run_id, owner_id, claimed_at, finished_at"
 JOB_COLUMNS = (
     "job_id, fn, status, owner_id, fence, attempts, error, codec, created_at, updated_at, "
-    "finished_at"
+    "finished_at, name"
 )
 
 
@@ -243,4 +243,5 @@ def parse_job(row: Any) -> JobRow:
         created_at=to_datetime(row[8]),
         updated_at=to_datetime(row[9]),
         finished_at=_maybe_dt(row[10]),
+        name=row[11] if row[11] is not None else row[1],
     )

@@ -18,8 +18,8 @@ from ._errors import FencedOutError
 from ._reads import stamp
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
 from ._schedules import RUN_TICK_OUTCOMES
-from ._sql import POSTGRES, SQLITE, Check, Tx
-from ._writer import Receipt, Refusal
+from ._sql import POSTGRES, SQLITE, Tx
+from ._writer import Receipt, fence_check
 
 if TYPE_CHECKING:
     from ._core import StoreCore
@@ -64,26 +64,16 @@ _SQL: dict[tuple[str, str], str] = {
 }
 
 
-def _fenced_out(tx: Tx, run_id: str, fence: int) -> Refusal:
-    return Refusal(FencedOutError("run", run_id, fence, tx.fence("runs", "run_id", run_id)))
-
-
-def _fence_check(tx: Tx, run_id: str, fence: int) -> Check:
-    def check(rows: int) -> None:
-        if not rows:
-            raise _fenced_out(tx, run_id, fence)
-
-    return check
-
-
 def _upsert_attempt(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
-    sql = _SQL["attempt", tx.dialect.name]
-    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+    run_id = values[0]
+    check = fence_check(tx, "run", "runs", run_id, fence)
+    tx.execute_counted(_SQL["attempt", tx.dialect.name], (*values, run_id, fence), check)
 
 
 def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
-    sql = _SQL["undo", tx.dialect.name]
-    tx.execute_counted(sql, (*values, values[0], fence), _fence_check(tx, values[0], fence))
+    run_id = values[0]
+    check = fence_check(tx, "run", "runs", run_id, fence)
+    tx.execute_counted(_SQL["undo", tx.dialect.name], (*values, run_id, fence), check)
 
 
 def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) -> None:
@@ -98,7 +88,7 @@ def _set_status(tx: Tx, values: tuple[Any, ...], with_result: bool, fence: int) 
             "UPDATE runs SET status = ?, message = ?, error = ?, updated_at = ?,"
             " finished_at = ? WHERE run_id = ? AND fence = ?"
         )
-    tx.execute_counted(sql, (*values, fence), _fence_check(tx, run_id, fence))
+    tx.execute_counted(sql, (*values, fence), fence_check(tx, "run", "runs", run_id, fence))
     outcome = RUN_TICK_OUTCOMES.get(values[0])
     if outcome is not None:  # a schedule's recovered fire: its interrupted tick gets the end
         ended = (outcome, f"; it ended {values[0]}", values[3], run_id, fence, run_id)
@@ -170,7 +160,7 @@ class RunRecorder:
         store = self._store
         if store._state != "open":
             store._check_open()
-        return store._writer.post(op, args, None, self._on_refused)
+        return store._writer.post(op, args, self._on_refused)
 
     def _attempt(
         self,
@@ -188,6 +178,7 @@ class RunRecorder:
         reason: str | None = None,
         least: int = 1,
         at: datetime | None = None,
+        began: float | None = None,
     ) -> Receipt:
         _check_step(step, element, attempt, least=least)
         store = self._store
@@ -209,7 +200,7 @@ class RunRecorder:
         error_data, error_text = (None, None) if error is None else encode_error(error)
         values = (
             self._run_id, step, element, attempt, _STATUS[status],
-            now if started else None, None if started else now,
+            now if started else began, None if started else now,
             None if wait_until is None else stamp(wait_until, "wait_until"),
             args_data, args_codec, result_data, result_codec, error_data, error_text, reason,
         )  # fmt: skip
@@ -231,14 +222,26 @@ class RunRecorder:
         )  # fmt: skip
 
     def step_ok(
-        self, step: str, attempt: int, result: Any, *, element: int = -1, codec: str | None = None
-    ) -> Receipt:
+        self, step: str, attempt: int, result: Any, *, element: int = -1,
+        codec: str | None = None, started_at: datetime | float | None = None,
+    ) -> Receipt:  # fmt: skip
         """Record an attempt's result; await it before any dependent sees the result.
+
+        ``started_at`` (an aware datetime or Unix seconds) records when the attempt began in
+        the same row, for an attempt whose ``started`` row was not written: one write for
+        both, the row ``step_started`` then ``step_ok`` would leave.
 
         Raises:
             EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
         """
-        return self._attempt(step, element, attempt, AttemptStatus.OK, result=result, codec=codec)
+        began = (
+            started_at
+            if started_at is None or type(started_at) is float
+            else stamp(started_at, "started_at")  # type: ignore[arg-type]
+        )
+        return self._attempt(
+            step, element, attempt, AttemptStatus.OK, result=result, codec=codec, began=began
+        )
 
     def element_ok(
         self, step: str, element: int, result: Any, *, attempt: int = 1, codec: str | None = None

@@ -316,7 +316,10 @@ class JobRow:
     Attributes:
         job_id: a UUIDv7; fn: ``module:qualname`` of the function.
         status: a ``JobStatus``; owner_id, fence: who drives it and its claim counter.
-        attempts: how many times it was started; error: the text of its last failure.
+        attempts: how many times it was started (a job its owner runs at once is inserted
+            ``running`` with attempt 1, so a crash before its function was called still
+            counts that start); error: the text of its last failure.
+        name: the name given when it was enqueued (``name=``), else ``fn``.
     """
 
     job_id: str
@@ -330,6 +333,7 @@ class JobRow:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    name: str
 
 
 @attrs.frozen

@@ -144,7 +144,17 @@ _V2 = (
     "CREATE INDEX schedule_ticks_claimed ON schedule_ticks (name, due) WHERE outcome = 'claimed'",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, _V1), Migration(2, _V2))
+_V3 = (
+    # the job's name: the user's ``name=``, else its function's ``module:qualname``
+    "ALTER TABLE jobs ADD COLUMN name TEXT",
+    "UPDATE jobs SET name = fn WHERE name IS NULL",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, _V1),
+    Migration(2, _V2),
+    Migration(3, _V3),
+)
 """Every migration, in version order; a new schema change appends one (never edits one)."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

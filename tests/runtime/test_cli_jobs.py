@@ -17,7 +17,7 @@ from arborist.runtime.store import open_store
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A store holding three jobs: one done, one failed, one pending (oldest first)."""
+    """A store holding three jobs: one done, one failed (named), one pending (oldest first)."""
     monkeypatch.delenv("ARBORIST_STORE", raising=False)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
 
@@ -25,7 +25,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         async with open_store(url) as opened:
             done = await opened.start_job(await opened.enqueue_job("json:dumps", ([1],)))
             await opened.finish_job(done)
-            failed = await opened.start_job(await opened.enqueue_job("json:loads", ("{",)))
+            failed = await opened.start_job(
+                await opened.enqueue_job("json:loads", ("{",), name="parse-order")
+            )
             await opened.finish_job(failed, error=ValueError("not JSON"))
             await opened.enqueue_job("json:dumps", ([2],))
 
@@ -37,11 +39,11 @@ def test_list_prints_every_job_oldest_first_with_its_status_tries_and_error(stor
     listed = cli(capsys, "jobs", "list", "--store", store)
     assert listed.returncode == 0
     header, *lines = listed.stdout.splitlines()
-    assert header.split()[:5] == ["job", "function", "status", "tries", "created"]
-    assert [line.split()[1:4] for line in lines] == [
-        ["json:dumps", "done", "1"],
-        ["json:loads", "failed", "1"],
-        ["json:dumps", "pending", "0"],
+    assert header.split()[:6] == ["job", "name", "function", "status", "tries", "created"]
+    assert [line.split()[1:5] for line in lines] == [
+        ["json:dumps", "json:dumps", "done", "1"],
+        ["parse-order", "json:loads", "failed", "1"],
+        ["json:dumps", "json:dumps", "pending", "0"],
     ]
     assert "ValueError: not JSON" in lines[1]
 
@@ -50,6 +52,7 @@ def test_list_json_filters_by_status(store, capsys):
     listed = cli(capsys, "jobs", "list", "--store", store, "--status", "failed", "--json")
     [row] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert (row["fn"], row["status"], row["attempts"]) == ("json:loads", "failed", 1)
+    assert row["name"] == "parse-order"
 
 
 def test_an_unknown_status_is_a_usage_error_naming_the_choices(store, capsys):

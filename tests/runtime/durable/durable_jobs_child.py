@@ -2,8 +2,9 @@
 
 - ``start``: open a durable runtime, enqueue ``interrupted`` (which blocks after its first
   marker, ``BLOCK_JOBS=1``) and wait until it blocks; then fire ``COUNTED`` ``counted`` jobs
-  and freeze the whole process as the first of them is about to start (before it is marked
-  ``running``), once every one's row is committed (printing ``held``). The test SIGKILLs it there.
+  and freeze the whole process as the first of them is about to start (its row committed as
+  ``running``, its function not called yet), once every one's row is committed (printing
+  ``held``). The test SIGKILLs it there.
 - ``recover``: open a runtime on the same store (it recovers the jobs on ``async with``), wait
   until no job is pending or running, and print one JSON line: every job's row.
 """

@@ -64,3 +64,13 @@ async def wait_forever(value: object) -> None:
 
 async def record_pair(first: object, second: object) -> None:
     RAN.append(("record_pair", (first, second)))
+
+
+RELEASE = trio.Event()
+"""In-process tests: ``held`` returns once this is set (the tests make a new one each)."""
+
+
+async def held(value: object) -> None:
+    RAN.append(("held", value))
+    STARTED.set()
+    await RELEASE.wait()

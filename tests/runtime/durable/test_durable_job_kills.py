@@ -101,4 +101,6 @@ def test_jobs_committed_but_not_started_when_killed_each_run_once_after_the_rest
     for index in range(COUNTED):
         [(_, _, pid)] = crash.marks[f"counted.{index}"]
         assert pid != crash.first_pid
-    assert [row["attempts"] for row in crash.rows_of("counted")] == [1] * COUNTED
+    # each row was inserted running (attempt 1) by the killed owner, which never called it
+    assert [row["attempts"] for row in crash.rows_of("counted")] == [2] * COUNTED
+    assert [crash.marks[f"counted.{i}"][0][0] for i in range(COUNTED)] == [2] * COUNTED

@@ -25,6 +25,7 @@ from arborist.supervision import TaskCancelled, TaskFailed, TaskFinished
 def _fresh_calls(tmp_path, monkeypatch):
     fns.RAN.clear()
     monkeypatch.setattr(fns, "STARTED", trio.Event())
+    monkeypatch.setattr(fns, "RELEASE", trio.Event())
     monkeypatch.setenv("MARKERS", str(tmp_path / "markers.txt"))
 
 
@@ -116,6 +117,39 @@ async def test_a_durable_job_runs_once_and_is_recorded_done(store_url):
     assert fns.RAN == [("record", {"order": 7})]
     assert (row.status, row.attempts, row.error) == (JobStatus.DONE, 1, None)
     assert row.finished_at is not None
+
+
+async def test_a_job_run_at_once_costs_two_writes_its_running_row_and_its_end(store_url):
+    async with Runtime(store=store_url) as rt:
+        ended = Ended(rt)
+        before = rt.store.statistics()
+        job = rt.fire_and_forget(fns.held, 1, durable=True)
+        with trio.fail_after(30):
+            await fns.STARTED.wait()
+        inserted = await rt.store.get_job(job.job_id)
+        fns.RELEASE.set()
+        await ended.count(1)
+        await rt.store.flush()
+        after = rt.store.statistics()
+        row = await rt.store.get_job(job.job_id)
+    assert (inserted.status, inserted.attempts, inserted.owner_id, inserted.fence) == (
+        JobStatus.RUNNING,
+        1,
+        rt.store.owner_id,
+        0,
+    )
+    assert (row.status, row.attempts) == (JobStatus.DONE, 1)
+    assert after.posted - before.posted == 2
+
+
+async def test_a_job_is_listed_with_its_name_or_else_its_function(store_url):
+    async with Runtime(store=store_url) as rt:
+        ended = Ended(rt)
+        named = await rt.enqueue(fns.record, 1, name="audit")
+        plain = await rt.enqueue(fns.record, 2)
+        await ended.count(2)
+        listed = {row.job_id: row.name for row in await rt.jobs()}
+    assert listed == {named.job_id: "audit", plain.job_id: "durable_jobs_fns:record"}
 
 
 async def test_a_failing_job_is_recorded_failed_with_its_error_and_reported_as_task_failed(

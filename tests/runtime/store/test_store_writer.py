@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import trio
+import trio.testing
 
 from arborist.runtime.store import (
     FencedOutError,
@@ -185,6 +188,89 @@ async def test_a_done_callback_runs_once_the_write_is_durable(store):
 
     assert seen == [(True, None)]
     assert journal.results() == {"a": "r"}
+
+
+async def test_writes_posted_in_one_scheduling_batch_go_to_the_thread_as_it_ends(store):
+    _, rec = await new_recorder(store)
+    writer = store._writer
+    before = store.statistics()
+
+    first = rec.step_ok("a", 1, "r")
+    first.add_done_callback(lambda _: None)
+    second = rec.step_ok("b", 1, "r")
+    held_until_the_batch_ends = list(writer._outbox)
+    await trio.lowlevel.cancel_shielded_checkpoint()  # the batch ends: trio waits for I/O
+    handed = writer._outbox == []
+    await second
+
+    assert held_until_the_batch_ends == [first, second]
+    assert handed
+    assert store.statistics().batches - before.batches == 1
+
+
+class Reschedules(trio.abc.Instrument):
+    """Counts how often each task was scheduled to run again."""
+
+    def __init__(self) -> None:
+        self.counts: dict[trio.lowlevel.Task, int] = {}
+
+    def task_scheduled(self, task: trio.lowlevel.Task) -> None:
+        self.counts[task] = self.counts.get(task, 0) + 1
+
+
+def gated(tx, gate):
+    """A write that waits on the writer thread until the test opens its gate."""
+    gate.wait()
+
+
+async def test_a_task_awaiting_a_receipt_is_woken_once_by_its_own_commit(backend):
+    waiters = 20
+    async with open_store(backend.make(max_batch=1)) as store:  # one commit per record
+        gates = [threading.Event() for _ in range(waiters)]
+        receipts = [store._post(gated, gate) for gate in gates]
+        tasks = []
+
+        async def wait(receipt):
+            tasks.append(trio.lowlevel.current_task())
+            await receipt
+
+        instrument = Reschedules()
+        async with trio.open_nursery() as nursery:
+            for receipt in receipts:
+                nursery.start_soon(wait, receipt)
+            await trio.testing.wait_all_tasks_blocked()
+            trio.lowlevel.add_instrument(instrument)
+            for gate, receipt in zip(gates, receipts, strict=True):
+                gate.set()  # commit the records one batch at a time
+                await receipt
+                await trio.testing.wait_all_tasks_blocked()
+        trio.lowlevel.remove_instrument(instrument)
+
+    assert [instrument.counts.get(task, 0) for task in tasks] == [1] * waiters
+
+
+async def test_every_waiter_wakes_with_the_store_error_when_the_writer_fails(fresh_backend):
+    errors = []
+
+    async def wait(receipt):
+        try:
+            await receipt
+        except StoreError as exc:
+            errors.append(exc)
+
+    async def fail_under_waiters():
+        async with open_store(fresh_backend.make(max_batch=1)) as store:
+            _, rec = await new_recorder(store)
+            fresh_backend.sql("DROP TABLE step_attempts")
+            receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(5)]
+            async with trio.open_nursery() as nursery:
+                for receipt in receipts:
+                    nursery.start_soon(wait, receipt)
+
+    with pytest.raises(StoreError):
+        await fail_under_waiters()
+
+    assert len(errors) == 5
 
 
 async def test_a_done_callback_added_to_a_settled_write_runs_at_once(store):
