@@ -367,9 +367,11 @@ class Scheduler(RunsMixin, Actor):
         timer = state.timer
         if timer is not None and timer.active and timer.deadline == deadline:
             return
-        if timer is not None:
-            timer.cancel()
-        state.timer = state.env.timers.call_at(deadline, state.wake)
+        if timer is None:
+            state.timer = state.env.timers.call_at(deadline, state.wake)
+        else:
+            timer.cancel()  # nothing to do if it fired: then rearm reuses it
+            state.timer = state.env.timers.rearm(timer, deadline, state.wake)
 
     def _end(self) -> None:
         """The schedule accepts no more ticks; announce it once its last run ended."""
