@@ -26,6 +26,7 @@ the background; whatever it returns or raises then is discarded.
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +43,9 @@ from ._logging import get_logger, log_context
 from ._reasons import Crashed, ExitReason, Normal
 
 if TYPE_CHECKING:
+    from pykka._actor import ActorInbox
+    from pykka._envelope import Envelope
+
     from ._ref import ActorRef
 
 __all__ = ["ThreadCell"]
@@ -97,6 +101,14 @@ class _Runner(pykka.ThreadingActor):
     """The pykka actor that owns the OS thread and runs ``_Job``s in order."""
 
     use_daemon_thread = True  # a killed actor stuck in a handler must not keep Python alive
+
+    @staticmethod
+    def _create_actor_inbox() -> ActorInbox:
+        # pykka's hook for its actor types. Its ThreadingActor uses a ``queue.Queue`` (a
+        # Condition in Python: locks and a notify per put and get); the C ``SimpleQueue`` does
+        # the same hand-over in one call each side. Nothing here needs ``task_done``/``join``.
+        inbox: queue.SimpleQueue[Envelope[Any]] = queue.SimpleQueue()
+        return inbox
 
     def __init__(self, cell: ThreadCell, thread_name: str) -> None:
         super().__init__()

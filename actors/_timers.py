@@ -26,7 +26,11 @@ _MIN_COMPACT = 64
 
 
 def _nothing() -> None:
-    """The callback of a timer that was cancelled or has fired for good."""
+    """The callback of a timer that was cancelled."""
+
+
+def _fired() -> None:
+    """The callback of a one-shot timer that has fired: it is off the heap (see ``rearm``)."""
 
 
 class TimerHandle:
@@ -102,6 +106,28 @@ class TimerService:
         With ``period``, it runs again every ``period`` seconds after that (anchored).
         """
         handle = TimerHandle(deadline, period, callback, on_cancel)
+        self._push(handle)
+        return handle
+
+    def rearm(
+        self, handle: TimerHandle, deadline: float, callback: Callable[[], object]
+    ) -> TimerHandle:
+        """Run ``callback`` at ``deadline`` (one-shot); return its handle.
+
+        A one-shot ``handle`` that has fired is armed again (no new handle, the heap already let
+        go of it); any other (active, cancelled, repeating) is left alone and a new handle is
+        made, as ``call_at`` does.
+        """
+        if handle._callback is not _fired:
+            return self.call_at(deadline, callback)
+        handle.deadline = deadline
+        handle._callback = callback
+        handle._active = True
+        self._push(handle)
+        return handle
+
+    def _push(self, handle: TimerHandle) -> None:
+        deadline = handle.deadline
         heap = self._heap
         if len(heap) >= self._compact_at:
             # Cancelled timers wait in the heap until their deadline; drop them now and then,
@@ -115,7 +141,6 @@ class TimerService:
             self._waiting_until = deadline
             if self._scope is not None:
                 self._scope.deadline = deadline
-        return handle
 
     def expire_call(self, call: Call) -> None:
         """Expire ``call`` (``call.expire()``) at ``call.deadline`` unless it settles first.
@@ -185,7 +210,7 @@ class TimerService:
                 callback = handle._callback
                 if handle.period is None:
                     handle._active = False
-                    handle._callback = _nothing  # fired for good: drop what it holds
+                    handle._callback = _fired  # fired for good: drop what it holds
                     handle._on_cancel = None
                 else:
                     handle.deadline = deadline + handle.period

@@ -44,12 +44,14 @@ def compare_actors(
     quick: bool,
     thread_floor: Callable[[int], Awaitable[float]] | None = None,
     extra: Mapping[str, Callable[[int], Awaitable[float]]] | None = None,
+    thread_extra: Mapping[str, tuple[Callable[[int], float], str]] | None = None,
 ) -> list[Row]:
     """Measure the floors, Actor, ThreadActor (if any) and pykka (if installed), alternating.
 
     Ratios are to the fastest floor of the run. Each callable does ``n`` operations
     (``thread_n`` for the ThreadActor, whose row then says so) and returns the seconds it
-    timed itself.
+    timed itself. ``thread_extra`` rows are plain (blocking) callables doing ``thread_n``
+    operations, each with a note.
     """
     impls: dict[str, Callable[[], float]] = {
         name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in floors.items()
@@ -68,6 +70,10 @@ def compare_actors(
             f"{thread_n:,} {per_thread}; the least a trio task pays for a reply from a thread"
         )
         impls[THREAD_FLOOR] = lambda: timed_trio(thread_floor, thread_n)
+    for name, (fn, note) in (thread_extra or {}).items():
+        counts[name] = thread_n
+        notes[name] = f"{thread_n:,} {per_thread}; {note}"
+        impls[name] = lambda fn=fn: fn(thread_n)  # type: ignore[misc]
     pykka = optional_import("pykka")
     if pykka is not None:
         impls[PYKKA] = lambda: pykka_actor(pykka, n)

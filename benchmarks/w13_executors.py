@@ -254,9 +254,7 @@ def map_rows(client: Any, quick: bool) -> list[Row]:
             MAP_EXECUTOR: functools.partial(timed_trio, through_executor, 1),
             MAP_CHUNKED: functools.partial(timed_trio, through_executor, 10),
             MAP_WORKFLOW: functools.partial(timed_trio, through_workflow, map_workflow(1)),
-            MAP_WORKFLOW_CHUNKED: functools.partial(
-                timed_trio, through_workflow, map_workflow(10)
-            ),
+            MAP_WORKFLOW_CHUNKED: functools.partial(timed_trio, through_workflow, map_workflow(10)),
             MAP_THREADS: threads,
         },
         repeats(quick),

@@ -13,6 +13,9 @@ Implementations:
 - arborist Actor: ``await ref.ask(i)`` (default 5 s timeout, as users call it).
 - arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
 - pykka ThreadingActor: ``ref.ask(i)`` (blocking) from the main thread.
+- ThreadActor from a plain thread (not a floor): pykka's calling situation, a blocking ask from
+  the main thread to a ThreadActor in ``Runtime.background()`` through ``bg.call(ref.ask, i)``
+  (the public path; it crosses into trio and back on top of the ThreadActor's own hops).
 - trio-thread round trip: a trio task puts each request on a ``queue.SimpleQueue`` that a
   thread serves, and parks; the thread hands the reply back with
   ``TrioToken.run_sync_soon``, which reschedules the caller. No actor at all: the least a
@@ -37,6 +40,7 @@ import trio.testing
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from arborist import actors
+from arborist.runtime import Runtime
 from benchmarks._actor_bench import (
     ACTOR,
     CHANNEL_FLOOR,
@@ -56,6 +60,7 @@ QUICK_N = 200
 # fewer messages; its row is still per message.
 THREAD_N = 5_000
 QUICK_THREAD_N = 50
+PLAIN_THREAD = "ThreadActor from a plain thread: bg.call(ref.ask)"
 
 
 def _abort(_: Any) -> Abort:
@@ -175,6 +180,21 @@ async def arborist_thread_actor(cls: type[actors.Actor], n: int) -> float:
         return time.perf_counter() - started
 
 
+def plain_thread_ask(n: int) -> float:
+    """A blocking ask from a plain (non-trio) thread, pykka's calling situation: a ThreadActor
+    in ``Runtime.background()``, asked through the public ``bg.call(ref.ask, message)``."""
+    cls = thread_actor_class()
+    assert cls is not None
+    with Runtime.background() as bg:
+        ref = bg.spawn(cls)
+        call = bg.call
+        ask = ref.ask
+        started = time.perf_counter()
+        for i in range(n):
+            call(ask, i)
+        return time.perf_counter() - started
+
+
 def pykka_actor(pykka: Any, n: int) -> float:
     class PykkaEcho(pykka.ThreadingActor):  # type: ignore[misc,name-defined]
         def on_receive(self, message: Any) -> Any:
@@ -208,5 +228,11 @@ def run(quick: bool) -> list[Row]:
             THREAD_ACTOR: [Target(1.0, of=PYKKA)],
         },
         thread_floor=thread_round_trip,
+        thread_extra={
+            PLAIN_THREAD: (
+                plain_thread_ask,
+                "blocking, from the main thread (as pykka's ask); not a floor",
+            )
+        },
         quick=quick,
     )

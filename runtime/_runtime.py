@@ -87,6 +87,7 @@ __all__ = [
     "open_asyncio_runtime",
 ]
 
+
 class Runtime(RunStarter, RunsById, DurableJobMethods, PoolsAndEvents, Spawner):
     """The root of a running arborist application.
 

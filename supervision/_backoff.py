@@ -38,9 +38,7 @@ def _at_least(low: float, *, infinite: bool = False) -> Any:
         )
         if not ok:
             kind = "a number" if infinite else "a finite number"
-            raise ValueError(
-                f"Backoff {attribute.name} must be {kind} >= {low:g}; got {value!r}"
-            )
+            raise ValueError(f"Backoff {attribute.name} must be {kind} >= {low:g}; got {value!r}")
 
     return check
 

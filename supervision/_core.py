@@ -310,9 +310,7 @@ class SupervisorBase(Actor):
         restart = child.spec.restart
         if self.system.interrupted is not None:
             self._retire(child)  # the whole system is stopping: restart nothing
-        elif restart is Restart.PERMANENT or (
-            restart is Restart.TRANSIENT and is_abnormal(reason)
-        ):
+        elif restart is Restart.PERMANENT or (restart is Restart.TRANSIENT and is_abnormal(reason)):
             if is_abnormal(reason) and logger.isEnabledFor(logging.ERROR):
                 logger.error(
                     "supervisor %s: child %r exited (%s); restarting",

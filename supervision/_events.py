@@ -28,23 +28,27 @@ class EventBus(Generic[E]):
     __slots__ = ("_handlers",)
 
     def __init__(self) -> None:
-        self._handlers: list[Callable[[E], Any]] = []
+        # A tuple, replaced on (un)subscribe: emit iterates it without copying, and a handler
+        # that subscribes or unsubscribes during an emit changes the next emit, not this one.
+        self._handlers: tuple[Callable[[E], Any], ...] = ()
 
     def subscribe(self, handler: Callable[[E], Any]) -> Unsubscribe:
         """Call ``handler(event)`` for every later event; return a function that unsubscribes."""
         if not callable(handler):
             raise TypeError(f"event handlers are callables taking one event; got {handler!r}")
-        self._handlers.append(handler)
+        self._handlers = (*self._handlers, handler)
 
         def unsubscribe() -> None:
-            if handler in self._handlers:
-                self._handlers.remove(handler)
+            handlers = list(self._handlers)
+            if handler in handlers:
+                handlers.remove(handler)
+                self._handlers = tuple(handlers)
 
         return unsubscribe
 
     def emit(self, event: E) -> None:
         """Deliver ``event`` to every handler; a failing handler is logged, never propagated."""
-        for handler in tuple(self._handlers):
+        for handler in self._handlers:
             try:
                 handler(event)
             except Exception:

@@ -233,6 +233,4 @@ def settle_future(future: Future[Any], exc: BaseException | None, value: Any) ->
 
 def log_job_failure(owner: object, job: Job, exc: BaseException) -> None:
     """Log a failed job at ERROR with its traceback (an OTP crash report), naming its owner."""
-    logger.error(
-        "%r: job %r failed", owner, job, exc_info=exc, extra=log_context(supervisor=owner)
-    )
+    logger.error("%r: job %r failed", owner, job, exc_info=exc, extra=log_context(supervisor=owner))

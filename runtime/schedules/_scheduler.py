@@ -162,21 +162,9 @@ class Scheduler(RunsMixin, Actor):
 
     def _evaluate_interval(self, trigger: Interval) -> None:
         state = self._state
-        now = trio.current_time()
-        if state.options.end is None:
-            # The timer fired for exactly the next tick (the common case, W7): no grid count,
-            # no list of dues; the same handling and the same next timer as below.
-            anchor = state.anchor
-            due = trigger.nth_fire(anchor, state.tick + 1)
-            following = trigger.nth_fire(anchor, state.tick + 2)
-            if due <= now < following:
-                state.tick += 1
-                self._handle_due([due], now, 0, due)
-                if state.ending is None:
-                    self._arm(following)
-                else:
-                    self._end()
-                return
+        now = state.env.timers.now()
+        if state.options.end is None and self._next_tick_only(trigger, now):
+            return
         total = _grid_count(trigger, state.anchor, now)
         end = state.options.end
         wall_now = state.env.wall_clock.now() if end is not None else None
@@ -204,6 +192,30 @@ class Scheduler(RunsMixin, Actor):
                 self._arm(due)
         if state.ending is not None:
             self._end()
+
+    def _next_tick_only(self, trigger: Interval, now: float) -> bool:
+        """Handle the tick if the timer fired for exactly the next one; return whether it did.
+
+        The common case (W7): no grid count, no list of dues; the same handling and the same
+        next timer as the general path of ``_evaluate_interval``.
+        """
+        state = self._state
+        anchor = state.anchor
+        due = trigger.nth_fire(anchor, state.tick + 1)
+        following = trigger.nth_fire(anchor, state.tick + 2)
+        if not due <= now < following:
+            return False
+        state.tick += 1
+        grace = state.options.misfire_grace
+        if state.durable is None and not state.paused and (grace is None or now - due <= grace):
+            self._accept(due, manual=False)  # what _handle_due does with one due tick
+        else:
+            self._handle_due([due], now, 0, due)
+        if state.ending is None:
+            self._arm(following)
+        else:
+            self._end()
+        return True
 
     def _evaluate_wall(self, trigger: Trigger) -> None:
         state = self._state
@@ -326,16 +338,17 @@ class Scheduler(RunsMixin, Actor):
         state = self._state
         options = state.options
         policy = options.overlap
-        time = trio.current_time()
-        busy = bool(self._runs) or bool(self._buffer)
-        refusal = self._refusal()
-        if refusal is not None:
-            state.emit(ScheduleSkipped(state.name, time, due, refusal))
-            return
+        busy = bool(self._runs or self._buffer)
+        if busy:  # an idle scheduler refuses nothing
+            refusal = self._refusal()
+            if refusal is not None:
+                state.emit(ScheduleSkipped(state.name, trio.current_time(), due, refusal))
+                return
         state.runs += 1
         number = state.runs
         buffered = busy and policy in (Overlap.BUFFER_ONE, Overlap.BUFFER_ALL)
         if state.env.events:
+            time = state.env.timers.now()
             state.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
         if buffered:
             self._buffer.append((number, due, claimed))
@@ -354,9 +367,11 @@ class Scheduler(RunsMixin, Actor):
         timer = state.timer
         if timer is not None and timer.active and timer.deadline == deadline:
             return
-        if timer is not None:
-            timer.cancel()
-        state.timer = state.env.timers.call_at(deadline, state.wake)
+        if timer is None:
+            state.timer = state.env.timers.call_at(deadline, state.wake)
+        else:
+            timer.cancel()  # nothing to do if it fired: then rearm reuses it
+            state.timer = state.env.timers.rearm(timer, deadline, state.wake)
 
     def _end(self) -> None:
         """The schedule accepts no more ticks; announce it once its last run ended."""

@@ -256,3 +256,36 @@ async def test_cancelled_long_timers_do_not_pile_up_behind_an_earlier_active_one
 
     assert len(system._timers) == 1
     assert len(system._timers._heap) < 200
+
+
+async def test_rearm_reuses_a_fired_one_shot_timer_and_fires_it_at_the_new_deadline(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[tuple[str, float]] = []
+    first = timers.call_at(
+        trio.current_time() + 1, lambda: fired.append(("a", trio.current_time()))
+    )
+    await trio.sleep(1.5)
+
+    again = timers.rearm(first, 3.0, lambda: fired.append(("b", trio.current_time())))
+    await trio.sleep(2)
+
+    assert again is first
+    assert fired == [("a", 1.0), ("b", 3.0)]
+    assert not again.active
+
+
+async def test_rearm_of_a_cancelled_timer_makes_a_new_handle_and_the_old_one_stays_silent(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[str] = []
+    first = timers.call_at(2.0, lambda: fired.append("old"))
+    first.cancel()
+
+    again = timers.rearm(first, 1.0, lambda: fired.append("new"))
+    await trio.sleep(3)
+
+    assert again is not first
+    assert fired == ["new"]
