@@ -40,6 +40,7 @@ from .engine._journal import Journal
 from .engine._remote import check_remote_steps
 from .engine._run_log import announce_finished
 from .engine._services import ChildOf, RunServices
+from .engine._tables import tables_of
 from .store import uuid7
 from .workflow._compose import MapSpec, reiterable
 from .workflow._errors import WorkflowDefinitionError
@@ -229,9 +230,8 @@ class RunLauncher:
         run_pools = (
             (self.pool_named(pool, f"run of {workflow.name!r}"),) if pool is not None else ()
         )
-        for step in plan.steps:
-            if step.pool is not None:
-                self.pool_named(step.pool, f"step {step.name!r}")
+        for step in tables_of(plan).pooled:
+            self.pool_named(step.pool, f"step {step.name!r}")  # type: ignore[arg-type]
         return limit, run_pools
 
     async def launch(
@@ -335,7 +335,7 @@ def _json_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_map_sources(plan: Plan, inputs: Mapping[str, Any]) -> None:
     """A ``journal="elements"`` map over an input needs a sequence: say so at the call."""
-    for step in plan.steps:
+    for step in tables_of(plan).composites:
         spec = step.composite
         if (
             isinstance(spec, MapSpec)

@@ -70,11 +70,10 @@ class RunGraph:
 
     def start_fresh(self) -> None:
         """A new run: the roots are ready."""
-        plan = self.plan
-        self._waiting = {name: len(deps) for name, deps in plan.dependencies.items()}
-        self._consumers = dict(plan.consumers)
-        for step in plan.roots:
-            self.push(step.name, 1)
+        tables = tables_of(self.plan)
+        self._waiting = tables.waiting.copy()
+        self._consumers = tables.consumers.copy()
+        self.ready = list(tables.roots)  # in plan order: a heap
 
     def start_resumed(
         self, resume: HaltedRun, attempts: Mapping[str, int] | None = None

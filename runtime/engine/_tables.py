@@ -57,9 +57,27 @@ class PlanTables:
         plain: the async steps with nothing around their call: no context, no
             ``RemoteStepInfo``, no timeout, no pool, no executor, not composite, not inline
             (the step runner awaits the function directly when the run has no pool either).
+        waiting: step name -> its count of dependencies, a fresh run's starting counts (a
+            run copies it).
+        roots: ``(plan index, step, 1)`` for each root in plan order: a fresh run's ready
+            heap (sorted, so already a heap; a run copies it).
+        consumers: ``plan.consumers`` as a dict (a run copies it).
+        pooled: the steps that name a pool (a run checks that the pool exists).
+        composites: the composite steps (a run checks a map's source).
     """
 
-    __slots__ = ("index", "needs", "plain", "steps", "wiring")
+    __slots__ = (
+        "composites",
+        "consumers",
+        "index",
+        "needs",
+        "plain",
+        "pooled",
+        "roots",
+        "steps",
+        "waiting",
+        "wiring",
+    )
 
     def __init__(self, plan: Plan) -> None:
         self.steps: dict[str, Step] = {step.name: step for step in plan.steps}
@@ -70,6 +88,16 @@ class PlanTables:
             for name in plan.dependencies
         }
         self.plain: frozenset[str] = frozenset(step.name for step in plan.steps if _is_plain(step))
+        deps = plan.dependencies
+        self.waiting: dict[str, int] = {name: len(deps[name]) for name in plan.dependencies}
+        self.roots: tuple[tuple[int, str, int], ...] = tuple(
+            (self.index[step.name], step.name, 1) for step in plan.steps if not deps[step.name]
+        )
+        self.consumers: dict[str, int] = dict(plan.consumers)
+        self.pooled: tuple[Step, ...] = tuple(step for step in plan.steps if step.pool is not None)
+        self.composites: tuple[Step, ...] = tuple(
+            step for step in plan.steps if step.composite is not None
+        )
         self.wiring: dict[str, tuple[tuple[str, int, Any], ...]] = {}
         for name, sources in plan.arguments.items():
             compiled = _compile(sources)
