@@ -133,6 +133,9 @@ class Coordinator(ExitsHere):
         self._parent = parent
         self._caller_context = caller_context
         self._events = services.events
+        # The bus's handler list (the same list for the bus's life): a subscriber check
+        # without EventBus.__bool__'s call, on the per-step paths.
+        self._subscribers = services.events._handlers
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
         self._returns = plan.returns
@@ -245,8 +248,9 @@ class Coordinator(ExitsHere):
         arguments = self._tables.arguments
         pending = self._kwargs
         events = self._events
+        subscribers = self._subscribers
         journal = self._journal
-        now_ = self._now
+        now = self._now()  # one reading for the steps started in this synchronous batch
         start_soon = self._steps.start_soon
         actor = self._runner.actor
         while ready and len(running) < limit and not self._stopping and self._halt is None:
@@ -273,8 +277,7 @@ class Coordinator(ExitsHere):
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
                 pending[name] = kwargs
-            now = now_()
-            if events:
+            if subscribers:
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
                 events.emit(event)
@@ -320,7 +323,7 @@ class Coordinator(ExitsHere):
         if kind == DONE and (type(value) is Again or type(value) is Halt):
             status = "again" if type(value) is Again else "halted"
         # handle._note, inlined: the record of the attempt (a StepRecord once read)
-        self._handle._pending.append((name, message.attempt, message.start, message.end, status))
+        self._handle._pending += (name, message.attempt, message.start, message.end, status)
         if message.ctx is not None and message.ctx._children and status != "ok":
             # Child runs that completed in an attempt that did not complete (failed, cancelled,
             # Again, Halt): their steps are in effect, so the run's rollback must undo them.

@@ -40,6 +40,7 @@ class ExitsHere(RunEnding):
     _task: trio.lowlevel.Task
     _now: Callable[[], float]
     _step_of: dict[str, Step]
+    _subscribers: list[Any]  # the event bus's handler list
 
     if TYPE_CHECKING:
 
@@ -89,7 +90,7 @@ class ExitsHere(RunEnding):
         if (
             self._mailbox._receiver is not self._task
             or self._journal is not None
-            or self._events
+            or self._subscribers  # the event bus's handlers: no EventBus.__bool__ call
             or self._stopping
             or type(value) is Again
             or type(value) is Halt
@@ -104,12 +105,11 @@ class ExitsHere(RunEnding):
 
     def _complete(self, name: str, attempt: int, start: float, value: Any) -> None:
         self._running.pop(name, None)
-        self._handle._pending.append((name, attempt, start, self._now(), "ok"))
+        self._handle._pending += (name, attempt, start, self._now(), "ok")  # handle._note
         self._kwargs.pop(name, None)
         self._ledger.completed.append(name)
         graph = self._graph
-        graph.completed(name, value)
-        for dependent, because in graph.resolve(name, ok=True):
+        for dependent, because in graph.complete(name, value):
             self._skipped(dependent, because)
         if graph.ready:
             self._dispatch()

@@ -144,6 +144,21 @@ class RunGraph:
         if self._consumers[name] > 0 or name == self._returns:  # self.needed(name)
             self.results[name] = outcome.Value(value) if is_outcome(value) else value
 
+    def complete(self, name: str, value: Any) -> Sequence[tuple[str, str]]:
+        """``completed(name, value)`` then ``resolve(name, ok=True)``, in one call."""
+        self.resolved += 1
+        if self._consumers[name] > 0 or name == self._returns:  # self.needed(name)
+            self.results[name] = outcome.Value(value) if is_outcome(value) else value
+        if self._blocked:
+            return self.resolve(name, ok=True)
+        waiting = self._waiting
+        for dependent in self._dependents[name]:  # resolve's common case, inlined
+            left = waiting[dependent] - 1
+            waiting[dependent] = left
+            if left == 0:
+                heapq.heappush(self.ready, (self.index[dependent], dependent, 1))
+        return _NONE_SKIPPED
+
     def failed_as_outcome(self, name: str, error: BaseException) -> None:
         """``name`` failed, and its failure is an outcome some step takes: record it."""
         self.resolved += 1

@@ -51,7 +51,9 @@ class RunHandle:
         self._error: BaseException | None = None
         self._coordinator: ActorRef | None = None
         self._records: list[StepRecord] = []
-        self._pending: list[tuple[str, int, float, float, str]] = []  # not yet StepRecords
+        # Attempts not yet StepRecords, flat: step, attempt, start, end, status, step, ...
+        # (no object per attempt that the garbage collector would track until the run ends)
+        self._pending: list[Any] = []
         self._undo_log: list[Any] = []
         self._on_done: Any = None
         self._durable = False  # journaled: a shutdown suspends it instead of cancelling it
@@ -62,18 +64,19 @@ class RunHandle:
     def records(self) -> list[StepRecord]:
         """Every attempt so far, in the order they ended (skipped steps included).
 
-        The coordinator notes attempts as plain tuples; they become ``StepRecord`` objects here,
-        on the first read after them (always the same list).
+        The coordinator notes attempts as five flat fields each; they become ``StepRecord``
+        objects here, on the first read after them (always the same list).
         """
         pending = self._pending
         if pending:
-            self._records.extend([StepRecord(*fields) for fields in pending])
+            records = [StepRecord(*pending[i : i + 5]) for i in range(0, len(pending), 5)]
+            self._records.extend(records)
             pending.clear()
         return self._records
 
     def _note(self, step: str, attempt: int, start: float, end: float, status: str) -> None:
         """Record how an attempt ended (see ``records``)."""
-        self._pending.append((step, attempt, start, end, status))
+        self._pending += (step, attempt, start, end, status)
 
     @property
     def done(self) -> bool:
