@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._checks import MIN_PERIOD, check_instance, check_seconds
+from ._mailbox import Mailbox
 from ._messages import Monitor
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown
 from ._ref import ActorRef
@@ -58,6 +59,11 @@ class Actor:
     owns_nursery: ClassVar[bool] = False
     trap_exits: ClassVar[bool] = False
     _receive_is_async: ClassVar[bool] = False
+    # Internal, for function children (``arborist.supervision``): the cell makes the mailbox
+    # from ``_mailbox_type``, and with ``_runs_in_task`` awaits ``_run_in_task`` in place of
+    # on_start and the message loop.
+    _mailbox_type: ClassVar[type[Mailbox]] = Mailbox
+    _runs_in_task: ClassVar[bool] = False
 
     _cell: Cell
     _nursery: trio.Nursery
@@ -84,6 +90,10 @@ class Actor:
             f"{type(self).__name__} received {message!r} but defines no on_receive; "
             "define on_receive(self, message), or call methods through ref.proxy()"
         )
+
+    async def _run_in_task(self, cell: Cell, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+        """The whole life of a ``_runs_in_task`` actor in its cell's task (see there)."""
+        raise NotImplementedError
 
     def on_failure(self, exc: BaseException) -> Awaitable[None] | None:
         """Run after a handler raised ``exc``, before ``on_stop``."""

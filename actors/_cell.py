@@ -94,7 +94,7 @@ class Cell:
         self.actor = actor
         self.name = name
         self.trap_exits = trap_exits
-        self.mailbox = Mailbox(mailbox_size)
+        self.mailbox: Mailbox = type(actor)._mailbox_type(mailbox_size)
         self.ref = ActorRef._create(self, next(_ids))
         self.scope = trio.CancelScope()
         self.started = False
@@ -189,6 +189,8 @@ class Cell:
 
     async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
         actor = self.actor
+        if type(actor)._runs_in_task:  # a function child (supervision._function)
+            return await actor._run_in_task(self, task_status)
         try:
             started = actor.on_start()
             if inspect.isawaitable(started):
@@ -273,10 +275,7 @@ class Cell:
         return await self._stop_hooks(Crashed(error))
 
     def _crash_or_raise(self, exc: BaseException) -> Crashed:
-        """The crash a BaseException that escaped user code means; re-raise a cancellation.
-
-        A helper, so that the suspended frames of an idle actor stay as small (W8).
-        """
+        """The crash an escaped BaseException means; re-raise a cancellation (a helper: W8)."""
         failure = self._escaped(exc).failure
         if failure is None:
             raise exc
