@@ -25,6 +25,7 @@ import outcome
 import trio
 from trio.lowlevel import wait_task_rescheduled
 
+from ._cell_sets import LazyCollections
 from ._envelopes import Call, MethodCall, StopRequest
 from ._errors import ActorDiedError, ActorStartError
 from ._escapes import INTERRUPTS, Escape, first_leaf, sort_escape
@@ -51,7 +52,7 @@ _BATCH_RANGE = range(_BATCH)
 _ids = itertools.count(1)
 
 
-class Cell:
+class Cell(LazyCollections):
     """The run-time side of one actor incarnation. Not public: users hold ``ActorRef``.
 
     Slotted, and its timer, monitor and link collections are made on first use: most actors
@@ -59,10 +60,6 @@ class Cell:
     """
 
     __slots__ = (
-        "_links",
-        "_timers",
-        "_watchers",
-        "_watching",
         "actor",
         "current_call",
         "exit_event",
@@ -104,43 +101,10 @@ class Cell:
         self.start_error: BaseException | None = None
         self.current_call: Call | None = None
         self.task: trio.lowlevel.Task | None = None
-        self._timers: set[TimerHandle] | None = None
-        self._watchers: dict[Monitor, Callable[[ExitReason], object]] | None = None
-        self._watching: set[Monitor] | None = None
-        self._links: set[Cell] | None = None
+        self._timers = self._watchers = self._watching = self._links = None  # made on first use
         self.exit_event: trio.Event | None = None
         self.leftover: list[Any] = []
         actor._cell = self
-
-    # -- collections made on first use ------------------------------------------------------
-
-    @property
-    def timers(self) -> set[TimerHandle]:
-        """This actor's live timers (cancelled when it exits)."""
-        if self._timers is None:
-            self._timers = set()
-        return self._timers
-
-    @property
-    def watchers(self) -> dict[Monitor, Callable[[ExitReason], object]]:
-        """Monitors of this actor, each with the callback its exit triggers."""
-        if self._watchers is None:
-            self._watchers = {}
-        return self._watchers
-
-    @property
-    def watching(self) -> set[Monitor]:
-        """Monitors this actor holds on others (dropped from their targets when it exits)."""
-        if self._watching is None:
-            self._watching = set()
-        return self._watching
-
-    @property
-    def links(self) -> set[Cell]:
-        """The cells linked with this one."""
-        if self._links is None:
-            self._links = set()
-        return self._links
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -205,7 +169,7 @@ class Cell:
         reason = await self._loop()
         return await self._stop_hooks(reason)
 
-    async def _loop(self) -> ExitReason:  # noqa: PLR0912 - the hot loop stays in one frame
+    async def _loop(self) -> ExitReason:  # noqa: PLR0912,PLR0915 - the hot loop stays in one frame
         actor = self.actor
         mailbox = self.mailbox
         queue = mailbox._queue
@@ -218,15 +182,25 @@ class Cell:
         try:
             while True:
                 for _ in batch:  # at most _BATCH messages between checkpoints (see _BATCH)
-                    if self.stop_reason is not None:
-                        return self.stop_reason
                     if not queue:
                         break
+                    if not mailbox._kernel:  # only plain messages queued, no stop requested
+                        item = popleft()
+                        if space is not None and space:
+                            space.unpark()
+                        if is_async:
+                            await handler(item)
+                        else:
+                            handler(item)
+                        continue
+                    if self.stop_reason is not None:
+                        return self.stop_reason
                     item = popleft()
                     if space is not None and space:
                         space.unpark()
                     kind = type(item)
                     if kind is Call:
+                        mailbox._kernel -= 1
                         self.current_call = item
                         message = item.message
                         if type(message) is MethodCall:
@@ -240,6 +214,7 @@ class Cell:
                         self.current_call = None
                         item.reply(outcome.Value(result))
                     elif kind is StopRequest:
+                        mailbox._kernel -= 1
                         return Normal()
                     elif is_async:
                         await handler(item)
@@ -248,6 +223,8 @@ class Cell:
                 else:
                     await trio.lowlevel.checkpoint()
                     continue
+                if self.stop_reason is not None:
+                    return self.stop_reason
                 item = message = result = None  # an idle actor holds nothing it handled
                 # Park until the next put (the mailbox is its own abort callback).
                 mailbox._receiver = task
@@ -417,6 +394,7 @@ class Cell:
         """
         if self.stop_reason is None:
             self.stop_reason = reason
+        self.mailbox._kernel += 1  # the loop checks for a stop from now on
         self.mailbox.refuse()
         self.mailbox.wake()
 

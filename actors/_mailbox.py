@@ -30,7 +30,7 @@ class Mailbox:
     Not thread-safe: every call happens on the trio thread (threads go through ``from_thread``).
     """
 
-    __slots__ = ("_capacity", "_closed", "_fast", "_queue", "_receiver", "_space")
+    __slots__ = ("_capacity", "_closed", "_fast", "_kernel", "_queue", "_receiver", "_space")
 
     def __init__(self, capacity: int | None) -> None:
         self._queue: deque[Any] = deque()
@@ -39,6 +39,11 @@ class Mailbox:
         # Open and unbounded: ``ActorRef.tell`` appends without asking anything else (W1).
         self._fast = capacity is None
         self._receiver: Task | None = None
+        # Nonzero while a kernel item (an ask's ``Call``, a ``StopRequest``) may be queued, or
+        # once a stop was requested: the actor loop's type dispatch and stop check run only
+        # then. Raised before such an item is queued, lowered as the loop takes one; never
+        # lower than the truth (too high only costs the checks).
+        self._kernel = 0
         self._space: ParkingLot | None = ParkingLot() if capacity is not None else None
 
     @property

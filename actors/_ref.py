@@ -158,6 +158,7 @@ class ActorRef:
         if not mailbox._fast or cell.task is current_task() or not cell.system._open:
             return await self._call(Call(message), message, timeout)
         call = Call(message)
+        mailbox._kernel += 1  # the loop dispatches on the item's type (see Mailbox._kernel)
         mailbox._queue.append(call)
         receiver = mailbox._receiver
         if receiver is not None:
@@ -178,6 +179,7 @@ class ActorRef:
 
     async def _call(self, call: Call, message: Any, timeout: float | None) -> Any:
         mailbox = self._mailbox
+        mailbox._kernel += 1  # before it can be queued (see Mailbox._kernel)
         task = self._cell.task
         if task is not None and task is current_task():
             raise RuntimeError(
@@ -257,6 +259,7 @@ class ActorRef:
             )
         mailbox = self._mailbox
         if not mailbox.closed:
+            mailbox._kernel += 1
             mailbox.put_system(STOP)
             mailbox.refuse()
         return await cell.wait_exit()

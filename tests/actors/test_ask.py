@@ -334,3 +334,22 @@ async def test_an_actor_asking_itself_fails_at_once_instead_of_waiting_for_the_t
 
     assert trio.current_time() == start
     assert "asked itself" in str(caught.value.__cause__)
+
+
+async def test_asks_queued_between_plain_messages_are_handled_in_mailbox_order(system):
+    class Recorder(Actor):
+        def __init__(self) -> None:
+            self.seen: list[object] = []
+
+        def on_receive(self, message: object) -> list[object]:
+            self.seen.append(message)
+            return list(self.seen)
+
+    ref = await system.spawn(Recorder)
+    ref.tell(1)
+    ref.tell(2)
+    first = await ref.ask("q")
+    ref.tell(3)
+
+    assert first == [1, 2, "q"]
+    assert await ref.ask("end") == [1, 2, "q", 3, "end"]
