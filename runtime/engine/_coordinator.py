@@ -133,9 +133,6 @@ class Coordinator(ExitsHere):
         self._parent = parent
         self._caller_context = caller_context
         self._events = services.events
-        # The bus's handler list (the same list for the bus's life): a subscriber check
-        # without EventBus.__bool__'s call, on the per-step paths.
-        self._subscribers = services.events._handlers
         self._run_id = handle.run_id
         self._wf = plan.workflow.name
         self._returns = plan.returns
@@ -248,7 +245,6 @@ class Coordinator(ExitsHere):
         arguments = self._tables.arguments
         pending = self._kwargs
         events = self._events
-        subscribers = self._subscribers
         journal = self._journal
         now = self._now()  # one reading for the steps started in this synchronous batch
         start_soon = self._steps.start_soon
@@ -277,7 +273,7 @@ class Coordinator(ExitsHere):
                     if step.guard_only:
                         kwargs = {k: v for k, v in kwargs.items() if k not in step.guard_only}
                 pending[name] = kwargs
-            if subscribers:
+            if events._handlers:  # read each time: (un)subscribing replaces the tuple
                 pool = step.pool or self._run_pool
                 event = StepStarted(self._run_id, self._wf, name, attempt, now, step.executor, pool)
                 events.emit(event)

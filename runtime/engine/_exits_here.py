@@ -40,7 +40,6 @@ class ExitsHere(RunEnding):
     _task: trio.lowlevel.Task
     _now: Callable[[], float]
     _step_of: dict[str, Step]
-    _subscribers: list[Any]  # the event bus's handler list
 
     if TYPE_CHECKING:
 
@@ -90,7 +89,7 @@ class ExitsHere(RunEnding):
         if (
             self._mailbox._receiver is not self._task
             or self._journal is not None
-            or self._subscribers  # the event bus's handlers: no EventBus.__bool__ call
+            or self._events._handlers  # the bus's handlers, without EventBus.__bool__'s call
             or self._stopping
             or type(value) is Again
             or type(value) is Halt

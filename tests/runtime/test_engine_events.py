@@ -226,3 +226,21 @@ async def test_a_child_run_cut_before_it_started_reports_neither_start_nor_finis
                 await rt._runs.start_child(child, {}, nursery)
 
     assert [e for e in events if isinstance(e, RunStarted | RunFinished)] == []
+
+
+async def test_a_handler_subscribed_while_a_run_is_under_way_gets_its_later_step_events(
+    autojump_clock,
+):
+    events = []
+    async with Runtime() as rt:
+        handle = await rt.start(_chain(), x=1)
+        await trio.sleep(0.1)  # load is running, nothing subscribed yet
+        rt.subscribe(events.append, only=RunEvent)
+        await handle.result()
+    run_id = handle.run_id
+    assert events == [
+        StepFinished(run_id, "chain", "load", 1, 0.25, 0.25),
+        StepStarted(run_id, "chain", "save", 1, 0.25),
+        StepFinished(run_id, "chain", "save", 1, 0.75, 0.5),
+        RunFinished(run_id, "chain", 0.75, 0.75, True, None),
+    ]
