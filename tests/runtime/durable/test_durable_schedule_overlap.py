@@ -11,6 +11,9 @@ Each test runs on SQLite and PostgreSQL (``store_url``), on the autojump clock.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import trio
 import trio.lowlevel
 from schedule_helpers import at, count, outcomes, registered, settled, started, until
@@ -26,12 +29,16 @@ from arborist.runtime.schedules import ManualWallClock
 from arborist.runtime.store import TickOutcome
 
 
-async def test_a_due_instant_is_skipped_while_another_runtime_still_runs_the_schedule(
-    store_url, autojump_clock
-):
+@asynccontextmanager
+async def two_runtimes_running(
+    store_url: str, events: list[object], **options: object
+) -> AsyncIterator[tuple[Runtime, ManualWallClock, trio.Event]]:
+    """Two runtimes on one store scheduling ``s`` every 10 s; its job waits for the event.
+
+    Yields once both have read the schedule's row and the run of at(10) has started in one.
+    """
     clock = ManualWallClock(at(0))
     release = trio.Event()
-    events: list[object] = []
 
     async def long_job() -> None:
         await release.wait()
@@ -40,14 +47,21 @@ async def test_a_due_instant_is_skipped_while_another_runtime_still_runs_the_sch
         Runtime(store=store_url, wall_clock=clock) as a,
         Runtime(store=store_url, wall_clock=clock) as b,
     ):
-        a.subscribe(events.append)
-        b.subscribe(events.append)
-        a.schedule("s", every(seconds=10), long_job)
-        b.schedule("s", every(seconds=10), long_job)
+        for rt in (a, b):
+            rt.subscribe(events.append)
+            rt.schedule("s", every(seconds=10), long_job, **options)
         await registered(a, "s")
         await until(lambda: b.schedules()[0].next_fire == at(10))
         clock.advance(10)
         await until(count(events, ScheduleRunStarted))
+        yield a, clock, release
+
+
+async def test_a_due_instant_is_skipped_while_another_runtime_still_runs_the_schedule(
+    store_url, autojump_clock
+):
+    events: list[object] = []
+    async with two_runtimes_running(store_url, events) as (a, clock, release):
         clock.advance(10)  # at(20): the run of at(10) is going, in a or in b
         await until(count(events, ScheduleSkipped))
         release.set()
@@ -64,24 +78,8 @@ async def test_a_due_instant_is_skipped_while_another_runtime_still_runs_the_sch
 async def test_overlap_allow_lets_two_runtimes_run_the_schedule_side_by_side(
     store_url, autojump_clock
 ):
-    clock = ManualWallClock(at(0))
-    release = trio.Event()
     events: list[object] = []
-
-    async def long_job() -> None:
-        await release.wait()
-
-    async with (
-        Runtime(store=store_url, wall_clock=clock) as a,
-        Runtime(store=store_url, wall_clock=clock) as b,
-    ):
-        for rt in (a, b):
-            rt.subscribe(events.append)
-            rt.schedule("s", every(seconds=10), long_job, overlap="allow")
-        await registered(a, "s")
-        await until(lambda: b.schedules()[0].next_fire == at(10))
-        clock.advance(10)
-        await until(count(events, ScheduleRunStarted))
+    async with two_runtimes_running(store_url, events, overlap="allow") as (_, clock, release):
         clock.advance(10)
         await until(lambda: count(events, ScheduleRunStarted)() == 2)
         release.set()
