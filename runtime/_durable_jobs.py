@@ -220,7 +220,7 @@ class DurableJobs:
     ) -> None:
         store = self._store
         if receipt is not None:  # inserted as running: durable before the job does anything
-            existing = await _settled(receipt)
+            existing = await receipt
             if existing is not None:  # pragma: no cover - fire never reuses an id
                 logger.warning("durable job %s exists already; not run again here", row.job_id)
                 return
@@ -228,7 +228,7 @@ class DurableJobs:
             fn, args, kwargs = await self._resolve(row, call)
             if receipt is None:  # a recovered (claimed) job: start it, counting the attempt
                 try:
-                    row = await _settled(store.post_start_job(row))
+                    row = await store.post_start_job(row)
                 except FencedOutError:
                     logger.warning("durable job %s was claimed by another owner; not run", row)
                     return
@@ -243,13 +243,13 @@ class DurableJobs:
                 _CURRENT.reset(token)
         except Exception as exc:
             with trio.CancelScope(shield=True):
-                await _settled(store.post_finish_job(row, error=exc))
+                await store.post_finish_job(row, error=exc)
             raise
         except BaseException:
             _release(store, row)  # cut (shutdown): pending again, for the next runtime
             raise
         with trio.CancelScope(shield=True):
-            await _settled(store.post_finish_job(row))
+            await store.post_finish_job(row)
 
     async def _resolve(
         self, row: JobRow, call: tuple[Callable[..., Any], tuple[Any, ...]] | None
@@ -350,19 +350,6 @@ def _unpicklable(ref: str, args: tuple[Any, ...], exc: EncodeError) -> TypeError
                 "plain data (ids, strings, dicts) and rebuild the object inside the job"
             )
     return TypeError(f"the arguments of durable job {ref} do not pickle: {exc}")
-
-
-async def _settled(receipt: Receipt) -> Any:
-    """Wait for one write through its done callback; its value or its error.
-
-    A callback wakes only its own job when the write commits (as ``await receipt`` now does
-    too), so thousands of jobs waiting at once cost one wake-up each, not one per commit.
-    """
-    if not receipt.done:
-        event = trio.Event()
-        receipt.add_done_callback(lambda _: event.set())
-        await event.wait()
-    return receipt.result()
 
 
 def _release(store: Store, row: JobRow) -> None:

@@ -146,7 +146,8 @@ class Receipt:
     def add_done_callback(self, fn: Callable[[Receipt], None]) -> None:
         """Call ``fn(self)`` on the trio thread once the write is settled (at once if it is).
 
-        Callbacks run in the order added, after the batch's waiters are woken; one that
+        Callbacks run in commit order (a write's own in the order added), as do the
+        wake-ups of tasks awaiting receipts; one that
         raises crashes the trio run (as any ``run_sync_soon`` callback), so keep them tiny:
         set an event, or ``tell`` an actor.
         """
@@ -231,8 +232,8 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._posted = 0
         self.committed_seq = 0
-        self._waiters: list[tuple[int, int, trio.Event]] = []
-        self._waits = 0
+        self._due: list[tuple[int, int, Callable[[], None]]] = []
+        self._dues = 0
         self._ready = trio.Event()
         self._exited = trio.Event()
         self._setup_error: BaseException | None = None
@@ -241,7 +242,6 @@ class Writer:
         self._token: trio.lowlevel.TrioToken | None = None
         self._outbox: list[Receipt] = []
         self._pumping = False
-        self._watched: list[tuple[int, Receipt]] = []
         self.batches = 0
 
     # -- trio side -----------------------------------------------------------------------
@@ -288,12 +288,23 @@ class Writer:
 
     def watch(self, receipt: Receipt) -> None:
         """Settle ``receipt``'s callbacks when its batch commits or the writer fails."""
-        heapq.heappush(self._watched, (receipt._seq, receipt))
+        self._when_committed(receipt._seq, receipt._settle)
 
-    def _settle_watched(self) -> None:
-        watched, failed = self._watched, self._failure is not None
-        while watched and (failed or watched[0][0] <= self.committed_seq):
-            heapq.heappop(watched)[1]._settle()
+    def _when_committed(self, seq: int, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` on the trio thread once record ``seq`` commits or the writer fails.
+
+        One heap by seq serves receipts' callbacks and waiting tasks alike: a commit calls
+        only what its own records were waited for by, in seq order (registration order
+        within a seq).
+        """
+        self._dues += 1
+        heapq.heappush(self._due, (seq, self._dues, fn))
+
+    def _release_due(self) -> None:
+        """Call what waits on the records committed (everything once the writer failed)."""
+        due, failed = self._due, self._failure is not None
+        while due and (failed or due[0][0] <= self.committed_seq):
+            heapq.heappop(due)[2]()
 
     def hand_off(self) -> None:
         """Give the thread every record posted and not yet handed over (one queue put)."""
@@ -333,8 +344,7 @@ class Writer:
         while self.committed_seq < seq:
             self.raise_if_failed()
             event = trio.Event()
-            self._waits += 1
-            heapq.heappush(self._waiters, (seq, self._waits, event))
+            self._when_committed(seq, event.set)
             await event.wait()
 
     def raise_if_failed(self) -> None:
@@ -347,8 +357,7 @@ class Writer:
         """Fail the writer from the trio side (lease lost): later posts raise ``error``."""
         if self._failure is None:
             self._failure = error
-        self._wake()
-        self._settle_watched()
+        self._release_due()
 
     @property
     def failure(self) -> StoreError | None:
@@ -364,23 +373,14 @@ class Writer:
         with trio.CancelScope(shield=True):
             await self._exited.wait()
 
-    def _wake(self) -> None:
-        """Wake the waiters whose records committed (all of them once the writer failed)."""
-        waiters, committed = self._waiters, self.committed_seq
-        if self._failure is not None:
-            committed = self._posted
-        while waiters and waiters[0][0] <= committed:
-            heapq.heappop(waiters)[2].set()
-
     def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
         self.committed_seq = seq
         self.batches += 1
         for receipt in refused:
             if receipt._on_refused is not None and receipt._error is not None:
                 receipt._on_refused(receipt._error)
-        self._wake()
-        if self._watched:
-            self._settle_watched()
+        if self._due:
+            self._release_due()
 
     def _on_failure(self, exc: BaseException) -> None:
         if self._failure is None:
@@ -391,8 +391,7 @@ class Writer:
             )
             error.__cause__ = exc
             self._failure = error
-        self._wake()
-        self._settle_watched()
+        self._release_due()
 
     def _on_ready(self, error: BaseException | None) -> None:
         self._setup_error = error
