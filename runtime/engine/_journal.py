@@ -267,11 +267,15 @@ class Journal:
         self.after(receipt, launch)
         return True
 
-    def _post_start(self, name: str) -> None:
-        """Post ``name``'s deferred ``started`` row (its current try, at dispatch time)."""
+    def _post_cut(self, name: str) -> None:
+        """Post ``name``'s deferred interrupted mark of an earlier try, if one waits."""
         cut = self._cut.pop(name, None) if self._cut else None
         if cut is not None:
             self.recorder.step_interrupted(name, cut)
+
+    def _post_start(self, name: str) -> None:
+        """Post ``name``'s deferred ``started`` row (its current try, at dispatch time)."""
+        self._post_cut(name)
         when = self._deferred.pop(name, None)
         if when is not None:
             at = datetime.fromtimestamp(when, UTC)
@@ -285,9 +289,7 @@ class Journal:
         """
         began = self._deferred.get(name)
         if began is not None:
-            cut = self._cut.pop(name, None) if self._cut else None
-            if cut is not None:
-                self.recorder.step_interrupted(name, cut)
+            self._post_cut(name)
         receipt = self.recorder.step_ok(name, self._tries[name], value, started_at=began)
         if began is not None:  # refused (EncodeError): the start goes with the failure
             del self._deferred[name]
