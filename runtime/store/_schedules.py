@@ -340,29 +340,23 @@ RUN_TICK_OUTCOMES = {"succeeded": "ok", "failed": "failed", "cancelled": "cancel
 
 def _interrupt_tick(tx: Tx, values: tuple[Any, ...], run_key: str | None) -> str | None:
     reason, now, name, due = values
+    outcome, run_id = TickOutcome.INTERRUPTED.value, None
     run = None
     if run_key is not None:
         run = tx.one("SELECT run_id, status FROM runs WHERE start_key = ?", (run_key,))
     if run is not None:
         run_id, status = run
-        outcome = RUN_TICK_OUTCOMES.get(status)
-        if outcome is not None:
-            reason = f"{reason}; its run {run_id} was resumed and ended {status}"
+        ended = RUN_TICK_OUTCOMES.get(status)
+        if ended is not None:
+            outcome, reason = ended, f"{reason}; its run {run_id} was resumed and ended {status}"
         else:
-            outcome = TickOutcome.INTERRUPTED.value
             reason = f"{reason}; its run {run_id} is resumed by run recovery"
-        changed = tx.execute(
-            "UPDATE schedule_ticks SET outcome = ?, reason = ?, run_id = ?, finished_at = ?"
-            " WHERE name = ? AND due = ? AND outcome = 'claimed'",
-            (outcome, reason, run_id, now, name, due),
-        )
-        return outcome if changed else None
     changed = tx.execute(
-        "UPDATE schedule_ticks SET outcome = 'interrupted', reason = ?, finished_at = ?"
-        " WHERE name = ? AND due = ? AND outcome = 'claimed'",
-        values,
+        "UPDATE schedule_ticks SET outcome = ?, reason = ?, run_id = COALESCE(?, run_id),"
+        " finished_at = ? WHERE name = ? AND due = ? AND outcome = 'claimed'",
+        (outcome, reason, run_id, now, name, due),
     )
-    return TickOutcome.INTERRUPTED.value if changed else None
+    return outcome if changed else None
 
 
 def _schedules(tx: Tx, name: str | None, ticks: int) -> Any:
