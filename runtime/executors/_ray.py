@@ -13,7 +13,7 @@ tasks.
 
 from __future__ import annotations
 
-import collections
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,42 +36,26 @@ RAY_DEFAULTS: Mapping[str, Any] = {"max_retries": 0, "retry_exceptions": False}
 
 
 _CACHE_SIZE = 1024
+"""How many Ray remote functions, and option wrappers, the process keeps (least recent go)."""
+
+# Ray's remote functions and option wrappers outlive ``ray.shutdown()`` and a new
+# ``ray.init`` (Ray exports a function again when the cluster changed), as a module-level
+# ``@ray.remote`` does, so every executor and runtime of the process (a runtime per run, a
+# test per runtime) shares them: two bounded caches (keys hold their function, so not weak).
 
 
-class _Cache:
-    """A small LRU map for the process (keys hold their function: a bounded, not a weak, map).
-
-    Ray's remote functions and option wrappers outlive ``ray.shutdown()`` and a new
-    ``ray.init`` (Ray exports a function again when the cluster changed), as a module-level
-    ``@ray.remote`` does, so every executor and runtime of the process (a runtime per run, a
-    test per runtime) shares them.
-    """
-
-    __slots__ = ("_items",)
-
-    def __init__(self) -> None:
-        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
-
-    def get(self, key: Any) -> Any:
-        """The value for ``key`` (now the most recent), or None; TypeError if unhashable."""
-        items = self._items
-        value = items.get(key)
-        if value is not None:
-            items.move_to_end(key)
-        return value
-
-    def put(self, key: Any, value: Any) -> None:
-        """Remember ``value``, forgetting the least recent entry beyond ``_CACHE_SIZE``."""
-        items = self._items
-        items[key] = value
-        if len(items) > _CACHE_SIZE:
-            items.popitem(last=False)
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _remote_of(ray: Any, fn: Callable[..., Any]) -> Any:
+    """``ray.remote(fn)``, once per function (TypeError for an unhashable ``fn``)."""
+    return ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
 
 
-_REMOTES = _Cache()
-"""``fn -> ray.remote(fn)``."""
-_PREPARED = _Cache()
-"""``(fn, task name, options) -> ray.remote(fn).options(name=..., **options)``."""
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _prepared_of(
+    ray: Any, fn: Callable[..., Any], name: str, opts: tuple[tuple[str, Any], ...]
+) -> Any:
+    """``ray.remote(fn).options(name=name, **opts)``, once per function, name and options."""
+    return _remote_of(ray, fn).options(name=name, **dict(opts))
 
 
 def _as_function(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -189,30 +173,21 @@ class RayExecutor:
 
     def _remote(self, fn: Callable[..., Any]) -> Any:
         try:
-            remote = _REMOTES.get(fn)
+            return _remote_of(self._ray, fn)
         except TypeError:  # an unhashable callable: wrapped again next time
             return self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
-        if remote is None:
-            remote = self._ray.remote(fn if inspect.isfunction(fn) else _as_function(fn))
-            _REMOTES.put(fn, remote)
-        return remote
 
     def _with_options(self, fn: Callable[..., Any], name: str, opts: dict[str, Any]) -> Any:
         """``ray.remote(fn).options(name=name, **opts)``, made once per function and options.
 
         Ray validates the options and builds a wrapper class in each ``options()`` call
         (35-100 us); a task's name is the label without the per-call suffix, so one wrapper
-        serves every call of a step, in every executor of the process (``_PREPARED``).
+        serves every call of a step, in every executor of the process (``_prepared_of``).
         """
         try:
-            key = (fn, name, tuple(sorted(opts.items())))
-            prepared = _PREPARED.get(key)
+            return _prepared_of(self._ray, fn, name, tuple(sorted(opts.items())))
         except TypeError:  # an unhashable option value (a runtime_env dict): not cached
             return self._remote(fn).options(name=name, **opts)
-        if prepared is None:
-            prepared = self._remote(fn).options(name=name, **opts)
-            _PREPARED.put(key, prepared)
-        return prepared
 
     def _call(self, ref: Any, label: str) -> RemoteCall:
         call = RayCall(self, ref, label)

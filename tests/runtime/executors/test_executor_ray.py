@@ -148,16 +148,35 @@ async def test_an_async_function_is_refused_for_ray(ray_executor):
 
 
 def test_the_process_cache_of_ray_wrappers_forgets_the_least_recent_beyond_its_size():
-    cache = _ray._Cache()
-    for i in range(_ray._CACHE_SIZE):
-        cache.put(i, f"wrapper {i}")
-    assert cache.get(0) == "wrapper 0"  # now the most recent
+    class FakeRay:  # ray.remote(fn) -> a wrapper naming fn
+        @staticmethod
+        def remote(fn):
+            return f"wrapper {fn.__name__}"
 
-    cache.put("one more", "wrapper")
+    fake = FakeRay()
+    functions = [_named(f"f{i}") for i in range(_ray._CACHE_SIZE + 1)]
+    first = _ray._remote_of(fake, functions[0])
+    for fn in functions[1:-1]:
+        _ray._remote_of(fake, fn)
+    assert _ray._remote_of(fake, functions[0]) is first  # now the most recent
 
-    assert cache.get(1) is None
-    assert cache.get(0) == "wrapper 0"
-    assert cache.get("one more") == "wrapper"
+    _ray._remote_of(fake, functions[-1])  # one more: the least recent (f1) goes
+
+    assert _ray._remote_of.cache_info().currsize <= _ray._CACHE_SIZE
+    hits = _ray._remote_of.cache_info().hits
+    assert _ray._remote_of(fake, functions[0]) is first
+    assert _ray._remote_of.cache_info().hits == hits + 1
+    misses = _ray._remote_of.cache_info().misses
+    _ray._remote_of(fake, functions[1])
+    assert _ray._remote_of.cache_info().misses == misses + 1
+
+
+def _named(name):
+    def fn():
+        return name
+
+    fn.__name__ = name
+    return fn
 
 
 async def test_two_ray_executors_share_a_steps_prepared_ray_wrapper(ray_session):
