@@ -81,6 +81,7 @@ from ._ids import uuid7, uuid7_time
 from ._jobs import callable_ref, resolve_callable
 from ._open import open_store, store_from_url
 from ._postgres import PostgresStore
+from ._receipt import Receipt
 from ._recorder import RunRecorder
 from ._rows import (
     ACTIVE_RUN_STATUSES,
@@ -104,7 +105,6 @@ from ._rows import (
 from ._schema import MIGRATIONS, SCHEMA_VERSION, Migration
 from ._sqlite import Durability, SQLiteStore
 from ._store import Store
-from ._writer import Receipt
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",

@@ -20,10 +20,11 @@ from ._codecs import DEFAULT_MAX_RESULT_BYTES, DEFAULT_WARN_RESULT_BYTES, Codec,
 from ._errors import LeaseLostError, StoreClosedError, StoreError
 from ._ids import uuid7
 from ._reads import OWNER_COLUMNS, parse_owner
+from ._receipt import Receipt, Refusal
 from ._rows import OwnerInfo
 from ._schema import MIGRATIONS, Migration, migrate
 from ._sql import Cursor, Dialect, Tx
-from ._writer import Operation, Receipt, Refusal, Writer
+from ._writer import Operation, Writer
 
 __all__ = ["DEFAULT_LEASE", "StoreCore", "StoreStatistics"]
 
@@ -97,6 +98,7 @@ class StoreCore:
             teardown=self._teardown_writer,
             begin=self.dialect.begin_write,
             max_batch=max_batch,
+            inline_max=self._inline_max(),
             retryable=self._retryable,
         )
         self._write_conn: Any = None
@@ -112,6 +114,13 @@ class StoreCore:
 
     def _cursor(self, conn: Any) -> Cursor:
         return conn.cursor()  # type: ignore[no-any-return]
+
+    def _inline_max(self) -> int:
+        """How many records trio may commit itself when the writer is idle (see ``Writer``).
+
+        0 unless a commit is quick: it does not wait for the disk or the network.
+        """
+        return 0
 
     def _retryable(self, exc: BaseException) -> bool:
         """Whether a failed write transaction may be run again as it was (see ``Writer``)."""

@@ -20,9 +20,9 @@ from ._core import StoreCore
 from ._errors import NotFoundError
 from ._ids import uuid7
 from ._reads import JOB_COLUMNS, parse_job, stamp, to_datetime
+from ._receipt import Receipt, fence_check, fenced_out
 from ._rows import JobCall, JobRow, JobStatus
 from ._sql import Tx
-from ._writer import Receipt, fence_check, fenced_out
 
 __all__ = ["JobsMixin", "callable_ref", "resolve_callable"]
 

@@ -93,7 +93,7 @@ async def open_store(url_or_store: str | Store) -> AsyncIterator[Store]:
     body_raised = False
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(store._writer.pump)
+            await nursery.start(store._writer.pump)
             nursery.start_soon(store.keep_lease)
             try:
                 yield store

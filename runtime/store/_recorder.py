@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from ._codecs import encode_error
 from ._errors import FencedOutError
 from ._reads import stamp
+from ._receipt import Receipt, fence_check
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
 from ._schedules import RUN_TICK_OUTCOMES
 from ._sql import POSTGRES, SQLITE, Tx
-from ._writer import Receipt, fence_check
 
 if TYPE_CHECKING:
     from ._core import StoreCore

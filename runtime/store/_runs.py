@@ -22,6 +22,7 @@ from ._reads import (
     stamp,
     to_datetime,
 )
+from ._receipt import Refusal
 from ._recorder import RunRecorder
 from ._rows import (
     ACTIVE_RUN_STATUSES,
@@ -32,7 +33,6 @@ from ._rows import (
     RunStatus,
 )
 from ._sql import Tx
-from ._writer import Refusal
 
 __all__ = ["RunsMixin"]
 

@@ -24,9 +24,9 @@ from ._reads import (
     parse_tick,
     stamp,
 )
+from ._receipt import Refusal
 from ._rows import ScheduleInfo, TickOutcome, TickRow
 from ._sql import Tx
-from ._writer import Refusal
 
 __all__ = ["SchedulesMixin"]
 

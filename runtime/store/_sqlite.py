@@ -28,6 +28,7 @@ from ._core import DEFAULT_LEASE
 from ._rows import OwnerInfo
 from ._sql import SQLITE, Tx
 from ._store import Store
+from ._writer import INLINE_MAX
 
 try:
     import fcntl
@@ -139,6 +140,10 @@ class SQLiteStore(Store):
             conn.close()
             raise
         return conn
+
+    def _inline_max(self) -> int:
+        # synchronous=NORMAL in WAL: a commit appends to the WAL without an fsync
+        return INLINE_MAX if self._durability == "normal" else 0
 
     def _hold_liveness(self, tx: Tx) -> str | None:
         if fcntl is None:  # pragma: no cover

@@ -1,0 +1,107 @@
+"""Inline commits: on SQLite ``durability="normal"`` an idle trio commits a small batch itself.
+
+The writer thread stays the rule for a busy trio, a large batch, a store whose commit waits for
+the disk (``"power"``) and while the thread has work; commits stay in posting order, and a
+failure there fails the store as one on the thread does.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import trio
+
+from arborist.runtime.store import SQLiteStore, StoreError, open_store
+from arborist.runtime.store._writer import INLINE_MAX
+
+
+def where(seen):
+    """A write that records which thread ran it."""
+
+    def op(tx):
+        seen.append(threading.current_thread() is threading.main_thread())
+
+    return op
+
+
+async def test_an_idle_trio_commits_a_small_batch_itself(tmp_path):
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        await store._post(where(seen))
+
+    assert seen == [True]
+
+
+async def test_a_batch_posted_while_trio_stays_busy_goes_to_the_thread(tmp_path):
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        receipt = store._post(where(seen))
+        while not receipt.committed:  # trio never goes idle: runnable at every batch end
+            await trio.lowlevel.checkpoint()
+
+    assert seen == [False]
+
+
+async def test_a_batch_larger_than_the_inline_limit_goes_to_the_thread(tmp_path):
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        receipts = [store._post(where(seen)) for _ in range(INLINE_MAX + 1)]
+        await receipts[-1]
+
+    assert seen == [False] * (INLINE_MAX + 1)
+
+
+async def test_a_store_whose_commit_waits_for_the_disk_always_uses_the_thread(tmp_path):
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db", "power")) as store:
+        await store._post(where(seen))
+        await trio.lowlevel.cancel_shielded_checkpoint()  # the batch ends: handed over
+        handed = store._post(where(seen))
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        outbox_after_the_batch = list(store._writer._outbox)
+        await handed
+
+    assert seen == [False, False]
+    assert outbox_after_the_batch == []
+
+
+async def test_while_the_thread_has_work_later_batches_follow_it_in_posting_order(tmp_path):
+    order = []
+    gate = threading.Event()
+
+    def slow(tx):
+        gate.wait()
+        order.append("first")
+
+    def quick(tx):
+        order.append(("second", threading.current_thread() is threading.main_thread()))
+
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        first = store._post(slow)
+        while store._writer._outbox:  # keep trio busy until the first goes to the thread
+            await trio.lowlevel.checkpoint()
+        second = store._post(quick)  # trio may go idle now, but the thread is not
+        await trio.sleep(0)
+        await trio.to_thread.run_sync(gate.set)
+        await second
+
+    assert first.committed
+    assert order == ["first", ("second", False)]
+
+
+async def test_an_inline_commit_that_fails_fails_the_store_like_the_thread(tmp_path):
+    def broken(tx):
+        tx.execute("INSERT INTO no_such_table VALUES (1)")
+
+    seen = {}
+    with pytest.raises(StoreError, match="no_such_table"):
+        async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+            with pytest.raises(StoreError, match="no_such_table") as first:
+                await store._post(broken)
+            seen["first"] = first.value
+            with pytest.raises(StoreError):
+                store._post(where([]))
+
+    assert seen["first"].__cause__ is not None
+    assert not store.is_open
