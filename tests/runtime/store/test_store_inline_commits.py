@@ -82,7 +82,7 @@ async def test_while_the_thread_has_work_later_batches_follow_it_in_posting_orde
         while store._writer._outbox:  # keep trio busy until the first goes to the thread
             await trio.lowlevel.checkpoint()
         second = store._post(quick)  # trio may go idle now, but the thread is not
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
         await trio.to_thread.run_sync(gate.set)
         await second
 
@@ -95,13 +95,18 @@ async def test_an_inline_commit_that_fails_fails_the_store_like_the_thread(tmp_p
         tx.execute("INSERT INTO no_such_table VALUES (1)")
 
     seen = {}
-    with pytest.raises(StoreError, match="no_such_table"):
+
+    async def fail_inline():
         async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+            seen["store"] = store
             with pytest.raises(StoreError, match="no_such_table") as first:
                 await store._post(broken)
             seen["first"] = first.value
             with pytest.raises(StoreError):
                 store._post(where([]))
 
+    with pytest.raises(StoreError, match="no_such_table"):
+        await fail_inline()
+
     assert seen["first"].__cause__ is not None
-    assert not store.is_open
+    assert not seen["store"].is_open
