@@ -15,6 +15,7 @@ from arborist.runtime.store import (
     StoreError,
     open_store,
 )
+from arborist.runtime.store._writer import HAND_OFF_AT
 
 
 async def new_recorder(store):
@@ -322,3 +323,13 @@ async def test_a_callback_reads_a_write_lost_to_a_store_failure_as_store_error(f
     with pytest.raises(StoreError):
         await lose_a_write()
     assert seen == {"done": True}
+
+
+async def test_a_full_box_goes_to_the_thread_without_waiting_for_the_batch_end(store):
+    _, rec = await new_recorder(store)
+
+    receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(HAND_OFF_AT + 1)]
+    held = list(store._writer._outbox)
+    await receipts[-1]
+
+    assert held == receipts[HAND_OFF_AT:]  # the first HAND_OFF_AT left in the batch
