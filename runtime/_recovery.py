@@ -99,6 +99,19 @@ class _Parked(Exception):  # noqa: N818 - an internal signal: the gate's reason
         self.reason = reason
 
 
+Loaded = RunJournal | DecodeError | None
+"""A run's journal as the store read it: None (no such run), or the error decoding it."""
+
+
+def _found(run_id: str, loaded: Loaded) -> RunJournal:
+    """The journal read for ``run_id``; a missing run or a bad stored value parks it."""
+    if isinstance(loaded, DecodeError):
+        raise _Parked(f"a stored value no longer decodes: {loaded}") from loaded
+    if loaded is None:
+        raise _Parked(f"its journal names run {run_id}, which is not in the store")
+    return loaded
+
+
 class DurableRuns:
     """The store side of a durable runtime's runs (made by the runtime with its store)."""
 
@@ -148,10 +161,12 @@ class DurableRuns:
         events = {info.run_id: trio.Event() for info in mine}
         self._starting.update(events)
 
+        journals = await store.load_journals(info.run_id for info in mine)
+
         async def load(info: RunInfo) -> None:
             async with limiter:
                 try:
-                    wf, resumed = await self._prepare(info, None)
+                    wf, resumed = await self._prepare(info, None, journals[info.run_id])
                 except _Parked as parked_run:
                     parked.append((info.run_id, parked_run.reason))
                     self._park(info, parked_run.reason)
@@ -236,8 +251,13 @@ class DurableRuns:
             )
         return handle
 
-    async def _prepare(self, info: RunInfo, workflow: Workflow | None) -> tuple[Workflow, Resumed]:
-        """The gates of the module docstring; the workflow and the rebuilt state."""
+    async def _prepare(
+        self, info: RunInfo, workflow: Workflow | None, loaded: Loaded | None = None
+    ) -> tuple[Workflow, Resumed]:
+        """The gates of the module docstring; the workflow and the rebuilt state.
+
+        ``loaded`` is the run's journal as ``load_journals`` found it (read here if None).
+        """
         name = info.workflow
         wf = workflow if workflow is not None else self._durability.workflows.get(name)
         if wf is None:
@@ -264,7 +284,7 @@ class DurableRuns:
             self._launcher.check(wf, plan, options)
         except WorkflowDefinitionError as exc:
             raise _Parked(f"{exc}; declare it with Runtime(pools={{...}})") from exc
-        journal = await self._load(info.run_id)
+        journal = await self._load(info.run_id) if loaded is None else _found(info.run_id, loaded)
         children: dict[str, tuple[Plan, RunJournal]] = {}
         for row in journal.undo:
             child_id = row.child_run_id
@@ -284,10 +304,8 @@ class DurableRuns:
         try:
             journal = await self.store.load_journal(run_id)
         except DecodeError as exc:
-            raise _Parked(f"a stored value no longer decodes: {exc}") from exc
-        if journal is None:
-            raise _Parked(f"its journal names run {run_id}, which is not in the store")
-        return journal
+            return _found(run_id, exc)
+        return _found(run_id, journal)
 
     def _park(self, info: RunInfo, reason: str) -> Receipt:
         """Mark a run ``needs_attention`` with ``reason`` (posted) and emit the event."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._codecs import Encoded
 from ._core import StoreCore
-from ._errors import NotClaimableError, NotFoundError
+from ._errors import DecodeError, NotClaimableError, NotFoundError
 from ._ids import uuid7
 from ._reads import (
     ATTEMPT_COLUMNS,
@@ -34,7 +34,10 @@ from ._rows import (
 )
 from ._sql import Tx
 
-__all__ = ["RunsMixin"]
+__all__ = ["JOURNALS_PER_READ", "RunsMixin"]
+
+JOURNALS_PER_READ = 256
+"""How many runs' journals ``load_journals`` reads in one read transaction (one thread hop)."""
 
 _INSERT_RUN = (
     "INSERT INTO runs (run_id, workflow, plan_hash, status, owner_id, fence, start_key, target,"
@@ -212,6 +215,33 @@ class RunsMixin(StoreCore):
                 ``needs_attention`` with its message).
         """
         return await self._read(self._load_journal, run_id, decode)
+
+    async def load_journals(
+        self, run_ids: Iterable[str], *, decode: bool = True
+    ) -> dict[str, RunJournal | DecodeError | None]:
+        """The journals of many runs (recovery's bulk load), ``JOURNALS_PER_READ`` per read.
+
+        Each read is one consistent snapshot of its share of the runs; the value for a run
+        is its journal, None when there is no such run, or the ``DecodeError`` its stored
+        values raised (one run's bad value does not fail the others).
+        """
+        ids = list(dict.fromkeys(run_ids))
+        found: dict[str, RunJournal | DecodeError | None] = {}
+        for start in range(0, len(ids), JOURNALS_PER_READ):
+            chunk = ids[start : start + JOURNALS_PER_READ]
+            found.update(await self._read(self._load_journals, chunk, decode))
+        return found
+
+    def _load_journals(
+        self, tx: Tx, run_ids: list[str], decode: bool
+    ) -> dict[str, RunJournal | DecodeError | None]:
+        found: dict[str, RunJournal | DecodeError | None] = {}
+        for run_id in run_ids:
+            try:
+                found[run_id] = self._load_journal(tx, run_id, decode)
+            except DecodeError as exc:
+                found[run_id] = exc
+        return found
 
     def _load_journal(self, tx: Tx, run_id: str, decode: bool) -> RunJournal | None:
         row = tx.one(

@@ -23,7 +23,8 @@ class Store(RunsMixin, SchedulesMixin, JobsMixin):
     Operations by concept:
         owners: ``owner_id``, ``reap_dead_owners``, ``list_owners``, ``renew_lease``.
         runs: ``create_run``, ``recorder`` (journal writes), ``get_run``, ``list_runs``,
-            ``load_journal``, ``claim_orphaned_runs``, ``claim_run``, ``prune_runs``.
+            ``load_journal``, ``load_journals``, ``claim_orphaned_runs``, ``claim_run``,
+            ``prune_runs``.
         schedules: ``upsert_schedule``, ``claim_tick``, ``finish_tick``, ``get_schedule``,
             ``list_schedules``, ``list_ticks``, ``pause_schedule``, ``delete_schedule``.
         jobs: ``enqueue_job``, ``start_job``, ``finish_job``, ``claim_orphaned_jobs``,

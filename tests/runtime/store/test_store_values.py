@@ -146,3 +146,17 @@ def test_bad_store_options_are_refused_naming_the_option(tmp_path):
         SQLiteStore(tmp_path / "a.db", lease=0)
     with pytest.raises(ValueError, match="default_codec='yaml' is not a registered codec"):
         SQLiteStore(tmp_path / "a.db", default_codec="yaml")
+
+
+async def test_load_journals_reads_many_runs_and_a_bad_value_fails_only_its_run(backend):
+    async with open_store(backend.make(codecs=[UpperCodec()])) as store:
+        good = [(await store.create_run("w", plan_hash="p", inputs=i)).run for i in range(300)]
+        bad = (await store.create_run("w", plan_hash="p", inputs="x", codec="upper")).run
+    async with open_store(backend.make()) as store:
+        ids = [run.run_id for run in good] + [bad.run_id, "no-such-run"]
+        found = await store.load_journals(ids)
+
+    assert [found[run.run_id].inputs for run in good] == list(range(300))  # over one read
+    assert isinstance(found[bad.run_id], DecodeError)
+    assert "upper" in str(found[bad.run_id])
+    assert found["no-such-run"] is None
