@@ -38,7 +38,6 @@ from collections.abc import Callable
 from typing import Any
 
 import trio
-import trio.testing
 
 from ._errors import StoreClosedError, StoreError
 from ._receipt import Receipt, Refusal
@@ -275,13 +274,17 @@ class Writer:
             task_status.started()  # the pump parks below before its opener goes on
             if not self._inline_max:
                 await trio.sleep_forever()
+            # trio's public home of this is trio.testing, whose import also loads pytest where
+            # it is installed: import it only for a store that commits inline.
+            from trio.testing import wait_all_tasks_blocked
+
             committed = False
             while True:
                 if not self._outbox and not committed:
                     await self._park()
                 self._idle_wait, self._idle_passed = True, 0
                 try:
-                    await trio.testing.wait_all_tasks_blocked()
+                    await wait_all_tasks_blocked()
                 finally:
                     self._idle_wait = False
                 # After a commit, wait for idle again at once (the waiters it woke tend to
