@@ -167,7 +167,7 @@ class Coordinator(ExitsHere):
             self._services, self._run_id, self._wf, self._run_pools, self.ref, self.nursery
         )
         if self._journal is not None:
-            self._journal.bind(self.ref.tell, self.send_after)
+            self._journal.bind(self._committed_here, self.send_after)
             self._runner.journal = self._journal
         self._runner.handle_here = self._handle_exit_here
         self._runner.completed_here = self._completed_here

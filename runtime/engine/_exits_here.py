@@ -28,6 +28,7 @@ from ._run_end import RunEnding
 if TYPE_CHECKING:
     from ..store import Receipt
     from ..workflow._step import Step
+    from ._journal import JournalCommitted
     from ._step_runner import StepExit
 
 __all__ = ["ExitsHere"]
@@ -45,6 +46,7 @@ class ExitsHere(RunEnding):
 
         def _on_step_exit(self, message: StepExit) -> None: ...
         def _dispatch(self) -> None: ...
+        def _maybe_finish(self) -> None: ...
 
     def _handle_exit_here(self, message: StepExit) -> bool:
         """Handle a step's exit in the step's own task, if the coordinator is idle.
@@ -114,6 +116,27 @@ class ExitsHere(RunEnding):
             self._dispatch()
         if not self._running:
             self._maybe_finish()
+
+    def _committed_here(self, message: JournalCommitted) -> None:
+        """The journal's wake-up (its writes committed): drained here if the coordinator is idle.
+
+        What ``_handle_exit_here`` does for a step's exit, for the continuations of a durable
+        run (a step's dependents, released once its result is durable): the writer settles
+        them in its own task, and the coordinator would drain them next anyway, so a parked
+        coordinator drains them at once instead of being woken through its mailbox.
+        """
+        if self._mailbox._receiver is not self._task:
+            self.ref.tell(message)
+            return
+        try:
+            self._task.context.run(self._drained_here, message)
+        except Exception as exc:
+            self.ref.tell(HandlerCrashed(exc))
+
+    def _drained_here(self, message: JournalCommitted) -> None:
+        self._journal.drain(message)  # type: ignore[union-attr]
+        self._dispatch()
+        self._maybe_finish()
 
     # -- resolution and skips ----------------------------------------------------------------
 
