@@ -150,6 +150,16 @@ class Tx:
         self.fences: dict[tuple[str, str], int | None] = {}
         self.record: Any = None
 
+    @property
+    def can_pipeline(self) -> bool:
+        """Whether this connection can run a batch in pipeline mode (``pipelined``)."""
+        return self._connection is not None
+
+    @property
+    def deferred(self) -> bool:
+        """Whether writes of the last batch wait to be checked (``checked``)."""
+        return bool(self._deferred)
+
     @contextlib.contextmanager
     def pipelined(self, wanted: bool = True) -> Iterator[None]:
         """Run the block's statements in pipeline mode if ``wanted`` and the connection can."""

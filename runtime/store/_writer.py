@@ -443,19 +443,26 @@ class Writer:
                     record._value = None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _apply(self, tx: Tx, batch: list[Receipt], refused: list[Receipt]) -> None:
+        """One transaction: every record's operation, then COMMIT (refusals noted)."""
+        tx.begin(self._begin)
+        for record in batch:
+            tx.record = record
+            try:
+                record._value = record._op(tx, *record._args)
+            except Refusal as refusal:
+                record._error = refusal.error
+                refused.append(record)
+        tx.end("COMMIT")
+
     def _commit(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
         refused: list[Receipt] = []
         try:
-            with tx.pipelined(len(batch) <= PIPELINE_MAX):
-                tx.begin(self._begin)
-                for record in batch:
-                    tx.record = record
-                    try:
-                        record._value = record._op(tx, *record._args)
-                    except Refusal as refusal:
-                        record._error = refusal.error
-                        refused.append(record)
-                tx.end("COMMIT")
+            if tx.can_pipeline and len(batch) <= PIPELINE_MAX:
+                with tx.pipelined():
+                    self._apply(tx, batch, refused)
+            else:
+                self._apply(tx, batch, refused)
         except BaseException:
             try:
                 tx.end("ROLLBACK")
@@ -464,10 +471,11 @@ class Writer:
             raise
         finally:
             tx.record = None
-        for record, check, rows in tx.checked():  # pipelined writes, checked once committed
-            try:
-                check(rows)
-            except Refusal as refusal:
-                record._error = refusal.error
-                refused.append(record)
+        if tx.deferred:
+            for record, check, rows in tx.checked():  # pipelined writes, checked after commit
+                try:
+                    check(rows)
+                except Refusal as refusal:
+                    record._error = refusal.error
+                    refused.append(record)
         return batch[-1]._seq, refused
