@@ -16,10 +16,12 @@ runs in the coordinator's context, so the steps it starts copy that one, as befo
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ..store import EncodeError
 from ..workflow._control import Again, Halt
 from ._events import StepSkipped
 from ._messages import HandlerCrashed
@@ -81,16 +83,16 @@ class ExitsHere(RunEnding):
         """``_handle_exit_here`` for an attempt that returned ``value``, in the common case.
 
         The common case: the coordinator is idle; a plain value (not ``Again``/``Halt``); no
-        context (so no child runs), no journal, no subscriber, no undo; not stopping. What is
-        left of ``_on_step_exit`` + ``_on_step_done`` is the record, the completion and the
-        dependents' count-down, done here without building a ``StepExit``.
+        context (so no child runs), no subscriber, no undo; not stopping. What is left of
+        ``_on_step_exit`` + ``_on_step_done`` is the record, the completion and the
+        dependents' count-down, done here without building a ``StepExit``; in a durable run
+        the result is journaled and the count-down waits for its commit.
 
         Returns:
             Whether it was handled; if not, the caller reports a ``StepExit`` as usual.
         """
         if (
             self._mailbox._receiver is not self._task
-            or self._journal is not None
             or self._events._handlers  # the bus's handlers, without EventBus.__bool__'s call
             or self._stopping
             or type(value) is Again
@@ -98,11 +100,36 @@ class ExitsHere(RunEnding):
             or self._step_of[name]._undo is not None  # .undo_fn, without the property
         ):
             return False
+        journal = self._journal
+        context = self._task.context
         try:
-            self._task.context.run(self._complete, name, attempt, start, value)
+            if journal is None:
+                context.run(self._complete, name, attempt, start, value)
+            else:  # a durable run: the result is journaled, dependents wait for its commit
+                try:
+                    receipt = context.run(journal.ok, name, value)
+                except EncodeError:
+                    return False  # the usual exit fails the step with the refusal (raised again)
+                context.run(self._complete_journaled, receipt, name, attempt, start, value)
         except Exception as exc:
             self.ref.tell(HandlerCrashed(exc))
         return True
+
+    def _complete_journaled(
+        self, receipt: Receipt, name: str, attempt: int, start: float, value: Any
+    ) -> None:
+        """``_complete`` of a durable run: dependents are released once ``receipt`` commits."""
+        self._running.pop(name, None)
+        self._handle._pending += (name, attempt, start, self._now(), "ok")  # handle._note
+        self._kwargs.pop(name, None)
+        self._ledger.completed.append(name)
+        graph = self._graph
+        graph.completed(name, value)
+        self._journal.after(receipt, partial(self._resolve, name, ok=True))  # type: ignore[union-attr]
+        if graph.ready:  # steps held back by a concurrency limit: a slot is free now
+            self._dispatch()
+        if not self._running:
+            self._maybe_finish()
 
     def _complete(self, name: str, attempt: int, start: float, value: Any) -> None:
         self._running.pop(name, None)
