@@ -99,6 +99,7 @@ class StoreCore:
             begin=self.dialect.begin_write,
             max_batch=max_batch,
             inline_max=self._inline_max(),
+            checkpoint=self._checkpointer(),
             retryable=self._retryable,
         )
         self._write_conn: Any = None
@@ -121,6 +122,13 @@ class StoreCore:
         0 unless a commit is quick: it does not wait for the disk or the network.
         """
         return 0
+
+    def _checkpointer(self) -> Callable[[], None] | None:
+        """What the writer thread runs now and then beside its commits (see ``Writer``)."""
+        return None
+
+    def _prepare_writer(self, conn: Any) -> None:
+        """On the writer thread: set up the write connection before the migrations."""
 
     def _retryable(self, exc: BaseException) -> bool:
         """Whether a failed write transaction may be run again as it was (see ``Writer``)."""
@@ -221,6 +229,7 @@ class StoreCore:
     def _setup_writer(self) -> Tx:
         conn = self._connect()
         self._write_conn = conn
+        self._prepare_writer(conn)
         tx = Tx(self.dialect, self._cursor(conn), self._wall, self._pipeline_connection(conn))
         migrate(tx, where=self._where, migrations=self.migrations)
         lock_path = self._hold_liveness(tx)

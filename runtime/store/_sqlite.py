@@ -95,6 +95,7 @@ class SQLiteStore(Store):
         self._durability: Durability = durability
         self._busy_timeout = float(busy_timeout)
         self._lock_fd: int | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
         self._lock_path: Path | None = None
         super().__init__(
             where=f"sqlite:///{self._path}",
@@ -144,6 +145,28 @@ class SQLiteStore(Store):
     def _inline_max(self) -> int:
         # synchronous=NORMAL in WAL: a commit appends to the WAL without an fsync
         return INLINE_MAX if self._durability == "normal" else 0
+
+    def _checkpointer(self) -> Callable[[], None] | None:
+        # trio commits inline: the WAL checkpoints move off the write connection
+        return self._checkpoint if self._inline_max() else None
+
+    def _prepare_writer(self, conn: sqlite3.Connection) -> None:
+        if self._inline_max():
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def _checkpoint(self) -> None:
+        """On the writer thread: copy the WAL into the database (PASSIVE: it waits for no one)."""
+        if self._checkpoint_conn is None:
+            self._checkpoint_conn = self._connect()
+        self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _teardown_writer(self) -> None:
+        conn, self._checkpoint_conn = self._checkpoint_conn, None
+        try:
+            if conn is not None:
+                conn.close()
+        finally:
+            super()._teardown_writer()
 
     def _hold_liveness(self, tx: Tx) -> str | None:
         if fcntl is None:  # pragma: no cover

@@ -49,6 +49,12 @@ Operation = Callable[..., Any]
 """An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
 
 _STOP = object()
+_CHECKPOINT = object()
+
+CHECKPOINT_RECORDS = 500
+"""A store that commits inline checkpoints on its thread after about this many records (SQLite:
+its write connection's automatic checkpoint, every 1,000 WAL pages, would otherwise run in an
+inline commit and stall trio for 5-20 ms)."""
 
 INLINE_MAX = 16
 """Batches up to this many records are committed on the trio thread when the writer is idle
@@ -97,6 +103,8 @@ class Writer:
         max_batch: at most this many records per transaction.
         inline_max: batches of at most this many records are committed on the trio thread
             when the thread is idle (0: never); only for a store whose commit is quick.
+        checkpoint: run on the thread (beside its commits, never inside one trio makes) every
+            ``CHECKPOINT_RECORDS`` committed records, if given.
         retryable: whether a failed transaction may simply be run again (a deadlock or a
             serialization failure the server resolved by aborting it); such a batch is
             retried whole, up to ``RETRIES`` times, before the writer fails.
@@ -111,6 +119,7 @@ class Writer:
         begin: str,
         max_batch: int,
         inline_max: int = 0,
+        checkpoint: Callable[[], None] | None = None,
         retryable: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._name = name
@@ -120,6 +129,8 @@ class Writer:
         self._max_batch = max_batch
         self._inline_max = inline_max
         self._hand_at = min(max_batch, HAND_OFF_AT)
+        self._checkpoint = checkpoint
+        self._checkpointed = 0  # the seq committed when the last checkpoint was asked for
         self._retryable = retryable
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._posted = 0
@@ -355,6 +366,9 @@ class Writer:
 
     def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
         self.committed_seq = seq
+        if self._checkpoint is not None and seq - self._checkpointed >= CHECKPOINT_RECORDS:
+            self._checkpointed = seq
+            self._queue.put(_CHECKPOINT)
         self.batches += 1
         for receipt in refused:
             if receipt._on_refused is not None and receipt._error is not None:
@@ -414,21 +428,23 @@ class Writer:
         stop = False
         while not stop:
             boxes = [get()]
-            size = 0 if boxes[0] is _STOP else len(boxes[0])
+            size = len(boxes[0]) if type(boxes[0]) is list else 0
             while size < limit and boxes[-1] is not _STOP:
                 try:
                     box = get_nowait()
                 except queue.Empty:
                     break
                 boxes.append(box)
-                size += 0 if box is _STOP else len(box)
+                size += len(box) if type(box) is list else 0
             stop = boxes[-1] is _STOP
-            records = [r for box in boxes if box is not _STOP for r in box]
-            with self._busy:
-                for start in range(0, len(records), limit):
-                    self._report(
-                        self._on_batch, *self._commit_retrying(tx, records[start : start + limit])
-                    )
+            records = [r for box in boxes if type(box) is list for r in box]
+            if records:
+                with self._busy:
+                    for start in range(0, len(records), limit):
+                        batch = records[start : start + limit]
+                        self._report(self._on_batch, *self._commit_retrying(tx, batch))
+            if self._checkpoint is not None and any(box is _CHECKPOINT for box in boxes):
+                self._checkpoint()  # on its own connection: trio may commit meanwhile
 
     def _commit_retrying(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
         """Commit ``batch``; return what ``_on_batch`` takes (last seq, refused records)."""

@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from arborist.runtime.store import SQLiteStore, StoreError, open_store
-from arborist.runtime.store._writer import INLINE_MAX
+from arborist.runtime.store._writer import CHECKPOINT_RECORDS, INLINE_MAX
 
 
 def where(seen):
@@ -110,3 +110,23 @@ async def test_an_inline_commit_that_fails_fails_the_store_like_the_thread(tmp_p
 
     assert seen["first"].__cause__ is not None
     assert not seen["store"].is_open
+
+
+async def test_wal_checkpoints_run_on_the_writer_thread_never_in_an_inline_commit(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db")
+    ran_on_main = []
+    checkpoint = store._checkpoint
+
+    def watched():
+        ran_on_main.append(threading.current_thread() is threading.main_thread())
+        checkpoint()
+
+    store._writer._checkpoint = watched
+    async with open_store(store):
+        for _ in range(2 * CHECKPOINT_RECORDS):
+            await store._post(where([]))  # one inline commit each
+        autocheckpoint = store._write_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        await trio.to_thread.run_sync(lambda: None)  # let the thread take its queue
+
+    assert autocheckpoint == 0
+    assert ran_on_main and not any(ran_on_main)
