@@ -129,4 +129,5 @@ async def test_wal_checkpoints_run_on_the_writer_thread_never_in_an_inline_commi
         await trio.to_thread.run_sync(lambda: None)  # let the thread take its queue
 
     assert autocheckpoint == 0
-    assert ran_on_main and not any(ran_on_main)
+    assert len(ran_on_main) >= 1
+    assert not any(ran_on_main)
