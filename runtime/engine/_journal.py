@@ -208,6 +208,10 @@ class Journal:
         ready = self._ready
         ready.append(then)
         if len(ready) == 1 and self._tell is not None:
+            receipt.after_settled_together(self._wake)  # one wake-up for the whole commit
+
+    def _wake(self) -> None:
+        if self._tell is not None:
             try:
                 self._tell(_COMMITTED)
             except ActorDeadError:

@@ -130,6 +130,14 @@ class Receipt:
         else:
             self._callbacks.append(fn)
 
+    def after_settled_together(self, fn: Callable[[], None]) -> None:
+        """From a done callback: call ``fn()`` once every write of this commit is settled.
+
+        So a callback that wakes an actor wakes it once per commit, not once per write (at
+        once when called outside a settling).
+        """
+        self._writer.after_release(fn)
+
     def _settle(self) -> None:
         callbacks, self._callbacks = self._callbacks, None
         for fn in callbacks or ():

@@ -40,16 +40,15 @@ from typing import Any
 import trio
 
 from ._errors import StoreClosedError, StoreError
-from ._receipt import Receipt, Refusal
+from ._receipt import Receipt
 from ._sql import Tx
+from ._writer_thread import CHECKPOINT, STOP, WriterThread
 
 __all__ = ["INLINE_MAX", "Operation", "Writer"]
 
 Operation = Callable[..., Any]
 """An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
 
-_STOP = object()
-_CHECKPOINT = object()
 
 CHECKPOINT_RECORDS = 500
 """A store that commits inline checkpoints on its thread after about this many records (SQLite:
@@ -70,15 +69,6 @@ HAND_OFF_AT = 64
 if smaller), so a wide fan-out's commits overlap with trio running its steps rather than all
 waiting for the batch end (wide 500 at load 4: 81 against 93 us a step)."""
 
-RETRIES = 3
-"""How many times a batch aborted by a deadlock or serialization failure is run again."""
-
-PIPELINE_MAX = 16
-"""Batches up to this many records are pipelined on PostgreSQL (one round trip instead of
-three for a lone record: chain 460 against 640 us measured); larger ones are not, since
-psycopg's per-statement pipeline cost (about 95 against 75 us a record) then outweighs the
-round trips it saves."""
-
 
 class _BatchEnd(trio.abc.Instrument):
     """Hands the writer's posted records to its thread as trio's scheduling batch ends."""
@@ -91,7 +81,7 @@ class _BatchEnd(trio.abc.Instrument):
             self._writer.end_of_batch()
 
 
-class Writer:
+class Writer(WriterThread):
     """The writer thread and its queue (internal: the store drives it).
 
     Args:
@@ -130,6 +120,7 @@ class Writer:
         self._inline_max = inline_max
         self._hand_at = min(max_batch, HAND_OFF_AT)
         self._checkpoint = checkpoint
+        self._later: list[Callable[[], None]] | None = None  # a list while settling
         self._checkpointed = 0  # the seq committed when the last checkpoint was asked for
         self._retryable = retryable
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -212,10 +203,29 @@ class Writer:
         heapq.heappush(self._due, (seq, self._dues, fn))
 
     def _release_due(self) -> None:
-        """Call what waits on the records committed (everything once the writer failed)."""
+        """Call what waits on the records committed (everything once the writer failed).
+
+        Then what those calls asked to run once they all had (``after_release``).
+        """
         due, failed = self._due, self._failure is not None
-        while due and (failed or due[0][0] <= self.committed_seq):
-            heapq.heappop(due)[2]()
+        later, self._later = self._later, []
+        try:
+            while due and (failed or due[0][0] <= self.committed_seq):
+                heapq.heappop(due)[2]()
+        finally:
+            settled, self._later = self._later, later
+            for fn in settled:
+                fn()
+
+    def after_release(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once the writes being settled now are all settled (at once if none is).
+
+        A receipt's callback uses it to act once per commit rather than once per write.
+        """
+        if self._later is None:
+            fn()
+        else:
+            self._later.append(fn)
 
     def hand_off(self) -> None:
         """Give the thread every record posted and not yet handed over (one queue put)."""
@@ -245,7 +255,7 @@ class Writer:
             self._on_batch(*self._commit_retrying(tx, box))
         except BaseException as exc:  # the batch rolled back: fail as the thread would
             self._on_failure(exc)
-            self._queue.put(_STOP)  # the thread ends and closes the connection
+            self._queue.put(STOP)  # the thread ends and closes the connection
         finally:
             self._busy.release()
 
@@ -360,7 +370,7 @@ class Writer:
         if not self._closed:
             self._closed = True
             self.hand_off()
-            self._queue.put(_STOP)
+            self._queue.put(STOP)
         with trio.CancelScope(shield=True):
             await self._exited.wait()
 
@@ -368,7 +378,7 @@ class Writer:
         self.committed_seq = seq
         if self._checkpoint is not None and seq - self._checkpointed >= CHECKPOINT_RECORDS:
             self._checkpointed = seq
-            self._queue.put(_CHECKPOINT)
+            self._queue.put(CHECKPOINT)
         self.batches += 1
         for receipt in refused:
             if receipt._on_refused is not None and receipt._error is not None:
@@ -394,104 +404,3 @@ class Writer:
     def _on_exit(self) -> None:
         self._closed = True
         self._exited.set()
-
-    # -- the thread ----------------------------------------------------------------------
-
-    def _report(self, fn: Callable[..., None], *args: Any) -> None:
-        assert self._token is not None
-        try:
-            self._token.run_sync_soon(fn, *args)
-        except trio.RunFinishedError:  # the trio run ended first: nobody is waiting
-            pass
-
-    def _main(self) -> None:
-        try:
-            try:
-                tx = self._setup()
-            except BaseException as exc:
-                self._report(self._on_ready, exc)
-                return
-            self._tx = tx
-            self._report(self._on_ready, None)
-            try:
-                self._loop(tx)
-            except BaseException as exc:
-                self._report(self._on_failure, exc)
-        finally:
-            try:
-                self._teardown()
-            finally:
-                self._report(self._on_exit)
-
-    def _loop(self, tx: Tx) -> None:
-        get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
-        stop = False
-        while not stop:
-            boxes = [get()]
-            size = len(boxes[0]) if type(boxes[0]) is list else 0
-            while size < limit and boxes[-1] is not _STOP:
-                try:
-                    box = get_nowait()
-                except queue.Empty:
-                    break
-                boxes.append(box)
-                size += len(box) if type(box) is list else 0
-            stop = boxes[-1] is _STOP
-            records = [r for box in boxes if type(box) is list for r in box]
-            if records:
-                with self._busy:
-                    for start in range(0, len(records), limit):
-                        batch = records[start : start + limit]
-                        self._report(self._on_batch, *self._commit_retrying(tx, batch))
-            if self._checkpoint is not None and any(box is _CHECKPOINT for box in boxes):
-                self._checkpoint()  # on its own connection: trio may commit meanwhile
-
-    def _commit_retrying(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
-        """Commit ``batch``; return what ``_on_batch`` takes (last seq, refused records)."""
-        for attempt in range(RETRIES + 1):
-            try:
-                return self._commit(tx, batch)
-            except Exception as exc:
-                if attempt == RETRIES or not self._retryable(exc):
-                    raise
-                for record in batch:  # the transaction rolled back: start the batch afresh
-                    record._error = None
-                    record._value = None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _apply(self, tx: Tx, batch: list[Receipt], refused: list[Receipt]) -> None:
-        """One transaction: every record's operation, then COMMIT (refusals noted)."""
-        tx.begin(self._begin)
-        for record in batch:
-            tx.record = record
-            try:
-                record._value = record._op(tx, *record._args)
-            except Refusal as refusal:
-                record._error = refusal.error
-                refused.append(record)
-        tx.end("COMMIT")
-
-    def _commit(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
-        refused: list[Receipt] = []
-        try:
-            if tx.can_pipeline and len(batch) <= PIPELINE_MAX:
-                with tx.pipelined():
-                    self._apply(tx, batch, refused)
-            else:
-                self._apply(tx, batch, refused)
-        except BaseException:
-            try:
-                tx.end("ROLLBACK")
-            except Exception:  # the connection may be gone; the original error matters
-                pass
-            raise
-        finally:
-            tx.record = None
-        if tx.deferred:
-            for record, check, rows in tx.checked():  # pipelined writes, checked after commit
-                try:
-                    check(rows)
-                except Refusal as refusal:
-                    record._error = refusal.error
-                    refused.append(record)
-        return batch[-1]._seq, refused

@@ -333,3 +333,20 @@ async def test_a_full_box_goes_to_the_thread_without_waiting_for_the_batch_end(s
     await receipts[-1]
 
     assert held == receipts[HAND_OFF_AT:]  # the first HAND_OFF_AT left in the batch
+
+
+async def test_after_settled_together_runs_once_every_write_of_the_commit_is_settled(store):
+    _, rec = await new_recorder(store)
+    log = []
+
+    def on_done(receipt, name):
+        log.append(name)
+        receipt.after_settled_together(lambda: log.append(f"after {name}"))
+
+    receipts = [rec.step_ok(name, 1, 1) for name in ("a", "b", "c")]  # one batch, one commit
+    for receipt, name in zip(receipts, "abc", strict=True):
+        receipt.add_done_callback(lambda r, name=name: on_done(r, name))
+    await receipts[-1]
+    receipts[0].after_settled_together(lambda: log.append("outside"))  # nothing settling: now
+
+    assert log == ["a", "b", "c", "after a", "after b", "after c", "outside"]
