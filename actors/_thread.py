@@ -19,7 +19,7 @@ import trio
 
 from ._actor import _HOOKS, Actor
 from ._reasons import Crashed, ExitReason
-from ._thread_cell import ThreadCell
+from ._thread_cell import ThreadCell, ThreadMailbox
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -70,6 +70,7 @@ class ThreadActor(Actor):
     """
 
     _cell_class: ClassVar[type[Cell]] = ThreadCell
+    _mailbox_type = ThreadMailbox
     _cell: ThreadCell
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -579,6 +579,23 @@ async def test_messages_queued_while_a_thread_actor_works_reach_its_thread_in_on
     assert ref._cell.actor.handled == [*range(100), "last"]
 
 
+async def test_a_tell_to_an_idle_thread_actor_hands_the_message_to_its_thread_at_once(
+    system: ActorSystem,
+):
+    ref = await system.spawn(Gate)
+    await trio.testing.wait_all_tasks_blocked()
+    cell = ref._cell
+    message = hold()
+    ref.tell(message)
+    handed = cell.batch  # read before any checkpoint: the actor's trio task has not run
+    with trio.fail_after(GUARD):
+        await wait_thread_event(message[1])
+        message[2].set()
+        assert await ref.ask("next") == "next"
+    assert handed is not None
+    assert handed.items == [message]
+
+
 async def test_an_ask_in_the_middle_of_a_batch_is_answered_before_the_batch_ends(
     system: ActorSystem,
 ):
