@@ -13,6 +13,9 @@ timers and supervisors treat it like any actor):
    through the system's trio token (``run_sync_soon``), the report hands over the next batch.
    A burst of tells costs two cross-thread wake-ups in all, not two per message. The cell's
    trio task stays parked through all this; it wakes only to act on a stop, a crash or a kill.
+   An ask handed over while nothing else in trio is runnable may wait on the trio thread for
+   a quick reply (``ThreadActor.reply_wait``, ``_Batch.wait_here``): the thread then releases
+   a lock instead of reporting through the token, and the asker takes the reply at once.
 3. The thread handles the batch in mailbox order. Before each message it checks that the
    batch is still wanted (no stop requested, not killed); an ask's reply is sent to trio as
    soon as its handler returns. The first exception ends the batch and the actor with
@@ -60,6 +63,10 @@ T = TypeVar("T")
 # The most queued messages handed to the thread in one job. Taking them off the mailbox is
 # trio-side work, so a cap keeps that step short; the thread's wake-ups are paid once per batch.
 _MAX_BATCH = 1024
+
+# After a wait for a quick reply ran out (see ``ThreadActor.reply_wait``), the next batches go
+# without one: 2, then 4, ... after consecutive misses, at most this many.
+_MAX_WAIT_SKIPS = 1024
 
 
 class _Job:
@@ -138,7 +145,17 @@ class _Batch:
     has begun and which it will never touch.
     """
 
-    __slots__ = ("abandoned", "cell", "error", "handled", "items", "reply", "started")
+    __slots__ = (
+        "abandoned",
+        "cell",
+        "error",
+        "finished",
+        "gate",
+        "handled",
+        "items",
+        "reply",
+        "started",
+    )
 
     def __init__(self, cell: ThreadCell, items: list[Any]) -> None:
         self.cell = cell
@@ -148,6 +165,10 @@ class _Batch:
         self.error: BaseException | None = None
         self.reply: outcome.Value[Any] | None = None  # the answer when the last item is a Call
         self.abandoned = False
+        # Set (held) while the trio thread blocks for the report (``wait_here``): the thread
+        # then releases it instead of reporting through the token. Both under ``batch_lock``.
+        self.gate: threading.Lock | None = None
+        self.finished = False
 
     def run(self) -> None:
         """On the actor's thread: handle the messages in order, then report to trio."""
@@ -180,11 +201,30 @@ class _Batch:
         except BaseException as exc:  # reported to trio, which decides (Crashed or re-raise)
             self.error = exc
         self.handled = index
+        with lock:
+            gate = self.gate
+            self.finished = True
+        if gate is not None:
+            gate.release()  # the trio thread is blocked in wait_here: it delivers the report
+            return
         with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(self._deliver)
+            token.run_sync_soon(self.deliver)
 
-    def _deliver(self) -> None:
-        # On the trio thread. An abandoned batch (kill) is discarded here, its reply with it.
+    def wait_here(self, seconds: float) -> bool:
+        """On the trio thread: block up to ``seconds`` for the thread to finish the batch.
+
+        Returns True if it finished: its report is then the caller's to ``deliver`` (it never
+        goes through the token). False: it will come through the token, as without the wait.
+        """
+        gate = cast("threading.Lock", self.gate)
+        if gate.acquire(timeout=seconds):
+            return True
+        with self.cell.batch_lock:
+            self.gate = None
+            return self.finished  # finished just now: it saw the gate, so the report is ours
+
+    def deliver(self) -> None:
+        """On the trio thread: act on the thread's report (a kill discards it, reply and all)."""
         if self.abandoned:
             return
         cell = self.cell
@@ -211,7 +251,17 @@ class ThreadMailbox(NotifyingMailbox):
 class ThreadCell(Cell):
     """A cell whose handlers run on the runner's thread. Not public."""
 
-    __slots__ = ("batch", "batch_lock", "loop_task", "runner", "thread_ident", "trio_thread_ident")
+    __slots__ = (
+        "batch",
+        "batch_lock",
+        "loop_task",
+        "reply_wait",
+        "runner",
+        "thread_ident",
+        "trio_thread_ident",
+        "wait_misses",
+        "wait_skips",
+    )
 
     mailbox: ThreadMailbox
 
@@ -224,6 +274,9 @@ class ThreadCell(Cell):
         self.batch_lock = threading.Lock()
         self.batch: _Batch | None = None  # the batch the thread has, if any
         self.loop_task: Task | None = None  # the cell's task while it is parked in its loop
+        self.reply_wait: float = getattr(type(self.actor), "reply_wait", 0.0)
+        self.wait_misses = 0  # consecutive waits for a reply that ran out
+        self.wait_skips = 0  # batches to hand over without waiting
 
     async def on_thread(self, fn: Callable[..., Any], *args: Any) -> outcome.Outcome[Any]:
         """Run ``fn(*args)`` on the actor's thread; return its outcome (never raises it)."""
@@ -278,7 +331,37 @@ class ThreadCell(Cell):
         if space is not None and space:
             space.unpark()
         batch = self.batch = _Batch(self, items)
+        wait = self._reply_wait(items[-1])
+        if wait:
+            gate = batch.gate = threading.Lock()
+            gate.acquire()
         cast("pykka.ActorRef[_Runner]", self.runner).tell(batch)
+        if wait:
+            if batch.wait_here(wait):
+                self.wait_misses = 0
+                batch.deliver()
+            else:
+                # Too slow to wait for: skip the wait for the next 2, 4, ... 1024 batches.
+                self.wait_misses = min(self.wait_misses * 2 or 2, _MAX_WAIT_SKIPS)
+                self.wait_skips = self.wait_misses
+
+    def _reply_wait(self, last: Any) -> float:
+        """How long the trio thread may block for the reply to ``last`` (0: not at all).
+
+        Only for an ask, only while no trio task is runnable and no ``run_sync_soon`` call
+        is pending, never past trio's next deadline, and not again soon after a wait ran out.
+        """
+        wait = self.reply_wait
+        if not wait or type(last) is not Call:
+            return 0.0
+        if self.wait_skips:
+            self.wait_skips -= 1
+            return 0.0
+        stats = trio.lowlevel.current_statistics()
+        if stats.tasks_runnable or stats.run_sync_soon_queue_size:
+            return 0.0
+        wait = min(wait, stats.seconds_to_next_deadline)
+        return wait if wait > 0 else 0.0
 
     def wake_loop(self, batch: _Batch | None) -> None:
         """Wake the parked cell task with a batch that ended early (None: for a stop)."""
