@@ -32,6 +32,13 @@ async def wait_thread_event(event: threading.Event) -> None:
     assert await trio.to_thread.run_sync(event.wait, GUARD)
 
 
+async def spawn_idle(system: ActorSystem, cls: type[ThreadActor]) -> ActorRef:
+    """Spawn ``cls`` and return its ref once every trio task is blocked (the actor is idle)."""
+    ref = await system.spawn(cls)
+    await trio.testing.wait_all_tasks_blocked()
+    return ref
+
+
 class Recorder(ThreadActor):
     def __init__(self) -> None:
         self.seen: list[Any] = []
@@ -582,8 +589,7 @@ async def test_messages_queued_while_a_thread_actor_works_reach_its_thread_in_on
 async def test_a_tell_to_an_idle_thread_actor_hands_the_message_to_its_thread_at_once(
     system: ActorSystem,
 ):
-    ref = await system.spawn(Gate)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, Gate)
     cell = ref._cell
     message = hold()
     ref.tell(message)
@@ -777,8 +783,7 @@ async def test_an_ask_to_an_idle_thread_actor_takes_a_quick_reply_on_the_trio_th
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
     waits = record_waits(monkeypatch)
-    ref = await system.spawn(PatientEcho)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, PatientEcho)
     with trio.fail_after(GUARD):
         replies = [await ref.ask(i) for i in range(3)]
     assert replies == [0, 1, 2]
@@ -789,8 +794,7 @@ async def test_an_ask_is_not_waited_for_while_another_trio_task_is_runnable(
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
     waits = record_waits(monkeypatch)
-    ref = await system.spawn(PatientEcho)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, PatientEcho)
     with trio.fail_after(GUARD):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.sleep, 0)  # runnable in the next scheduler pass
@@ -799,8 +803,7 @@ async def test_an_ask_is_not_waited_for_while_another_trio_task_is_runnable(
 
 
 async def test_a_quick_reply_still_makes_the_ask_a_checkpoint(system: ActorSystem):
-    ref = await system.spawn(PatientEcho)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, PatientEcho)
     with trio.fail_after(GUARD):
         with trio.CancelScope() as scope:
             scope.cancel()
@@ -813,8 +816,7 @@ async def test_a_reply_slower_than_reply_wait_comes_through_the_token_and_next_a
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
     waits = record_waits(monkeypatch)
-    ref = await system.spawn(HastyGate)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, HastyGate)
     message = hold()
     replies: list[Any] = []
     with trio.fail_after(GUARD):
@@ -833,8 +835,7 @@ async def test_a_thread_actor_with_reply_wait_zero_never_waits_on_the_trio_threa
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
     waits = record_waits(monkeypatch)
-    ref = await system.spawn(NeverWaits)
-    await trio.testing.wait_all_tasks_blocked()
+    ref = await spawn_idle(system, NeverWaits)
     with trio.fail_after(GUARD):
         assert await ref.ask(1) == 1
     assert waits == []
