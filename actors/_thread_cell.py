@@ -45,7 +45,7 @@ from ._cell import Cell
 from ._envelopes import Call, MethodCall, StopRequest
 from ._escapes import find_interrupt
 from ._logging import get_logger, log_context
-from ._mailbox import NotifyingMailbox
+from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
 
 if TYPE_CHECKING:
@@ -243,6 +243,13 @@ class ThreadMailbox(NotifyingMailbox):
     __slots__ = ("cell",)
 
     cell: ThreadCell
+
+    def put_nowait(self, item: Any) -> None:
+        # A burst of tells while the thread works (W1): the put and pump's first check inline.
+        Mailbox.put_nowait(self, item)
+        cell = self.cell
+        if cell.loop_task is not None and cell.batch is None:
+            cell.pump()
 
     def _notify(self) -> None:
         self.cell.pump()
