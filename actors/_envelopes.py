@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import outcome
-from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+from trio.lowlevel import Abort, Task, checkpoint, current_task, reschedule, wait_task_rescheduled
 
 __all__ = ["STOP", "AskExpired", "Call", "MethodCall", "StopRequest"]
 
@@ -45,7 +45,8 @@ class Call:
 
     async def wait(self) -> Any:
         """Wait for the reply; cancellation abandons the call."""
-        if self.result is not None:
+        if self.result is not None:  # replied while the caller ran (a ThreadActor's quick reply)
+            await checkpoint()
             return self.result.unwrap()
         self.task = current_task()
         return await wait_task_rescheduled(self)

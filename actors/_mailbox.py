@@ -13,7 +13,7 @@ from typing import Any
 import trio
 from trio.lowlevel import Abort, ParkingLot, Task, current_task, reschedule, wait_task_rescheduled
 
-__all__ = ["Mailbox"]
+__all__ = ["Mailbox", "NotifyingMailbox"]
 
 
 class MailboxClosed(Exception):  # noqa: N818 - internal control-flow signal, never escapes
@@ -138,3 +138,35 @@ class Mailbox:
         if self._space is not None:
             self._space.unpark_all()
         return items
+
+
+class NotifyingMailbox(Mailbox):
+    """A mailbox that calls ``_notify()`` after every put and wake-up.
+
+    For cells that react to a put themselves: a function child is interrupted, a thread actor
+    hands the message to its thread. ``tell`` takes ``put_nowait`` (not the inlined fast
+    path), so no put bypasses the hook.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, capacity: int | None) -> None:
+        super().__init__(capacity)
+        self._fast = False
+
+    def put_nowait(self, item: Any) -> None:
+        super().put_nowait(item)
+        self._notify()
+
+    def put_system(self, item: Any) -> bool:
+        queued = super().put_system(item)
+        self._notify()
+        return queued
+
+    def wake(self) -> None:
+        super().wake()
+        self._notify()
+
+    def _notify(self) -> None:
+        """Called on the trio thread after each put or wake-up (whether or not it queued)."""
+        raise NotImplementedError

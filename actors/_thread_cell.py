@@ -5,12 +5,17 @@ timers and supervisors treat it like any actor):
 
 1. At start a ``pykka.ThreadingActor`` (the *runner*) starts the actor's thread; every handler
    of this incarnation runs on that one thread.
-2. The trio task of the cell takes every message queued in the ordinary mailbox (up to the
-   next stop marker, at most ``_MAX_BATCH``; one at a time for a bounded mailbox, so that
-   its bound still holds) and hands them to the thread as one job (a ``_Batch``). It then
-   parks (trio keeps running other tasks) until the thread reports back through the system's
-   trio token (``run_sync_soon``): a burst of tells costs two cross-thread wake-ups in all,
-   not two per message.
+2. Whoever puts a message in the mailbox of an idle actor (the sender's ``tell`` or ``ask``,
+   a timer, a monitor) hands it to the thread at once, with everything else queued (up to the
+   next stop marker, at most ``_MAX_BATCH``; one at a time for a bounded mailbox, so that its
+   bound still holds), as one job (a ``_Batch``): no trio task runs between an ask and its
+   handler. While the thread works, new messages wait in the mailbox; when it reports back
+   through the system's trio token (``run_sync_soon``), the report hands over the next batch.
+   A burst of tells costs two cross-thread wake-ups in all, not two per message. The cell's
+   trio task stays parked through all this; it wakes only to act on a stop, a crash or a kill.
+   An ask handed over while nothing else in trio is runnable may wait on the trio thread for
+   a quick reply (``ThreadActor.reply_wait``, ``_Batch.wait_here``): the thread then releases
+   a lock instead of reporting through the token, and the asker takes the reply at once.
 3. The thread handles the batch in mailbox order. Before each message it checks that the
    batch is still wanted (no stop requested, not killed); an ask's reply is sent to trio as
    soon as its handler returns. The first exception ends the batch and the actor with
@@ -29,7 +34,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import outcome
 import pykka
@@ -40,6 +45,7 @@ from ._cell import Cell
 from ._envelopes import Call, MethodCall, StopRequest
 from ._escapes import find_interrupt
 from ._logging import get_logger, log_context
+from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
 
 if TYPE_CHECKING:
@@ -48,7 +54,7 @@ if TYPE_CHECKING:
 
     from ._ref import ActorRef
 
-__all__ = ["ThreadCell"]
+__all__ = ["ThreadCell", "ThreadMailbox"]
 
 logger = get_logger("arborist.actors")
 
@@ -57,6 +63,10 @@ T = TypeVar("T")
 # The most queued messages handed to the thread in one job. Taking them off the mailbox is
 # trio-side work, so a cap keeps that step short; the thread's wake-ups are paid once per batch.
 _MAX_BATCH = 1024
+
+# After a wait for a quick reply ran out (see ``ThreadActor.reply_wait``), the next batches go
+# without one: 2, then 4, ... after consecutive misses, at most this many.
+_MAX_WAIT_SKIPS = 1024
 
 
 class _Job:
@@ -135,7 +145,17 @@ class _Batch:
     has begun and which it will never touch.
     """
 
-    __slots__ = ("abandoned", "cell", "error", "handled", "items", "reply", "started", "task")
+    __slots__ = (
+        "abandoned",
+        "cell",
+        "error",
+        "finished",
+        "gate",
+        "handled",
+        "items",
+        "reply",
+        "started",
+    )
 
     def __init__(self, cell: ThreadCell, items: list[Any]) -> None:
         self.cell = cell
@@ -145,10 +165,13 @@ class _Batch:
         self.error: BaseException | None = None
         self.reply: outcome.Value[Any] | None = None  # the answer when the last item is a Call
         self.abandoned = False
-        self.task: Task | None = None
+        # Set (held) while the trio thread blocks for the report (``wait_here``): the thread
+        # then releases it instead of reporting through the token. Both under ``batch_lock``.
+        self.gate: threading.Lock | None = None
+        self.finished = False
 
     def run(self) -> None:
-        """On the actor's thread: handle the messages in order, then wake the trio side."""
+        """On the actor's thread: handle the messages in order, then report to trio."""
         cell = self.cell
         lock = cell.batch_lock
         receive = cell.actor.on_receive
@@ -166,7 +189,7 @@ class _Batch:
                 if type(item) is Call:
                     value = outcome.Value(cell._dispatch(item.message))
                     if index == last:
-                        self.reply = value  # sent with the batch's outcome: one wake-up
+                        self.reply = value  # sent with the batch's report: one wake-up
                     else:
                         try:
                             token.run_sync_soon(item.reply, value)  # answer now, keep going
@@ -178,41 +201,89 @@ class _Batch:
         except BaseException as exc:  # reported to trio, which decides (Crashed or re-raise)
             self.error = exc
         self.handled = index
-        with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(self._deliver)
-
-    def _deliver(self) -> None:
-        # On the trio thread. An abandoned batch (kill) is discarded here, its reply with it.
-        task, self.task = self.task, None
-        if task is None:
+        with lock:
+            gate = self.gate
+            self.finished = True
+        if gate is not None:
+            gate.release()  # the trio thread is blocked in wait_here: it delivers the report
             return
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(self.deliver)
+
+    def wait_here(self, seconds: float) -> bool:
+        """On the trio thread: block up to ``seconds`` for the thread to finish the batch.
+
+        Returns True if it finished: its report is then the caller's to ``deliver`` (it never
+        goes through the token). False: it will come through the token, as without the wait.
+        """
+        gate = cast("threading.Lock", self.gate)
+        if gate.acquire(timeout=seconds):
+            return True
+        with self.cell.batch_lock:
+            self.gate = None
+            return self.finished  # finished just now: it saw the gate, so the report is ours
+
+    def deliver(self) -> None:
+        """On the trio thread: act on the thread's report (a kill discards it, reply and all)."""
+        if self.abandoned:
+            return
+        cell = self.cell
+        cell.batch = None
         if self.reply is not None:
             self.items[-1].reply(self.reply)
-        reschedule(task)
+        if self.error is None and self.handled == len(self.items) and cell.stop_reason is None:
+            cell.pump()  # all handled: the next batch, if any is queued
+        else:
+            cell.wake_loop(self)  # a crash or a stop: the cell's task decides
 
-    async def wait(self) -> None:
-        """Park until the thread has finished the batch; cancellation abandons it."""
-        self.task = current_task()
-        await wait_task_rescheduled(self._abort)
 
-    def _abort(self, _: Any) -> Abort:
-        with self.cell.batch_lock:
-            self.abandoned = True
-        self.task = None
-        return Abort.SUCCEEDED
+class ThreadMailbox(NotifyingMailbox):
+    """A thread actor's mailbox: each put or wake-up lets its cell hand work to the thread."""
+
+    __slots__ = ("cell",)
+
+    cell: ThreadCell
+
+    def put_nowait(self, item: Any) -> None:
+        # A burst of tells while the thread works (W1): the put and pump's first check inline.
+        Mailbox.put_nowait(self, item)
+        cell = self.cell
+        if cell.loop_task is not None and cell.batch is None:
+            cell.pump()
+
+    def _notify(self) -> None:
+        self.cell.pump()
 
 
 class ThreadCell(Cell):
     """A cell whose handlers run on the runner's thread. Not public."""
 
-    __slots__ = ("batch_lock", "runner", "thread_ident", "trio_thread_ident")
+    __slots__ = (
+        "batch",
+        "batch_lock",
+        "loop_task",
+        "reply_wait",
+        "runner",
+        "thread_ident",
+        "trio_thread_ident",
+        "wait_misses",
+        "wait_skips",
+    )
+
+    mailbox: ThreadMailbox
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.mailbox.cell = self
         self.runner: pykka.ActorRef[_Runner] | None = None
         self.thread_ident: int | None = None
         self.trio_thread_ident = threading.get_ident()
         self.batch_lock = threading.Lock()
+        self.batch: _Batch | None = None  # the batch the thread has, if any
+        self.loop_task: Task | None = None  # the cell's task while it is parked in its loop
+        self.reply_wait: float = getattr(type(self.actor), "reply_wait", 0.0)
+        self.wait_misses = 0  # consecutive waits for a reply that ran out
+        self.wait_skips = 0  # batches to hand over without waiting
 
     async def on_thread(self, fn: Callable[..., Any], *args: Any) -> outcome.Outcome[Any]:
         """Run ``fn(*args)`` on the actor's thread; return its outcome (never raises it)."""
@@ -232,52 +303,124 @@ class ThreadCell(Cell):
             return Crashed(self.start_error)
         self.started = True
         task_status.started(self.ref)
-        reason = await self._thread_loop(runner)
+        reason = await self._thread_loop()
         return await self._stop_hooks(reason)
 
-    async def _thread_loop(self, runner: pykka.ActorRef[_Runner]) -> ExitReason:
+    # -- handing messages to the thread (all on the trio thread) -------------------------------
+
+    def pump(self) -> None:
+        """Hand what is queued to the thread now, if the actor is idle (see the module docs).
+
+        Called after every put, wake-up and finished batch. Does nothing while the thread has
+        a batch or while the cell's task is not parked in its loop (starting, stopping, or
+        about to run: it looks at the mailbox itself). A stop, requested or queued, wakes the
+        cell's task instead.
+        """
+        if self.loop_task is None or self.batch is not None:
+            return
+        queue = self.mailbox._queue
+        if self.stop_reason is not None or (queue and type(queue[0]) is StopRequest):
+            self.wake_loop(None)
+        elif queue:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Take the queued messages (up to a stop marker) and give them to the thread as a job."""
         mailbox = self.mailbox
         queue = mailbox._queue
         space = mailbox._space
         # A bounded mailbox hands over one message at a time: taking more off the queue would
         # make room for senders before those messages are handled, loosening the bound.
         limit = 1 if space is not None else _MAX_BATCH
-        items: list[Any] = []
-        batch = None
+        items = [queue.popleft()]
+        while queue and len(items) < limit and type(queue[0]) is not StopRequest:
+            items.append(queue.popleft())
+        if space is not None and space:
+            space.unpark()
+        batch = self.batch = _Batch(self, items)
+        wait = self._reply_wait(items[-1])
+        if wait:
+            gate = batch.gate = threading.Lock()
+            gate.acquire()
+        cast("pykka.ActorRef[_Runner]", self.runner).tell(batch)
+        if wait:
+            if batch.wait_here(wait):
+                self.wait_misses = 0
+                batch.deliver()
+            else:
+                # Too slow to wait for: skip the wait for the next 2, 4, ... 1024 batches.
+                self.wait_misses = min(self.wait_misses * 2 or 2, _MAX_WAIT_SKIPS)
+                self.wait_skips = self.wait_misses
+
+    def _reply_wait(self, last: Any) -> float:
+        """How long the trio thread may block for the reply to ``last`` (0: not at all).
+
+        Only for an ask, only while no trio task is runnable and no ``run_sync_soon`` call
+        is pending, never past trio's next deadline, and not again soon after a wait ran out.
+        """
+        wait = self.reply_wait
+        if not wait or type(last) is not Call:
+            return 0.0
+        if self.wait_skips:
+            self.wait_skips -= 1
+            return 0.0
+        stats = trio.lowlevel.current_statistics()
+        if stats.tasks_runnable or stats.run_sync_soon_queue_size:
+            return 0.0
+        wait = min(wait, stats.seconds_to_next_deadline)
+        return wait if wait > 0 else 0.0
+
+    def wake_loop(self, batch: _Batch | None) -> None:
+        """Wake the parked cell task with a batch that ended early (None: for a stop)."""
+        task, self.loop_task = self.loop_task, None
+        if task is not None:
+            reschedule(task, outcome.Value(batch))
+
+    def _abort_loop(self, _: Any) -> Abort:
+        # Trio's abort callback for the parked loop (a kill): the thread touches no more of
+        # its batch than the message it is in.
+        self.loop_task = None
+        batch = self.batch
+        if batch is not None:
+            with self.batch_lock:
+                batch.abandoned = True
+        return Abort.SUCCEEDED
+
+    async def _thread_loop(self) -> ExitReason:
+        queue = self.mailbox._queue
+        space = self.mailbox._space
+        task = current_task()
         while True:
             if self.stop_reason is not None:
                 return self.stop_reason
-            if not queue:
-                items = []
-                batch = None  # an idle actor holds nothing it handled
-                await mailbox.wait()
-                continue
-            if type(queue[0]) is StopRequest:
-                queue.popleft()
-                if space is not None and space:
-                    space.unpark()
-                return Normal()
-            items = [queue.popleft()]
-            while queue and len(items) < limit and type(queue[0]) is not StopRequest:
-                items.append(queue.popleft())
-            if space is not None and space:
-                space.unpark()
-            batch = _Batch(self, items)
-            runner.tell(batch)
+            if queue:
+                if type(queue[0]) is StopRequest:
+                    queue.popleft()
+                    if space is not None and space:
+                        space.unpark()
+                    return Normal()
+                self._hand_over()
+            # Parked while the thread works and while idle: puts and finished batches hand
+            # the work over themselves (pump); only a stop, a crash or a kill wakes the task.
+            self.loop_task = task
             try:
-                await batch.wait()
+                batch: _Batch | None = await wait_task_rescheduled(self._abort_loop)
             except BaseException:
                 # Killed while the thread works: the message it began is the current one (an
                 # ask in hand fails as any actor's); the ones it will never touch go back to
                 # the mailbox, so the exit fails their asks and counts them as unhandled.
-                self._hand_back(items, batch.started, handled=batch.started + 1)
+                batch, self.batch = self.batch, None
+                if batch is not None:
+                    self._hand_back(batch.items, batch.started, handled=batch.started + 1)
                 raise
+            if batch is None:
+                continue  # woken for a stop
             error = batch.error
             if error is not None:
-                self._hand_back(items, batch.handled, handled=batch.handled + 1)
+                self._hand_back(batch.items, batch.handled, handled=batch.handled + 1)
                 return Crashed(self._thread_failure(error))
-            if batch.handled < len(items):  # a stop was requested mid-batch
-                self._hand_back(items, -1, handled=batch.handled)
+            if batch.handled < len(batch.items):  # a stop was requested mid-batch
+                self._hand_back(batch.items, -1, handled=batch.handled)
 
     def _thread_failure(self, error: BaseException) -> BaseException:
         """What a handler raised on the thread: the crash (an interrupt also stops the system).

@@ -67,7 +67,7 @@ def compare_actors(
     if thread_floor is not None:
         counts[THREAD_FLOOR] = thread_n
         notes[THREAD_FLOOR] = (
-            f"{thread_n:,} {per_thread}; the least a trio task pays for a reply from a thread"
+            f"{thread_n:,} {per_thread}; a parked trio task woken through the token"
         )
         impls[THREAD_FLOOR] = lambda: timed_trio(thread_floor, thread_n)
     for name, (fn, note) in (thread_extra or {}).items():

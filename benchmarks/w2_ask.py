@@ -18,8 +18,10 @@ Implementations:
   (the public path; it crosses into trio and back on top of the ThreadActor's own hops).
 - trio-thread round trip: a trio task puts each request on a ``queue.SimpleQueue`` that a
   thread serves, and parks; the thread hands the reply back with
-  ``TrioToken.run_sync_soon``, which reschedules the caller. No actor at all: the least a
-  ThreadActor ask (trio caller, handler on a thread) can cost.
+  ``TrioToken.run_sync_soon``, which reschedules the caller. No actor at all: the least an
+  ask costs whose caller parks until the thread wakes trio. A ThreadActor ask to an idle
+  actor goes below it when its bounded wait on the trio thread (``ThreadActor.reply_wait``)
+  catches the reply; so this row is a reference, not the ThreadActor's floor.
 
 Ratios are to the fastest floor of the run. Targets (issue #13): arborist Actor within 1.1x of
 the fastest floor, and ahead of pykka; ThreadActor's ask ahead of pykka's.
@@ -98,8 +100,9 @@ async def deque_floor(n: int) -> float:
 
 
 async def thread_round_trip(n: int) -> float:
-    """The least a ThreadActor ask can cost: a request queued to a thread, and the reply sent
-    back through trio's token (``run_sync_soon``) straight to the parked caller."""
+    """The least a parked trio caller pays for a reply from a thread: a request queued to
+    a thread, and the reply sent back through trio's token (``run_sync_soon``) straight to
+    the parked caller."""
     token = trio.lowlevel.current_trio_token()
     requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
     caller = current_task()

@@ -25,7 +25,7 @@ import trio
 
 from arborist.actors import Actor, ActorRef, Crashed, ExitReason, Normal
 from arborist.actors._escapes import being_cancelled
-from arborist.actors._mailbox import Mailbox
+from arborist.actors._mailbox import NotifyingMailbox
 
 if TYPE_CHECKING:
     from arborist.actors._cell import Cell
@@ -33,30 +33,16 @@ if TYPE_CHECKING:
 __all__ = ["FunctionActor", "function_actor_class"]
 
 
-class _FunctionMailbox(Mailbox):
+class _FunctionMailbox(NotifyingMailbox):
     """A function child's mailbox: a put or a wake-up calls ``interrupt`` (once, when set)."""
 
     __slots__ = ("interrupt",)
 
     def __init__(self, capacity: int | None) -> None:
         super().__init__(capacity)
-        self._fast = False  # ``tell`` takes ``put_nowait``: no put bypasses the interrupt
         self.interrupt: Callable[[], object] | None = None
 
-    def put_nowait(self, item: Any) -> None:
-        super().put_nowait(item)
-        self._interrupted()
-
-    def put_system(self, item: Any) -> bool:
-        queued = super().put_system(item)
-        self._interrupted()
-        return queued
-
-    def wake(self) -> None:
-        super().wake()
-        self._interrupted()
-
-    def _interrupted(self) -> None:
+    def _notify(self) -> None:
         interrupt = self.interrupt
         if interrupt is not None:
             self.interrupt = None

@@ -88,7 +88,7 @@ class Scheduler(RunsMixin, Actor):
         self._buffer: deque[tuple[int, float | datetime, bool]] = deque()
         self._stopping = False
         self._stop_label = "scheduler crashed"
-        self._drained = trio.Event()
+        self._drained: trio.Event | None = None  # made when a stop waits for runs in flight
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,7 +143,8 @@ class Scheduler(RunsMixin, Actor):
             if claimed and isinstance(due, datetime):
                 self._finish_later(due, TickOutcome.SKIPPED, "stopped", None)
         if self._runs:
-            await self._drained.wait()
+            drained = self._drained = trio.Event()
+            await drained.wait()
         if not state.ended.is_set():
             state.ending = "removed" if state.removing else "stopped"
             state.emit(ScheduleEnded(state.name, trio.current_time(), state.ending, state.runs))
@@ -391,7 +392,7 @@ class Scheduler(RunsMixin, Actor):
     def _after_run(self) -> None:
         state = self._state
         if self._stopping:
-            if not self._runs:
+            if not self._runs and self._drained is not None:
                 self._drained.set()
             return
         if self._buffer and not self._runs:

@@ -32,6 +32,13 @@ async def wait_thread_event(event: threading.Event) -> None:
     assert await trio.to_thread.run_sync(event.wait, GUARD)
 
 
+async def spawn_idle(system: ActorSystem, cls: type[ThreadActor]) -> ActorRef:
+    """Spawn ``cls`` and return its ref once every trio task is blocked (the actor is idle)."""
+    ref = await system.spawn(cls)
+    await trio.testing.wait_all_tasks_blocked()
+    return ref
+
+
 class Recorder(ThreadActor):
     def __init__(self) -> None:
         self.seen: list[Any] = []
@@ -579,6 +586,22 @@ async def test_messages_queued_while_a_thread_actor_works_reach_its_thread_in_on
     assert ref._cell.actor.handled == [*range(100), "last"]
 
 
+async def test_a_tell_to_an_idle_thread_actor_hands_the_message_to_its_thread_at_once(
+    system: ActorSystem,
+):
+    ref = await spawn_idle(system, Gate)
+    cell = ref._cell
+    message = hold()
+    ref.tell(message)
+    handed = cell.batch  # read before any checkpoint: the actor's trio task has not run
+    with trio.fail_after(GUARD):
+        await wait_thread_event(message[1])
+        message[2].set()
+        assert await ref.ask("next") == "next"
+    assert handed is not None
+    assert handed.items == [message]
+
+
 async def test_an_ask_in_the_middle_of_a_batch_is_answered_before_the_batch_ends(
     system: ActorSystem,
 ):
@@ -723,3 +746,109 @@ async def test_a_bounded_thread_actor_takes_one_message_at_a_time_so_its_bound_h
         first[2].set()
         assert await ref.ask("seen?") == "seen?"
     assert ref._cell.actor.handled == ["a", "b", "seen?"]
+
+
+# -- a quick reply is waited for on the trio thread (ThreadActor.reply_wait) -------------------
+
+
+class PatientEcho(ThreadActor):
+    reply_wait = GUARD  # long enough that the wait never runs out in a test
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+class HastyGate(Gate):
+    reply_wait = 1e-6  # runs out before any handler can reply
+
+
+class NeverWaits(PatientEcho):
+    reply_wait = 0
+
+
+def record_waits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record what each wait for a quick reply returned (True: the reply came in time)."""
+    waits: list[bool] = []
+    wait_here = _Batch.wait_here
+
+    def recording(batch: _Batch, seconds: float) -> bool:
+        waits.append(wait_here(batch, seconds))
+        return waits[-1]
+
+    monkeypatch.setattr(_Batch, "wait_here", recording)
+    return waits
+
+
+async def test_an_ask_to_an_idle_thread_actor_takes_a_quick_reply_on_the_trio_thread(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    waits = record_waits(monkeypatch)
+    ref = await spawn_idle(system, PatientEcho)
+    with trio.fail_after(GUARD):
+        replies = [await ref.ask(i) for i in range(3)]
+    assert replies == [0, 1, 2]
+    assert waits == [True, True, True]
+
+
+async def test_an_ask_is_not_waited_for_while_another_trio_task_is_runnable(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    waits = record_waits(monkeypatch)
+    ref = await spawn_idle(system, PatientEcho)
+    with trio.fail_after(GUARD):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep, 0)  # runnable in the next scheduler pass
+            assert await ref.ask("busy") == "busy"
+    assert waits == []
+
+
+async def test_a_quick_reply_still_makes_the_ask_a_checkpoint(system: ActorSystem):
+    ref = await spawn_idle(system, PatientEcho)
+    with trio.fail_after(GUARD):
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await ref.ask("cancelled")
+        assert scope.cancelled_caught
+        assert await ref.ask("after") == "after"
+
+
+async def test_a_reply_slower_than_reply_wait_comes_through_the_token_and_next_asks_skip_the_wait(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    waits = record_waits(monkeypatch)
+    ref = await spawn_idle(system, HastyGate)
+    message = hold()
+    replies: list[Any] = []
+    with trio.fail_after(GUARD):
+        async with trio.open_nursery() as nursery:
+            start_ask(nursery, ref, message, replies)
+            await trio.testing.wait_all_tasks_blocked()  # the asker ran alone: it waited
+            await wait_thread_event(message[1])
+            message[2].set()
+        replies.append(await ref.ask("skipped"))
+    assert replies == ["released", "skipped"]
+    assert waits == [False]
+    assert ref._cell.wait_skips == 1  # two skips after one miss; the second ask took one
+
+
+async def test_a_thread_actor_with_reply_wait_zero_never_waits_on_the_trio_thread(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    waits = record_waits(monkeypatch)
+    ref = await spawn_idle(system, NeverWaits)
+    with trio.fail_after(GUARD):
+        assert await ref.ask(1) == 1
+    assert waits == []
+
+
+async def test_a_batch_that_finishes_as_the_wait_runs_out_is_the_waiters_to_deliver(
+    system: ActorSystem,
+):
+    ref = await system.spawn(NeverWaits)
+    cell = ref._cell
+    batch = _Batch(cell, ["late"])
+    batch.gate = threading.Lock()
+    batch.gate.acquire()
+    batch.finished = True  # the thread saw the gate but has not released it yet
+    assert batch.wait_here(0)
+    assert batch.gate is None  # nothing else will release or report this batch
