@@ -3,11 +3,13 @@
 Each call is one ``client.submit(..., pure=False, key=<unique per attempt>)`` (no Dask
 retries unless the options set ``retries``); a coroutine on the client's IO loop waits for
 the task and fetches its result, so completion reaches trio through the done callback without
-a thread per call, and ``result()`` never fetches. Results of tasks that finish in the same
-turn of the client's loop are fetched together, in one ``gather`` (one scheduler round trip
-instead of one per task). Dask's cancel forgets a task, but a function already running on
-a worker runs to its end (dask/distributed#2617, #4694): cancel returns ``ABANDONED``, and
-with ``track_gone`` (default) plugins report when the task has left the cluster.
+a thread per call, and ``result()`` never fetches. One ``gather`` at a time is in flight per
+executor: the results of tasks that finish while it is (or in the same turn of the client's
+loop) are fetched together by the next, in one scheduler round trip instead of one per task,
+so a burst of completions costs a few gathers rather than one each. Dask's cancel forgets a
+task, but a function already running on a worker runs to its end (dask/distributed#2617,
+#4694): cancel returns ``ABANDONED``, and with ``track_gone`` (default) plugins report when
+the task has left the cluster.
 """
 
 from __future__ import annotations
@@ -174,7 +176,8 @@ class DaskExecutor:
         self._owns_client = client is None
         self._track_gone = track_gone
         self._gone_waiters: dict[str, DaskCall] = {}
-        self._to_gather: list[DaskCall] = []  # finished this turn of the client's loop
+        self._to_gather: list[DaskCall] = []  # finished, waiting for the next gather
+        self._gathering = False  # a _gather_batches is running (client's loop only)
 
     def __repr__(self) -> str:
         return f"<DaskExecutor {self.name!r} {self._life.state}>"
@@ -267,13 +270,22 @@ class DaskExecutor:
         return self._track(client, client.submit(target, *args, key=key, pure=False, **opts), key)
 
     def _gather_soon(self, call: DaskCall) -> None:
-        """Fetch ``call``'s result with the others finishing this turn (client's loop only)."""
+        """Fetch ``call``'s result with the next gather (client's loop only)."""
         self._to_gather.append(call)
-        if len(self._to_gather) == 1:
-            call._client.loop.add_callback(self._gather_batch, call._client)
+        if not self._gathering:
+            self._gathering = True
+            call._client.loop.add_callback(self._gather_batches, call._client)
 
-    async def _gather_batch(self, client: Client) -> None:
-        batch, self._to_gather = self._to_gather, []
+    async def _gather_batches(self, client: Client) -> None:
+        """Gather what has finished, one batch at a time, until nothing is left to fetch."""
+        try:
+            while self._to_gather:
+                batch, self._to_gather = self._to_gather, []
+                await self._gather_batch(client, batch)
+        finally:
+            self._gathering = False
+
+    async def _gather_batch(self, client: Client, batch: list[DaskCall]) -> None:
         calls = [call for call in batch if call._future is not None]
         if not calls:
             return
