@@ -192,6 +192,7 @@ class RemoteElements:
     async def element(self, index: int, element: Any, attempt: int) -> Any:
         """One attempt of one element: its batch's call (first attempt) or a new submission."""
         call = self.submitted.pop(index, None) if attempt == 1 else None
+        what = f"{self.what} element {index}"
         if call is None:
             if attempt == 1:
                 self._check(index, element)
@@ -202,14 +203,18 @@ class RemoteElements:
                 args,
                 kwargs,
                 self.options,
-                what=f"{self.what} element {index}",
+                what=what,
                 label=self.run.spec.name,
             )
         ctx = self.run.ctx
         report = cancel_reporter(
             ctx._services, ctx.run_id, ctx.workflow, ctx.step, self.name, attempt, index
         )
-        return await await_call(call, hold=self.hold, report=report)
+        try:
+            return await await_call(call, hold=self.hold, report=report)
+        except NotSendableError as exc:  # an executor that sends after submit returned
+            explain(what, self.fn, *self._item(index, element, attempt), exc)
+            raise
 
     def cancel_unclaimed(self) -> None:
         """Cancel calls no element task took (the map ended before they started)."""

@@ -28,7 +28,9 @@ Before a run starts (``check_remote_steps``, called by the runtime at ``rt.start
 named executor exists, the executor accepts the step's options, and the function and its
 constant (``value()``) arguments pickle. The arguments steps make are checked at each
 submission: trio and arborist objects are refused before anything is sent, and an argument
-the engine fails to serialise fails the step with ``NotSendableError`` naming it.
+the engine fails to serialise fails the step with ``NotSendableError`` naming it, whether
+the executor raised it at submit or settled the call with it (Dask sends a trio batch's
+calls together, after ``submit`` returned).
 """
 
 from __future__ import annotations
@@ -280,4 +282,8 @@ async def run_remote_step(
         label=step.name,
     )
     report = cancel_reporter(services, run_id, workflow, step.name, name, attempt)
-    return await await_call(call, hold=services.shutdown_timeout, report=report)
+    try:
+        return await await_call(call, hold=services.shutdown_timeout, report=report)
+    except NotSendableError as exc:  # an executor that sends after submit returned (Dask)
+        explain(what, step.fn, (), kwargs, exc)
+        raise

@@ -1,13 +1,17 @@
 """``DaskExecutor``: the executor protocol on a Dask distributed cluster (sync ``Client``).
 
-Each call is one ``client.submit(..., pure=False, key=<unique per attempt>)`` (no Dask
-retries unless the options set ``retries``); a coroutine on the client's IO loop waits for
+Each call is one Dask task with ``pure=False`` and a unique key per attempt (no Dask retries
+unless the options set ``retries``). A call is one ``client.submit``, but the calls that
+follow it from the same batch of trio tasks go to the scheduler together, in one
+``client.map`` message (``_dask_queue``). A coroutine on the client's IO loop waits for
 the task and fetches its result, so completion reaches trio through the done callback without
-a thread per call, and ``result()`` never fetches. Results of tasks that finish in the same
-turn of the client's loop are fetched together, in one ``gather`` (one scheduler round trip
-instead of one per task). Dask's cancel forgets a task, but a function already running on
-a worker runs to its end (dask/distributed#2617, #4694): cancel returns ``ABANDONED``, and
-with ``track_gone`` (default) plugins report when the task has left the cluster.
+a thread per call, and ``result()`` never fetches. One ``gather`` at a time is in flight per
+executor: the results of tasks that finish while it is (or in the same turn of the client's
+loop) are fetched together by the next, in one scheduler round trip instead of one per task,
+so a burst of completions costs a few gathers rather than one each. Dask's cancel forgets a
+task, but a function already running on a worker runs to its end (dask/distributed#2617,
+#4694): cancel returns ``ABANDONED``, and with ``track_gone`` (default) plugins report when
+the task has left the cluster.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import trio
 from ._call import CallBase
 from ._chunks import check_chunk_size, chunked
 from ._common import CLOSED, NEW, OPEN, Lifecycle, check_plain
+from ._dask_queue import SubmitQueue, submit_one
 from ._engines import require_engine
 from ._errors import ExecutorOptionError
 from ._protocol import CancelResult, RemoteCall, SubmitItem
@@ -60,13 +65,16 @@ def _same(kwargs: Mapping[str, Any], first: Mapping[str, Any]) -> bool:
 class DaskCall(CallBase):
     """One Dask task: its result arrives through a gather coroutine on the client's loop."""
 
-    __slots__ = ("_client", "_executor", "_future")
+    __slots__ = ("_client", "_executor", "_future", "_queued")
 
-    def __init__(self, executor: DaskExecutor, client: Client, future: Future, key: str) -> None:
+    def __init__(
+        self, executor: DaskExecutor, client: Client, future: Future | None, key: str
+    ) -> None:
         super().__init__(key, tracks_gone=executor._track_gone)
         self._executor = executor
         self._client = client
         self._future: Future | None = future
+        self._queued = future is None  # in the executor's SubmitQueue, not sent yet
 
     async def watch(self) -> None:
         """Wait for the task on the client's loop, then have its result fetched (batched)."""
@@ -113,10 +121,14 @@ class DaskCall(CallBase):
         self._mark_gone()
 
     def _engine_cancel(self) -> CancelResult:
+        executor = self._executor
+        queue = executor._queue
+        if self._queued and queue is not None and queue.drop(self):
+            self._mark_gone()  # it will never be sent
+            return CancelResult.NOT_STARTED
         future = self._future
         if future is None:
             return CancelResult.ALREADY_DONE
-        executor = self._executor
         if self.tracks_gone:
             executor._gone_waiters[self.label] = self  # before the cancel: no lost report
         client = self._client
@@ -174,7 +186,9 @@ class DaskExecutor:
         self._owns_client = client is None
         self._track_gone = track_gone
         self._gone_waiters: dict[str, DaskCall] = {}
-        self._to_gather: list[DaskCall] = []  # finished this turn of the client's loop
+        self._queue: SubmitQueue | None = None  # made at open()
+        self._to_gather: list[DaskCall] = []  # finished, waiting for the next gather
+        self._gathering = False  # a _gather_batches is running (client's loop only)
 
     def __repr__(self) -> str:
         return f"<DaskExecutor {self.name!r} {self._life.state}>"
@@ -211,6 +225,8 @@ class DaskExecutor:
         if self._client is None:
             target = self._address if self._address is not None else self._cluster
             self._client = self._distributed.Client(target, set_as_default=False)
+        utils = require_engine("DaskExecutor", "dask.utils", "dask")
+        self._queue = SubmitQueue(self._client, utils.apply, self._watch)
         if self._track_gone:
             plugins = require_engine(
                 "DaskExecutor", "arborist.runtime.executors._dask_plugins", "dask"
@@ -252,6 +268,10 @@ class DaskExecutor:
     ) -> RemoteCall:
         """Submit ``fn(*args, **kwargs)`` as one Dask task; never waits for the scheduler.
 
+        Called in trio, the first call of a batch of trio tasks goes at once and the others
+        go together once those tasks have yielded (one ``client.map``); an argument of
+        those that cannot be serialised fails the call (``NotSendableError``), not this.
+
         Raises:
             ExecutorClosedError: not open.
             ExecutorOptionError: a bad option.
@@ -261,19 +281,36 @@ class DaskExecutor:
         check_plain(self.name, fn)
         opts = self.validate_options(options)
         key = _KEY_PREFIX + self._life.label(fn, label)
-        # kwargs go in a partial: client.submit's own keywords (key, priority...) would
-        # otherwise swallow a function parameter of the same name.
-        target = functools.partial(fn, **kwargs) if kwargs else fn
-        return self._track(client, client.submit(target, *args, key=key, pure=False, **opts), key)
+        queue = self._queue
+        assert queue is not None
+        try:
+            batched = queue.join(trio.lowlevel.current_trio_token())
+        except RuntimeError:  # not on a trio thread: no batch to join
+            batched = False
+        if not batched:
+            future = submit_one(client, fn, args, kwargs, key, opts)
+            return self._track(client, [future], [key])[0]
+        call = DaskCall(self, client, None, key)
+        queue.put((call, fn, tuple(args), dict(kwargs or {}), opts))
+        return call
 
     def _gather_soon(self, call: DaskCall) -> None:
-        """Fetch ``call``'s result with the others finishing this turn (client's loop only)."""
+        """Fetch ``call``'s result with the next gather (client's loop only)."""
         self._to_gather.append(call)
-        if len(self._to_gather) == 1:
-            call._client.loop.add_callback(self._gather_batch, call._client)
+        if not self._gathering:
+            self._gathering = True
+            call._client.loop.add_callback(self._gather_batches, call._client)
 
-    async def _gather_batch(self, client: Client) -> None:
-        batch, self._to_gather = self._to_gather, []
+    async def _gather_batches(self, client: Client) -> None:
+        """Gather what has finished, one batch at a time, until nothing is left to fetch."""
+        try:
+            while self._to_gather:
+                batch, self._to_gather = self._to_gather, []
+                await self._gather_batch(client, batch)
+        finally:
+            self._gathering = False
+
+    async def _gather_batch(self, client: Client, batch: list[DaskCall]) -> None:
         calls = [call for call in batch if call._future is not None]
         if not calls:
             return
@@ -290,10 +327,14 @@ class DaskExecutor:
         for call, value in zip(calls, values, strict=True):
             call._fetched(value)
 
-    def _track(self, client: Client, future: Future, key: str) -> DaskCall:
-        call = DaskCall(self, client, future, key)
-        client.loop.add_callback(call.watch)
-        return call
+    def _track(self, client: Client, futures: list[Future], keys: list[str]) -> list[DaskCall]:
+        calls = [DaskCall(self, client, f, k) for f, k in zip(futures, keys, strict=True)]
+        self._watch(calls)
+        return calls
+
+    def _watch(self, calls: list[DaskCall]) -> None:
+        """Start the calls' watchers on the client's loop (one hop for all of them)."""
+        calls[0]._client.loop.add_callback(_watch_all, calls)
 
     def submit_many(
         self,
@@ -330,9 +371,8 @@ class DaskExecutor:
             def submit_chunk(chunk: list[tuple[tuple[Any, ...], dict[str, Any]]], name: str) -> Any:
                 key = _KEY_PREFIX + name
                 payload = dumps((fn, chunk))
-                return self._track(
-                    client, client.submit(settle_chunk, payload, key=key, pure=False, **opts), key
-                )
+                future = client.submit(settle_chunk, payload, key=key, pure=False, **opts)
+                return self._track(client, [future], [key])[0]
 
             return chunked(submit_chunk, items, chunk_size, base)
         first_args, first_kwargs = items[0]
@@ -342,7 +382,7 @@ class DaskExecutor:
             target = functools.partial(fn, **first_kwargs) if first_kwargs else fn
             columns = list(zip(*(a for a, _ in items), strict=True))
             futures = client.map(target, *columns, key=keys, pure=False, **opts)
-            return [self._track(client, f, k) for f, k in zip(futures, keys, strict=True)]
+            return list(self._track(client, futures, keys))
         return [
             self.submit(fn, tuple(a), k, options, label=f"{base}[{i}]")
             for i, (a, k) in enumerate(items)
@@ -350,6 +390,8 @@ class DaskExecutor:
 
     async def aclose(self) -> None:
         """Close the client if this executor made it (off the trio thread); idempotent."""
+        if self._queue is not None and self._life.state is OPEN:
+            self._queue.send()  # what was submitted goes out, as if sent at submit
         state, self._life.state = self._life.state, CLOSED
         client = self._client
         self._gone_waiters.clear()
@@ -362,3 +404,7 @@ class DaskExecutor:
                 pass  # never subscribed
         if self._owns_client:
             await trio.to_thread.run_sync(client.close)
+
+
+async def _watch_all(calls: list[DaskCall]) -> None:
+    await asyncio.gather(*(call.watch() for call in calls))

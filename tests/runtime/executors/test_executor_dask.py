@@ -5,6 +5,7 @@ processes on loopback. Dask's messages take real time: waits are short and no te
 a duration.
 """
 
+import asyncio
 import os
 import threading
 
@@ -16,6 +17,7 @@ from arborist.runtime.executors import (
     CancelResult,
     DaskExecutor,
     ExecutorOptionError,
+    NotSendableError,
     RemoteCancelledError,
     wait_gone,
     wait_remote,
@@ -74,6 +76,10 @@ def held():
 
 def mark_ran():
     RUNS.append("ran")
+
+
+def inc(x):
+    return x + 1
 
 
 async def test_a_dask_call_returns_the_value(dask):
@@ -182,6 +188,7 @@ async def test_cancelling_a_running_task_abandons_it_until_its_function_returns(
 async def test_a_cancelled_queued_task_is_reported_gone_without_running(dask):
     busy = [dask.submit(held) for _ in range(2)]  # both worker threads
     queued = dask.submit(mark_ran)
+    await trio.testing.wait_all_tasks_blocked()  # the batch has gone to the scheduler
 
     assert queued.cancel() is CancelResult.ABANDONED  # Dask cannot say whether it started
     with trio.fail_after(10):
@@ -192,13 +199,79 @@ async def test_a_cancelled_queued_task_is_reported_gone_without_running(dask):
     assert RUNS == []
 
 
+async def test_a_call_cancelled_before_its_batch_is_sent_never_reaches_dask(dask):
+    first = dask.submit(inc, (0,))  # sent at once; the next ones wait for the batch
+    call = dask.submit(mark_ran)
+
+    assert call.cancel() is CancelResult.NOT_STARTED
+    assert await wait_gone(call)
+    await trio.testing.wait_all_tasks_blocked()  # the batch is sent, without it
+    assert await wait_remote(first) == 1
+    assert await wait_remote(dask.submit(inc, (1,))) == 2
+    assert RUNS == []
+
+
+async def test_calls_after_the_first_of_a_trio_batch_go_to_dask_in_one_message(
+    dask, monkeypatch
+):
+    maps = []
+    client_map = dask.client.map
+
+    def counting_map(*args, **kwargs):
+        maps.append(len(kwargs["key"]))
+        return client_map(*args, **kwargs)
+
+    monkeypatch.setattr(dask.client, "map", counting_map)
+    calls = [dask.submit(inc, (i,)) for i in range(5)]
+
+    assert [await wait_remote(c) for c in calls] == [1, 2, 3, 4, 5]
+    assert maps == [4]
+
+
+async def test_calls_with_different_options_in_one_batch_each_keep_their_options(dask):
+    calls = [
+        dask.submit(held),
+        dask.submit(held, options={"priority": 5}),
+        dask.submit(held, options={"retries": 2}),
+    ]
+    await trio.testing.wait_all_tasks_blocked()  # the batch has gone to the scheduler
+    labels = [c.label for c in calls]
+    seen = await trio.to_thread.run_sync(dask.client.run_on_scheduler, _options, labels)
+    GATES["release"].set()
+    for call in calls:
+        await wait_remote(call)
+
+    assert seen == [(0, 0), (5, 0), (0, 2)]
+
+
+async def _options(keys, dask_scheduler):
+    """(priority, retries) of each task, once the scheduler has them all."""
+    for _ in range(1000):
+        if all(k in dask_scheduler.tasks for k in keys):
+            break
+        await asyncio.sleep(0.01)
+    tasks = [dask_scheduler.tasks[k] for k in keys]
+    return [(-t.priority[0], t.retries) for t in tasks]
+
+
+async def test_a_batch_with_one_unsendable_call_sends_the_others(dask):
+    good = dask.submit(inc, (1,))
+    bad = dask.submit(inc, (threading.Lock(),))
+    after = dask.submit(inc, (2,))
+
+    assert await wait_remote(good) == 2
+    assert await wait_remote(after) == 3
+    with pytest.raises(NotSendableError, match="argument 0"):
+        await wait_remote(bad)
+
+
 async def test_without_gone_tracking_an_abandoned_call_cannot_be_waited_for(dask_client):
     executor = DaskExecutor(client=dask_client, track_gone=False)
     await executor.open()
     call = executor.submit(held)
+    await trio.testing.wait_all_tasks_blocked()  # the batch has gone to the scheduler
 
-    call.cancel()
-
+    assert call.cancel() is CancelResult.ABANDONED
     assert await wait_gone(call) is False
     await executor.aclose()
 

@@ -257,11 +257,17 @@ async def test_a_value_dask_cannot_serialise_fails_the_step_naming_it(dask_runti
     async def make_lock():
         return threading.Lock()
 
-    wf.step(lambda make_lock: None, name="use", executor="dask")
+    wf.step(lambda make_lock: None, name="use", executor="dask", retry=Retry(attempts=3))
 
+    events = []
     async with dask_runtime() as rt:
+        rt.subscribe(events.append)
         with pytest.raises(WorkflowFailedError) as caught:
             await rt.run(wf)
 
-    assert isinstance(caught.value.__cause__, NotSendableError)
-    assert "argument 'make_lock'" in str(caught.value.__cause__)
+    error = caught.value.__cause__
+    assert isinstance(error, NotSendableError)
+    assert "step 'use'" in str(error)
+    assert "argument 'make_lock'" in str(error)
+    assert [e.attempt for e in events if isinstance(e, StepStarted) and e.step == "use"] == [1]
+
