@@ -100,6 +100,7 @@ class StoreCore:
             max_batch=max_batch,
             inline_max=self._inline_max(),
             checkpoint=self._checkpointer(),
+            begin_now=self._inline_begin(),
             retryable=self._retryable,
         )
         self._write_conn: Any = None
@@ -125,6 +126,10 @@ class StoreCore:
 
     def _checkpointer(self) -> Callable[[], None] | None:
         """What the writer thread runs now and then beside its commits (see ``Writer``)."""
+        return None
+
+    def _inline_begin(self) -> Callable[[Tx], bool] | None:
+        """How an inline commit opens its transaction without waiting (see ``Writer``)."""
         return None
 
     def _prepare_writer(self, conn: Any) -> None:

@@ -150,6 +150,23 @@ class SQLiteStore(Store):
         # trio commits inline: the WAL checkpoints move off the write connection
         return self._checkpoint if self._inline_max() else None
 
+    def _inline_begin(self) -> Callable[[Tx], bool] | None:
+        return self._begin_now if self._inline_max() else None
+
+    def _begin_now(self, tx: Tx) -> bool:
+        """``BEGIN IMMEDIATE`` with no busy wait: False if another process holds the lock."""
+        conn = self._write_conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            tx.begin(SQLITE.begin_write)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        return True
+
     def _prepare_writer(self, conn: sqlite3.Connection) -> None:
         if self._inline_max():
             conn.execute("PRAGMA wal_autocheckpoint = 0")

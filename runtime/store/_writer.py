@@ -95,6 +95,9 @@ class Writer(WriterThread):
             when the thread is idle (0: never); only for a store whose commit is quick.
         checkpoint: run on the thread (beside its commits, never inside one trio makes) every
             ``CHECKPOINT_RECORDS`` committed records, if given.
+        begin_now: opens an inline commit's transaction without waiting for another
+            process's lock; returns False when it would have to wait (the thread, which may
+            wait, takes the batch then), so trio never sleeps in a busy handler.
         retryable: whether a failed transaction may simply be run again (a deadlock or a
             serialization failure the server resolved by aborting it); such a batch is
             retried whole, up to ``RETRIES`` times, before the writer fails.
@@ -110,6 +113,7 @@ class Writer(WriterThread):
         max_batch: int,
         inline_max: int = 0,
         checkpoint: Callable[[], None] | None = None,
+        begin_now: Callable[[Tx], bool] | None = None,
         retryable: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._name = name
@@ -120,6 +124,7 @@ class Writer(WriterThread):
         self._inline_max = inline_max
         self._hand_at = min(max_batch, HAND_OFF_AT)
         self._checkpoint = checkpoint
+        self._begin_now = begin_now
         self._later: list[Callable[[], None]] | None = None  # a list while settling
         self._checkpointed = 0  # the seq committed when the last checkpoint was asked for
         self._retryable = retryable
@@ -252,7 +257,11 @@ class Writer(WriterThread):
             return
         self._outbox = []
         try:
-            self._on_batch(*self._commit_retrying(tx, box))
+            if self._begin_now is not None and not self._begin_now(tx):
+                self._outbox = box  # another process holds the write lock: the thread waits
+                self.hand_off()
+                return
+            self._on_batch(*self._commit_retrying(tx, box, begun=self._begin_now is not None))
         except BaseException as exc:  # the batch rolled back: fail as the thread would
             self._on_failure(exc)
             self._queue.put(STOP)  # the thread ends and closes the connection

@@ -113,11 +113,16 @@ class WriterThread:
             if self._checkpoint is not None and any(box is CHECKPOINT for box in boxes):
                 self._checkpoint()  # on its own connection: trio may commit meanwhile
 
-    def _commit_retrying(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
-        """Commit ``batch``; return what ``_on_batch`` takes (last seq, refused records)."""
+    def _commit_retrying(
+        self, tx: Tx, batch: list[Receipt], *, begun: bool = False
+    ) -> tuple[int, list[Receipt]]:
+        """Commit ``batch``; return what ``_on_batch`` takes (last seq, refused records).
+
+        ``begun``: the transaction is already open (for the first attempt).
+        """
         for attempt in range(RETRIES + 1):
             try:
-                return self._commit(tx, batch)
+                return self._commit(tx, batch, begun=begun and attempt == 0)
             except Exception as exc:
                 if attempt == RETRIES or not self._retryable(exc):
                     raise
@@ -126,9 +131,10 @@ class WriterThread:
                     record._value = None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _apply(self, tx: Tx, batch: list[Receipt], refused: list[Receipt]) -> None:
+    def _apply(self, tx: Tx, batch: list[Receipt], refused: list[Receipt], begun: bool) -> None:
         """One transaction: every record's operation, then COMMIT (refusals noted)."""
-        tx.begin(self._begin)
+        if not begun:
+            tx.begin(self._begin)
         for record in batch:
             tx.record = record
             try:
@@ -138,14 +144,16 @@ class WriterThread:
                 refused.append(record)
         tx.end("COMMIT")
 
-    def _commit(self, tx: Tx, batch: list[Receipt]) -> tuple[int, list[Receipt]]:
+    def _commit(
+        self, tx: Tx, batch: list[Receipt], *, begun: bool = False
+    ) -> tuple[int, list[Receipt]]:
         refused: list[Receipt] = []
         try:
             if tx.can_pipeline and len(batch) <= PIPELINE_MAX:
                 with tx.pipelined():
-                    self._apply(tx, batch, refused)
+                    self._apply(tx, batch, refused, begun)
             else:
-                self._apply(tx, batch, refused)
+                self._apply(tx, batch, refused, begun)
         except BaseException:
             try:
                 tx.end("ROLLBACK")

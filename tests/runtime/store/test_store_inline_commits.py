@@ -131,3 +131,22 @@ async def test_wal_checkpoints_run_on_the_writer_thread_never_in_an_inline_commi
     assert autocheckpoint == 0
     assert len(ran_on_main) >= 1
     assert not any(ran_on_main)
+
+
+async def test_another_process_holding_the_write_lock_never_stalls_trio(tmp_path):
+    import sqlite3
+
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # as another process's long write transaction
+        receipt = store._post(where(seen))
+        for _ in range(5):  # trio keeps running while the write waits for the lock
+            await trio.to_thread.run_sync(lambda: None)
+        waited = not receipt.committed
+        other.execute("COMMIT")
+        await receipt
+        other.close()
+
+    assert waited
+    assert seen == [False]  # the thread, which may wait for the lock, committed it
