@@ -64,10 +64,18 @@ class ExitsHere(RunEnding):
         Returns:
             Whether the exit was handled; if not, the caller tells it to the mailbox.
         """
+        return self._run_here(self._exit_handled, message)
+
+    def _run_here(self, fn: Callable[..., None], *args: Any) -> bool:
+        """Run ``fn(*args)`` in the coordinator's context if it is parked on its empty mailbox.
+
+        Returns:
+            Whether it ran (a handler error is told to the coordinator as ``HandlerCrashed``).
+        """
         if self._mailbox._receiver is not self._task:
             return False
         try:
-            self._task.context.run(self._exit_handled, message)
+            self._task.context.run(fn, *args)
         except Exception as exc:
             self.ref.tell(HandlerCrashed(exc))
         return True
@@ -152,13 +160,8 @@ class ExitsHere(RunEnding):
         them in its own task, and the coordinator would drain them next anyway, so a parked
         coordinator drains them at once instead of being woken through its mailbox.
         """
-        if self._mailbox._receiver is not self._task:
+        if not self._run_here(self._drained_here, message):
             self.ref.tell(message)
-            return
-        try:
-            self._task.context.run(self._drained_here, message)
-        except Exception as exc:
-            self.ref.tell(HandlerCrashed(exc))
 
     def _drained_here(self, message: JournalCommitted) -> None:
         self._journal.drain(message)  # type: ignore[union-attr]
