@@ -24,7 +24,7 @@ from ._receipt import Receipt, Refusal
 from ._rows import OwnerInfo
 from ._schema import MIGRATIONS, Migration, migrate
 from ._sql import Cursor, Dialect, Tx
-from ._writer import Operation, Writer
+from ._writer import InlineCommits, Operation, Writer
 
 __all__ = ["DEFAULT_LEASE", "StoreCore", "StoreStatistics"]
 
@@ -98,9 +98,7 @@ class StoreCore:
             teardown=self._teardown_writer,
             begin=self.dialect.begin_write,
             max_batch=max_batch,
-            inline_max=self._inline_max(),
-            checkpoint=self._checkpointer(),
-            begin_now=self._inline_begin(),
+            inline=self._inline(),
             retryable=self._retryable,
         )
         self._write_conn: Any = None
@@ -117,19 +115,11 @@ class StoreCore:
     def _cursor(self, conn: Any) -> Cursor:
         return conn.cursor()  # type: ignore[no-any-return]
 
-    def _inline_max(self) -> int:
-        """How many records trio may commit itself when the writer is idle (see ``Writer``).
+    def _inline(self) -> InlineCommits | None:
+        """How trio may commit small batches itself (see ``Writer``).
 
-        0 unless a commit is quick: it does not wait for the disk or the network.
+        None unless a commit is quick: it waits neither for the disk nor for the network.
         """
-        return 0
-
-    def _checkpointer(self) -> Callable[[], None] | None:
-        """What the writer thread runs now and then beside its commits (see ``Writer``)."""
-        return None
-
-    def _inline_begin(self) -> Callable[[Tx], bool] | None:
-        """How an inline commit opens its transaction without waiting (see ``Writer``)."""
         return None
 
     def _prepare_writer(self, conn: Any) -> None:

@@ -28,7 +28,7 @@ from ._core import DEFAULT_LEASE
 from ._rows import OwnerInfo
 from ._sql import SQLITE, Tx
 from ._store import Store
-from ._writer import INLINE_MAX
+from ._writer import INLINE_MAX, InlineCommits
 
 try:
     import fcntl
@@ -96,6 +96,7 @@ class SQLiteStore(Store):
         self._busy_timeout = float(busy_timeout)
         self._lock_fd: int | None = None
         self._checkpoint_conn: sqlite3.Connection | None = None
+        self._no_busy_wait = False  # the write connection's busy_timeout is 0 (inline commits)
         self._lock_path: Path | None = None
         super().__init__(
             where=f"sqlite:///{self._path}",
@@ -142,33 +143,40 @@ class SQLiteStore(Store):
             raise
         return conn
 
-    def _inline_max(self) -> int:
+    def _inline(self) -> InlineCommits | None:
+        if self._durability != "normal":  # FULL waits for the disk: the thread commits
+            return None
         # synchronous=NORMAL in WAL: a commit appends to the WAL without an fsync
-        return INLINE_MAX if self._durability == "normal" else 0
-
-    def _checkpointer(self) -> Callable[[], None] | None:
-        # trio commits inline: the WAL checkpoints move off the write connection
-        return self._checkpoint if self._inline_max() else None
-
-    def _inline_begin(self) -> Callable[[Tx], bool] | None:
-        return self._begin_now if self._inline_max() else None
+        return InlineCommits(INLINE_MAX, self._begin_now, self._begin_waiting, self._checkpoint)
 
     def _begin_now(self, tx: Tx) -> bool:
-        """``BEGIN IMMEDIATE`` with no busy wait: False if another process holds the lock."""
-        conn = self._write_conn
-        conn.execute("PRAGMA busy_timeout = 0")
+        """``BEGIN IMMEDIATE`` with no busy wait: False if another process holds the lock.
+
+        The write connection keeps the busy timeout it was last given (each PRAGMA costs
+        about as much as the BEGIN itself): 0 while trio commits, the full wait once the
+        writer thread opens a transaction again (``_begin_waiting``).
+        """
+        if not self._no_busy_wait:
+            self._write_conn.execute("PRAGMA busy_timeout = 0")
+            self._no_busy_wait = True
         try:
             tx.begin(SQLITE.begin_write)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 return False
             raise
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         return True
 
+    def _begin_waiting(self, tx: Tx) -> None:
+        """The writer thread's ``BEGIN IMMEDIATE``: it waits up to ``busy_timeout`` for the lock."""
+        if self._no_busy_wait:
+            self._write_conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            self._no_busy_wait = False
+        tx.begin(SQLITE.begin_write)
+
     def _prepare_writer(self, conn: sqlite3.Connection) -> None:
-        if self._inline_max():
+        self._no_busy_wait = False  # the connection waits for the lock (``_connect``)
+        if self._durability == "normal":
             conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _checkpoint(self) -> None:

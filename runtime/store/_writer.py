@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import trio
 
 from ._errors import StoreClosedError, StoreError
@@ -44,7 +45,7 @@ from ._receipt import Receipt
 from ._sql import Tx
 from ._writer_thread import CHECKPOINT, STOP, WriterThread
 
-__all__ = ["INLINE_MAX", "Operation", "Writer"]
+__all__ = ["INLINE_MAX", "InlineCommits", "Operation", "Writer"]
 
 Operation = Callable[..., Any]
 """An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
@@ -53,7 +54,8 @@ Operation = Callable[..., Any]
 CHECKPOINT_RECORDS = 500
 """A store that commits inline checkpoints on its thread after about this many records (SQLite:
 its write connection's automatic checkpoint, every 1,000 WAL pages, would otherwise run in an
-inline commit and stall trio for 5-20 ms)."""
+inline commit and stall trio for 5-20 ms). Each checkpoint ends with a short catch-up holding
+the write connection's lock, so that the next commit starts the WAL file over."""
 
 INLINE_MAX = 16
 """Batches up to this many records are committed on the trio thread when the writer is idle
@@ -68,6 +70,28 @@ HAND_OFF_AT = 64
 """Records posted in one batch go to the thread at once when this many wait (or ``max_batch``,
 if smaller), so a wide fan-out's commits overlap with trio running its steps rather than all
 waiting for the batch end (wide 500 at load 4: 81 against 93 us a step)."""
+
+
+@attrs.frozen
+class InlineCommits:
+    """How trio commits a small batch itself (a store whose commit does not wait for the disk).
+
+    See the module docstring. Each callable runs holding the write connection's lock.
+
+    Attributes:
+        max_records: batches up to this many records may be committed on the trio thread.
+        begin_now: opens an inline commit's transaction without waiting for another
+            process's write lock; False if it is held (the thread, which may wait, takes the
+            batch then), so trio never sleeps in a busy handler.
+        begin_waiting: opens the writer thread's transactions (waiting for the lock).
+        checkpoint: run on the thread every ``CHECKPOINT_RECORDS`` committed records (never
+            inside a commit trio makes), since trio's commits must not run one.
+    """
+
+    max_records: int
+    begin_now: Callable[[Tx], bool]
+    begin_waiting: Callable[[Tx], None]
+    checkpoint: Callable[[], None]
 
 
 class _BatchEnd(trio.abc.Instrument):
@@ -91,13 +115,8 @@ class Writer(WriterThread):
         teardown: runs last on the thread, whatever happened (closes the connection).
         begin: the statement opening a write transaction.
         max_batch: at most this many records per transaction.
-        inline_max: batches of at most this many records are committed on the trio thread
-            when the thread is idle (0: never); only for a store whose commit is quick.
-        checkpoint: run on the thread (beside its commits, never inside one trio makes) every
-            ``CHECKPOINT_RECORDS`` committed records, if given.
-        begin_now: opens an inline commit's transaction without waiting for another
-            process's lock; returns False when it would have to wait (the thread, which may
-            wait, takes the batch then), so trio never sleeps in a busy handler.
+        inline: how trio commits small batches itself (None: never; only for a store whose
+            commit is quick).
         retryable: whether a failed transaction may simply be run again (a deadlock or a
             serialization failure the server resolved by aborting it); such a batch is
             retried whole, up to ``RETRIES`` times, before the writer fails.
@@ -111,9 +130,7 @@ class Writer(WriterThread):
         teardown: Callable[[], None],
         begin: str,
         max_batch: int,
-        inline_max: int = 0,
-        checkpoint: Callable[[], None] | None = None,
-        begin_now: Callable[[Tx], bool] | None = None,
+        inline: InlineCommits | None = None,
         retryable: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._name = name
@@ -121,10 +138,11 @@ class Writer(WriterThread):
         self._teardown = teardown
         self._begin = begin
         self._max_batch = max_batch
-        self._inline_max = inline_max
+        self._inline_max = 0 if inline is None else inline.max_records
         self._hand_at = min(max_batch, HAND_OFF_AT)
-        self._checkpoint = checkpoint
-        self._begin_now = begin_now
+        self._checkpoint = None if inline is None else inline.checkpoint
+        self._begin_now = None if inline is None else inline.begin_now
+        self._begin_waiting = self._begin_plain if inline is None else inline.begin_waiting
         self._later: list[Callable[[], None]] | None = None  # a list while settling
         self._checkpointed = 0  # the seq committed when the last checkpoint was asked for
         self._retryable = retryable

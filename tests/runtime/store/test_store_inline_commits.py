@@ -138,6 +138,7 @@ async def test_another_process_holding_the_write_lock_never_stalls_trio(tmp_path
 
     seen = []
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        await store._post(where(seen))  # inline: the write connection stops busy-waiting
         other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # as another process's long write transaction
         receipt = store._post(where(seen))
@@ -149,4 +150,24 @@ async def test_another_process_holding_the_write_lock_never_stalls_trio(tmp_path
         other.close()
 
     assert waited
-    assert seen == [False]  # the thread, which may wait for the lock, committed it
+    assert seen == [True, False]  # the thread, which waits for the lock again, committed it
+
+
+def padded(tx):
+    """A write of about one page, as a step's result row is."""
+    tx.execute("CREATE TABLE IF NOT EXISTS pad (value BLOB)")
+    tx.execute("INSERT INTO pad (value) VALUES (?)", (b"x" * 3000,))
+
+
+async def test_the_wal_file_starts_over_under_a_steady_stream_of_inline_commits(tmp_path):
+    wal = tmp_path / "s.db-wal"
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        for _ in range(2 * CHECKPOINT_RECORDS):
+            await store._post(padded)  # one inline commit each, a page or more
+        early = wal.stat().st_size
+        for _ in range(6 * CHECKPOINT_RECORDS):
+            await store._post(padded)
+        late = wal.stat().st_size
+
+    # never restarted, the WAL would hold every commit's frames: four times as many by now
+    assert late < 1.5 * early
