@@ -135,7 +135,7 @@ class SQLiteStore(Store):
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            _require_wal(conn, self._path)
+            _require_wal(conn, self._path, self._busy_timeout)
             conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self._durability]}")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
@@ -221,8 +221,26 @@ class SQLiteStore(Store):
         return _probe_lock(owner.lock_path)
 
 
-def _require_wal(conn: sqlite3.Connection, path: Path) -> None:
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+def _require_wal(conn: sqlite3.Connection, path: Path, timeout: float) -> None:
+    """Put the database in WAL mode (a no-op once it is), waiting up to ``timeout`` seconds.
+
+    Switching a new file to WAL needs a lock SQLite does not wait for with its busy handler:
+    several processes opening one new store at once got "database is locked" at once. The
+    switch is retried with a growing pause (1 ms to 50 ms) until the timeout instead.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
     if str(mode).lower() != "wal":
         raise sqlite3.OperationalError(
             f"{path} could not switch to WAL (journal_mode is {mode!r}): is it on a network "

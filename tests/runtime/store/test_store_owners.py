@@ -13,6 +13,7 @@ from arborist.runtime.store import (
     NotClaimableError,
     NotFoundError,
     RunStatus,
+    SQLiteStore,
     StoreError,
     open_store,
 )
@@ -191,3 +192,20 @@ async def test_a_renewal_that_finds_the_owner_reaped_fails_the_store_with_lease_
     with pytest.raises(LeaseLostError, match="declared dead by another process"):
         await reaped_while_open()
     assert seen == {"open": False}
+
+
+async def test_several_stores_opening_one_new_sqlite_file_at_once_all_open(tmp_path):
+    # The first open switches the new file to WAL, which SQLite's busy handler does not wait
+    # for: without a retry about one round in three had an open fail "database is locked".
+    for round_ in range(20):
+        path = tmp_path / f"new-{round_}.db"
+        opened: list[str] = []
+
+        async def open_one(path=path, opened=opened) -> None:
+            async with open_store(SQLiteStore(path)) as store:
+                opened.append(store.owner_id)
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(4):
+                nursery.start_soon(open_one)
+        assert len(set(opened)) == 4
