@@ -25,6 +25,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def autojump_clock() -> trio.testing.MockClock:
+    """pytest-trio's autojump clock, jumping only after 1 ms of real idleness.
+
+    With no threshold the clock jumps whenever trio waits, including while a store call runs
+    on a worker thread: a test polling in virtual time (``until``) and the runtime's own timers
+    then spin, hundreds of thousands of jumps a test, and the spinning trio thread holds the
+    GIL the worker thread needs (a PostgreSQL test took 35 s). A millisecond lets the worker
+    finish first; a test waiting only on virtual time pays 1 ms a jump.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.001)
+
+
+@pytest.fixture
 def thread_patient_clock() -> trio.testing.MockClock:
     """A MockClock that jumps only after 20 ms of real idleness, for tests bounded by a
     virtual-time ``fail_after``: the bound is not run down by the jumps made while store
