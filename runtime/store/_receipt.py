@@ -119,7 +119,9 @@ class Receipt:
         Callbacks run in commit order (a write's own in the order added), as do the
         wake-ups of tasks awaiting receipts; one that
         raises crashes the trio run (as any ``run_sync_soon`` callback), so keep them tiny:
-        set an event, or ``tell`` an actor.
+        set an event, or ``tell`` an actor. A callback may run between two trio scheduling
+        batches, in no task (a commit made as a batch ends): it must not call what needs a
+        current task, such as ``trio.lowlevel.current_task()``.
         """
         if self.done:
             fn(self)

@@ -21,6 +21,14 @@ waiters directly. That saves the hand-off, the thread's wake-up and the report b
 the wake-up socket (a chain step: 194 against 232 us at load 1). If trio is still busy after
 ``IDLE_CHANCES`` batch ends, or the batch is large, the thread commits it while trio runs.
 
+Most such commits are made before the pump wakes: when the batch that posted the records
+ends with no task runnable, the batch-end instrument commits them right there, before trio
+polls for I/O (the pump's idle wait keeps that poll at a zero timeout, so the tasks the
+commit wakes run in the next batch). That saves the batch in which the woken pump would have
+committed (a chain step: 150 against 141 us, medians of 5 alternating runs at load 1). The
+receipts' callbacks then run between two scheduling batches, outside any task; an error
+there is raised in the pump, as it would have been had the pump committed.
+
 A record whose fence is stale, or whose operation refused it before writing (a missing
 schedule, a tick never claimed), is skipped inside the transaction and its receipt raises the
 reason; the other records of the batch commit. Any other exception fails the writer: the
@@ -101,8 +109,12 @@ class _BatchEnd(trio.abc.Instrument):
         self._writer = writer
 
     def before_io_wait(self, timeout: float) -> None:
-        if self._writer._outbox:
-            self._writer.end_of_batch()
+        writer = self._writer
+        if writer._outbox:
+            try:
+                writer.end_of_batch(timeout)
+            except BaseException as exc:  # trio would drop an instrument that raised
+                writer._crashed(exc)
 
 
 class Writer(WriterThread):
@@ -165,6 +177,7 @@ class Writer(WriterThread):
         self._parked: trio.lowlevel.Task | None = None  # the pump, waiting for a post
         self._idle_wait = False  # the pump waits for trio to go idle
         self._idle_passed = 0  # batch ends since it began to wait
+        self._crash: BaseException | None = None  # raised in a batch-end commit, for the pump
         self.batches = 0
 
     # -- trio side -----------------------------------------------------------------------
@@ -293,18 +306,34 @@ class Writer(WriterThread):
             self._idle_wait, self._idle_passed = True, 0  # the batch ending is its chance
             trio.lowlevel.reschedule(task)
 
-    def end_of_batch(self) -> None:
-        """A scheduling batch ended with records posted: hand them to the thread.
+    def end_of_batch(self, timeout: float) -> None:
+        """A scheduling batch ended with records posted: commit them here, or hand them over.
 
-        Unless the batch is small and the pump waits for trio to go idle: it gets
+        Here when the batch is small, the pump waits for trio to go idle and no task is
+        runnable: trio is about to poll for I/O with a zero ``timeout`` (the pump's idle wait)
+        and would next wake the pump to commit them. Otherwise the batch gets
         ``IDLE_CHANCES`` batch ends, after which trio either is idle (the pump commits) or
-        is not.
+        is not (the thread commits).
         """
         waits = self._idle_wait and len(self._outbox) <= self._inline_max
-        if waits and self._idle_passed < IDLE_CHANCES:
+        if waits and timeout == 0 and not trio.lowlevel.current_statistics().tasks_runnable:
+            self._commit_here()
+        elif waits and self._idle_passed < IDLE_CHANCES:
             self._idle_passed += 1
         else:
             self.hand_off()
+
+    def _crashed(self, exc: BaseException) -> None:
+        """A batch-end commit raised (a receipt's callback, say): the pump raises it.
+
+        It is woken if parked, and raises it after its idle wait; a store that never commits
+        inline (its pump only sleeps) fails the writer with it instead.
+        """
+        if self._inline_max:
+            self._crash = exc
+            self._arm()
+        else:
+            self._on_failure(exc)
 
     async def pump(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Hand posted records to the thread as each trio scheduling batch ends, until cancelled.
@@ -335,6 +364,9 @@ class Writer(WriterThread):
                     await wait_all_tasks_blocked()
                 finally:
                     self._idle_wait = False
+                crash, self._crash = self._crash, None
+                if crash is not None:
+                    raise crash
                 # After a commit, wait for idle again at once (the waiters it woke tend to
                 # post the next records: a chain's next step) instead of parking, which would
                 # cost a wake-up per post; an idle trio with nothing posted parks the pump.

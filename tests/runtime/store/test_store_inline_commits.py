@@ -11,6 +11,7 @@ import threading
 
 import pytest
 import trio
+import trio.testing
 
 from arborist.runtime.store import SQLiteStore, StoreError, open_store
 from arborist.runtime.store._writer import CHECKPOINT_RECORDS, INLINE_MAX
@@ -31,6 +32,42 @@ async def test_an_idle_trio_commits_a_small_batch_itself(tmp_path):
         await store._post(where(seen))
 
     assert seen == [True]
+
+
+async def test_a_batch_posted_as_trio_goes_idle_commits_as_that_batch_ends(tmp_path):
+    # Not in a batch of its own (the pump woken for it): between two batches, in no task.
+    tasks = []
+
+    def op(tx):
+        try:
+            tasks.append(trio.lowlevel.current_task().name)
+        except RuntimeError:  # "must be called from async context": between two batches
+            tasks.append(None)
+
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        await trio.testing.wait_all_tasks_blocked()  # the pump waits for trio to go idle
+        for _ in range(3):
+            await store._post(op)
+
+    assert tasks == [None, None, None]
+
+
+async def test_an_error_a_callback_raises_in_a_batch_end_commit_is_raised_not_lost(tmp_path):
+    class Boom(Exception):
+        pass
+
+    def boom(receipt):
+        raise Boom(receipt)
+
+    async def crash():
+        async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+            await trio.testing.wait_all_tasks_blocked()
+            for _ in range(2):  # the first fails the writer, the second raises from there
+                store._post(lambda tx: None).add_done_callback(boom)
+            await trio.sleep_forever()
+
+    with pytest.RaisesGroup(Boom, flatten_subgroups=True):
+        await crash()
 
 
 async def test_a_batch_posted_while_trio_stays_busy_goes_to_the_thread(tmp_path):
