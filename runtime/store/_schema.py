@@ -23,10 +23,15 @@ MIGRATION_LOCK_KEY = 0x61726230_6D696772  # "arb0migr": the advisory lock serial
 
 @attrs.frozen
 class Migration:
-    """One schema step: ``version`` (1, 2, ...) and its DDL statements (with type names)."""
+    """One schema step: ``version`` (1, 2, ...) and its DDL statements (with type names).
+
+    ``dialects`` names the databases it changes (``"sqlite"``, ``"postgresql"``); None: every
+    one. On the others it only moves the version on.
+    """
 
     version: int
     statements: tuple[str, ...]
+    dialects: tuple[str, ...] | None = None
 
 
 _V1 = (
@@ -150,10 +155,34 @@ _V3 = (
     "UPDATE jobs SET name = fn WHERE name IS NULL",
 )
 
+
+def _without_rowid(create: str, name: str) -> tuple[str, ...]:
+    """Rebuild table ``name`` (created by ``create``) as an SQLite ``WITHOUT ROWID`` table."""
+    new = f"{name}_rebuilt"
+    rebuilt = create.replace(f"CREATE TABLE {name} (", f"CREATE TABLE {new} (", 1)
+    assert rebuilt != create, name
+    return (
+        f"{rebuilt} WITHOUT ROWID",
+        f"INSERT INTO {new} SELECT * FROM {name}",
+        f"DROP TABLE {name}",
+        f"ALTER TABLE {new} RENAME TO {name}",
+    )
+
+
+_STEP_ATTEMPTS = next(text for text in _V1 if text.startswith("CREATE TABLE step_attempts ("))
+
+# SQLite: every journal write is a step_attempts row. As a rowid table keyed by its primary
+# key it is two B-trees (the rows and the key's index), each written by every upsert and each
+# a page in the commit; WITHOUT ROWID it is one, keyed by (run_id, step, element, attempt).
+# A durable chain step: 134 -> 124 us (medians of 4 alternating runs). PostgreSQL's heap
+# tables have no such split: the version only moves on there.
+_V4 = _without_rowid(_STEP_ATTEMPTS, "step_attempts")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1),
     Migration(2, _V2),
     Migration(3, _V3),
+    Migration(4, _V4, dialects=("sqlite",)),
 )
 """Every migration, in version order; a new schema change appends one (never edits one)."""
 
@@ -204,7 +233,8 @@ def migrate(
         found = 0 if row is None else int(row[0])
         _refuse_newer(found, migrations[-1].version, where)
         for migration in migrations:
-            if found < migration.version <= newest:
+            wanted = migration.dialects is None or tx.dialect.name in migration.dialects
+            if found < migration.version <= newest and wanted:
                 statements = [tx.dialect.ddl(statement) for statement in migration.statements]
                 if tx.dialect.name == "postgresql":  # one round trip for the whole step
                     tx.execute(";\n".join(statements))

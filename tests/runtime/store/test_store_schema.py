@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 import pytest
 
 from arborist.runtime.store import (
@@ -31,18 +34,11 @@ def newer_store(backend):
     return NextPostgresStore(backend.url)
 
 
-class V2SQLiteStore(SQLiteStore):
-    migrations = MIGRATIONS[:2]
-
-
-class V2PostgresStore(PostgresStore):
-    migrations = MIGRATIONS[:2]
-
-
-def version_2_store(backend):
-    if backend.name == "sqlite":
-        return V2SQLiteStore(backend.path)
-    return V2PostgresStore(backend.url)
+def store_at_version(backend, version):
+    """A store of ``backend`` that knows only the first ``version`` migrations."""
+    base = SQLiteStore if backend.name == "sqlite" else PostgresStore
+    older = type(f"V{version}{base.__name__}", (base,), {"migrations": MIGRATIONS[:version]})
+    return older(backend.path if backend.name == "sqlite" else backend.url)
 
 
 async def test_a_new_store_is_created_at_the_newest_schema_version(fresh_backend):
@@ -81,7 +77,7 @@ async def test_a_store_written_by_a_newer_version_is_refused_naming_both_version
 async def test_a_version_2_store_migrates_to_named_jobs_naming_its_old_jobs_by_function(
     fresh_backend,
 ):
-    async with open_store(version_2_store(fresh_backend)):
+    async with open_store(store_at_version(fresh_backend, 2)):
         pass
     assert fresh_backend.sql("SELECT version FROM arborist_schema") == [(2,)]
     fresh_backend.sql(
@@ -96,7 +92,42 @@ async def test_a_version_2_store_migrates_to_named_jobs_naming_its_old_jobs_by_f
         await receipt
         new = await store.get_job(row.job_id)
 
-    assert SCHEMA_VERSION == 3
-    assert fresh_backend.sql("SELECT version FROM arborist_schema") == [(3,)]
+    assert fresh_backend.sql("SELECT version FROM arborist_schema") == [(SCHEMA_VERSION,)]
     assert (old.job_id, old.name) == ("j1", "json:dumps")
     assert new.name == "nightly"
+
+
+async def test_a_version_3_store_migrates_to_version_4_keeping_every_step_row(fresh_backend):
+    async with open_store(store_at_version(fresh_backend, 3)) as old:
+        created = await old.create_run("w", plan_hash="p", inputs=None)
+        recorder = old.recorder(created.run)
+        recorder.step_ok("a", 1, {"value": 1})
+        recorder.step_failed("b", 1, ValueError("boom"), retry_at=None)
+        await old.flush()
+    assert fresh_backend.sql("SELECT version FROM arborist_schema") == [(3,)]
+
+    async with open_store(fresh_backend.make()) as new:
+        journal = await new.load_journal(created.run.run_id)
+        new.recorder(created.run).step_ok("b", 2, "then")  # and it is written to as before
+        await new.flush()
+        again = await new.load_journal(created.run.run_id)
+
+    assert fresh_backend.sql("SELECT version FROM arborist_schema") == [(4,)]
+    assert [(a.step, a.attempt, a.status.value) for a in journal.attempts] == [
+        ("a", 1, "ok"), ("b", 1, "failed"),
+    ]  # fmt: skip
+    assert journal.attempts[0].result == {"value": 1}
+    assert [(a.step, a.attempt) for a in again.attempts] == [("a", 1), ("b", 1), ("b", 2)]
+
+
+async def test_on_sqlite_version_4_keeps_the_step_rows_in_one_b_tree(tmp_path):
+    async with open_store(SQLiteStore(tmp_path / "s.db")):
+        pass
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as db:
+        [(sql,)] = db.execute("SELECT sql FROM sqlite_master WHERE name = 'step_attempts'")
+        indexes = db.execute(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'step_attempts' AND type = 'index'"
+        ).fetchall()
+    assert sql.endswith("WITHOUT ROWID")
+    assert indexes == []  # no separate index for the primary key
