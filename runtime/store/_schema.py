@@ -157,7 +157,11 @@ _V3 = (
 
 
 def _without_rowid(create: str, name: str) -> tuple[str, ...]:
-    """Rebuild table ``name`` (created by ``create``) as an SQLite ``WITHOUT ROWID`` table."""
+    """Rebuild table ``name`` (created by ``create``) as an SQLite ``WITHOUT ROWID`` table.
+
+    ``create`` must be the table's whole current shape: columns added since (``ALTER TABLE``)
+    would not be copied, and indexes on it are dropped with it (``step_attempts`` has none).
+    """
     new = f"{name}_rebuilt"
     rebuilt = create.replace(f"CREATE TABLE {name} (", f"CREATE TABLE {new} (", 1)
     assert rebuilt != create, name
