@@ -20,25 +20,20 @@ from arborist.runtime.store import (
 NEXT = Migration(SCHEMA_VERSION + 1, ("ALTER TABLE runs ADD COLUMN note TEXT",))
 
 
-class NextSQLiteStore(SQLiteStore):
-    migrations = (*MIGRATIONS, NEXT)
-
-
-class NextPostgresStore(PostgresStore):
-    migrations = (*MIGRATIONS, NEXT)
+def store_knowing(backend, migrations):
+    """A store of ``backend`` that knows exactly ``migrations`` (older or newer code)."""
+    base = SQLiteStore if backend.name == "sqlite" else PostgresStore
+    knowing = type(f"Known{base.__name__}", (base,), {"migrations": tuple(migrations)})
+    return knowing(backend.path if backend.name == "sqlite" else backend.url)
 
 
 def newer_store(backend):
-    if backend.name == "sqlite":
-        return NextSQLiteStore(backend.path)
-    return NextPostgresStore(backend.url)
+    return store_knowing(backend, (*MIGRATIONS, NEXT))
 
 
 def store_at_version(backend, version):
     """A store of ``backend`` that knows only the first ``version`` migrations."""
-    base = SQLiteStore if backend.name == "sqlite" else PostgresStore
-    older = type(f"V{version}{base.__name__}", (base,), {"migrations": MIGRATIONS[:version]})
-    return older(backend.path if backend.name == "sqlite" else backend.url)
+    return store_knowing(backend, MIGRATIONS[:version])
 
 
 async def test_a_new_store_is_created_at_the_newest_schema_version(fresh_backend):
