@@ -10,6 +10,7 @@ old code never writes a schema it does not know.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -31,7 +32,18 @@ class Migration:
 
     version: int
     statements: tuple[str, ...]
-    dialects: tuple[str, ...] | None = None
+    dialects: tuple[str, ...] | None = attrs.field(default=None)
+
+    @dialects.validator
+    def _known(self, attribute: attrs.Attribute[Any], value: tuple[str, ...] | None) -> None:
+        if value is not None and (not value or not set(value) <= _DIALECTS):
+            raise ValueError(
+                f"Migration {self.version} dialects must be None (every database) or a "
+                f"non-empty tuple of {sorted(_DIALECTS)}; got {value!r}"
+            )
+
+
+_DIALECTS = {"sqlite", "postgresql"}
 
 
 _V1 = (

@@ -126,3 +126,9 @@ async def test_on_sqlite_version_4_keeps_the_step_rows_in_one_b_tree(tmp_path):
         ).fetchall()
     assert sql.endswith("WITHOUT ROWID")
     assert indexes == []  # no separate index for the primary key
+
+
+@pytest.mark.parametrize("dialects", [(), ("sqlite3",), ("sqlite", "mysql")])
+def test_a_migration_naming_an_unknown_dialect_is_refused_at_once(dialects):
+    with pytest.raises(ValueError, match=r"dialects must be None .* or a non-empty tuple of"):
+        Migration(SCHEMA_VERSION + 1, ("SELECT 1",), dialects=dialects)
