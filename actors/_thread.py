@@ -64,9 +64,10 @@ class ThreadActor(Actor):
     becomes readable then, or a task of the same scheduler pass, waits up to ``reply_wait``
     more. A wait that runs out costs exactly ``reply_wait`` and makes the next asks to this
     actor skip it (2, 4, ... up to 1,024 of them), so a slow handler is hardly ever waited
-    for. The check reads ``trio.lowlevel.current_statistics()``, whose cost grows with the
-    file descriptors trio waits on. Set ``reply_wait = 0`` on a subclass to never wait (for
-    I/O-heavy programs with strict latency budgets).
+    for. The check reads trio's run queue, its ``run_sync_soon`` queue and its next deadline
+    (what ``trio.lowlevel.current_statistics()`` reports, read without building the whole
+    record). Set ``reply_wait = 0`` on a subclass to never wait (for I/O-heavy programs with
+    strict latency budgets).
 
     Testing: trio cannot see work in flight on a thread, so under ``MockClock`` with autojump
     virtual time may leap ahead while a handler runs (an ask timeout or a shutdown timeout can

@@ -47,6 +47,7 @@ from ._escapes import find_interrupt
 from ._logging import get_logger, log_context
 from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
+from ._run_state import idle_seconds
 
 if TYPE_CHECKING:
     from pykka._actor import ActorInbox
@@ -364,11 +365,7 @@ class ThreadCell(Cell):
         if self.wait_skips:
             self.wait_skips -= 1
             return 0.0
-        stats = trio.lowlevel.current_statistics()
-        if stats.tasks_runnable or stats.run_sync_soon_queue_size:
-            return 0.0
-        wait = min(wait, stats.seconds_to_next_deadline)
-        return wait if wait > 0 else 0.0
+        return min(wait, idle_seconds())
 
     def wake_loop(self, batch: _Batch | None) -> None:
         """Wake the parked cell task with a batch that ended early (None: for a stop)."""
