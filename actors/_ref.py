@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 from trio import current_time
-from trio.lowlevel import current_task, reschedule
+from trio.lowlevel import checkpoint, current_task, reschedule
 
 from ._checks import check_timeout
 from ._envelopes import STOP, AskExpired, Call, MethodCall
@@ -207,6 +207,12 @@ class ActorRef:
             cell = self._cell
             error = cell.died_error(cell.exit_reason)
             raise error from error.__cause__
+        result = call.result
+        if result is not None and timeout > 0:
+            # Replied during the put (a ThreadActor's quick reply, ``reply_wait``): before any
+            # deadline could pass, so none is kept; the ask is still a checkpoint.
+            await checkpoint()
+            return result.unwrap()
         deadline = call.deadline = current_time() + timeout
         self._cell.system._timers.expire_call(call)
         try:

@@ -812,6 +812,13 @@ async def test_a_quick_reply_still_makes_the_ask_a_checkpoint(system: ActorSyste
         assert await ref.ask("after") == "after"
 
 
+async def test_a_quick_reply_leaves_no_ask_deadline_behind(system: ActorSystem):
+    ref = await spawn_idle(system, PatientEcho)
+    with trio.fail_after(GUARD):
+        assert [await ref.ask(i) for i in range(3)] == [0, 1, 2]
+    assert not system._timers._calls  # each reply came before its deadline was kept
+
+
 async def test_a_reply_slower_than_reply_wait_comes_through_the_token_and_next_asks_skip_the_wait(
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
