@@ -16,6 +16,7 @@ __all__ = [
     "DEQUE_FLOOR",
     "PYKKA",
     "THREAD_ACTOR",
+    "THREAD_BLOCKING_FLOOR",
     "THREAD_FLOOR",
     "compare_actors",
 ]
@@ -26,6 +27,7 @@ ACTOR = "arborist Actor"
 THREAD_ACTOR = "arborist ThreadActor"
 PYKKA = "pykka ThreadingActor"
 THREAD_FLOOR = "trio-thread round trip (SimpleQueue + run_sync_soon)"
+THREAD_BLOCKING_FLOOR = "trio-thread blocking hand-over (SimpleQueue + lock + checkpoint)"
 
 
 def compare_actors(
@@ -42,7 +44,7 @@ def compare_actors(
     pykka_actor: Callable[[Any, int], float],
     targets: Mapping[str, Sequence[Target]],
     quick: bool,
-    thread_floor: Callable[[int], Awaitable[float]] | None = None,
+    thread_floors: Mapping[str, tuple[Callable[[int], Awaitable[float]], str]] | None = None,
     extra: Mapping[str, Callable[[int], Awaitable[float]]] | None = None,
     thread_extra: Mapping[str, tuple[Callable[[int], float], str]] | None = None,
 ) -> list[Row]:
@@ -50,8 +52,10 @@ def compare_actors(
 
     Ratios are to the fastest floor of the run. Each callable does ``n`` operations
     (``thread_n`` for the ThreadActor, whose row then says so) and returns the seconds it
-    timed itself. ``thread_extra`` rows are plain (blocking) callables doing ``thread_n``
-    operations, each with a note.
+    timed itself. ``thread_floors`` rows are trio callables doing ``thread_n`` operations, each
+    with a note (references for the ThreadActor, not floors of the other rows).
+    ``thread_extra`` rows are plain (blocking) callables doing ``thread_n`` operations, each
+    with a note.
     """
     impls: dict[str, Callable[[], float]] = {
         name: (lambda fn=fn: timed_trio(fn, n)) for name, fn in floors.items()
@@ -64,12 +68,10 @@ def compare_actors(
         counts[THREAD_ACTOR] = thread_n
         notes[THREAD_ACTOR] = f"{thread_n:,} {per_thread}"
         impls[THREAD_ACTOR] = lambda: timed_trio(thread_actor, thread_class, thread_n)
-    if thread_floor is not None:
-        counts[THREAD_FLOOR] = thread_n
-        notes[THREAD_FLOOR] = (
-            f"{thread_n:,} {per_thread}; a parked trio task woken through the token"
-        )
-        impls[THREAD_FLOOR] = lambda: timed_trio(thread_floor, thread_n)
+    for name, (floor_fn, note) in (thread_floors or {}).items():
+        counts[name] = thread_n
+        notes[name] = f"{thread_n:,} {per_thread}; {note}"
+        impls[name] = lambda fn=floor_fn: timed_trio(fn, thread_n)  # type: ignore[misc]
     for name, (fn, note) in (thread_extra or {}).items():
         counts[name] = thread_n
         notes[name] = f"{thread_n:,} {per_thread}; {note}"

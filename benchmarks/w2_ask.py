@@ -22,6 +22,12 @@ Implementations:
   ask costs whose caller parks until the thread wakes trio. A ThreadActor ask to an idle
   actor goes below it when its bounded wait on the trio thread (``ThreadActor.reply_wait``)
   catches the reply; so this row is a reference, not the ThreadActor's floor.
+- trio-thread blocking hand-over: the ThreadActor's floor. A trio task queues each request to
+  a thread on a ``queue.SimpleQueue`` and blocks the trio thread on a ``threading.Lock`` that
+  the thread releases with the reply, then makes one checkpoint: the quick-reply path
+  (``reply_wait``) with no actor around it, and what pykka's blocking ask does plus one trio
+  scheduling pass. For the ThreadActor to be ahead of pykka, its actor bookkeeping must cost
+  less than pykka's ask minus this floor.
 
 Ratios are to the fastest floor of the run. Targets (issue #13): arborist Actor within 1.1x of
 the fastest floor, and ahead of pykka; ThreadActor's ask ahead of pykka's.
@@ -49,6 +55,8 @@ from benchmarks._actor_bench import (
     DEQUE_FLOOR,
     PYKKA,
     THREAD_ACTOR,
+    THREAD_BLOCKING_FLOOR,
+    THREAD_FLOOR,
     compare_actors,
 )
 from benchmarks._harness import Row, Target
@@ -120,6 +128,37 @@ async def thread_round_trip(n: int) -> float:
     for i in range(n):
         requests.put(i)
         await wait_task_rescheduled(_abort)
+    elapsed = time.perf_counter() - started
+    requests.put(None)
+    thread.join()
+    return elapsed
+
+
+async def thread_blocking_hand_over(n: int) -> float:
+    """The least a trio caller pays for a reply from a thread while trio has nothing else to
+    run: a request queued to a thread, the trio thread blocked on a lock that the thread
+    releases with the reply, then one checkpoint (every ask is one). What a ThreadActor's
+    quick reply (``reply_wait``) does, with no actor around it."""
+    requests: queue.SimpleQueue[tuple[int, threading.Lock, list[int]] | None] = queue.SimpleQueue()
+
+    def serve() -> None:
+        while (item := requests.get()) is not None:
+            message, lock, reply = item
+            reply.append(message + 1)
+            lock.release()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    checkpoint = trio.lowlevel.checkpoint
+    new_lock = threading.Lock
+    started = time.perf_counter()
+    for i in range(n):
+        lock = new_lock()
+        lock.acquire()
+        reply: list[int] = []
+        requests.put((i, lock, reply))
+        lock.acquire()
+        await checkpoint()
     elapsed = time.perf_counter() - started
     requests.put(None)
     thread.join()
@@ -230,7 +269,13 @@ def run(quick: bool) -> list[Row]:
             ACTOR: [Target(1.1), Target(1.0, of=PYKKA)],
             THREAD_ACTOR: [Target(1.0, of=PYKKA)],
         },
-        thread_floor=thread_round_trip,
+        thread_floors={
+            THREAD_FLOOR: (thread_round_trip, "a parked trio task woken through the token"),
+            THREAD_BLOCKING_FLOOR: (
+                thread_blocking_hand_over,
+                "the trio thread blocks on a lock for the reply; the ThreadActor's floor",
+            ),
+        },
         thread_extra={
             PLAIN_THREAD: (
                 plain_thread_ask,
