@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 from trio import current_time
-from trio.lowlevel import checkpoint, current_task, reschedule
+from trio.lowlevel import checkpoint, current_task, reschedule, wait_task_rescheduled
 
 from ._checks import check_timeout
 from ._envelopes import STOP, AskExpired, Call, MethodCall
@@ -155,7 +155,8 @@ class ActorRef:
         # last path, inlined (an ask is two task switches; every call around them shows, W2).
         mailbox = self._mailbox
         cell = self._cell
-        if not mailbox._fast or cell.task is current_task() or not cell.system._open:
+        caller = current_task()
+        if not mailbox._fast or cell.task is caller or not cell.system._open:
             return await self._call(Call(message), message, timeout)
         call = Call(message)
         mailbox._kernel += 1  # the loop dispatches on the item's type (see Mailbox._kernel)
@@ -168,8 +169,11 @@ class ActorRef:
         now = timers.now
         deadline = call.deadline = now() + DEFAULT_ASK_TIMEOUT
         timers.expire_call(call)
+        # ``call.wait()``, inlined: a reply cannot come during this put (the actor runs in its
+        # own task), so the caller parks at once; the call is its own abort callback.
+        call.task = caller
         try:
-            result = await call.wait()
+            result = await wait_task_rescheduled(call)
         except AskExpired:
             raise AskTimeoutError(self, message, timeout) from None
         if now() >= deadline:  # the deadline wins a tie, as in _call
