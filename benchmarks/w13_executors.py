@@ -281,7 +281,11 @@ def dask_rows(quick: bool) -> list[Row]:
         return []
     from arborist.runtime.executors import DaskExecutor
 
-    options: dict[str, Any] = {"dashboard_address": None}
+    # No dashboard; the scheduler's HTTP server on a free local port (8787 may be taken).
+    options: dict[str, Any] = {
+        "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+    }
     if quick:
         options.update(processes=False, n_workers=1, threads_per_worker=2)
     else:

@@ -75,8 +75,10 @@ async def main(*, quick: bool = False) -> None:
     else:
         where = "2 Dask worker processes"
         options = {"processes": True, "n_workers": 2, "threads_per_worker": 1, "host": "127.0.0.1"}
+    # No dashboard; the scheduler's HTTP server (its metrics) on a free local port, not 8787.
+    http = {"dashboard_address": "127.0.0.1:0"}
     cluster = await trio.to_thread.run_sync(
-        lambda: distributed.LocalCluster(dashboard_address=None, **options)
+        lambda: distributed.LocalCluster(dashboard_address=None, scheduler_kwargs=http, **options)
     )
     try:
         async with Runtime(executors={"dask": DaskExecutor(cluster=cluster)}) as rt:

@@ -14,7 +14,11 @@ def dask_client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
-            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+            processes=False,
+            n_workers=1,
+            threads_per_worker=2,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787: may be taken
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):

@@ -291,6 +291,7 @@ async def test_an_executor_on_a_cluster_of_two_worker_processes_uses_both():
         n_workers=2,
         threads_per_worker=1,
         dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787: may be taken
         host="127.0.0.1",
     ) as cluster:
         executor = DaskExecutor(cluster=cluster)
