@@ -50,8 +50,8 @@ import trio
 
 from arborist.actors._logging import get_logger
 from arborist.supervision import Job, TaskSupervisor
+from arborist.supervision._task_checks import check_job
 from arborist.supervision._task_jobs import is_async
-from arborist.supervision._tasks import check_job
 
 from .engine._errors import RuntimeClosedError
 from .store import (

@@ -155,14 +155,20 @@ class Job:
 
     @classmethod
     def _create(
-        cls, ident: int, fn: Callable[..., Any], args: tuple[Any, ...], name: str | None, now: float
+        cls,
+        ident: int,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        name: str | None,
+        now: float,
+        asynchronous: bool,
     ) -> Any:  # Self, for TaskHandle too
         self = object.__new__(cls)
         self.id = ident
         self._fn = fn
         self._args = args
         self._name = name
-        self._is_async = is_async(fn)
+        self._is_async = asynchronous
         self._started_at = now
         self.state = RUNNING
         return self
@@ -229,9 +235,10 @@ class TaskHandle(Job, Generic[T]):
         args: tuple[Any, ...],
         name: str | None,
         now: float,
+        asynchronous: bool,
         timeout: float | None,
     ) -> TaskHandle[Any]:
-        self: TaskHandle[Any] = cls._create(ident, fn, args, name, now)
+        self: TaskHandle[Any] = cls._create(ident, fn, args, name, now, asynchronous)
         self._timeout = timeout
         self._deadline = math.inf if timeout is None else now + timeout
         self._cancel = None

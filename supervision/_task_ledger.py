@@ -89,11 +89,21 @@ class JobLedger:
         """Count a job that was accepted and report ``TaskStarted``."""
         self.running[job] = None
         self.started += 1
-        if self.events:
+        if self.events._handlers:  # the bus's own check, without a call (W5)
             self.events.emit(TaskStarted(job, job._started_at))
 
     def finish(self, job: Job) -> None:
         """``job`` returned (a task's value is already in its handle)."""
+        if type(job) is Job and not self.events._handlers:
+            # ``_settle`` for the common case (W5): a fire-and-forget job, nobody listening.
+            job.state = FINISHED
+            job._args = ()
+            running = self.running
+            del running[job]
+            self.finished += 1
+            if not running and self._idle is not None:
+                self._idle.set()
+            return
         self._settle(job, FINISHED, None)
 
     def fail(self, job: Job, exc: BaseException) -> None:
@@ -129,7 +139,7 @@ class JobLedger:
             if by == BY_SUPERVISOR:
                 self.begin_stop()
                 self._cut.append(job)
-        if self.events:
+        if self.events._handlers:
             self._emit_end(job, state, exc, by)
         if handle is not None:
             self._settle_task(handle, state, exc)

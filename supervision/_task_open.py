@@ -9,7 +9,8 @@ import trio
 
 from arborist.actors import ActorSystem, open_actor_system
 
-from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor, check_options
+from ._task_checks import check_options
+from ._tasks import DEFAULT_TASK_SHUTDOWN, TaskSupervisor
 
 __all__ = ["open_task_supervisor"]
 

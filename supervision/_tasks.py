@@ -38,17 +38,12 @@ from typing import Any, TypeVar, overload
 import trio
 
 from arborist.actors import Actor, ActorRef, ExitReason
-from arborist.actors._checks import (
-    check_args_fit,
-    check_instance,
-    check_int,
-    check_seconds,
-    check_timeout,
-)
+from arborist.actors._checks import check_timeout
 from arborist.actors._escapes import sort_escape
 from arborist.actors._logging import get_logger
 
 from ._events import Unsubscribe
+from ._task_checks import LastJobChecked, check_options
 from ._task_jobs import (
     BY_HANDLE,
     RUNNING,
@@ -60,11 +55,10 @@ from ._task_jobs import (
     TaskSupervisorClosedError,
     TaskSupervisorStatistics,
     TaskTimeoutError,
-    check_fn,
 )
 from ._task_ledger import JobLedger, log_job_failure, settle_future
 
-__all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor", "check_options"]
+__all__ = ["DEFAULT_TASK_SHUTDOWN", "TaskSupervisor"]
 
 logger = get_logger("arborist.supervision")
 
@@ -75,20 +69,6 @@ DEFAULT_TASK_SHUTDOWN = 5.0
 
 
 # -- the supervisor ----------------------------------------------------------------------------
-
-
-def check_options(shutdown: float, max_children: int | None) -> None:
-    hint = "; the seconds running jobs get to finish when it stops (math.inf: wait forever)"
-    check_seconds(shutdown, "shutdown", hint=hint)
-    check_int(max_children, "max_children", none="for no limit")
-
-
-def check_job(fn: Any, args: tuple[Any, ...], name: object, what: str) -> None:
-    """Raise unless ``fn(*args)`` can be a job named ``name`` (None: ``fn``'s own name)."""
-    check_fn(fn, what)
-    check_args_fit(fn, args, what=what)
-    if name is not None:
-        check_instance(name, str, f"{what} name", hint="; or None for the function's name")
 
 
 class TaskSupervisor(Actor):
@@ -124,6 +104,8 @@ class TaskSupervisor(Actor):
         self._ids = itertools.count(1)
         self._ledger = JobLedger()
         self._grace: float | None = None
+        self._clock: Callable[[], float] = trio.current_time  # bound to the run's clock at start
+        self._checks = LastJobChecked()
 
     @classmethod
     def from_ref(cls, ref: ActorRef) -> TaskSupervisor:
@@ -165,6 +147,7 @@ class TaskSupervisor(Actor):
         """Open the jobs' nursery; the supervisor accepts jobs from now on."""
         self._thread = threading.get_ident()
         self._token = self.system.token
+        self._clock = trio.lowlevel.current_clock().current_time
         await self.nursery.start(self._host)
 
     async def _host(self, task_status: trio.TaskStatus[None]) -> None:
@@ -247,7 +230,8 @@ class TaskSupervisor(Actor):
 
     def _accept(self) -> trio.Nursery:
         jobs = self._jobs
-        if self._state != "running" or jobs is None:
+        ledger = self._ledger
+        if jobs is None or ledger.report is not None or ledger.stopping:  # not "running"
             raise TaskSupervisorClosedError(self._describe(), self._state)
         if threading.get_ident() != self._thread:
             raise RuntimeError(
@@ -282,8 +266,8 @@ class TaskSupervisor(Actor):
                 ``name`` is not a str.
         """
         jobs = self._accept()
-        check_job(fn, args, name, "start_child")
-        job: Job = Job._create(next(self._ids), fn, args, name, trio.current_time())
+        asynchronous = self._checks.check(fn, args, name, "start_child")
+        job: Job = Job._create(next(self._ids), fn, args, name, self._clock(), asynchronous)
         self._ledger.register(job)
         jobs.start_soon(self._run_child, job, name=job._name or fn)
         return job
@@ -336,10 +320,10 @@ class TaskSupervisor(Actor):
             ValueError: ``timeout`` is negative or NaN.
         """
         jobs = self._accept()
-        check_job(fn, args, name, "start_task")
+        asynchronous = self._checks.check(fn, args, name, "start_task")
         check_timeout(timeout, "start_task timeout", none="for no limit")
         handle = TaskHandle._create_task(
-            next(self._ids), fn, args, name, trio.current_time(), timeout
+            next(self._ids), fn, args, name, self._clock(), asynchronous, timeout
         )
         self._ledger.register(handle)
         jobs.start_soon(self._run_task, handle, name=handle._name or fn)

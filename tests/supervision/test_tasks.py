@@ -1,8 +1,10 @@
 """TaskSupervisor: fire-and-forget children, awaitable tasks, timeouts, cancel and shutdown."""
 
+import gc
 import logging
 import math
 import threading
+import weakref
 
 import pytest
 import trio
@@ -132,6 +134,37 @@ async def test_start_task_refuses_a_coroutine_object_with_a_hint():
         with pytest.raises(TypeError, match="takes the async function and its arguments"):
             tasks.start_task(coro)  # type: ignore[arg-type]
         coro.close()
+
+
+async def test_a_function_that_passed_is_checked_again_when_its_argument_count_changes():
+    async with open_task_supervisor() as tasks:
+        tasks.start_child(sleep_then, 0, "ok")
+        with pytest.raises(TypeError, match="start_child"):
+            tasks.start_child(sleep_then, 0)  # one argument short
+
+
+async def test_a_function_that_passed_still_has_its_name_checked():
+    async with open_task_supervisor() as tasks:
+        tasks.start_child(sleep_then, 0, "ok")
+        with pytest.raises(TypeError, match="start_child name"):
+            tasks.start_child(sleep_then, 0, "ok", name=7)  # type: ignore[arg-type]
+
+
+async def test_the_supervisor_keeps_no_function_alive_beyond_the_last_one_started():
+    async def first() -> None:
+        pass
+
+    async def second() -> None:
+        pass
+
+    alive = weakref.ref(first)
+    async with open_task_supervisor() as tasks:
+        tasks.start_child(first)
+        tasks.start_child(second)
+        await tasks.aclose()
+        del first
+        gc.collect()
+        assert alive() is None
 
 
 # -- tasks: fan-out / fan-in -------------------------------------------------------------------
