@@ -28,8 +28,9 @@ commit wakes run in the next batch). That saves the batch in which the woken pum
 committed (a chain step: 150 against 141 us, medians of 5 alternating runs at load 1). The
 receipts' callbacks then run between two scheduling batches, outside any task; an error
 there is raised in the pump, as it would have been had the pump committed. The check for a
-runnable task reads ``trio.lowlevel.current_statistics()`` (3.4 us here), whose cost grows with
-the file descriptors trio waits on; it is made only at a batch end with records waiting.
+runnable task reads the length of trio's run queue (``_run_queue``: what
+``current_statistics().tasks_runnable`` says, without building the whole record); it is made
+only at a batch end with records waiting.
 
 A record whose fence is stale, or whose operation refused it before writing (a missing
 schedule, a tick never claimed), is skipped inside the transaction and its receipt raises the
@@ -52,6 +53,7 @@ import trio
 
 from ._errors import StoreClosedError, StoreError
 from ._receipt import Receipt
+from ._run_queue import tasks_runnable
 from ._sql import Tx
 from ._writer_thread import CHECKPOINT, STOP, WriterThread
 
@@ -318,7 +320,7 @@ class Writer(WriterThread):
         is not (the thread commits).
         """
         waits = self._idle_wait and len(self._outbox) <= self._inline_max
-        if waits and timeout == 0 and not trio.lowlevel.current_statistics().tasks_runnable:
+        if waits and timeout == 0 and not tasks_runnable():
             self._commit_here()
         elif waits and self._idle_passed < IDLE_CHANCES:
             self._idle_passed += 1
