@@ -1,0 +1,179 @@
+"""Python opcodes per operation, counted: a steady companion to the timed benchmarks.
+
+``python -m benchmarks.opcodes [w1|w2|w5|w12-chain|w12-wide] [--top K]``
+
+On a small shared machine two runs of the same code differ by 10-20% in time, which hides a
+change worth 3%. The number of Python opcodes the trio thread executes per operation moves
+by well under 1% between runs (``sys.settrace`` with opcode events; trio's scheduler shuffles
+a little), so it shows such a change at once. It counts Python only: C code, system calls
+and the GIL are invisible to it, so it ranks and compares Python work; the timed benchmarks
+say what that is worth.
+
+Each workload is counted at two sizes, n and 2n, and reported as the difference divided by
+n: the cost of one more operation, without start-up and shutdown. Only the thread that calls
+``trio.run`` is traced: a store's writer thread is not, so the durable rows count a commit
+made inline on the trio thread but not one the writer thread made, and vary by a few per
+cent with how the commits fell between the two (the in-memory rows do not vary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import attrs
+import trio
+
+__all__ = ["Count", "count_trio", "main", "marginal"]
+
+Key = tuple[str, str]
+
+
+@attrs.frozen
+class Count:
+    """Opcodes and Python calls, in all and per function (``(file name, function name)``)."""
+
+    opcodes: collections.Counter[Key]
+    calls: collections.Counter[Key]
+
+    @property
+    def total_opcodes(self) -> int:
+        return sum(self.opcodes.values())
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+def count_trio(fn: Callable[..., Awaitable[Any]], *args: Any) -> Count:
+    """Run ``trio.run(fn, *args)`` with every Python opcode of this thread counted."""
+    opcodes: collections.Counter[Key] = collections.Counter()
+    calls: collections.Counter[Key] = collections.Counter()
+
+    def trace(frame: FrameType, event: str, _arg: Any) -> Any:
+        code = frame.f_code
+        key = (Path(code.co_filename).name, code.co_name)
+        if event == "call":
+            calls[key] += 1
+            frame.f_trace_opcodes = True
+            frame.f_trace_lines = False
+        elif event == "opcode":
+            opcodes[key] += 1
+        return trace
+
+    async def traced() -> None:
+        sys.settrace(trace)
+        try:
+            await fn(*args)
+        finally:
+            sys.settrace(None)
+
+    trio.run(traced)
+    return Count(opcodes, calls)
+
+
+def marginal(make: Callable[[int], Callable[[], Awaitable[Any]]], n: int) -> tuple[float, Count]:
+    """Opcodes per operation: (count at 2n - count at n) / n, and the per-function difference.
+
+    ``make(size)`` returns the async function that does ``size`` operations.
+    """
+    small = count_trio(make(n))
+    large = count_trio(make(2 * n))
+    opcodes = large.opcodes.copy()
+    opcodes.subtract(small.opcodes)
+    calls = large.calls.copy()
+    calls.subtract(small.calls)
+    return (large.total_opcodes - small.total_opcodes) / n, Count(opcodes, calls)
+
+
+# -- workloads: {name: {implementation: make(size)}} -----------------------------------------
+
+
+def _sized(fn: Callable[[int], Awaitable[Any]]) -> Callable[[int], Callable[[], Awaitable[Any]]]:
+    return lambda size: lambda: fn(size)
+
+
+def _durable_shape(shape: str, store: bool) -> Callable[[int], Callable[[], Awaitable[Any]]]:
+    from arborist.runtime import Runtime
+    from arborist.runtime.store import SQLiteStore
+    from benchmarks.w3_dispatch import build_workflow, chain, wide
+
+    def make(size: int) -> Callable[[], Awaitable[Any]]:
+        graph = chain(size) if shape == "chain" else wide(size)
+        wf = build_workflow(graph, join_by_wait_for=True)
+        wf.plan()  # built once and cached, as in W3 and W12: not counted
+
+        async def run() -> None:
+            with tempfile.TemporaryDirectory(prefix="arborist-opcodes-") as folder:
+                where = SQLiteStore(Path(folder) / "journal.db", "normal") if store else None
+                async with Runtime(store=where) as rt:
+                    await rt.run(wf)
+
+        return run
+
+    return make
+
+
+def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[Any]]]]]:
+    """The workloads this tool counts, each with its floor or in-memory row first."""
+    from benchmarks import w1_tell, w2_ask, w5_fire_and_forget
+
+    return {
+        "w1": {
+            "trio deque floor": _sized(w1_tell.deque_floor),
+            "deque floor + tell()/on_receive() calls": _sized(w1_tell.api_shaped),
+            "arborist Actor": _sized(w1_tell.arborist_actor),
+        },
+        "w2": {
+            "trio deque floor": _sized(w2_ask.deque_floor),
+            "arborist Actor": _sized(w2_ask.arborist_actor),
+        },
+        "w5": {
+            "trio floor": _sized(w5_fire_and_forget.trio_floor),
+            "arborist start_child": _sized(w5_fire_and_forget.arborist_start_child),
+        },
+        "w12-chain": {
+            "in memory": _durable_shape("chain", store=False),
+            "SQLite normal (trio thread)": _durable_shape("chain", store=True),
+        },
+        "w12-wide": {
+            "in memory": _durable_shape("wide", store=False),
+            "SQLite normal (trio thread)": _durable_shape("wide", store=True),
+        },
+    }
+
+
+SIZES = {"w1": 20_000, "w2": 5_000, "w5": 5_000, "w12-chain": 200, "w12-wide": 500}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.opcodes",
+        description="Count the Python opcodes per operation of a workload (deterministic).",
+    )
+    parser.add_argument("workload", choices=sorted(SIZES))
+    parser.add_argument("--top", type=int, default=0, help="also list the K costliest functions")
+    parser.add_argument("-n", type=int, help="operations per count (default: the workload's)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    n = args.n or SIZES[args.workload]
+    first: float | None = None
+    for name, make in workloads()[args.workload].items():
+        per_op, count = marginal(make, n)
+        first = per_op if first is None else first
+        print(
+            f"{name}: {per_op:,.0f} opcodes, {count.total_calls / n:.1f} Python calls per "
+            f"operation ({per_op / first:.2f}x the first row)"
+        )
+        for key, ops in count.opcodes.most_common(args.top):
+            print(f"  {ops / n:8.1f} opcodes {count.calls[key] / n:6.2f} calls  {key[0]}:{key[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
