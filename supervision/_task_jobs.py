@@ -227,20 +227,10 @@ class TaskHandle(Job, Generic[T]):
     _future: Future[Any] | None
     _unobserved: weakref.WeakSet[TaskHandle[Any]] | None
 
-    @classmethod
-    def _create_task(
-        cls,
-        ident: int,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        name: str | None,
-        now: float,
-        asynchronous: bool,
-        timeout: float | None,
-    ) -> TaskHandle[Any]:
-        self: TaskHandle[Any] = cls._create(ident, fn, args, name, now, asynchronous)
+    def _with_timeout(self, timeout: float | None) -> TaskHandle[T]:
+        """Finish a handle made by ``_create``: its timeout (from its start) and task state."""
         self._timeout = timeout
-        self._deadline = math.inf if timeout is None else now + timeout
+        self._deadline = math.inf if timeout is None else self._started_at + timeout
         self._cancel = None
         self._event = None
         self._exc = None

@@ -322,9 +322,9 @@ class TaskSupervisor(Actor):
         jobs = self._accept()
         asynchronous = self._checks.check(fn, args, name, "start_task")
         check_timeout(timeout, "start_task timeout", none="for no limit")
-        handle = TaskHandle._create_task(
-            next(self._ids), fn, args, name, self._clock(), asynchronous, timeout
-        )
+        handle: TaskHandle[Any] = TaskHandle._create(
+            next(self._ids), fn, args, name, self._clock(), asynchronous
+        )._with_timeout(timeout)
         self._ledger.register(handle)
         jobs.start_soon(self._run_task, handle, name=handle._name or fn)
         return handle
