@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from arborist.actors import ActorDeadError
 
-from ..store import EncodeError, RunStatus, UndoStatus
+from ..store import CommitQueue, EncodeError, RunStatus, UndoStatus
 from ._durable_errors import StepInterruptedError
 from ._errors import WorkflowCancelledError, WorkflowHaltedError
 
@@ -124,6 +124,7 @@ class Journal:
 
     __slots__ = (
         "_armed",
+        "_commits",
         "_cut",
         "_deferred",
         "_elements",
@@ -151,6 +152,7 @@ class Journal:
         self._seqs: dict[int, int] = {}
         self._next_seq = 0
         self._ready: list[Callable[[], None] | None] = []
+        self._commits: CommitQueue[Callable[[], None]] = CommitQueue(self._settled)
         self._tell: Callable[[Any], None] | None = None
         self._lost: BaseException | None = None
         self._last_undo: Receipt | None = None
@@ -197,18 +199,18 @@ class Journal:
     def after(self, receipt: Receipt, then: Callable[[], None]) -> None:
         """Run ``then()`` in the coordinator once ``receipt``'s write has committed."""
         self.pending += 1
-        receipt.add_done_callback(lambda settled: self._settled(settled, then))
+        self._commits.add(receipt, then)
 
-    def _settled(self, receipt: Receipt, then: Callable[[], None]) -> None:
-        try:
-            receipt.result()
-        except Exception as exc:  # the store failed or fenced this owner out
-            if self._lost is None:
-                self._lost = exc
+    def _settled(self, released: list[tuple[Callable[[], None], BaseException | None]]) -> None:
+        """The continuations whose writes settled, oldest first: ready, and one wake-up."""
         ready = self._ready
-        ready.append(then)
-        if len(ready) == 1 and self._tell is not None:
-            receipt.after_settled_together(self._wake)  # one wake-up for the whole commit
+        first = not ready
+        for then, error in released:
+            if error is not None and self._lost is None:
+                self._lost = error  # the store failed or fenced this owner out
+            ready.append(then)
+        if first and self._tell is not None:
+            self._commits.after_release(self._wake)  # one wake-up for the whole commit
 
     def _wake(self) -> None:
         if self._tell is not None:

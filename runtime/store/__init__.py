@@ -15,11 +15,13 @@ Design, in one place:
    thread drains every queued record into one transaction (group commit), commits, and wakes
    trio once per batch through the trio token. ``await receipt`` (or ``await
    store.flush()``) returns once the write is durable; an actor that must not block registers
-   ``receipt.add_done_callback(fn)`` instead. A completed step's result is durable before a
-   dependent sees it; a ``started`` record need not be waited for. Writes commit in the order
-   posted; records posted in one trio scheduling batch share one transaction. On SQLite
-   every write transaction is ``BEGIN IMMEDIATE`` with a ``busy_timeout`` (a deferred one
-   that read first cannot wait for another process's lock).
+   ``receipt.add_done_callback(fn)`` instead (or, with many writes in flight, adds them to a
+   ``CommitQueue``, which releases them in posting order with one wake-up per commit). A
+   completed step's result is durable before a dependent sees it; a ``started`` record need
+   not be waited for. Writes commit in the order posted; records posted in one trio
+   scheduling batch share one transaction. On SQLite every write transaction is ``BEGIN
+   IMMEDIATE`` with a ``busy_timeout`` (a deferred one that read first cannot wait for
+   another process's lock).
 3. **Reads run beside the writer** on their own connections (WAL; PostgreSQL MVCC) on
    reader threads (``trio.to_thread``), each in one short snapshot, and first wait for this
    store's own posted writes.
@@ -64,6 +66,7 @@ from ._codecs import (
     JsonCodec,
     PickleCodec,
 )
+from ._commit_queue import CommitQueue
 from ._core import DEFAULT_LEASE, StoreStatistics
 from ._errors import (
     DecodeError,
@@ -119,6 +122,7 @@ __all__ = [
     "AttemptRow",
     "AttemptStatus",
     "Codec",
+    "CommitQueue",
     "CreatedRun",
     "DecodeError",
     "Durability",

@@ -1,0 +1,100 @@
+"""A queue of items released as their writes commit, in posting order, with one wake-up per commit.
+
+``Receipt.add_done_callback`` costs, for each write, a callback, an entry in the writer's heap
+and a settle call. An actor with many writes in flight (a coordinator whose wide fan-out
+finished together: hundreds of step results in one commit) only needs to learn, once per
+commit, which of its writes are now settled. A ``CommitQueue`` keeps ``(receipt, item)`` pairs
+in posting order and has the writer call it back once, for the oldest write; each call hands
+``on_release`` every item whose write has settled since, as ``(item, error)`` pairs, oldest
+first, then asks to be called again for the oldest write still pending.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from ._receipt import Receipt
+    from ._writer import Writer
+
+__all__ = ["CommitQueue"]
+
+T = TypeVar("T")
+
+Released = Callable[[list[tuple[T, BaseException | None]]], None]
+"""``on_release(items)``: the items whose writes settled, each with its write's error (None)."""
+
+
+class CommitQueue(Generic[T]):
+    """Items waiting for their writes to settle, released in posting order (module docstring).
+
+    Args:
+        on_release: called on the trio thread with ``[(item, error), ...]`` once those items'
+            writes settled: ``error`` is None for a committed write, else what awaiting its
+            receipt would raise (a refusal such as ``FencedOutError``, or the store's
+            ``StoreError``). Like a done callback it may run between two scheduling batches,
+            in no task, and must be quick.
+    """
+
+    __slots__ = ("_armed", "_items", "_on_release", "_writer")
+
+    def __init__(self, on_release: Released[T]) -> None:
+        self._on_release = on_release
+        self._items: deque[tuple[Receipt, T]] = deque()
+        self._writer: Writer | None = None
+        self._armed = 0  # the seq the writer was last asked to call back at
+
+    def __len__(self) -> int:
+        """Items not released yet."""
+        return len(self._items)
+
+    def add(self, receipt: Receipt, item: T) -> None:
+        """Release ``item`` once ``receipt``'s write has settled (at once if it has)."""
+        writer = self._writer = receipt._writer
+        items = self._items
+        if items and receipt._seq < items[-1][0]._seq:  # posted before the newest: keep order
+            index = len(items)
+            while index and items[index - 1][0]._seq > receipt._seq:
+                index -= 1
+            items.insert(index, (receipt, item))
+        else:
+            items.append((receipt, item))
+        if writer.committed_seq >= receipt._seq or writer.failure is not None:
+            self._release()
+        elif items[0][0] is receipt and self._armed != receipt._seq:
+            self._armed = receipt._seq
+            writer._when_committed(receipt._seq, self._release)
+
+    def after_release(self, fn: Callable[[], None]) -> None:
+        """From ``on_release``: call ``fn()`` once every write of this commit is settled.
+
+        ``Receipt.after_settled_together`` for the queue's writes (at once outside a settling).
+        """
+        if self._writer is None:
+            fn()
+        else:
+            self._writer.after_release(fn)
+
+    def _release(self) -> None:
+        items, writer = self._items, self._writer
+        if writer is None:
+            return
+        committed, failure = writer.committed_seq, writer.failure
+        released: list[tuple[T, BaseException | None]] = []
+        while items:
+            receipt, item = items[0]
+            seq = receipt._seq
+            if seq <= committed:
+                released.append((item, receipt._error))
+            elif failure is not None:
+                released.append((item, failure))
+            else:
+                if self._armed != seq:
+                    self._armed = seq
+                    writer._when_committed(seq, self._release)
+                break
+            items.popleft()
+        if released:
+            self._on_release(released)
