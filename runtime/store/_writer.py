@@ -226,6 +226,10 @@ class Writer(WriterThread):
             self.hand_off()
         elif self._parked is not None:
             self._arm()
+        elif len(outbox) == 1:
+            # The pump is still waiting for trio to go idle since records before these, which
+            # a batch end committed: these get their own ``IDLE_CHANCES`` batch ends.
+            self._idle_passed = 0
         return receipt
 
     def watch(self, receipt: Receipt) -> None:

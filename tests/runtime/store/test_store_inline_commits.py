@@ -14,7 +14,7 @@ import trio
 import trio.testing
 
 from arborist.runtime.store import SQLiteStore, StoreError, open_store
-from arborist.runtime.store._writer import CHECKPOINT_RECORDS, INLINE_MAX
+from arborist.runtime.store._writer import CHECKPOINT_RECORDS, IDLE_CHANCES, INLINE_MAX
 
 
 def where(seen):
@@ -208,3 +208,19 @@ async def test_the_wal_file_starts_over_under_a_steady_stream_of_inline_commits(
 
     # never restarted, the WAL would hold every commit's frames: four times as many by now
     assert late < 1.5 * early
+
+
+async def test_records_posted_after_a_batch_end_commit_get_their_own_idle_chances(tmp_path):
+    # The pump still waits for trio to go idle since the first record, which a batch end
+    # committed after some busy batch ends; the next record, posted while trio is busy
+    # again, gets IDLE_CHANCES batch ends of its own, not what the first one left.
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        await trio.testing.wait_all_tasks_blocked()
+        for _ in range(2):
+            receipt = store._post(where(seen))
+            for _ in range(IDLE_CHANCES - 1):  # busy at fewer batch ends than it may wait
+                await trio.lowlevel.checkpoint()
+            await receipt  # trio goes idle: the batch end commits it
+
+    assert seen == [True, True]
