@@ -386,6 +386,7 @@ RUNTIME_STORE = [
     "AttemptRow",
     "AttemptStatus",
     "Codec",
+    "CommitQueue",
     "CreatedRun",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_RESULT_BYTES",
