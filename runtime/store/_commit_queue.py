@@ -11,6 +11,7 @@ first, then asks to be called again for the oldest write still pending.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -25,6 +26,10 @@ T = TypeVar("T")
 
 Released = Callable[[list[tuple[T, BaseException | None]]], None]
 """``on_release(items)``: the items whose writes settled, each with its write's error (None)."""
+
+
+def _seq(entry: tuple[Receipt, object]) -> int:
+    return entry[0]._seq
 
 
 class CommitQueue(Generic[T]):
@@ -52,20 +57,17 @@ class CommitQueue(Generic[T]):
 
     def add(self, receipt: Receipt, item: T) -> None:
         """Release ``item`` once ``receipt``'s write has settled (at once if it has)."""
-        writer = self._writer = receipt._writer
+        self._writer = receipt._writer
         items = self._items
         if items and receipt._seq < items[-1][0]._seq:  # posted before the newest: keep order
-            index = len(items)
-            while index and items[index - 1][0]._seq > receipt._seq:
-                index -= 1
-            items.insert(index, (receipt, item))
+            bisect.insort(items, (receipt, item), key=_seq)
         else:
             items.append((receipt, item))
-        if writer.committed_seq >= receipt._seq or writer.failure is not None:
+        if receipt.done:
             self._release()
         elif items[0][0] is receipt and self._armed != receipt._seq:
             self._armed = receipt._seq
-            writer._when_committed(receipt._seq, self._release)
+            receipt._writer._when_committed(receipt._seq, self._release)
 
     def after_release(self, fn: Callable[[], None]) -> None:
         """From ``on_release``: call ``fn()`` once every write of this commit is settled.
@@ -79,8 +81,7 @@ class CommitQueue(Generic[T]):
 
     def _release(self) -> None:
         items, writer = self._items, self._writer
-        if writer is None:
-            return
+        assert writer is not None  # called back only for an item added
         committed, failure = writer.committed_seq, writer.failure
         released: list[tuple[T, BaseException | None]] = []
         while items:
