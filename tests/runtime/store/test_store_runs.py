@@ -84,6 +84,30 @@ async def test_an_attempt_started_and_never_finished_is_reported_interrupted(sto
     assert journal.next_attempt("ship") == 1
 
 
+async def test_an_ok_row_over_its_started_row_keeps_the_start_and_the_arguments(store):
+    run, rec = await new_run(store)
+
+    rec.step_started("charge", 1, arguments={"amount": 5})
+    await rec.step_ok("charge", 1, "paid", started_at=1.0)
+    row = (await store.load_journal(run.run_id)).latest()["charge", -1]
+
+    assert (row.status, row.result, row.arguments) == (AttemptStatus.OK, "paid", {"amount": 5})
+    assert row.started_at is not None
+    assert row.started_at.timestamp() != 1.0  # the started row's time, not the ok row's
+    assert row.finished_at is not None
+    assert (row.error, row.reason, row.wait_until) == (None, None, None)
+
+
+async def test_an_ok_row_without_a_started_row_records_when_the_attempt_began(store):
+    run, rec = await new_run(store)
+
+    await rec.step_ok("charge", 1, "paid", started_at=1_700_000_000.0)
+    row = (await store.load_journal(run.run_id)).latest()["charge", -1]
+
+    assert row.started_at == datetime.fromtimestamp(1_700_000_000.0, UTC)
+    assert row.arguments is None
+
+
 async def test_each_attempt_outcome_is_stored_with_its_details(store):
     run, rec = await new_run(store)
     later = datetime(2030, 1, 1, tzinfo=UTC)

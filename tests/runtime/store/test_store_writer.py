@@ -44,7 +44,7 @@ async def test_an_awaited_receipt_is_committed_and_says_so(store):
     await receipt
 
     assert receipt.committed
-    assert repr(receipt).endswith("_upsert_attempt committed>")
+    assert repr(receipt).endswith("_upsert_ok committed>")
 
 
 async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
