@@ -34,3 +34,23 @@ def test_the_command_prints_each_row_with_its_ratio_to_the_first(capsys):
     assert [row.split(":")[0] for row in rows] == ["trio deque floor", "arborist Actor"]
     assert "(1.00x the first row)" in rows[0]
     assert len(lines) == 2 + 2 * 2  # each row, then its two costliest functions
+
+
+def test_a_durable_run_counts_the_same_opcodes_every_time():
+    make = opcodes.workloads()["w12-wide"]["SQLite normal (trio thread)"]
+    first, count = opcodes.marginal(make, 20)
+    second, _ = opcodes.marginal(make, 20)
+    assert first > 0
+    assert abs(first - second) / first < 0.02  # every commit inline: no thread to miss
+    assert count.opcodes["_recorder.py", "step_ok"] > 0  # the journal's writes are counted
+
+
+def test_inline_commits_puts_the_store_settings_back():
+    from arborist.runtime.engine import _journal
+    from arborist.runtime.store import _sqlite, _writer
+
+    before = (_writer.HAND_OFF_AT, _sqlite.INLINE_MAX, _journal.START_DELAY)
+    with opcodes.inline_commits():
+        assert _sqlite.INLINE_MAX > 10**6
+    after = (_writer.HAND_OFF_AT, _sqlite.INLINE_MAX, _journal.START_DELAY)
+    assert after == before
