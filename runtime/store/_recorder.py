@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._codecs import encode_error
 from ._errors import FencedOutError
 from ._reads import stamp
-from ._receipt import Receipt, fence_check
+from ._receipt import Receipt, Refusal, fence_check
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
 from ._schedules import RUN_TICK_OUTCOMES
 from ._sql import POSTGRES, SQLITE, Tx
@@ -84,6 +84,42 @@ def _upsert_ok(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
     run_id = values[0]
     check = fence_check(tx, "run", "runs", run_id, fence)
     tx.execute_counted(_SQL["ok", tx.dialect.name], (*values, run_id, fence), check)
+
+
+# Consecutive ok rows of one batch (a wide fan-out's results) go in one ``executemany`` once
+# their run's fence is checked: the transaction holds SQLite's write lock, and on PostgreSQL
+# the check share-locks the run row, so the fence cannot change before the commit. Unfenced,
+# the statement is a plain upsert.
+_UPSERT_OK_UNFENCED = (
+    "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
+    " finished_at, result, result_codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    + _UPSERT_ATTEMPT[_UPSERT_ATTEMPT.index(" ON CONFLICT") :]
+)
+
+
+def _upsert_ok_many(tx: Tx, batch: list[tuple[Any, ...]]) -> list[Refusal | None]:
+    """``_upsert_ok`` for several records' arguments ``(values, fence)``: refusals, in order."""
+    verdicts: dict[tuple[str, int], Refusal | None] = {}
+    rows: list[tuple[Any, ...]] = []
+    out: list[Refusal | None] = []
+    for values, fence in batch:
+        slot = (values[0], fence)
+        if slot not in verdicts:
+            current = tx.fence("runs", "run_id", values[0])
+            stale = current != fence
+            verdicts[slot] = (
+                Refusal(FencedOutError("run", values[0], fence, current)) if stale else None
+            )
+        verdict = verdicts[slot]
+        if verdict is None:
+            rows.append(values)
+        out.append(verdict)
+    if rows:
+        tx.execute_many(_UPSERT_OK_UNFENCED, rows)
+    return out
+
+
+_upsert_ok.many = _upsert_ok_many  # type: ignore[attr-defined]
 
 
 def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:

@@ -30,6 +30,10 @@ class Cursor(Protocol):
         """Run one statement."""
         ...
 
+    def executemany(self, query: Any, params_seq: Any, /) -> Any:
+        """Run one statement once per parameter tuple."""
+        ...
+
     def fetchone(self) -> Any:
         """The next row, or None."""
         ...
@@ -216,6 +220,15 @@ class Tx:
         if self._pipeline is not None:
             self._pipeline.sync()
         return cursor.rowcount
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether the current batch runs in pipeline mode (writes checked after the commit)."""
+        return self._pipeline is not None
+
+    def execute_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one write statement once per row of parameters, in one driver call."""
+        self._cursor.executemany(self._dialect.sql(text), rows)
 
     def one(self, text: str, params: Sequence[Any] = ()) -> Any:
         """Run a query; return its first row or None."""

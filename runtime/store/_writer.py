@@ -60,7 +60,11 @@ from ._writer_thread import CHECKPOINT, STOP, WriterThread
 __all__ = ["INLINE_MAX", "InlineCommits", "Operation", "Writer"]
 
 Operation = Callable[..., Any]
-"""An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction."""
+"""An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction.
+
+An operation may carry ``op.many(tx, [args, ...]) -> [Refusal | None, ...]``: consecutive
+records of that operation in one batch (outside pipeline mode) are then written by one call,
+which returns each record's refusal or None (their value is None)."""
 
 
 CHECKPOINT_RECORDS = 500

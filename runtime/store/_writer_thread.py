@@ -146,13 +146,31 @@ class WriterThread:
         """One transaction: every record's operation, then COMMIT (refusals noted)."""
         if not begun:
             self._begin_waiting(tx)
-        for record in batch:
+        index, size = 0, len(batch)
+        while index < size:
+            record = batch[index]
+            op = record._op
+            many = getattr(op, "many", None)
+            if many is not None and not tx.pipelining:
+                end = index + 1
+                while end < size and batch[end]._op is op:
+                    end += 1
+                if end - index > 1:  # consecutive records of one operation: one call
+                    group = batch[index:end]
+                    refusals = many(tx, [r._args for r in group])
+                    for record, refusal in zip(group, refusals, strict=True):
+                        if refusal is not None:
+                            record._error = refusal.error
+                            refused.append(record)
+                    index = end
+                    continue
             tx.record = record
             try:
-                record._value = record._op(tx, *record._args)
+                record._value = op(tx, *record._args)
             except Refusal as refusal:
                 record._error = refusal.error
                 refused.append(record)
+            index += 1
         tx.end("COMMIT")
 
     def _commit(

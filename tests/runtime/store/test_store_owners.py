@@ -209,3 +209,36 @@ async def test_several_stores_opening_one_new_sqlite_file_at_once_all_open(tmp_p
             for _ in range(4):
                 nursery.start_soon(open_one)
         assert len(set(opened)) == 4
+
+
+async def test_ok_rows_written_together_are_refused_only_for_the_run_whose_fence_is_stale(backend):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("checkout", plan_hash="p", inputs=None)
+        expire_lease(backend, old.owner_id)
+        await new.reap_dead_owners()
+        (claimed,) = await new.claim_orphaned_runs()
+        other = (await new.create_run("ship", plan_hash="p", inputs=None)).run
+        stale, mine, theirs = (new.recorder(r) for r in (created.run, claimed, other))
+
+        # posted without a wait between them: one batch, consecutive ok rows written together
+        receipts = [
+            stale.step_ok("a", 1, "late"),
+            mine.step_ok("b", 1, "mine"),
+            theirs.step_ok("c", 1, "c"),
+            stale.step_ok("d", 1, "late"),
+            mine.step_ok("e", 1, "mine"),
+        ]
+        outcomes = []
+        for receipt in receipts:
+            try:
+                await receipt
+                outcomes.append("committed")
+            except FencedOutError:
+                outcomes.append("fenced out")
+        claimed_journal = await new.load_journal(created.run.run_id)
+        other_journal = await new.load_journal(other.run_id)
+
+    assert outcomes == ["fenced out", "committed", "committed", "fenced out", "committed"]
+    assert stale.lost is not None
+    assert claimed_journal.results() == {"b": "mine", "e": "mine"}
+    assert other_journal.results() == {"c": "c"}
