@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._codecs import encode_error
 from ._errors import FencedOutError
 from ._reads import stamp
-from ._receipt import Receipt, Refusal, fence_check
+from ._receipt import Receipt, Refusal, fence_check, fenced_out
 from ._rows import TERMINAL_RUN_STATUSES, AttemptStatus, RunStatus, UndoStatus
 from ._schedules import RUN_TICK_OUTCOMES
 from ._sql import POSTGRES, SQLITE, Tx
@@ -35,10 +35,7 @@ _STATUS = {status: status.value for status in AttemptStatus}  # plain str for th
 # transaction. A write that changed no row was fenced out (or its run is gone).
 _FENCED = "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND fence = ?{lock})"
 
-_UPSERT_ATTEMPT = (
-    "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
-    " finished_at, wait_until, arguments, arguments_codec, result, result_codec, error,"
-    f" error_text, reason) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
+_ON_CONFLICT = (
     " ON CONFLICT (run_id, step, element, attempt) DO UPDATE SET status = excluded.status,"
     " started_at = COALESCE(step_attempts.started_at, excluded.started_at),"
     " finished_at = excluded.finished_at, wait_until = excluded.wait_until,"
@@ -46,6 +43,13 @@ _UPSERT_ATTEMPT = (
     " arguments_codec = COALESCE(excluded.arguments_codec, step_attempts.arguments_codec),"
     " result = excluded.result, result_codec = excluded.result_codec, error = excluded.error,"
     " error_text = excluded.error_text, reason = excluded.reason"
+)
+
+_UPSERT_ATTEMPT = (
+    "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
+    " finished_at, wait_until, arguments, arguments_codec, result, result_codec, error,"
+    f" error_text, reason) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
+    + _ON_CONFLICT
 )
 
 _UPSERT_UNDO = (
@@ -61,11 +65,11 @@ _UPSERT_UNDO = (
 # carrying them through the statement cost about 2 of 14 us a row on SQLite (an INSERT of 9
 # columns against 15). The same conflict clause applies: an omitted column's ``excluded``
 # value is its default, NULL, as the full statement would bind.
-_UPSERT_OK = (
+_OK_INTO = (
     "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
-    f" finished_at, result, result_codec) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}"
-    + _UPSERT_ATTEMPT[_UPSERT_ATTEMPT.index(" ON CONFLICT") :]
+    " finished_at, result, result_codec)"
 )
+_UPSERT_OK = f"{_OK_INTO} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? {_FENCED}{_ON_CONFLICT}"
 
 _SQL: dict[tuple[str, str], str] = {
     (name, dialect.name): text.format(lock=dialect.share_lock)
@@ -90,11 +94,7 @@ def _upsert_ok(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
 # their run's fence is checked: the transaction holds SQLite's write lock, and on PostgreSQL
 # the check share-locks the run row, so the fence cannot change before the commit. Unfenced,
 # the statement is a plain upsert.
-_UPSERT_OK_UNFENCED = (
-    "INSERT INTO step_attempts (run_id, step, element, attempt, status, started_at,"
-    " finished_at, result, result_codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    + _UPSERT_ATTEMPT[_UPSERT_ATTEMPT.index(" ON CONFLICT") :]
-)
+_UPSERT_OK_UNFENCED = f"{_OK_INTO} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?){_ON_CONFLICT}"
 
 
 def _upsert_ok_many(tx: Tx, batch: list[tuple[Any, ...]]) -> list[Refusal | None]:
@@ -105,11 +105,8 @@ def _upsert_ok_many(tx: Tx, batch: list[tuple[Any, ...]]) -> list[Refusal | None
     for values, fence in batch:
         slot = (values[0], fence)
         if slot not in verdicts:
-            current = tx.fence("runs", "run_id", values[0])
-            stale = current != fence
-            verdicts[slot] = (
-                Refusal(FencedOutError("run", values[0], fence, current)) if stale else None
-            )
+            fresh = tx.fence("runs", "run_id", values[0]) == fence
+            verdicts[slot] = None if fresh else fenced_out(tx, "run", "runs", values[0], fence)
         verdict = verdicts[slot]
         if verdict is None:
             rows.append(values)
@@ -286,15 +283,7 @@ class RunRecorder:
             EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
         """
         # The hot path of a durable step: the row is built here rather than by ``_attempt``.
-        if (
-            type(step) is not str
-            or not step
-            or type(element) is not int
-            or element < -1
-            or type(attempt) is not int
-            or attempt < 1
-        ):
-            _check_step(step, element, attempt)
+        _check_step(step, element, attempt)
         began = (
             started_at
             if started_at is None or type(started_at) is float

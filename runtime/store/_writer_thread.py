@@ -6,6 +6,8 @@ which the trio side also runs for an inline commit (holding the connection's loc
 
 from __future__ import annotations
 
+import itertools
+import operator
 import queue
 import threading
 from collections.abc import Callable
@@ -26,6 +28,9 @@ STOP = object()
 
 CHECKPOINT = object()
 """Queued to ask the thread for a checkpoint (see ``Writer``'s ``checkpoint``)."""
+
+_op_of = operator.attrgetter("_op")
+"""A record's operation (``_apply`` groups consecutive records by it)."""
 
 RETRIES = 3
 """How many times a batch aborted by a deadlock or serialization failure is run again."""
@@ -146,31 +151,23 @@ class WriterThread:
         """One transaction: every record's operation, then COMMIT (refusals noted)."""
         if not begun:
             self._begin_waiting(tx)
-        index, size = 0, len(batch)
-        while index < size:
-            record = batch[index]
-            op = record._op
+        for op, records in itertools.groupby(batch, key=_op_of):
+            group = list(records)
             many = getattr(op, "many", None)
-            if many is not None and not tx.pipelining:
-                end = index + 1
-                while end < size and batch[end]._op is op:
-                    end += 1
-                if end - index > 1:  # consecutive records of one operation: one call
-                    group = batch[index:end]
-                    refusals = many(tx, [r._args for r in group])
-                    for record, refusal in zip(group, refusals, strict=True):
-                        if refusal is not None:
-                            record._error = refusal.error
-                            refused.append(record)
-                    index = end
-                    continue
-            tx.record = record
-            try:
-                record._value = op(tx, *record._args)
-            except Refusal as refusal:
-                record._error = refusal.error
-                refused.append(record)
-            index += 1
+            if many is not None and len(group) > 1 and not tx.pipelining:
+                refusals = many(tx, [record._args for record in group])  # one call for them all
+                for record, refusal in zip(group, refusals, strict=True):
+                    if refusal is not None:
+                        record._error = refusal.error
+                        refused.append(record)
+                continue
+            for record in group:
+                tx.record = record
+                try:
+                    record._value = op(tx, *record._args)
+                except Refusal as refusal:
+                    record._error = refusal.error
+                    refused.append(record)
         tx.end("COMMIT")
 
     def _commit(
