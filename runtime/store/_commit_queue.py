@@ -3,10 +3,12 @@
 ``Receipt.add_done_callback`` costs, for each write, a callback, an entry in the writer's heap
 and a settle call. An actor with many writes in flight (a coordinator whose wide fan-out
 finished together: hundreds of step results in one commit) only needs to learn, once per
-commit, which of its writes are now settled. A ``CommitQueue`` keeps ``(receipt, item)`` pairs
-in posting order and has the writer call it back once, for the oldest write; each call hands
-``on_release`` every item whose write has settled since, as ``(item, error)`` pairs, oldest
-first, then asks to be called again for the oldest write still pending.
+commit, which of its writes are now settled. A ``CommitQueue`` keeps its receipts in posting
+order, each with its items (rows that share one record, ``Writer.post_row``, share one
+receipt: items added for it one after another join its entry), and has the writer call it
+back once, for the oldest write; each call hands ``on_release`` every item whose write has
+settled since, as ``(item, error)`` pairs, oldest first, then asks to be called again for the
+oldest write still pending.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ._receipt import Receipt
@@ -28,7 +30,7 @@ Released = Callable[[list[tuple[T, BaseException | None]]], None]
 """``on_release(items)``: the items whose writes settled, each with its write's error (None)."""
 
 
-def _seq(entry: tuple[Receipt, object]) -> int:
+def _seq(entry: tuple[Receipt, list[Any]]) -> int:
     return entry[0]._seq
 
 
@@ -47,22 +49,29 @@ class CommitQueue(Generic[T]):
 
     def __init__(self, on_release: Released[T]) -> None:
         self._on_release = on_release
-        self._items: deque[tuple[Receipt, T]] = deque()
+        self._items: deque[tuple[Receipt, list[T]]] = deque()  # each receipt with its items
         self._writer: Writer | None = None
         self._armed = 0  # the seq the writer was last asked to call back at
 
     def __len__(self) -> int:
         """Items not released yet."""
-        return len(self._items)
+        return sum(len(group) for _, group in self._items)
 
     def add(self, receipt: Receipt, item: T) -> None:
         """Release ``item`` once ``receipt``'s write has settled (at once if it has)."""
-        self._writer = receipt._writer
         items = self._items
-        if items and receipt._seq < items[-1][0]._seq:  # posted before the newest: keep order
-            bisect.insort(items, (receipt, item), key=_seq)
+        if items:
+            newest = items[-1]
+            if newest[0] is receipt:  # another row of the newest record: released with it
+                newest[1].append(item)
+                return
+            if receipt._seq < newest[0]._seq:  # posted before the newest: keep the order
+                bisect.insort(items, (receipt, [item]), key=_seq)
+            else:
+                items.append((receipt, [item]))
         else:
-            items.append((receipt, item))
+            items.append((receipt, [item]))
+        self._writer = receipt._writer
         if receipt.done:
             self._release()
         elif items[0][0] is receipt and self._armed != receipt._seq:
@@ -85,17 +94,18 @@ class CommitQueue(Generic[T]):
         committed, failure = writer.committed_seq, writer.failure
         released: list[tuple[T, BaseException | None]] = []
         while items:
-            receipt, item = items[0]
+            receipt, group = items[0]
             seq = receipt._seq
             if seq <= committed:
-                released.append((item, receipt._error))
+                error = receipt._error
             elif failure is not None:
-                released.append((item, failure))
+                error = failure
             else:
                 if self._armed != seq:
                     self._armed = seq
                     writer._when_committed(seq, self._release)
                 break
+            released.extend([(item, error) for item in group])
             items.popleft()
         if released:
             self._on_release(released)

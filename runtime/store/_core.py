@@ -24,7 +24,8 @@ from ._receipt import Receipt, Refusal
 from ._rows import OwnerInfo
 from ._schema import MIGRATIONS, Migration, migrate
 from ._sql import Cursor, Dialect, Tx
-from ._writer import InlineCommits, Operation, Writer
+from ._writer import Writer
+from ._writer_config import InlineCommits, Operation
 
 __all__ = ["DEFAULT_LEASE", "StoreCore", "StoreStatistics"]
 
@@ -39,9 +40,10 @@ class StoreStatistics:
     """A snapshot of a store's write path.
 
     Attributes:
-        posted: records posted since open; committed: of those, committed (or refused).
-        batches: transactions committed by the writer thread (group commit: fewer than
-            ``committed`` when records arrive together).
+        posted: writes posted since open (each row of a step's result is one);
+            committed: of those, committed (or refused).
+        batches: transactions committed (group commit: fewer than ``committed`` when
+            writes arrive together).
         readers: read connections open.
     """
 
@@ -182,8 +184,8 @@ class StoreCore:
         """A snapshot of the write path's counters. Never blocks."""
         writer = self._writer
         return StoreStatistics(
-            posted=writer._posted,
-            committed=writer.committed_seq,
+            posted=writer.posted_rows,
+            committed=writer.committed_rows,
             batches=writer.batches,
             readers=len(self._all_readers),
         )

@@ -14,7 +14,8 @@ from ._errors import FencedOutError
 from ._sql import Check, Tx
 
 if TYPE_CHECKING:
-    from ._writer import Operation, Writer
+    from ._writer import Writer
+    from ._writer_config import Operation
 
 __all__ = ["Receipt", "Refusal", "fence_check", "fenced_out"]
 

@@ -84,39 +84,61 @@ def _upsert_attempt(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
     tx.execute_counted(_SQL["attempt", tx.dialect.name], (*values, run_id, fence), check)
 
 
-def _upsert_ok(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
-    run_id = values[0]
-    check = fence_check(tx, "run", "runs", run_id, fence)
-    tx.execute_counted(_SQL["ok", tx.dialect.name], (*values, run_id, fence), check)
-
-
-# Consecutive ok rows of one batch (a wide fan-out's results) go in one ``executemany`` once
-# their run's fence is checked: the transaction holds SQLite's write lock, and on PostgreSQL
-# the check share-locks the run row, so the fence cannot change before the commit. Unfenced,
-# the statement is a plain upsert.
+# A run's ok rows posted one after another share one record (``Writer.post_row``): a wide
+# fan-out's results, say. A lone row is fenced in its own statement, as every other journal
+# write is. Several go in one ``executemany`` once the run's fence is checked: the
+# transaction holds SQLite's write lock, and on PostgreSQL the check share-locks the run row,
+# so the fence cannot change before the commit; unfenced, the statement is a plain upsert. In
+# PostgreSQL's pipeline mode (where a read costs a round trip of its own) each row is fenced
+# in its own statement, and the first row's count tells whether the fence was stale.
 _UPSERT_OK_UNFENCED = f"{_OK_INTO} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?){_ON_CONFLICT}"
 
 
-def _upsert_ok_many(tx: Tx, batch: list[tuple[Any, ...]]) -> list[Refusal | None]:
-    """``_upsert_ok`` for several records' arguments ``(values, fence)``: refusals, in order."""
+def _unchecked(rows: int) -> None:
+    """The count check of a row fenced like the first row of its record (checked there)."""
+
+
+def _upsert_ok_rows(tx: Tx, key: tuple[str, int], rows: list[tuple[Any, ...]]) -> None:
+    """Write a run's ok rows (``key`` is ``(run_id, fence)``); refuse them all if fenced out."""
+    run_id, fence = key
+    if len(rows) == 1:
+        check = fence_check(tx, "run", "runs", run_id, fence)
+        tx.execute_counted(_SQL["ok", tx.dialect.name], (*rows[0], run_id, fence), check)
+        return
+    if tx.pipelining:
+        sql = _SQL["ok", tx.dialect.name]
+        check = fence_check(tx, "run", "runs", run_id, fence)
+        for row in rows:
+            tx.execute_counted(sql, (*row, run_id, fence), check)
+            check = _unchecked
+        return
+    if tx.fence("runs", "run_id", run_id) != fence:
+        raise fenced_out(tx, "run", "runs", run_id, fence)
+    tx.execute_many(_UPSERT_OK_UNFENCED, rows)
+
+
+def _upsert_ok_many(
+    tx: Tx, batch: list[tuple[tuple[str, int], list[tuple[Any, ...]]]]
+) -> list[Refusal | None]:
+    """``_upsert_ok_rows`` for several records ``(key, rows)`` (of several runs): refusals."""
     verdicts: dict[tuple[str, int], Refusal | None] = {}
-    rows: list[tuple[Any, ...]] = []
+    fresh: list[tuple[Any, ...]] = []
     out: list[Refusal | None] = []
-    for values, fence in batch:
-        slot = (values[0], fence)
-        if slot not in verdicts:
-            fresh = tx.fence("runs", "run_id", values[0]) == fence
-            verdicts[slot] = None if fresh else fenced_out(tx, "run", "runs", values[0], fence)
-        verdict = verdicts[slot]
+    for key, rows in batch:
+        if key not in verdicts:
+            run_id, fence = key
+            current = tx.fence("runs", "run_id", run_id) == fence
+            verdicts[key] = None if current else fenced_out(tx, "run", "runs", run_id, fence)
+        verdict = verdicts[key]
         if verdict is None:
-            rows.append(values)
+            fresh.extend(rows)
         out.append(verdict)
-    if rows:
-        tx.execute_many(_UPSERT_OK_UNFENCED, rows)
+    if fresh:
+        tx.execute_many(_UPSERT_OK_UNFENCED, fresh)
     return out
 
 
-_upsert_ok.many = _upsert_ok_many  # type: ignore[attr-defined]
+_upsert_ok_rows.many = _upsert_ok_many  # type: ignore[attr-defined]
 
 
 def _upsert_undo(tx: Tx, values: tuple[Any, ...], fence: int) -> None:
@@ -171,12 +193,13 @@ class RunRecorder:
     returns a ``Receipt`` (see the module docstring for ordering and fencing).
     """
 
-    __slots__ = ("_fence", "_lost", "_on_refused", "_run_id", "_store")
+    __slots__ = ("_fence", "_key", "_lost", "_on_refused", "_run_id", "_store")
 
     def __init__(self, store: StoreCore, run_id: str, fence: int) -> None:
         self._store = store
         self._run_id = run_id
         self._fence = fence
+        self._key = (run_id, fence)  # the key of its ok rows' records (``Writer.post_row``)
         self._lost: FencedOutError | None = None
         self._on_refused = self._refused
 
@@ -293,10 +316,12 @@ class RunRecorder:
         result_codec, data = store._codecs.encode_raw(
             result, codec, lambda: f"the result of {self._where(step, element, attempt)}"
         )
-        values = (
-            self._run_id, step, element, attempt, "ok", began, store._wall(), data, result_codec
-        )  # fmt: skip
-        return self._post(_upsert_ok, (values, self._fence))
+        row = (self._run_id, step, element, attempt, "ok", began, store._wall(), data, result_codec)
+        if self._lost is not None:
+            raise self._lost.with_traceback(None)
+        if store._state != "open":
+            store._check_open()
+        return store._writer.post_row(_upsert_ok_rows, self._key, row, self._on_refused)
 
     def _where(self, step: str, element: int, attempt: int) -> str:
         """How an error names a row: its step, element, attempt and run."""

@@ -28,7 +28,7 @@ from ._core import DEFAULT_LEASE
 from ._rows import OwnerInfo
 from ._sql import SQLITE, Tx
 from ._store import Store
-from ._writer import INLINE_MAX, InlineCommits
+from ._writer_config import INLINE_MAX, InlineCommits
 
 try:
     import fcntl

@@ -1,9 +1,13 @@
 """The writer thread: one per store, it owns the write connection and group-commits records.
 
 trio code posts a record (``Writer.post``: a list append, never blocks) and gets a
-``Receipt``. Records posted in one trio scheduling batch are handed to the thread together
-(one ``SimpleQueue.put``) when that batch ends, just before trio waits for I/O (a trio
-instrument installed by ``pump``), or at once when ``HAND_OFF_AT`` records are waiting (a
+``Receipt``. A step's result is a row (``Writer.post_row``): the results of one run posted
+one after another join one record and share its receipt, one statement writing them all (a
+wide fan-out's 500 results were 500 records, receipts and commit-queue entries: 1,669
+against 1,559 opcodes a durable step on the trio thread). Records posted in one trio
+scheduling batch are handed to the thread together (one ``SimpleQueue.put``) when that
+batch ends, just before trio waits for I/O (a trio instrument installed by ``pump``), or at
+once when ``HAND_OFF_AT`` records are waiting (a
 wide fan-out's commits then overlap with trio running its steps). Waking the thread at a
 batch end, rather than for every record, keeps the woken thread from taking the core (and
 the GIL) from trio while trio still has work: on a busy machine a put in the middle of a
@@ -48,66 +52,22 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import trio
 
 from ._errors import StoreClosedError, StoreError
 from ._receipt import Receipt
 from ._run_queue import tasks_runnable
 from ._sql import Tx
+from ._writer_config import (
+    CHECKPOINT_RECORDS,
+    HAND_OFF_AT,
+    IDLE_CHANCES,
+    InlineCommits,
+    Operation,
+)
 from ._writer_thread import CHECKPOINT, STOP, WriterThread
 
-__all__ = ["INLINE_MAX", "InlineCommits", "Operation", "Writer"]
-
-Operation = Callable[..., Any]
-"""An operation: ``op(tx, *args) -> value``, run on the writer thread inside a transaction.
-
-An operation may carry ``op.many(tx, [args, ...]) -> [Refusal | None, ...]``: consecutive
-records of that operation in one batch (outside pipeline mode) are then written by one call,
-which returns each record's refusal or None (their value is None)."""
-
-
-CHECKPOINT_RECORDS = 500
-"""A store that commits inline checkpoints on its thread after about this many records (SQLite:
-its write connection's automatic checkpoint, every 1,000 WAL pages, would otherwise run in an
-inline commit and stall trio for 5-20 ms). Each checkpoint ends with a short catch-up holding
-the write connection's lock, so that the next commit starts the WAL file over."""
-
-INLINE_MAX = 16
-"""Batches up to this many records are committed on the trio thread when the writer is idle
-(stores whose commit does not wait for the disk); larger ones go to the thread."""
-
-IDLE_CHANCES = 4
-"""Batch ends a small batch waits for trio to go idle (to commit it inline) before it goes to
-the thread: a chain step's own teardown keeps trio busy for a batch or more after its post
-(with 2, about one commit in ten of a 200-step chain still went to the thread at load 3)."""
-
-HAND_OFF_AT = 64
-"""Records posted in one batch go to the thread at once when this many wait (or ``max_batch``,
-if smaller), so a wide fan-out's commits overlap with trio running its steps rather than all
-waiting for the batch end (wide 500 at load 4: 81 against 93 us a step)."""
-
-
-@attrs.frozen
-class InlineCommits:
-    """How trio commits a small batch itself (a store whose commit does not wait for the disk).
-
-    See the module docstring. Each callable runs holding the write connection's lock.
-
-    Attributes:
-        max_records: batches up to this many records may be committed on the trio thread.
-        begin_now: opens an inline commit's transaction without waiting for another
-            process's write lock; False if it is held (the thread, which may wait, takes the
-            batch then), so trio never sleeps in a busy handler.
-        begin_waiting: opens the writer thread's transactions (waiting for the lock).
-        checkpoint: run on the thread every ``CHECKPOINT_RECORDS`` committed records (never
-            inside a commit trio makes), since trio's commits must not run one.
-    """
-
-    max_records: int
-    begin_now: Callable[[Tx], bool]
-    begin_waiting: Callable[[Tx], None]
-    checkpoint: Callable[[], None]
+__all__ = ["Writer"]
 
 
 class _BatchEnd(trio.abc.Instrument):
@@ -164,7 +124,8 @@ class Writer(WriterThread):
         self._begin_now = None if inline is None else inline.begin_now
         self._begin_waiting = self._begin_plain if inline is None else inline.begin_waiting
         self._later: list[Callable[[], None]] | None = None  # a list while settling
-        self._checkpointed = 0  # the seq committed when the last checkpoint was asked for
+        self.committed_rows = 0  # rows committed or refused (a row record counts each)
+        self._checkpointed = 0  # the rows committed when the last checkpoint was asked for
         self._retryable = retryable
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._posted = 0
@@ -178,6 +139,11 @@ class Writer(WriterThread):
         self._closed = False
         self._token: trio.lowlevel.TrioToken | None = None
         self._outbox: list[Receipt] = []
+        self._extra = 0  # rows that joined a record in the outbox (its rows: records + these)
+        self._joined = 0  # rows that joined a record so far (posted_rows: these + records)
+        self._open_key: object = None  # the newest record in the outbox, if a row record:
+        self._open_rows: list[tuple[Any, ...]] = []  # its key, rows and receipt
+        self._open_receipt: Receipt | None = None
         self._pumping = False
         self._handed = 0  # the seq of the last record handed to the thread
         self._tx: Tx | None = None  # the write transaction, for inline commits
@@ -224,9 +190,10 @@ class Writer(WriterThread):
             raise StoreClosedError(f"the store at {self._name} is closed")
         self._posted += 1
         receipt = Receipt(self, self._posted, op, args, on_refused)
+        self._open_key = None  # a row posted next starts a record of its own
         outbox = self._outbox
         outbox.append(receipt)
-        if not self._pumping or len(outbox) >= self._hand_at:  # a full box goes at once
+        if not self._pumping or len(outbox) + self._extra >= self._hand_at:  # a full box goes
             self.hand_off()
         elif self._parked is not None:
             self._arm()
@@ -235,6 +202,41 @@ class Writer(WriterThread):
             # a batch end committed: these get their own ``IDLE_CHANCES`` batch ends.
             self._idle_passed = 0
         return receipt
+
+    def post_row(
+        self,
+        op: Operation,
+        key: object,
+        row: tuple[Any, ...],
+        on_refused: Callable[[BaseException], None] | None = None,
+    ) -> Receipt:
+        """Queue one row of the row operation ``op(tx, key, rows)``; never blocks.
+
+        The row joins the newest record waiting in the outbox when that record was posted
+        with the same ``key`` (the same object, used with one ``op``: a recorder passes its
+        own): that is where a record of its own would have come next, so the order of
+        writes is kept, and the rows share that record's receipt (one commit holds them
+        all) and its refusal. Otherwise it starts a new record, ``op(tx, key, [row])``.
+        Each row counts as one record towards ``HAND_OFF_AT``, ``INLINE_MAX`` and
+        ``max_batch``.
+        """
+        if key is self._open_key:  # cleared as soon as that record is not the newest
+            self._open_rows.append(row)
+            self._joined += 1
+            self._extra += 1
+            if len(self._outbox) + self._extra >= self._hand_at:
+                self.hand_off()
+            return self._open_receipt  # type: ignore[return-value]
+        rows_of_record = [row]
+        receipt = self.post(op, (key, rows_of_record), on_refused)
+        if self._outbox:  # still waiting (not handed over at once): later rows may join it
+            self._open_key, self._open_rows, self._open_receipt = key, rows_of_record, receipt
+        return receipt
+
+    @property
+    def posted_rows(self) -> int:
+        """Writes posted so far (each row of a row record counts)."""
+        return self._posted + self._joined
 
     def watch(self, receipt: Receipt) -> None:
         """Settle ``receipt``'s callbacks when its batch commits or the writer fails."""
@@ -280,7 +282,8 @@ class Writer(WriterThread):
         if self._outbox:
             box, self._outbox = self._outbox, []
             self._handed = box[-1]._seq
-            self._queue.put(box)
+            self._queue.put((box, len(box) + self._extra))
+            self._extra, self._open_key = 0, None
 
     def _commit_here(self) -> None:
         """Commit the posted records on the trio thread, or hand them to the thread.
@@ -288,9 +291,10 @@ class Writer(WriterThread):
         Here when the batch is small and the thread idle (everything handed to it has
         committed, so commits stay in posting order); the waiters are woken at once.
         """
-        box, tx = self._outbox, self._tx
+        box, tx, extra = self._outbox, self._tx, self._extra
+        rows = len(box) + extra
         if (
-            len(box) > self._inline_max
+            rows > self._inline_max
             or tx is None
             or self.committed_seq < self._handed
             or self._failure is not None
@@ -298,13 +302,14 @@ class Writer(WriterThread):
         ):
             self.hand_off()
             return
-        self._outbox = []
+        self._outbox, self._extra, self._open_key = [], 0, None
         try:
             if self._begin_now is not None and not self._begin_now(tx):
-                self._outbox = box  # another process holds the write lock: the thread waits
-                self.hand_off()
+                self._outbox, self._extra = box, extra  # another process holds the write lock
+                self.hand_off()  # the thread waits for it
                 return
-            self._on_batch(*self._commit_retrying(tx, box, begun=self._begin_now is not None))
+            begun = self._begin_now is not None
+            self._on_batch(*self._commit_retrying(tx, box, rows, begun=begun), rows)
         except BaseException as exc:  # the batch rolled back: fail as the thread would
             self._on_failure(exc)
             self._queue.put(STOP)  # the thread ends and closes the connection
@@ -327,7 +332,7 @@ class Writer(WriterThread):
         ``IDLE_CHANCES`` batch ends, after which trio either is idle (the pump commits) or
         is not (the thread commits).
         """
-        waits = self._idle_wait and len(self._outbox) <= self._inline_max
+        waits = self._idle_wait and len(self._outbox) + self._extra <= self._inline_max
         if waits and timeout == 0 and not tasks_runnable():
             self._commit_here()
         elif waits and self._idle_passed < IDLE_CHANCES:
@@ -429,6 +434,7 @@ class Writer(WriterThread):
         """Fail the writer from the trio side (lease lost): later posts raise ``error``."""
         if self._failure is None:
             self._failure = error
+        self._open_key = None  # later rows go through post, which raises
         self._release_due()
 
     @property
@@ -445,10 +451,11 @@ class Writer(WriterThread):
         with trio.CancelScope(shield=True):
             await self._exited.wait()
 
-    def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
+    def _on_batch(self, seq: int, refused: list[Receipt], rows: int) -> None:
         self.committed_seq = seq
-        if self._checkpoint is not None and seq - self._checkpointed >= CHECKPOINT_RECORDS:
-            self._checkpointed = seq
+        done = self.committed_rows = self.committed_rows + rows
+        if self._checkpoint is not None and done - self._checkpointed >= CHECKPOINT_RECORDS:
+            self._checkpointed = done
             self._queue.put(CHECKPOINT)
         self.batches += 1
         for receipt in refused:
@@ -466,6 +473,7 @@ class Writer(WriterThread):
             )
             error.__cause__ = exc
             self._failure = error
+        self._open_key = None
         self._release_due()
 
     def _on_ready(self, error: BaseException | None) -> None:
@@ -474,4 +482,5 @@ class Writer(WriterThread):
 
     def _on_exit(self) -> None:
         self._closed = True
+        self._open_key = None
         self._exited.set()

@@ -36,10 +36,28 @@ RETRIES = 3
 """How many times a batch aborted by a deadlock or serialization failure is run again."""
 
 PIPELINE_MAX = 16
-"""Batches up to this many records are pipelined on PostgreSQL (one round trip instead of
-three for a lone record: chain 460 against 640 us measured); larger ones are not, since
-psycopg's per-statement pipeline cost (about 95 against 75 us a record) then outweighs the
-round trips it saves."""
+"""Batches up to this many records (a row record counts each row) are pipelined on PostgreSQL
+(one round trip instead of three for a lone record: chain 460 against 640 us measured);
+larger ones are not, since psycopg's per-statement pipeline cost (about 95 against 75 us a
+record) then outweighs the round trips it saves."""
+
+
+def _transactions(
+    boxes: list[tuple[list[Receipt], int]], limit: int
+) -> list[tuple[list[Receipt], int]]:
+    """Consecutive boxes joined into transactions of at most ``limit`` rows: (records, rows)."""
+    out: list[tuple[list[Receipt], int]] = []
+    records: list[Receipt] = []
+    size = 0
+    for box, rows in boxes:
+        if records and size + rows > limit:
+            out.append((records, size))
+            records, size = [], 0
+        records.extend(box)
+        size += rows
+    if records:
+        out.append((records, size))
+    return out
 
 
 class WriterThread:
@@ -61,7 +79,7 @@ class WriterThread:
     def _on_ready(self, error: BaseException | None) -> None:
         raise NotImplementedError
 
-    def _on_batch(self, seq: int, refused: list[Receipt]) -> None:
+    def _on_batch(self, seq: int, refused: list[Receipt], rows: int) -> None:
         raise NotImplementedError
 
     def _on_failure(self, exc: BaseException) -> None:
@@ -100,23 +118,24 @@ class WriterThread:
         get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
         stop = False
         while not stop:
-            boxes = [get()]
-            size = len(boxes[0]) if type(boxes[0]) is list else 0
-            while size < limit and boxes[-1] is not STOP:
+            # Each box is ``(records, rows)`` with at most ``limit`` rows (the trio side hands
+            # a box over before it holds more), or a signal (STOP, CHECKPOINT).
+            items = [get()]
+            size = items[0][1] if type(items[0]) is tuple else 0
+            while size < limit and items[-1] is not STOP:
                 try:
-                    box = get_nowait()
+                    item = get_nowait()
                 except queue.Empty:
                     break
-                boxes.append(box)
-                size += len(box) if type(box) is list else 0
-            stop = boxes[-1] is STOP
-            records = [r for box in boxes if type(box) is list for r in box]
-            if records:
+                items.append(item)
+                size += item[1] if type(item) is tuple else 0
+            stop = items[-1] is STOP
+            boxes = [item for item in items if type(item) is tuple]
+            if boxes:
                 with self._busy:
-                    for start in range(0, len(records), limit):
-                        batch = records[start : start + limit]
-                        self._report(self._on_batch, *self._commit_retrying(tx, batch))
-            if self._checkpoint is not None and any(box is CHECKPOINT for box in boxes):
+                    for batch, rows in _transactions(boxes, limit):
+                        self._report(self._on_batch, *self._commit_retrying(tx, batch, rows), rows)
+            if self._checkpoint is not None and any(item is CHECKPOINT for item in items):
                 # First while trio may commit (the bulk of the copy), then again holding the
                 # write connection's lock, so that it catches up with the whole WAL and the
                 # next commit starts the WAL file over: a WAL written to while every
@@ -126,15 +145,15 @@ class WriterThread:
                     self._checkpoint()
 
     def _commit_retrying(
-        self, tx: Tx, batch: list[Receipt], *, begun: bool = False
+        self, tx: Tx, batch: list[Receipt], rows: int, *, begun: bool = False
     ) -> tuple[int, list[Receipt]]:
-        """Commit ``batch``; return what ``_on_batch`` takes (last seq, refused records).
+        """Commit ``batch`` (of ``rows`` rows); return the last seq and the refused records.
 
         ``begun``: the transaction is already open (for the first attempt).
         """
         for attempt in range(RETRIES + 1):
             try:
-                return self._commit(tx, batch, begun=begun and attempt == 0)
+                return self._commit(tx, batch, rows, begun=begun and attempt == 0)
             except Exception as exc:
                 if attempt == RETRIES or not self._retryable(exc):
                     raise
@@ -171,11 +190,11 @@ class WriterThread:
         tx.end("COMMIT")
 
     def _commit(
-        self, tx: Tx, batch: list[Receipt], *, begun: bool = False
+        self, tx: Tx, batch: list[Receipt], rows: int, *, begun: bool = False
     ) -> tuple[int, list[Receipt]]:
         refused: list[Receipt] = []
         try:
-            if tx.can_pipeline and len(batch) <= PIPELINE_MAX:
+            if tx.can_pipeline and rows <= PIPELINE_MAX:
                 with tx.pipelined():
                     self._apply(tx, batch, refused, begun)
             else:
@@ -189,9 +208,9 @@ class WriterThread:
         finally:
             tx.record = None
         if tx.deferred:
-            for record, check, rows in tx.checked():  # pipelined writes, checked after commit
+            for record, check, changed in tx.checked():  # pipelined, checked after commit
                 try:
-                    check(rows)
+                    check(changed)
                 except Refusal as refusal:
                     record._error = refusal.error
                     refused.append(record)

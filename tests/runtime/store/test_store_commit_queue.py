@@ -67,7 +67,7 @@ async def test_an_item_added_out_of_posting_order_is_released_in_posting_order(s
     _, rec = await new_recorder(store)
     released = Released()
     queue = CommitQueue(released)
-    first, second, third = (rec.step_ok(name, 1, name) for name in "abc")
+    first, second, third = (rec.step_started(name, 1) for name in "abc")  # three records
 
     queue.add(third, "c")
     queue.add(first, "a")
@@ -142,3 +142,18 @@ async def test_after_release_runs_once_every_write_of_the_commit_is_settled(stor
 
     assert order.index("after") > order.index("a")
     assert order.index("after") > order.index("other")
+
+
+async def test_items_of_rows_that_share_one_record_are_released_together_in_order_added(store):
+    _, rec = await new_recorder(store)
+    released = Released()
+    queue = CommitQueue(released)
+    receipts = [rec.step_ok(name, 1, name) for name in "abc"]  # one record, one receipt
+
+    for receipt, name in zip(receipts, "abc", strict=True):
+        queue.add(receipt, name)
+    assert len(queue) == 3
+    await receipts[-1]
+
+    assert released.calls == [[("a", None), ("b", None), ("c", None)]]
+    assert len(queue) == 0

@@ -14,7 +14,7 @@ import trio
 import trio.testing
 
 from arborist.runtime.store import SQLiteStore, StoreError, open_store
-from arborist.runtime.store._writer import CHECKPOINT_RECORDS, IDLE_CHANCES, INLINE_MAX
+from arborist.runtime.store._writer_config import CHECKPOINT_RECORDS, IDLE_CHANCES, INLINE_MAX
 
 
 def where(seen):

@@ -165,9 +165,7 @@ def thread_patient_clock():
     return trio.testing.MockClock(autojump_threshold=0.05)
 
 
-async def test_the_lease_is_renewed_every_third_of_it_on_trios_clock(
-    backend, thread_patient_clock
-):
+async def test_the_lease_is_renewed_every_third_of_it_on_trios_clock(backend, thread_patient_clock):
     async with open_store(backend.make(lease=30.0)) as store:
         (before,) = await store.list_owners()
         await trio.sleep(10.5)
@@ -242,3 +240,33 @@ async def test_ok_rows_written_together_are_refused_only_for_the_run_whose_fence
     assert stale.lost is not None
     assert claimed_journal.results() == {"b": "mine", "e": "mine"}
     assert other_journal.results() == {"c": "c"}
+
+
+@pytest.mark.parametrize("rows", [3, 40])  # PostgreSQL: 3 rows pipelined, 40 not
+async def test_ok_rows_sharing_one_record_are_all_refused_when_their_fence_is_stale(backend, rows):
+    async with open_store(backend.make()) as old, open_store(backend.make()) as new:
+        created = await old.create_run("checkout", plan_hash="p", inputs=None)
+        stale = old.recorder(created.run)
+        await new.claim_run(created.run.run_id, force=True)
+
+        receipts = [stale.step_ok(f"s{i}", 1, i) for i in range(rows)]  # one record
+        assert len(set(map(id, receipts))) == 1
+        with pytest.raises(FencedOutError):
+            await receipts[0]
+        journal = await new.load_journal(created.run.run_id)
+
+    assert isinstance(stale.lost, FencedOutError)
+    assert not journal.attempts
+
+
+@pytest.mark.parametrize("rows", [3, 40])
+async def test_ok_rows_sharing_one_record_all_commit_when_their_fence_holds(backend, rows):
+    async with open_store(backend.make()) as store:
+        created = await store.create_run("checkout", plan_hash="p", inputs=None)
+        recorder = store.recorder(created.run)
+
+        receipts = [recorder.step_ok(f"s{i}", 1, i) for i in range(rows)]
+        await receipts[-1]
+        journal = await store.load_journal(created.run.run_id)
+
+    assert journal.results() == {f"s{i}": i for i in range(rows)}

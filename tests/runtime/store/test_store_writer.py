@@ -15,7 +15,7 @@ from arborist.runtime.store import (
     StoreError,
     open_store,
 )
-from arborist.runtime.store._writer import HAND_OFF_AT
+from arborist.runtime.store._writer_config import HAND_OFF_AT
 
 
 async def new_recorder(store):
@@ -44,7 +44,7 @@ async def test_an_awaited_receipt_is_committed_and_says_so(store):
     await receipt
 
     assert receipt.committed
-    assert repr(receipt).endswith("_upsert_ok committed>")
+    assert repr(receipt).endswith("_upsert_ok_rows committed>")
 
 
 async def test_writes_of_one_recorder_commit_in_the_order_posted(store):
@@ -196,7 +196,7 @@ async def test_writes_posted_in_one_scheduling_batch_are_held_and_commit_togethe
     writer = store._writer
     before = store.statistics()
 
-    first = rec.step_ok("a", 1, "r")
+    first = rec.step_started("a", 1)
     first.add_done_callback(lambda _: None)
     second = rec.step_ok("b", 1, "r")
     held_until_the_batch_ends = list(writer._outbox)
@@ -204,6 +204,56 @@ async def test_writes_posted_in_one_scheduling_batch_are_held_and_commit_togethe
 
     assert held_until_the_batch_ends == [first, second]
     assert store.statistics().batches - before.batches == 1
+
+
+async def test_ok_rows_posted_one_after_another_share_one_record_and_receipt(store):
+    run, rec = await new_recorder(store)
+    writer = store._writer
+
+    receipts = [rec.step_ok(name, 1, name) for name in "abc"]
+    held = list(writer._outbox)
+    await receipts[-1]
+
+    assert receipts[0] is receipts[1] is receipts[2]
+    assert held == [receipts[0]]
+    journal = await store.load_journal(run.run_id)
+    assert [(a.step, a.result) for a in journal.attempts] == [("a", "a"), ("b", "b"), ("c", "c")]
+
+
+async def test_another_write_between_two_ok_rows_starts_a_new_record(store):
+    run, rec = await new_recorder(store)
+
+    first = rec.step_ok("a", 1, 1)
+    between = rec.step_started("b", 1)
+    second = rec.step_ok("c", 1, 3)
+    await second
+
+    assert len({id(first), id(between), id(second)}) == 3
+    assert {a.step for a in (await store.load_journal(run.run_id)).attempts} == {"a", "b", "c"}
+
+
+async def test_ok_rows_of_two_runs_do_not_share_a_record(store):
+    run_a, rec_a = await new_recorder(store)
+    run_b, rec_b = await new_recorder(store)
+
+    first = rec_a.step_ok("a", 1, 1)
+    second = rec_b.step_ok("a", 1, 2)
+    await second
+
+    assert first is not second
+    assert (await store.load_journal(run_a.run_id)).attempts[0].result == 1
+    assert (await store.load_journal(run_b.run_id)).attempts[0].result == 2
+
+
+async def test_a_shared_record_counts_each_row_in_the_statistics(store):
+    _, rec = await new_recorder(store)
+    before = store.statistics()
+
+    receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(10)]
+    await receipts[-1]
+    after = store.statistics()
+
+    assert (after.posted - before.posted, after.committed - before.committed) == (10, 10)
 
 
 class Reschedules(trio.abc.Instrument):
@@ -350,3 +400,36 @@ async def test_after_settled_together_runs_once_every_write_of_the_commit_is_set
     receipts[0].after_settled_together(lambda: log.append("outside"))  # nothing settling: now
 
     assert log == ["a", "b", "c", "after a", "after b", "after c", "outside"]
+
+
+async def test_an_ok_row_after_the_writer_failed_raises_and_joins_no_record(backend):
+    store = backend.make()
+    failed = []
+
+    async def post_after_the_failure() -> None:
+        async with open_store(store):
+            _, rec = await new_recorder(store)
+            held = rec.step_ok("a", 1, 1)  # waiting in the outbox: a later row would join it
+            store._writer.fail(StoreError("the lease was lost"))
+            for post in (lambda: rec.step_ok("b", 1, 2), held.result):
+                try:
+                    post()
+                except StoreError as exc:
+                    failed.append(str(exc))
+
+    with pytest.raises(StoreError, match="the lease was lost"):  # closing says it failed
+        await post_after_the_failure()
+    assert failed == ["the lease was lost"] * 2
+
+
+async def test_max_batch_counts_each_row_of_a_shared_record(backend):
+    async with open_store(backend.make(max_batch=8)) as store:
+        _, rec = await new_recorder(store)
+        before = store.statistics()
+
+        receipts = [rec.step_ok(f"s{i}", 1, i) for i in range(40)]  # boxes of 8 rows
+        await receipts[-1]
+        after = store.statistics()
+
+    assert after.committed - before.committed == 40
+    assert after.batches - before.batches >= 5  # never more than 8 rows a transaction
