@@ -110,14 +110,22 @@ def inline_commits() -> Iterator[None]:
     from arborist.runtime.engine import _journal
     from arborist.runtime.store import _sqlite, _writer
 
-    saved = (_writer.HAND_OFF_AT, _writer.CHECKPOINT_RECORDS, _sqlite.INLINE_MAX)
+    saved = (
+        _writer.HAND_OFF_AT, _writer.CHECKPOINT_COMMITS, _writer.CHECKPOINT_ROWS, _sqlite.INLINE_MAX
+    )
     delay = _journal.START_DELAY
-    _writer.HAND_OFF_AT = _writer.CHECKPOINT_RECORDS = _sqlite.INLINE_MAX = 10**9
+    _writer.HAND_OFF_AT = _writer.CHECKPOINT_COMMITS = _writer.CHECKPOINT_ROWS = 10**9
+    _sqlite.INLINE_MAX = 10**9
     _journal.START_DELAY = 1e6
     try:
         yield
     finally:
-        _writer.HAND_OFF_AT, _writer.CHECKPOINT_RECORDS, _sqlite.INLINE_MAX = saved
+        (
+            _writer.HAND_OFF_AT,
+            _writer.CHECKPOINT_COMMITS,
+            _writer.CHECKPOINT_ROWS,
+            _sqlite.INLINE_MAX,
+        ) = saved
         _journal.START_DELAY = delay
 
 

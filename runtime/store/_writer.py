@@ -5,10 +5,10 @@ trio code posts a record (``Writer.post``: a list append, never blocks) and gets
 one after another join one record and share its receipt, one statement writing them all (a
 wide fan-out's 500 results were 500 records, receipts and commit-queue entries: 1,669
 against 1,559 opcodes a durable step on the trio thread). Records posted in one trio
-scheduling batch are handed to the thread together (one ``SimpleQueue.put``) when that
-batch ends, just before trio waits for I/O (a trio instrument installed by ``pump``), or at
-once when ``HAND_OFF_AT`` records are waiting (a
-wide fan-out's commits then overlap with trio running its steps). Waking the thread at a
+scheduling batch are handed to the thread together (one box in a deque, one wake-up token
+in a ``SimpleQueue``) when that batch ends, just before trio waits for I/O (a trio
+instrument installed by ``pump``), or at once when ``HAND_OFF_AT`` records are waiting (so
+that a busy machine's thread may commit while trio runs). Waking the thread at a
 batch end, rather than for every record, keeps the woken thread from taking the core (and
 the GIL) from trio while trio still has work: on a busy machine a put in the middle of a
 batch cost trio 180-250 us on average (a median of 8 us, a long tail of preemptions). The
@@ -24,6 +24,11 @@ committed, so commits stay in posting order), writes them on the trio thread and
 waiters directly. That saves the hand-off, the thread's wake-up and the report back through
 the wake-up socket (a chain step: 194 against 232 us at load 1). If trio is still busy after
 ``IDLE_CHANCES`` batch ends, or the batch is large, the thread commits it while trio runs.
+
+The thread seldom gets the GIL from a busy trio (it runs Python between its SQLite calls), so
+on an idle machine the boxes handed to it mostly wait until trio goes idle; there trio
+commits the boxes the thread has not taken itself (``steal``, up to ``max_batch`` rows),
+rather than waking it (about 1 ms on this kind of machine) and waiting for its report.
 
 Most such commits are made before the pump wakes: when the batch that posted the records
 ends with no task runnable, the batch-end instrument commits them right there, before trio
@@ -45,6 +50,7 @@ post and the store's close raise ``StoreError`` with the cause. Nothing is dropp
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import queue
@@ -59,13 +65,15 @@ from ._receipt import Receipt
 from ._run_queue import tasks_runnable
 from ._sql import Tx
 from ._writer_config import (
-    CHECKPOINT_RECORDS,
+    CHECKPOINT_COMMITS,
+    CHECKPOINT_ROWS,
     HAND_OFF_AT,
     IDLE_CHANCES,
     InlineCommits,
     Operation,
 )
-from ._writer_thread import CHECKPOINT, STOP, WriterThread
+from ._writer_inline import InlineSide
+from ._writer_thread import STOP
 
 __all__ = ["Writer"]
 
@@ -78,14 +86,16 @@ class _BatchEnd(trio.abc.Instrument):
 
     def before_io_wait(self, timeout: float) -> None:
         writer = self._writer
-        if writer._outbox:
-            try:
+        try:
+            if writer._outbox:
                 writer.end_of_batch(timeout)
-            except BaseException as exc:  # trio would drop an instrument that raised
-                writer._crashed(exc)
+            if writer._boxes and writer._inline_max and not tasks_runnable():
+                writer.steal()
+        except BaseException as exc:  # trio would drop an instrument that raised
+            writer._crashed(exc)
 
 
-class Writer(WriterThread):
+class Writer(InlineSide):
     """The writer thread and its queue (internal: the store drives it).
 
     Args:
@@ -125,9 +135,13 @@ class Writer(WriterThread):
         self._begin_waiting = self._begin_plain if inline is None else inline.begin_waiting
         self._later: list[Callable[[], None]] | None = None  # a list while settling
         self.committed_rows = 0  # rows committed or refused (a row record counts each)
-        self._checkpointed = 0  # the rows committed when the last checkpoint was asked for
+        self._checkpointed = (0, 0)  # the commits and rows when a checkpoint was last asked
         self._retryable = retryable
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[None] = queue.SimpleQueue()  # the thread's wake-ups
+        self._boxes: collections.deque[Any] = collections.deque()  # boxes, then maybe STOP
+        self._taken = 0  # the seq of the last record the thread took
+        self._checkpoint_due = False
+        self._contended = False  # an inline BEGIN found another process's write lock
         self._posted = 0
         self.committed_seq = 0
         self._due: list[tuple[int, int, Callable[[], None]]] = []
@@ -145,7 +159,6 @@ class Writer(WriterThread):
         self._open_rows: list[tuple[Any, ...]] = []  # its key, rows and receipt
         self._open_receipt: Receipt | None = None
         self._pumping = False
-        self._handed = 0  # the seq of the last record handed to the thread
         self._tx: Tx | None = None  # the write transaction, for inline commits
         self._busy = threading.Lock()  # held by whoever uses the write connection
         self._parked: trio.lowlevel.Task | None = None  # the pump, waiting for a post
@@ -281,40 +294,13 @@ class Writer(WriterThread):
         """Give the thread every record posted and not yet handed over (one queue put)."""
         if self._outbox:
             box, self._outbox = self._outbox, []
-            self._handed = box[-1]._seq
-            self._queue.put((box, len(box) + self._extra))
+            self._boxes.append((box, len(box) + self._extra))
+            self._queue.put(None)
             self._extra, self._open_key = 0, None
 
-    def _commit_here(self) -> None:
-        """Commit the posted records on the trio thread, or hand them to the thread.
-
-        Here when the batch is small and the thread idle (everything handed to it has
-        committed, so commits stay in posting order); the waiters are woken at once.
-        """
-        box, tx, extra = self._outbox, self._tx, self._extra
-        rows = len(box) + extra
-        if (
-            rows > self._inline_max
-            or tx is None
-            or self.committed_seq < self._handed
-            or self._failure is not None
-            or not self._busy.acquire(blocking=False)
-        ):
-            self.hand_off()
-            return
-        self._outbox, self._extra, self._open_key = [], 0, None
-        try:
-            if self._begin_now is not None and not self._begin_now(tx):
-                self._outbox, self._extra = box, extra  # another process holds the write lock
-                self.hand_off()  # the thread waits for it
-                return
-            begun = self._begin_now is not None
-            self._on_batch(*self._commit_retrying(tx, box, rows, begun=begun), rows)
-        except BaseException as exc:  # the batch rolled back: fail as the thread would
-            self._on_failure(exc)
-            self._queue.put(STOP)  # the thread ends and closes the connection
-        finally:
-            self._busy.release()
+    def _queue_stop(self) -> None:
+        self._boxes.append(STOP)
+        self._queue.put(None)
 
     def _arm(self) -> None:
         """Wake the parked pump: records wait for trio to go idle (inline stores only)."""
@@ -447,17 +433,22 @@ class Writer(WriterThread):
         if not self._closed:
             self._closed = True
             self.hand_off()
-            self._queue.put(STOP)
+            self._queue_stop()
         with trio.CancelScope(shield=True):
             await self._exited.wait()
 
     def _on_batch(self, seq: int, refused: list[Receipt], rows: int) -> None:
         self.committed_seq = seq
+        self._contended = False
         done = self.committed_rows = self.committed_rows + rows
-        if self._checkpoint is not None and done - self._checkpointed >= CHECKPOINT_RECORDS:
-            self._checkpointed = done
-            self._queue.put(CHECKPOINT)
         self.batches += 1
+        if self._checkpoint is not None and (
+            self.batches - self._checkpointed[0] >= CHECKPOINT_COMMITS
+            or done - self._checkpointed[1] >= CHECKPOINT_ROWS
+        ):
+            self._checkpointed = (self.batches, done)
+            self._checkpoint_due = True
+            self._queue.put(None)
         for receipt in refused:
             if receipt._on_refused is not None and receipt._error is not None:
                 receipt._on_refused(receipt._error)

@@ -14,7 +14,8 @@ import attrs
 from ._sql import Tx
 
 __all__ = [
-    "CHECKPOINT_RECORDS",
+    "CHECKPOINT_COMMITS",
+    "CHECKPOINT_ROWS",
     "HAND_OFF_AT",
     "IDLE_CHANCES",
     "INLINE_MAX",
@@ -35,11 +36,19 @@ statement serve them all. Wherever a threshold below counts records, each row of
 record counts as one."""
 
 
-CHECKPOINT_RECORDS = 500
-"""A store that commits inline checkpoints on its thread after about this many records (SQLite:
-its write connection's automatic checkpoint, every 1,000 WAL pages, would otherwise run in an
-inline commit and stall trio for 5-20 ms). Each checkpoint ends with a short catch-up holding
-the write connection's lock, so that the next commit starts the WAL file over."""
+CHECKPOINT_COMMITS = 500
+"""A store that commits inline checkpoints on its thread after this many commits (SQLite: its
+write connection's automatic checkpoint, every 1,000 WAL pages, would otherwise run in an
+inline commit and stall trio for 5-20 ms), or after ``CHECKPOINT_ROWS`` rows, whichever comes
+first. Each checkpoint ends with a short catch-up holding the write connection's lock, so that
+the next commit starts the WAL file over. Each commit adds at least a page per table and index
+it touched to the WAL: counting commits bounds the WAL as before."""
+
+CHECKPOINT_ROWS = 4000
+"""Rows after which a checkpoint is due even with fewer commits (see ``CHECKPOINT_COMMITS``).
+A checkpoint costs 1-2 ms here (its fsyncs, mostly), whatever it copies: every 500 rows it was
+2-4 us a row of a wide fan-out, whose 500 results are one commit (sustained wide runs, 40 in a
+row: 26.9-31.8 against 20.3-27.7 us a step with 4,000)."""
 
 INLINE_MAX = 16
 """Batches up to this many records are committed on the trio thread when the writer is idle
@@ -53,7 +62,9 @@ the thread: a chain step's own teardown keeps trio busy for a batch or more afte
 HAND_OFF_AT = 64
 """Records posted in one batch go to the thread at once when this many wait (or ``max_batch``,
 if smaller), so a wide fan-out's commits overlap with trio running its steps rather than all
-waiting for the batch end (wide 500 at load 4: 81 against 93 us a step)."""
+waiting for the batch end (wide 500 at load 4: 81 against 93 us a step). On an idle machine
+the thread seldom gets the GIL before trio idles, and trio then commits what it has not
+taken itself (``Writer.steal``)."""
 
 
 @attrs.frozen
@@ -69,8 +80,9 @@ class InlineCommits:
             process's write lock; False if it is held (the thread, which may wait, takes the
             batch then), so trio never sleeps in a busy handler.
         begin_waiting: opens the writer thread's transactions (waiting for the lock).
-        checkpoint: run on the thread every ``CHECKPOINT_RECORDS`` committed records (never
-            inside a commit trio makes), since trio's commits must not run one.
+        checkpoint: run on the thread after ``CHECKPOINT_COMMITS`` commits or
+            ``CHECKPOINT_ROWS`` rows (never inside a commit trio makes), since trio's commits
+            must not run one.
     """
 
     max_records: int

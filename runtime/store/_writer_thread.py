@@ -1,11 +1,18 @@
-"""The writer thread's side of ``Writer``: it takes the queued records and commits them.
+"""The writer thread's side of ``Writer``: it takes the queued boxes and commits them.
 
-Everything here runs on the writer thread except ``_commit_retrying`` and what it calls,
-which the trio side also runs for an inline commit (holding the connection's lock).
+Everything here runs on the writer thread except ``_take`` and ``_commit_retrying`` and what
+it calls, which the trio side also runs for an inline commit (holding the connection's lock).
+
+The boxes wait in a deque; a wake-up token per box (or per checkpoint request) goes to a
+``SimpleQueue`` the thread blocks on. The thread takes boxes only holding the write
+connection's lock, so trio may commit the boxes the thread has not taken yet (``Writer``'s
+idle steal) and commits stay in posting order either way.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import itertools
 import operator
 import queue
@@ -26,9 +33,6 @@ __all__ = ["PIPELINE_MAX", "RETRIES", "WriterThread"]
 STOP = object()
 """Queued last: the thread commits what is queued before it, then ends."""
 
-CHECKPOINT = object()
-"""Queued to ask the thread for a checkpoint (see ``Writer``'s ``checkpoint``)."""
-
 _op_of = operator.attrgetter("_op")
 """A record's operation (``_apply`` groups consecutive records by it)."""
 
@@ -42,24 +46,6 @@ larger ones are not, since psycopg's per-statement pipeline cost (about 95 again
 record) then outweighs the round trips it saves."""
 
 
-def _transactions(
-    boxes: list[tuple[list[Receipt], int]], limit: int
-) -> list[tuple[list[Receipt], int]]:
-    """Consecutive boxes joined into transactions of at most ``limit`` rows: (records, rows)."""
-    out: list[tuple[list[Receipt], int]] = []
-    records: list[Receipt] = []
-    size = 0
-    for box, rows in boxes:
-        if records and size + rows > limit:
-            out.append((records, size))
-            records, size = [], 0
-        records.extend(box)
-        size += rows
-    if records:
-        out.append((records, size))
-    return out
-
-
 class WriterThread:
     """The thread side of the writer (a base of ``Writer``, which sets these attributes)."""
 
@@ -67,7 +53,10 @@ class WriterThread:
     _setup: Callable[[], Tx]
     _teardown: Callable[[], None]
     _tx: Tx | None
-    _queue: queue.SimpleQueue[Any]
+    _queue: queue.SimpleQueue[None]
+    _boxes: collections.deque[Any]
+    _taken: int
+    _checkpoint_due: bool
     _max_batch: int
     _busy: threading.Lock
     _begin: str
@@ -115,34 +104,64 @@ class WriterThread:
                 self._report(self._on_exit)
 
     def _loop(self, tx: Tx) -> None:
-        get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
-        stop = False
-        while not stop:
-            # Each box is ``(records, rows)`` with at most ``limit`` rows (the trio side hands
-            # a box over before it holds more), or a signal (STOP, CHECKPOINT).
-            items = [get()]
-            size = items[0][1] if type(items[0]) is tuple else 0
-            while size < limit and items[-1] is not STOP:
-                try:
-                    item = get_nowait()
-                except queue.Empty:
-                    break
-                items.append(item)
-                size += item[1] if type(item) is tuple else 0
-            stop = items[-1] is STOP
-            boxes = [item for item in items if type(item) is tuple]
-            if boxes:
-                with self._busy:
-                    for batch, rows in _transactions(boxes, limit):
-                        self._report(self._on_batch, *self._commit_retrying(tx, batch, rows), rows)
-            if self._checkpoint is not None and any(item is CHECKPOINT for item in items):
-                # First while trio may commit (the bulk of the copy), then again holding the
-                # write connection's lock, so that it catches up with the whole WAL and the
-                # next commit starts the WAL file over: a WAL written to while every
-                # checkpoint runs is never restarted (it grew by ~60 MB/s under a chain).
-                self._checkpoint()
-                with self._busy:
+        get, get_nowait, boxes, limit = (
+            self._queue.get, self._queue.get_nowait, self._boxes, self._max_batch
+        )
+        while True:
+            get()  # a wake-up: a box was queued (trio may have committed it since) or a
+            with contextlib.suppress(queue.Empty):  # checkpoint asked for; the deque and the
+                while True:  # flag are read below, so the wake-ups queued meanwhile go too
+                    get_nowait()
+            put_off = False
+            while True:
+                if boxes:  # else trio took them: holding the lock for nothing blocks trio
+                    with self._busy:
+                        taken, rows, stop = self._take(limit, thread=True)
+                        if taken:
+                            done = self._commit_retrying(tx, taken, rows)
+                            self._report(self._on_batch, *done, rows)
+                    if stop:
+                        return
+                if self._checkpoint_due and (put_off or not boxes):
+                    # First while trio may commit (the bulk of the copy), then again holding
+                    # the write connection's lock, so that it catches up with the whole WAL
+                    # and the next commit starts the WAL file over: a WAL written to while
+                    # every checkpoint runs is never restarted (it grew by ~60 MB/s under a
+                    # chain). Boxes waiting go first, once: a checkpoint takes about 1 ms.
+                    self._checkpoint_due = False
+                    assert self._checkpoint is not None
                     self._checkpoint()
+                    with self._busy:
+                        self._checkpoint()
+                elif self._checkpoint_due:
+                    put_off = True
+                if not boxes and not self._checkpoint_due:
+                    break
+
+    def _take(self, limit: int, *, thread: bool) -> tuple[list[Receipt], int, bool]:
+        """Pop the queued boxes up to ``limit`` rows (at least one box); hold ``_busy``.
+
+        Returns:
+            Their records, their rows, and whether ``STOP`` came next: the thread pops it
+            (``thread``), trio leaves it queued.
+        """
+        boxes, size = self._boxes, 0
+        records: list[Receipt] = []
+        while boxes:
+            item = boxes[0]
+            if item is STOP:
+                if thread:
+                    boxes.popleft()
+                return records, size, True
+            box, rows = item
+            if records and size + rows > limit:
+                break
+            boxes.popleft()
+            records.extend(box)
+            size += rows
+        if thread and records:
+            self._taken = records[-1]._seq
+        return records, size, False
 
     def _commit_retrying(
         self, tx: Tx, batch: list[Receipt], rows: int, *, begun: bool = False

@@ -7,6 +7,7 @@ failure there fails the store as one on the thread does.
 
 from __future__ import annotations
 
+import queue
 import threading
 
 import pytest
@@ -14,7 +15,12 @@ import trio
 import trio.testing
 
 from arborist.runtime.store import SQLiteStore, StoreError, open_store
-from arborist.runtime.store._writer_config import CHECKPOINT_RECORDS, IDLE_CHANCES, INLINE_MAX
+from arborist.runtime.store._writer_config import (
+    CHECKPOINT_COMMITS,
+    HAND_OFF_AT,
+    IDLE_CHANCES,
+    INLINE_MAX,
+)
 
 
 def where(seen):
@@ -80,13 +86,67 @@ async def test_a_batch_posted_while_trio_stays_busy_goes_to_the_thread(tmp_path)
     assert seen == [False]
 
 
-async def test_a_batch_larger_than_the_inline_limit_goes_to_the_thread(tmp_path):
-    seen = []
+async def test_a_batch_larger_than_the_inline_limit_is_handed_to_the_thread(tmp_path):
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
-        receipts = [store._post(where(seen)) for _ in range(INLINE_MAX + 1)]
+        writer = store._writer
+        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        receipts = [store._post(lambda tx: None) for _ in range(INLINE_MAX + 1)]
+        writer._idle_wait = True  # as the pump waits for trio to go idle
+        writer.end_of_batch(0.0)
+        handed = [len(box) for box, rows in writer._boxes]
+        writer._queue = wakes
+        wakes.put(None)
         await receipts[-1]
 
-    assert seen == [False] * (INLINE_MAX + 1)
+    assert handed == [INLINE_MAX + 1]
+
+
+async def test_an_idle_trio_commits_the_boxes_the_thread_has_not_taken(tmp_path):
+    # The thread hardly gets the GIL from a busy trio: what it was handed mostly waits until
+    # trio idles, and trio then commits it itself instead of waking the thread.
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
+        writer = store._writer
+        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        receipts = [store._post(where(seen)) for _ in range(HAND_OFF_AT + INLINE_MAX + 1)]
+        handed_at_once = len(writer._boxes)  # a full box goes without waiting for idle
+        await receipts[-1]  # trio goes idle with both boxes waiting
+        writer._queue = wakes
+        wakes.put(None)
+
+    assert handed_at_once == 1
+    assert seen == [True] * (HAND_OFF_AT + INLINE_MAX + 1)
+    assert [receipt.committed for receipt in receipts] == [True] * len(receipts)
+
+
+async def test_a_checkpoint_asked_for_runs_after_the_boxes_queued_before_it(tmp_path):
+    order = []
+    gate = threading.Event()
+    store = SQLiteStore(tmp_path / "s.db")
+    checkpoint = store._checkpoint
+
+    def watched():
+        order.append("checkpoint")
+        checkpoint()
+
+    store._writer._checkpoint = watched
+    async with open_store(store):
+        writer = store._writer
+        writer._inline_max = 0  # only the thread commits: the order is its own
+        first = store._post(lambda tx: gate.wait())
+        await trio.lowlevel.checkpoint()  # the batch ends: the first box goes to the thread
+        while writer._taken < first._seq:
+            await trio.to_thread.run_sync(lambda: None)
+        writer._checkpoint_due = True  # what a commit past CHECKPOINT_COMMITS asks
+        writer._queue.put(None)
+        later = [store._post(lambda tx: order.append("write")) for _ in range(3)]
+        writer.hand_off()
+        await trio.to_thread.run_sync(gate.set)
+        await later[-1]
+        while "checkpoint" not in order:
+            await trio.to_thread.run_sync(lambda: None)
+
+    assert order == ["write", "write", "write", "checkpoint", "checkpoint"]
 
 
 async def test_a_store_whose_commit_waits_for_the_disk_always_uses_the_thread(tmp_path):
@@ -112,7 +172,7 @@ async def test_while_the_thread_has_work_later_batches_follow_it_in_posting_orde
         order.append("first")
 
     def quick(tx):
-        order.append(("second", threading.current_thread() is threading.main_thread()))
+        order.append("second")
 
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
         first = store._post(slow)
@@ -124,7 +184,7 @@ async def test_while_the_thread_has_work_later_batches_follow_it_in_posting_orde
         await second
 
     assert first.committed
-    assert order == ["first", ("second", False)]
+    assert order == ["first", "second"]  # committed after the thread's work, by either side
 
 
 async def test_an_inline_commit_that_fails_fails_the_store_like_the_thread(tmp_path):
@@ -160,7 +220,7 @@ async def test_wal_checkpoints_run_on_the_writer_thread_never_in_an_inline_commi
 
     store._writer._checkpoint = watched
     async with open_store(store):
-        for _ in range(2 * CHECKPOINT_RECORDS):
+        for _ in range(2 * CHECKPOINT_COMMITS):
             await store._post(where([]))  # one inline commit each
         autocheckpoint = store._write_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         await trio.to_thread.run_sync(lambda: None)  # let the thread take its queue
@@ -199,10 +259,10 @@ def padded(tx):
 async def test_the_wal_file_starts_over_under_a_steady_stream_of_inline_commits(tmp_path):
     wal = tmp_path / "s.db-wal"
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
-        for _ in range(2 * CHECKPOINT_RECORDS):
+        for _ in range(2 * CHECKPOINT_COMMITS):
             await store._post(padded)  # one inline commit each, a page or more
         early = wal.stat().st_size
-        for _ in range(6 * CHECKPOINT_RECORDS):
+        for _ in range(6 * CHECKPOINT_COMMITS):
             await store._post(padded)
         late = wal.stat().st_size
 
@@ -224,3 +284,30 @@ async def test_records_posted_after_a_batch_end_commit_get_their_own_idle_chance
             await receipt  # trio goes idle: the batch end commits it
 
     assert seen == [True, True]
+
+
+async def test_a_checkpoint_is_due_after_checkpoint_rows_rows_even_in_few_commits(
+    tmp_path, monkeypatch
+):
+    from arborist.runtime.store import _writer
+
+    monkeypatch.setattr(_writer, "CHECKPOINT_ROWS", 40)
+    store = SQLiteStore(tmp_path / "s.db")
+    checkpoint = store._checkpoint
+    ran = []
+
+    def watched():
+        ran.append(True)
+        checkpoint()
+
+    store._writer._checkpoint = watched
+    async with open_store(store):
+        receipts = [store._post(lambda tx: None) for _ in range(40)]  # one batch, one commit
+        await receipts[-1]
+        commits = store._writer.batches
+        with trio.fail_after(10):  # without the rows' rule: none due before 500 commits
+            while not ran:
+                await trio.to_thread.run_sync(lambda: None)
+
+    assert commits < CHECKPOINT_COMMITS
+    assert ran == [True, True]  # both halves: without and holding the write lock

@@ -274,6 +274,7 @@ def gated(tx, gate):
 async def test_a_task_awaiting_a_receipt_is_woken_once_by_its_own_commit(backend):
     waiters = 20
     async with open_store(backend.make(max_batch=1)) as store:  # one commit per record
+        store._writer._inline_max = 0  # the thread commits them all (a gate blocks its commit)
         gates = [threading.Event() for _ in range(waiters)]
         receipts = [store._post(gated, gate) for gate in gates]
         tasks = []
