@@ -16,7 +16,6 @@ runs in the coordinator's context, so the steps it starts copy that one, as befo
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -36,6 +35,32 @@ if TYPE_CHECKING:
 __all__ = ["ExitsHere"]
 
 
+class _Resolves:
+    """Steps whose results share one write (one receipt): resolved together once it commits.
+
+    A wide fan-out's results finishing together share a few records (``Writer.post_row``);
+    one continuation per record, not one per step, waits for each commit.
+    """
+
+    __slots__ = ("names", "owner", "receipt")
+
+    def __init__(self, owner: ExitsHere, receipt: Receipt) -> None:
+        self.owner = owner
+        self.receipt = receipt
+        self.names: list[str] = []
+
+    def __call__(self) -> None:
+        owner = self.owner
+        if owner._resolves is self:
+            owner._resolves = None  # committed: a later result starts a new group
+        resolve, skipped = owner._graph.resolve, owner._skipped
+        for name in self.names:
+            if owner._stopping:
+                return
+            for dependent, because in resolve(name, ok=True):
+                skipped(dependent, because)
+
+
 class ExitsHere(RunEnding):
     """The coordinator's fast path for step exits (its state is the coordinator's)."""
 
@@ -43,6 +68,7 @@ class ExitsHere(RunEnding):
     _task: trio.lowlevel.Task
     _now: Callable[[], float]
     _step_of: dict[str, Step]
+    _resolves: _Resolves | None = None  # the newest group of results waiting for one commit
 
     if TYPE_CHECKING:
 
@@ -131,9 +157,13 @@ class ExitsHere(RunEnding):
         self._handle._pending += (name, attempt, start, self._now(), "ok")  # handle._note
         self._kwargs.pop(name, None)
         self._ledger.completed.append(name)
+        self._graph.completed(name, value)
+        group = self._resolves
+        if group is None or group.receipt is not receipt:
+            group = self._resolves = _Resolves(self, receipt)
+            self._journal.after(receipt, group)  # type: ignore[union-attr]
+        group.names.append(name)
         graph = self._graph
-        graph.completed(name, value)
-        self._journal.after(receipt, partial(self._resolve, name, ok=True))  # type: ignore[union-attr]
         if graph.ready:  # steps held back by a concurrency limit: a slot is free now
             self._dispatch()
         if not self._running:

@@ -29,6 +29,7 @@ from arborist.runtime import (
     WorkflowFailedError,
     WorkflowHaltedError,
     outcome,
+    result,
 )
 from arborist.runtime.store import (
     AttemptStatus,
@@ -362,6 +363,34 @@ async def test_a_wide_fan_out_commits_its_results_in_few_transactions(store_url)
         after = rt.store.statistics()
     assert after.committed - before.committed >= 200  # one row per step: its result's
     assert after.batches - before.batches < 40  # group commit: many rows per transaction
+
+
+async def test_a_fan_out_whose_results_share_a_write_releases_each_dependent_after_it(store_url):
+    seen: dict[str, AttemptStatus] = {}
+    wf = Workflow("released")
+    for i in range(120):
+        root = wf.step(counting(f"r{i}", []), name=f"r{i}")
+
+        async def check(ctx, value, root=root.name):
+            journal = await ctx.runtime.store.load_journal(ctx.run_id)
+            seen[root] = journal.latest()[(root, -1)].status
+            return value
+
+        wf.step(
+            check,
+            name=f"d{i}",
+            args={"value": result(root)},
+            when=(lambda value: False) if i % 3 == 0 else None,
+        )
+    async with Runtime(store=store_url) as rt:
+        handle = await rt.start(wf)
+        await handle.result()
+        journal = await rt.store.load_journal(handle.run_id)
+    released = {f"r{i}" for i in range(120) if i % 3}
+    assert seen == dict.fromkeys(released, AttemptStatus.OK)  # committed before it ran
+    statuses = {(r.step, r.status) for r in journal.attempts}
+    assert {(f"d{i}", AttemptStatus.SKIPPED) for i in range(0, 120, 3)} <= statuses
+    assert {(f"d{i}", AttemptStatus.OK) for i in range(120) if i % 3} <= statuses
 
 
 async def test_a_map_journaling_its_elements_refuses_an_iterator_input_at_the_call(store_url):
