@@ -403,6 +403,11 @@ class Cell(LazyCollections):
             error.__cause__ = reason.exc
         return error
 
+    def put_ask(self, call: Call) -> Any:
+        """Queue an ask's ``call``; None (a ThreadCell may return what to settle, see there)."""
+        self.mailbox.put_nowait(call)
+        return None
+
     def request_stop(self, reason: ExitReason) -> None:
         """Stop after the message being handled; queued messages are not handled.
 

@@ -205,17 +205,25 @@ class ActorRef:
         # system's timer service expires the call at the same exact time as a CancelScope
         # deadline for a fraction of its cost (entering and leaving the scope was half of an
         # ask); a call that settles first is just forgotten there, nothing to cancel.
+        cell = self._cell
         try:
-            mailbox.put_nowait(call)
+            if timeout > 0:
+                quick = cell.put_ask(call)
+            else:
+                quick = None
+                mailbox.put_nowait(call)
         except MailboxClosed:
-            cell = self._cell
             error = cell.died_error(cell.exit_reason)
             raise error from error.__cause__
+        if quick is not None:
+            # A ThreadActor's quick reply (``reply_wait``): the ask's checkpoint runs while its
+            # thread handles the message, then trio may block briefly for the reply. It comes
+            # before any deadline could pass, so none is kept.
+            await quick.settle(call)
         result = call.result
         if result is not None and timeout > 0:
-            # Replied during the put (a ThreadActor's quick reply, ``reply_wait``): before any
-            # deadline could pass, so none is kept; the ask is still a checkpoint.
-            await checkpoint()
+            if quick is None:
+                await checkpoint()  # replied during the put: the ask is still a checkpoint
             return result.unwrap()
         deadline = call.deadline = current_time() + timeout
         self._cell.system._timers.expire_call(call)

@@ -8,14 +8,15 @@ timers and supervisors treat it like any actor):
 2. Whoever puts a message in the mailbox of an idle actor (the sender's ``tell`` or ``ask``,
    a timer, a monitor) hands it to the thread at once, with everything else queued (up to the
    next stop marker, at most ``_MAX_BATCH``; one at a time for a bounded mailbox, so that its
-   bound still holds), as one job (a ``_Batch``): no trio task runs between an ask and its
+   bound still holds), as one job (a ``Batch``): no trio task runs between an ask and its
    handler. While the thread works, new messages wait in the mailbox; when it reports back
    through the system's trio token (``run_sync_soon``), the report hands over the next batch.
    A burst of tells costs two cross-thread wake-ups in all, not two per message. The cell's
    trio task stays parked through all this; it wakes only to act on a stop, a crash or a kill.
    An ask handed over while nothing else in trio is runnable may wait on the trio thread for
-   a quick reply (``ThreadActor.reply_wait``, ``_Batch.wait_here``): the thread then releases
-   a lock instead of reporting through the token, and the asker takes the reply at once.
+   a quick reply (``ThreadActor.reply_wait``, ``Batch.settle``): the asker makes its
+   checkpoint while the thread handles the message, then blocks on a lock that the thread
+   releases instead of reporting through the token, and takes the reply at once.
 3. The thread handles the batch in mailbox order. Before each message it checks that the
    batch is still wanted (no stop requested, not killed); an ask's reply is sent to trio as
    soon as its handler returns. The first exception ends the batch and the actor with
@@ -30,8 +31,6 @@ the background; whatever it returns or raises then is discarded.
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -48,11 +47,9 @@ from ._logging import get_logger, log_context
 from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
 from ._run_state import idle_seconds
+from ._thread_jobs import Batch, Job, Runner
 
 if TYPE_CHECKING:
-    from pykka._actor import ActorInbox
-    from pykka._envelope import Envelope
-
     from ._ref import ActorRef
 
 __all__ = ["ThreadCell", "ThreadMailbox"]
@@ -68,174 +65,6 @@ _MAX_BATCH = 1024
 # After a wait for a quick reply ran out (see ``ThreadActor.reply_wait``), the next batches go
 # without one: 2, then 4, ... after consecutive misses, at most this many.
 _MAX_WAIT_SKIPS = 1024
-
-
-class _Job:
-    """One function to run on the actor's thread; its outcome wakes the waiting trio task."""
-
-    __slots__ = ("args", "fn", "task", "token")
-
-    def __init__(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], token: trio.lowlevel.TrioToken
-    ) -> None:
-        self.fn = fn
-        self.args = args
-        self.token = token
-        self.task: Task | None = None
-
-    def run(self) -> None:
-        """On the actor's thread: run the function and send its outcome to trio."""
-        result = outcome.capture(self.fn, *self.args)
-        # If trio has ended (the actor was killed long ago), nobody waits for the outcome.
-        with contextlib.suppress(trio.RunFinishedError):
-            self.token.run_sync_soon(self._deliver, result)
-
-    def _deliver(self, result: outcome.Outcome[Any]) -> None:
-        # On the trio thread. A job whose waiter gave up (kill) is discarded here.
-        task, self.task = self.task, None
-        if task is not None:
-            reschedule(task, outcome.Value(result))
-
-    async def wait(self) -> outcome.Outcome[Any]:
-        """Park until the thread has run the job; cancellation abandons it."""
-        self.task = current_task()
-
-        def abort(_: Any) -> Abort:
-            self.task = None
-            return Abort.SUCCEEDED
-
-        result: outcome.Outcome[Any] = await wait_task_rescheduled(abort)
-        return result
-
-
-class _Runner(pykka.ThreadingActor):
-    """The pykka actor that owns the OS thread and runs ``_Job``s in order."""
-
-    use_daemon_thread = True  # a killed actor stuck in a handler must not keep Python alive
-
-    @staticmethod
-    def _create_actor_inbox() -> ActorInbox:
-        # pykka's hook for its actor types. Its ThreadingActor uses a ``queue.Queue`` (a
-        # Condition in Python: locks and a notify per put and get); the C ``SimpleQueue`` does
-        # the same hand-over in one call each side. Nothing here needs ``task_done``/``join``.
-        inbox: queue.SimpleQueue[Envelope[Any]] = queue.SimpleQueue()
-        return inbox
-
-    def __init__(self, cell: ThreadCell, thread_name: str) -> None:
-        super().__init__()
-        self._arborist_cell = cell
-        self._thread_name = thread_name
-
-    def on_start(self) -> None:
-        thread = threading.current_thread()
-        thread.name = self._thread_name
-        self._arborist_cell.thread_ident = thread.ident
-
-    def on_receive(self, message: Any) -> None:
-        message.run()  # a _Job or a _Batch: nothing else is ever told to a runner
-
-
-class _Batch:
-    """Queued messages that the actor's thread handles in one job, in mailbox order.
-
-    The thread stops early at the first exception, when a stop has been requested, or when
-    the trio side has abandoned the batch (the actor was killed), then reports back once.
-    ``started`` is the index of the last message the thread began (-1: none). The cell's
-    ``batch_lock`` makes "check the batch is still wanted, then begin the next message" atomic
-    with abandoning it, so after a kill the trio side knows exactly which messages the thread
-    has begun and which it will never touch.
-    """
-
-    __slots__ = (
-        "abandoned",
-        "cell",
-        "error",
-        "finished",
-        "gate",
-        "handled",
-        "items",
-        "reply",
-        "started",
-    )
-
-    def __init__(self, cell: ThreadCell, items: list[Any]) -> None:
-        self.cell = cell
-        self.items = items
-        self.started = -1
-        self.handled = 0
-        self.error: BaseException | None = None
-        self.reply: outcome.Value[Any] | None = None  # the answer when the last item is a Call
-        self.abandoned = False
-        # Set (held) while the trio thread blocks for the report (``wait_here``): the thread
-        # then releases it instead of reporting through the token. Both under ``batch_lock``.
-        self.gate: threading.Lock | None = None
-        self.finished = False
-
-    def run(self) -> None:
-        """On the actor's thread: handle the messages in order, then report to trio."""
-        cell = self.cell
-        lock = cell.batch_lock
-        receive = cell.actor.on_receive
-        token = cell.system.token
-        items = self.items
-        last = len(items) - 1
-        index = 0
-        try:
-            while index <= last:
-                with lock:
-                    if self.abandoned or cell.stop_reason is not None:
-                        break
-                    self.started = index
-                item = items[index]
-                if type(item) is Call:
-                    value = outcome.Value(cell._dispatch(item.message))
-                    if index == last:
-                        self.reply = value  # sent with the batch's report: one wake-up
-                    else:
-                        try:
-                            token.run_sync_soon(item.reply, value)  # answer now, keep going
-                        except trio.RunFinishedError:
-                            return  # trio has ended (killed long ago): nobody waits
-                else:
-                    receive(item)
-                index += 1
-        except BaseException as exc:  # reported to trio, which decides (Crashed or re-raise)
-            self.error = exc
-        self.handled = index
-        with lock:
-            gate = self.gate
-            self.finished = True
-        if gate is not None:
-            gate.release()  # the trio thread is blocked in wait_here: it delivers the report
-            return
-        with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(self.deliver)
-
-    def wait_here(self, seconds: float) -> bool:
-        """On the trio thread: block up to ``seconds`` for the thread to finish the batch.
-
-        Returns True if it finished: its report is then the caller's to ``deliver`` (it never
-        goes through the token). False: it will come through the token, as without the wait.
-        """
-        gate = cast("threading.Lock", self.gate)
-        if gate.acquire(timeout=seconds):
-            return True
-        with self.cell.batch_lock:
-            self.gate = None
-            return self.finished  # finished just now: it saw the gate, so the report is ours
-
-    def deliver(self) -> None:
-        """On the trio thread: act on the thread's report (a kill discards it, reply and all)."""
-        if self.abandoned:
-            return
-        cell = self.cell
-        cell.batch = None
-        if self.reply is not None:
-            self.items[-1].reply(self.reply)
-        if self.error is None and self.handled == len(self.items) and cell.stop_reason is None:
-            cell.pump()  # all handled: the next batch, if any is queued
-        else:
-            cell.wake_loop(self)  # a crash or a stop: the cell's task decides
 
 
 class ThreadMailbox(NotifyingMailbox):
@@ -260,9 +89,11 @@ class ThreadCell(Cell):
     """A cell whose handlers run on the runner's thread. Not public."""
 
     __slots__ = (
+        "asking",
         "batch",
         "batch_lock",
         "loop_task",
+        "quick",
         "reply_wait",
         "runner",
         "thread_ident",
@@ -276,12 +107,14 @@ class ThreadCell(Cell):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mailbox.cell = self
-        self.runner: pykka.ActorRef[_Runner] | None = None
+        self.runner: pykka.ActorRef[Runner] | None = None
         self.thread_ident: int | None = None
         self.trio_thread_ident = threading.get_ident()
         self.batch_lock = threading.Lock()
-        self.batch: _Batch | None = None  # the batch the thread has, if any
+        self.batch: Batch | None = None  # the batch the thread has, if any
         self.loop_task: Task | None = None  # the cell's task while it is parked in its loop
+        self.asking: Call | None = None  # the ask being put by ``put_ask`` (see there)
+        self.quick: Batch | None = None  # its batch, when its asker waits for the reply
         self.reply_wait: float = getattr(type(self.actor), "reply_wait", 0.0)
         self.wait_misses = 0  # consecutive waits for a reply that ran out
         self.wait_skips = 0  # batches to hand over without waiting
@@ -291,12 +124,12 @@ class ThreadCell(Cell):
         runner = self.runner
         if runner is None:
             return outcome.Error(RuntimeError(f"the thread of {self.ref!r} has stopped"))
-        job = _Job(fn, args, self.system.token)
+        job = Job(fn, args, self.system.token)
         runner.tell(job)
         return await job.wait()
 
     async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
-        runner = _Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
+        runner = Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
         self.runner = runner
         started = await self.on_thread(self.actor.on_start)
         if type(started) is outcome.Error:
@@ -338,20 +171,45 @@ class ThreadCell(Cell):
             items.append(queue.popleft())
         if space is not None and space:
             space.unpark()
-        batch = self.batch = _Batch(self, items)
+        batch = self.batch = Batch(self, items)
         wait = self._reply_wait(items[-1])
         if wait:
             gate = batch.gate = threading.Lock()
             gate.acquire()
-        cast("pykka.ActorRef[_Runner]", self.runner).tell(batch)
+        cast("pykka.ActorRef[Runner]", self.runner).tell(batch)
         if wait:
-            if batch.wait_here(wait):
-                self.wait_misses = 0
-                batch.deliver()
+            if items[-1] is self.asking:
+                self.quick = batch  # its asker checkpoints first, then waits (Batch.settle)
             else:
-                # Too slow to wait for: skip the wait for the next 2, 4, ... 1024 batches.
-                self.wait_misses = min(self.wait_misses * 2 or 2, _MAX_WAIT_SKIPS)
-                self.wait_skips = self.wait_misses
+                self.wait_for_report(batch, wait)
+
+    def wait_for_report(self, batch: Batch, wait: float) -> None:
+        """Block up to ``wait`` seconds for ``batch``'s report (a quick reply).
+
+        Else the report comes through the token; a wait that runs out makes the next 2, 4,
+        ... 1,024 batches skip it.
+        """
+        if batch.wait_here(wait):
+            self.wait_misses = 0
+            batch.deliver()
+        else:
+            self.wait_misses = min(self.wait_misses * 2 or 2, _MAX_WAIT_SKIPS)
+            self.wait_skips = self.wait_misses
+
+    def put_ask(self, call: Call) -> Batch | None:
+        """Queue an ask's ``call`` (an unbounded mailbox's ``put_nowait``).
+
+        Returns the batch now on the thread when the asker is to wait for its quick reply
+        itself (``Batch.settle``, which it must then await): the ask's checkpoint then runs
+        while the thread wakes up and handles the message, instead of after the reply.
+        """
+        self.asking = call
+        try:
+            self.mailbox.put_nowait(call)
+        finally:
+            self.asking = None
+        batch, self.quick = self.quick, None
+        return batch
 
     def _reply_wait(self, last: Any) -> float:
         """How long the trio thread may block for the reply to ``last`` (0: not at all).
@@ -367,7 +225,7 @@ class ThreadCell(Cell):
             return 0.0
         return min(wait, idle_seconds())
 
-    def wake_loop(self, batch: _Batch | None) -> None:
+    def wake_loop(self, batch: Batch | None) -> None:
         """Wake the parked cell task with a batch that ended early (None: for a stop)."""
         task, self.loop_task = self.loop_task, None
         if task is not None:
@@ -401,7 +259,7 @@ class ThreadCell(Cell):
             # the work over themselves (pump); only a stop, a crash or a kill wakes the task.
             self.loop_task = task
             try:
-                batch: _Batch | None = await wait_task_rescheduled(self._abort_loop)
+                batch: Batch | None = await wait_task_rescheduled(self._abort_loop)
             except BaseException:
                 # Killed while the thread works: the message it began is the current one (an
                 # ask in hand fails as any actor's); the ones it will never touch go back to

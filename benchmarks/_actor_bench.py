@@ -18,6 +18,7 @@ __all__ = [
     "THREAD_ACTOR",
     "THREAD_BLOCKING_FLOOR",
     "THREAD_FLOOR",
+    "THREAD_OVERLAP_FLOOR",
     "compare_actors",
 ]
 
@@ -28,6 +29,7 @@ THREAD_ACTOR = "arborist ThreadActor"
 PYKKA = "pykka ThreadingActor"
 THREAD_FLOOR = "trio-thread round trip (SimpleQueue + run_sync_soon)"
 THREAD_BLOCKING_FLOOR = "trio-thread blocking hand-over (SimpleQueue + lock + checkpoint)"
+THREAD_OVERLAP_FLOOR = "trio-thread hand-over, checkpoint while the thread works, then the lock"
 
 
 def compare_actors(

@@ -111,7 +111,10 @@ def inline_commits() -> Iterator[None]:
     from arborist.runtime.store import _sqlite, _writer
 
     saved = (
-        _writer.HAND_OFF_AT, _writer.CHECKPOINT_COMMITS, _writer.CHECKPOINT_ROWS, _sqlite.INLINE_MAX
+        _writer.HAND_OFF_AT,
+        _writer.CHECKPOINT_COMMITS,
+        _writer.CHECKPOINT_ROWS,
+        _sqlite.INLINE_MAX,
     )
     delay = _journal.START_DELAY
     _writer.HAND_OFF_AT = _writer.CHECKPOINT_COMMITS = _writer.CHECKPOINT_ROWS = 10**9

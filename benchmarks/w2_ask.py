@@ -22,12 +22,13 @@ Implementations:
   ask costs whose caller parks until the thread wakes trio. A ThreadActor ask to an idle
   actor goes below it when its bounded wait on the trio thread (``ThreadActor.reply_wait``)
   catches the reply; so this row is a reference, not the ThreadActor's floor.
-- trio-thread blocking hand-over: the ThreadActor's floor. A trio task queues each request to
-  a thread on a ``queue.SimpleQueue`` and blocks the trio thread on a ``threading.Lock`` that
-  the thread releases with the reply, then makes one checkpoint: the quick-reply path
-  (``reply_wait``) with no actor around it, and what pykka's blocking ask does plus one trio
-  scheduling pass. For the ThreadActor to be ahead of pykka, its actor bookkeeping must cost
-  less than pykka's ask minus this floor.
+- trio-thread blocking hand-over: a trio task queues each request to a thread on a
+  ``queue.SimpleQueue`` and blocks the trio thread on a ``threading.Lock`` that the thread
+  releases with the reply, then makes one checkpoint: what pykka's blocking ask does plus one
+  trio scheduling pass. (The ThreadActor's floor until 2026-12-04; kept as a row.)
+- trio-thread overlapped hand-over: the ThreadActor's floor. The same, but the checkpoint
+  comes between the put and the wait on the lock, so the scheduling pass runs while the
+  thread wakes up and replies: the quick-reply path (``reply_wait``) with no actor around it.
 
 Ratios are to the fastest floor of the run. Targets (issue #13): arborist Actor within 1.1x of
 the fastest floor, and ahead of pykka; ThreadActor's ask ahead of pykka's.
@@ -57,6 +58,7 @@ from benchmarks._actor_bench import (
     THREAD_ACTOR,
     THREAD_BLOCKING_FLOOR,
     THREAD_FLOOR,
+    THREAD_OVERLAP_FLOOR,
     compare_actors,
 )
 from benchmarks._harness import Row, Target
@@ -159,6 +161,37 @@ async def thread_blocking_hand_over(n: int) -> float:
         requests.put((i, lock, reply))
         lock.acquire()
         await checkpoint()
+    elapsed = time.perf_counter() - started
+    requests.put(None)
+    thread.join()
+    return elapsed
+
+
+async def thread_overlapped_hand_over(n: int) -> float:
+    """``thread_blocking_hand_over`` with the checkpoint first: the trio scheduling pass runs
+    while the thread wakes up and replies, then the trio thread takes the lock (a bounded wait
+    first, as the ThreadActor's ``reply_wait``)."""
+    requests: queue.SimpleQueue[tuple[int, threading.Lock, list[int]] | None] = queue.SimpleQueue()
+
+    def serve() -> None:
+        while (item := requests.get()) is not None:
+            message, lock, reply = item
+            reply.append(message + 1)
+            lock.release()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    checkpoint = trio.lowlevel.checkpoint
+    new_lock = threading.Lock
+    started = time.perf_counter()
+    for i in range(n):
+        lock = new_lock()
+        lock.acquire()
+        reply: list[int] = []
+        requests.put((i, lock, reply))
+        await checkpoint()
+        if not lock.acquire(timeout=100e-6):
+            lock.acquire()
     elapsed = time.perf_counter() - started
     requests.put(None)
     thread.join()
@@ -273,7 +306,11 @@ def run(quick: bool) -> list[Row]:
             THREAD_FLOOR: (thread_round_trip, "a parked trio task woken through the token"),
             THREAD_BLOCKING_FLOOR: (
                 thread_blocking_hand_over,
-                "the trio thread blocks on a lock for the reply; the ThreadActor's floor",
+                "the trio thread blocks on a lock for the reply, then checkpoints",
+            ),
+            THREAD_OVERLAP_FLOOR: (
+                thread_overlapped_hand_over,
+                "the checkpoint while the thread replies, then the lock; the ThreadActor's floor",
             ),
         },
         thread_extra={

@@ -23,7 +23,7 @@ from arborist.actors import (
     Shutdown,
     ThreadActor,
 )
-from arborist.actors._thread_cell import _Batch
+from arborist.actors._thread_jobs import Batch
 
 GUARD = 5  # seconds; a generous guard, never a timing assertion
 
@@ -563,13 +563,13 @@ async def test_messages_queued_while_a_thread_actor_works_reach_its_thread_in_on
     system: ActorSystem, monkeypatch: pytest.MonkeyPatch
 ):
     sizes: list[int] = []
-    run = _Batch.run
+    run = Batch.run
 
-    def counting_run(batch: _Batch) -> None:
+    def counting_run(batch: Batch) -> None:
         sizes.append(len(batch.items))
         run(batch)
 
-    monkeypatch.setattr(_Batch, "run", counting_run)
+    monkeypatch.setattr(Batch, "run", counting_run)
     ref = await system.spawn(Gate)
     first = hold()
     replies: list[Any] = []
@@ -769,13 +769,13 @@ class NeverWaits(PatientEcho):
 def record_waits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Record what each wait for a quick reply returned (True: the reply came in time)."""
     waits: list[bool] = []
-    wait_here = _Batch.wait_here
+    wait_here = Batch.wait_here
 
-    def recording(batch: _Batch, seconds: float) -> bool:
+    def recording(batch: Batch, seconds: float) -> bool:
         waits.append(wait_here(batch, seconds))
         return waits[-1]
 
-    monkeypatch.setattr(_Batch, "wait_here", recording)
+    monkeypatch.setattr(Batch, "wait_here", recording)
     return waits
 
 
@@ -810,6 +810,26 @@ async def test_a_quick_reply_still_makes_the_ask_a_checkpoint(system: ActorSyste
             await ref.ask("cancelled")
         assert scope.cancelled_caught
         assert await ref.ask("after") == "after"
+
+
+class PatientGate(Gate):
+    reply_wait = GUARD
+
+
+async def test_an_ask_cancelled_at_its_checkpoint_is_still_handled_and_the_actor_goes_on(
+    system: ActorSystem,
+):
+    ref = await spawn_idle(system, PatientGate)
+    message = hold()
+    with trio.fail_after(GUARD):
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await ref.ask(message)  # on the thread already; cancelled at the ask's checkpoint
+        assert scope.cancelled_caught
+        await wait_thread_event(message[1])  # the thread handles it all the same
+        message[2].set()  # its report (and dropped reply) comes through the token
+        assert await ref.ask("after") == "after"
+    assert ref._cell.actor.handled == ["after"]
 
 
 async def test_a_quick_reply_leaves_no_ask_deadline_behind(system: ActorSystem):
@@ -853,7 +873,7 @@ async def test_a_batch_that_finishes_as_the_wait_runs_out_is_the_waiters_to_deli
 ):
     ref = await system.spawn(NeverWaits)
     cell = ref._cell
-    batch = _Batch(cell, ["late"])
+    batch = Batch(cell, ["late"])
     batch.gate = threading.Lock()
     batch.gate.acquire()
     batch.finished = True  # the thread saw the gate but has not released it yet
