@@ -57,10 +57,11 @@ class ThreadActor(Actor):
 
     A quick reply is waited for on the trio thread (``reply_wait``, 100 us by default): when
     an ask hands its message to an idle actor while no other trio task is runnable and no
-    deadline falls within the wait, trio blocks on a lock for at most ``reply_wait`` seconds
-    for the reply, and the asker goes on with one checkpoint (as pykka's blocking ``ask`` is
-    woken by a lock), instead of parking until the reply comes through the trio token's
-    wake-up socket. The trade-off: for that long trio runs nothing else, so a socket that
+    deadline falls within the wait, the asker makes the ask's checkpoint while the thread
+    handles the message, then (if trio still has nothing else to run) trio blocks on a lock
+    for at most ``reply_wait`` seconds for the reply (as pykka's blocking ``ask`` is woken by
+    a lock), instead of parking until the reply comes through the trio token's wake-up
+    socket. The trade-off: for that long trio runs nothing else, so a socket that
     becomes readable then, or a task of the same scheduler pass, waits up to ``reply_wait``
     more. A wait that runs out costs exactly ``reply_wait`` and makes the next asks to this
     actor skip it (2, 4, ... up to 1,024 of them), so a slow handler is hardly ever waited
