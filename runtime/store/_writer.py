@@ -78,6 +78,10 @@ from ._writer_thread import STOP
 __all__ = ["Writer"]
 
 
+def _nothing() -> None:
+    """What ``Writer.wake_trio`` runs: the wake-up is the point."""
+
+
 class _BatchEnd(trio.abc.Instrument):
     """Hands the writer's posted records to its thread as trio's scheduling batch ends."""
 
@@ -91,6 +95,10 @@ class _BatchEnd(trio.abc.Instrument):
                 writer.end_of_batch(timeout)
             if writer._boxes and writer._inline_max and not tasks_runnable():
                 writer.steal()
+                if timeout > 0 and tasks_runnable():
+                    # The commit woke waiters after trio chose how long to wait for I/O (up
+                    # to its next deadline, or for ever): cut that wait short.
+                    writer.wake_trio()
         except BaseException as exc:  # trio would drop an instrument that raised
             writer._crashed(exc)
 
@@ -297,6 +305,11 @@ class Writer(InlineSide):
             self._boxes.append((box, len(box) + self._extra))
             self._queue.put(None)
             self._extra, self._open_key = 0, None
+
+    def wake_trio(self) -> None:
+        """Make trio's coming wait for I/O return at once (a write to its wake-up socket)."""
+        assert self._token is not None
+        self._token.run_sync_soon(_nothing)
 
     def _queue_stop(self) -> None:
         self._boxes.append(STOP)

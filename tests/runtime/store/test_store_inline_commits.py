@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import pytest
 import trio
@@ -117,6 +118,29 @@ async def test_an_idle_trio_commits_the_boxes_the_thread_has_not_taken(tmp_path)
     assert handed_at_once == 1
     assert seen == [True] * (HAND_OFF_AT + INLINE_MAX + 1)
     assert [receipt.committed for receipt in receipts] == [True] * len(receipts)
+
+
+async def test_a_box_an_idle_trio_commits_wakes_its_waiter_at_once_not_at_the_next_deadline(
+    tmp_path,
+):
+    # One record a transaction: each is handed over as it is posted, so the pump is not waiting
+    # for trio to go idle, and trio's wait for I/O would last until its next deadline (the guard
+    # here; the store's lease renewal, 10 s, otherwise) after the commit that woke the waiter.
+    seen = []
+    async with open_store(SQLiteStore(tmp_path / "s.db", max_batch=1)) as store:
+        writer = store._writer
+        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        try:
+            with trio.move_on_after(5):  # a deadline trio would otherwise sleep until
+                started = time.perf_counter()
+                await store._post(where(seen))
+                waited = time.perf_counter() - started
+        finally:
+            writer._queue = wakes
+            wakes.put(None)
+
+    assert seen == [True]
+    assert waited < 2.5  # a commit takes milliseconds; missing the wake-up, 5 s
 
 
 async def test_a_checkpoint_asked_for_runs_after_the_boxes_queued_before_it(tmp_path):
