@@ -296,7 +296,7 @@ class Journal:
         began = self._deferred.get(name)
         if began is not None:
             self._post_cut(name)
-        receipt = self.recorder.step_ok(name, self._tries[name], value, started_at=began)
+        receipt = self.recorder.ok_row(name, self._tries[name], value, began)
         if began is not None:  # refused (EncodeError): the start goes with the failure
             del self._deferred[name]
         self._key_tries.pop(name, None)

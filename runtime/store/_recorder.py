@@ -305,13 +305,27 @@ class RunRecorder:
         Raises:
             EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
         """
-        # The hot path of a durable step: the row is built here rather than by ``_attempt``.
         _check_step(step, element, attempt)
         began = (
             started_at
             if started_at is None or type(started_at) is float
             else stamp(started_at, "started_at")  # type: ignore[arg-type]
         )
+        return self.ok_row(step, attempt, result, began, element=element, codec=codec)
+
+    def ok_row(
+        self, step: str, attempt: int, result: Any, began: float | None, *, element: int = -1,
+        codec: str | None = None,
+    ) -> Receipt:  # fmt: skip
+        """``step_ok`` for a caller whose arguments are known to be valid (the engine's journal).
+
+        Nothing is checked but the result's encoding: ``step`` a non-empty str, ``attempt`` an
+        int >= 1, ``element`` an int >= -1, ``began`` Unix seconds or None.
+
+        Raises:
+            EncodeError, ResultTooLargeError: at the call, when the result cannot be stored.
+        """
+        # The hot path of a durable step: the row is built here rather than by ``_attempt``.
         store = self._store
         result_codec, data = store._codecs.encode_raw(
             result, codec, lambda: f"the result of {self._where(step, element, attempt)}"
