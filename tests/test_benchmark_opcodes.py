@@ -44,7 +44,7 @@ def test_a_durable_run_counts_the_same_opcodes_every_time():
     # Every commit is inline (no thread to miss); the store's own timers (its lease) may still
     # fire on a loaded machine: 3% apart at 20 steps once, in a full suite.
     assert abs(first - second) / first < 0.05
-    assert count.opcodes["_recorder.py", "step_ok"] > 0  # the journal's writes are counted
+    assert count.opcodes["_recorder.py", "ok_row"] > 0  # the journal's writes are counted
 
 
 def test_inline_commits_puts_the_store_settings_back():
