@@ -7,7 +7,6 @@ failure there fails the store as one on the thread does.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 
@@ -31,6 +30,33 @@ def where(seen):
         seen.append(threading.current_thread() is threading.main_thread())
 
     return op
+
+
+class Deaf:
+    """Stands in for the writer's wake-up queue: puts are dropped, so the thread hears nothing.
+
+    Reads go to the real queue, so a thread that bound its reads to this stand-in (a thread
+    entering its loop only after the swap) is still woken by ``hear``.
+    """
+
+    def __init__(self, writer):
+        self._writer = writer
+        self._real = writer._queue
+        writer._queue = self
+
+    def put(self, item):
+        pass
+
+    def get(self, *args, **kwargs):
+        return self._real.get(*args, **kwargs)
+
+    def get_nowait(self):
+        return self._real.get_nowait()
+
+    def hear(self):
+        """Put the real queue back and wake the thread."""
+        self._writer._queue = self._real
+        self._real.put(None)
 
 
 async def test_an_idle_trio_commits_a_small_batch_itself(tmp_path):
@@ -90,13 +116,12 @@ async def test_a_batch_posted_while_trio_stays_busy_goes_to_the_thread(tmp_path)
 async def test_a_batch_larger_than_the_inline_limit_is_handed_to_the_thread(tmp_path):
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
         writer = store._writer
-        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        deaf = Deaf(writer)  # the thread hears nothing
         receipts = [store._post(lambda tx: None) for _ in range(INLINE_MAX + 1)]
         writer._idle_wait = True  # as the pump waits for trio to go idle
         writer.end_of_batch(0.0)
         handed = [len(box) for box, rows in writer._boxes]
-        writer._queue = wakes
-        wakes.put(None)
+        deaf.hear()
         await receipts[-1]
 
     assert handed == [INLINE_MAX + 1]
@@ -108,12 +133,11 @@ async def test_an_idle_trio_commits_the_boxes_the_thread_has_not_taken(tmp_path)
     seen = []
     async with open_store(SQLiteStore(tmp_path / "s.db")) as store:
         writer = store._writer
-        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        deaf = Deaf(writer)  # the thread hears nothing
         receipts = [store._post(where(seen)) for _ in range(HAND_OFF_AT + INLINE_MAX + 1)]
         handed_at_once = len(writer._boxes)  # a full box goes without waiting for idle
         await receipts[-1]  # trio goes idle with both boxes waiting
-        writer._queue = wakes
-        wakes.put(None)
+        deaf.hear()
 
     assert handed_at_once == 1
     assert seen == [True] * (HAND_OFF_AT + INLINE_MAX + 1)
@@ -129,15 +153,14 @@ async def test_a_box_an_idle_trio_commits_wakes_its_waiter_at_once_not_at_the_ne
     seen = []
     async with open_store(SQLiteStore(tmp_path / "s.db", max_batch=1)) as store:
         writer = store._writer
-        writer._queue, wakes = queue.SimpleQueue(), writer._queue  # the thread hears nothing
+        deaf = Deaf(writer)  # the thread hears nothing
         try:
             with trio.move_on_after(5):  # a deadline trio would otherwise sleep until
                 started = time.perf_counter()
                 await store._post(where(seen))
                 waited = time.perf_counter() - started
         finally:
-            writer._queue = wakes
-            wakes.put(None)
+            deaf.hear()
 
     assert seen == [True]
     assert waited < 2.5  # a commit takes milliseconds; missing the wake-up, 5 s
