@@ -41,6 +41,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import outcome
@@ -136,12 +137,15 @@ async def thread_round_trip(n: int) -> float:
     return elapsed
 
 
-async def thread_blocking_hand_over(n: int) -> float:
-    """The least a trio caller pays for a reply from a thread while trio has nothing else to
-    run: a request queued to a thread, the trio thread blocked on a lock that the thread
-    releases with the reply, then one checkpoint (every ask is one). What a ThreadActor's
-    quick reply (``reply_wait``) does, with no actor around it."""
-    requests: queue.SimpleQueue[tuple[int, threading.Lock, list[int]] | None] = queue.SimpleQueue()
+_Request = tuple[int, threading.Lock, list[int]]
+
+
+def _lock_server() -> tuple[Callable[[_Request | None], None], threading.Thread]:
+    """A thread that answers each ``(message, lock, reply)``: the reply, then the lock released.
+
+    Returns the queue's ``put`` (``put(None)`` ends the thread) and the started thread.
+    """
+    requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
 
     def serve() -> None:
         while (item := requests.get()) is not None:
@@ -151,18 +155,25 @@ async def thread_blocking_hand_over(n: int) -> float:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    return requests.put, thread
+
+
+async def thread_blocking_hand_over(n: int) -> float:
+    """The least a trio caller pays for a reply from a thread while trio has nothing else to
+    run: a request queued to a thread, the trio thread blocked on a lock that the thread
+    releases with the reply, then one checkpoint (every ask is one)."""
+    put, thread = _lock_server()
     checkpoint = trio.lowlevel.checkpoint
     new_lock = threading.Lock
     started = time.perf_counter()
     for i in range(n):
         lock = new_lock()
         lock.acquire()
-        reply: list[int] = []
-        requests.put((i, lock, reply))
+        put((i, lock, []))
         lock.acquire()
         await checkpoint()
     elapsed = time.perf_counter() - started
-    requests.put(None)
+    put(None)
     thread.join()
     return elapsed
 
@@ -170,30 +181,21 @@ async def thread_blocking_hand_over(n: int) -> float:
 async def thread_overlapped_hand_over(n: int) -> float:
     """``thread_blocking_hand_over`` with the checkpoint first: the trio scheduling pass runs
     while the thread wakes up and replies, then the trio thread takes the lock (a bounded wait
-    first, as the ThreadActor's ``reply_wait``)."""
-    requests: queue.SimpleQueue[tuple[int, threading.Lock, list[int]] | None] = queue.SimpleQueue()
-
-    def serve() -> None:
-        while (item := requests.get()) is not None:
-            message, lock, reply = item
-            reply.append(message + 1)
-            lock.release()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    first, as the ThreadActor's ``reply_wait``). What a ThreadActor's quick reply does, with
+    no actor around it."""
+    put, thread = _lock_server()
     checkpoint = trio.lowlevel.checkpoint
     new_lock = threading.Lock
     started = time.perf_counter()
     for i in range(n):
         lock = new_lock()
         lock.acquire()
-        reply: list[int] = []
-        requests.put((i, lock, reply))
+        put((i, lock, []))
         await checkpoint()
         if not lock.acquire(timeout=100e-6):
             lock.acquire()
     elapsed = time.perf_counter() - started
-    requests.put(None)
+    put(None)
     thread.join()
     return elapsed
 
