@@ -53,12 +53,8 @@ class _Resolves:
         owner = self.owner
         if owner._resolves is self:
             owner._resolves = None  # committed: a later result starts a new group
-        resolve, skipped = owner._graph.resolve, owner._skipped
         for name in self.names:
-            if owner._stopping:
-                return
-            for dependent, because in resolve(name, ok=True):
-                skipped(dependent, because)
+            owner._resolve(name, ok=True)
 
 
 class ExitsHere(RunEnding):
@@ -157,13 +153,13 @@ class ExitsHere(RunEnding):
         self._handle._pending += (name, attempt, start, self._now(), "ok")  # handle._note
         self._kwargs.pop(name, None)
         self._ledger.completed.append(name)
-        self._graph.completed(name, value)
+        graph = self._graph
+        graph.completed(name, value)
         group = self._resolves
         if group is None or group.receipt is not receipt:
             group = self._resolves = _Resolves(self, receipt)
             self._journal.after(receipt, group)  # type: ignore[union-attr]
         group.names.append(name)
-        graph = self._graph
         if graph.ready:  # steps held back by a concurrency limit: a slot is free now
             self._dispatch()
         if not self._running:
