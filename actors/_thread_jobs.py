@@ -194,16 +194,23 @@ class Batch:
         try:
             await checkpoint()
         except BaseException:
-            call.abandoned = True
-            if self.wait_here(0.0):
-                self.deliver()  # finished meanwhile: its report is ours (the reply is dropped)
+            call.abandoned = True  # a reply that comes now is dropped
+            self._leave_to_token()
             raise
         wait = 0.0
         if call.result is None and not self.abandoned:
             wait = min(cell.reply_wait, idle_seconds())
         if wait:
             cell.wait_for_report(self, wait)
-        elif self.wait_here(0.0):
+        else:
+            self._leave_to_token()
+
+    def _leave_to_token(self) -> None:
+        """Stop waiting here: the report comes through the token, or is delivered now.
+
+        Now if the thread already finished: it saw the gate, so nothing else will deliver it.
+        """
+        if self.wait_here(0.0):
             self.deliver()
 
     def deliver(self) -> None:
