@@ -3,6 +3,12 @@
 Every timer reads trio's clock, so ``MockClock`` drives them in tests. Thousands of timers
 cost one sleeping task, not one task each. Interval timers are anchored (the n-th tick is due
 at ``start + n * period``), so they do not drift.
+
+The heap holds ``(deadline, number)`` pairs, and the handles sit in a dict by number. A pair of
+a float and an int is a tuple the garbage collector stops tracking at its first pass, so a
+timer armed again and again (a schedule's, every tick) leaves no tracked object behind it.
+With the handle inside the pair, every arming made a tracked tuple that lived until its
+deadline; at 10,000 schedules those were what set off the collector's full passes.
 """
 
 from __future__ import annotations
@@ -77,7 +83,10 @@ class TimerService:
     """The heap of due timers and the task that fires them at their deadlines."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._heap: list[tuple[float, int]] = []
+        # Handles by the number of their heap entry (compacting edits it in place: the loop
+        # firing timers holds it while callbacks arm more).
+        self._handles: dict[int, TimerHandle] = {}
         self._seq = itertools.count()
         self._scope: trio.CancelScope | None = None
         self._waiting_until = math.inf
@@ -91,7 +100,9 @@ class TimerService:
 
     def __len__(self) -> int:
         """Live timers: active ones on the heap and asks still waiting for their reply."""
-        return sum(1 for _, _, h in self._heap if h.active) + sum(c.waiting for c in self._calls)
+        return sum(1 for h in self._handles.values() if h.active) + sum(
+            c.waiting for c in self._calls
+        )
 
     def call_at(
         self,
@@ -129,13 +140,18 @@ class TimerService:
     def _push(self, handle: TimerHandle) -> None:
         deadline = handle.deadline
         heap = self._heap
+        handles = self._handles
         if len(heap) >= self._compact_at:
             # Cancelled timers wait in the heap until their deadline; drop them now and then,
             # so cancelling long timers over and over does not grow the heap without bound.
-            heap[:] = [entry for entry in heap if entry[2].active]
+            for number in [n for n, h in handles.items() if not h.active]:
+                del handles[number]
+            heap[:] = [entry for entry in heap if entry[1] in handles]
             heapq.heapify(heap)
             self._compact_at = max(_MIN_COMPACT, 2 * len(heap))
-        heapq.heappush(heap, (deadline, next(self._seq), handle))
+        number = next(self._seq)
+        handles[number] = handle
+        heapq.heappush(heap, (deadline, number))
         if deadline < self._waiting_until:
             # Move the sleeping task's deadline earlier instead of waking it.
             self._waiting_until = deadline
@@ -201,10 +217,12 @@ class TimerService:
     async def run(self) -> None:
         """Fire timers forever; run this in the system's nursery."""
         heap = self._heap
+        handles = self._handles
         while True:
             now = trio.current_time()
             while heap and heap[0][0] <= now:
-                deadline, _, handle = heapq.heappop(heap)
+                deadline, number = heapq.heappop(heap)
+                handle = handles.pop(number)
                 if not handle.active:
                     continue
                 callback = handle._callback
@@ -214,10 +232,12 @@ class TimerService:
                     handle._on_cancel = None
                 else:
                     handle.deadline = deadline + handle.period
-                    heapq.heappush(heap, (handle.deadline, next(self._seq), handle))
+                    number = next(self._seq)
+                    handles[number] = handle
+                    heapq.heappush(heap, (handle.deadline, number))
                 callback()
-            while heap and not heap[0][2].active:
-                heapq.heappop(heap)
+            while heap and not handles[heap[0][1]].active:
+                del handles[heapq.heappop(heap)[1]]
             calls = self._calls
             while calls and (calls[0].task is None or calls[0].deadline <= now):
                 calls.popleft().expire()  # a no-op for a call that settled

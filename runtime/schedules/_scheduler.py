@@ -369,10 +369,10 @@ class Scheduler(RunsMixin, Actor):
         if timer is not None and timer.active and timer.deadline == deadline:
             return
         if timer is None:
-            state.timer = state.env.timers.call_at(deadline, state.wake)
+            state.timer = state.env.timers.call_at(deadline, state.on_timer)
         else:
             timer.cancel()  # nothing to do if it fired: then rearm reuses it
-            state.timer = state.env.timers.rearm(timer, deadline, state.wake)
+            state.timer = state.env.timers.rearm(timer, deadline, state.on_timer)
 
     def _end(self) -> None:
         """The schedule accepts no more ticks; announce it once its last run ended."""

@@ -121,6 +121,11 @@ class ScheduleState:
     """With a store: the schedule's row, claims and pending due ticks (see ``_durable``)."""
     launched: trio.Event = attrs.field(factory=trio.Event)
     ended: trio.Event = attrs.field(factory=trio.Event)
+    on_timer: Callable[[], None] = attrs.field(init=False, repr=False)
+    """``wake``, bound once: arming the timer every tick then makes no bound method."""
+
+    def __attrs_post_init__(self) -> None:
+        self.on_timer = self.wake
 
     def wake(self) -> None:
         """Timer callback: the current scheduler evaluates its due ticks now. Never raises.

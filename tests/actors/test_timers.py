@@ -1,7 +1,9 @@
 """Timers: send_after and send_interval on trio's clock, anchored ticks, cancel, actor death."""
 
+import gc
 import math
 import re
+from functools import partial
 
 import pytest
 import trio
@@ -289,3 +291,42 @@ async def test_rearm_of_a_cancelled_timer_makes_a_new_handle_and_the_old_one_sta
 
     assert again is not first
     assert fired == ["new"]
+
+
+async def test_a_timer_armed_again_and_again_leaves_no_object_for_the_collector_to_walk(
+    system, autojump_clock
+):
+    timers = system._timers
+    handle = timers.call_at(trio.current_time() + 1, _do_nothing)
+    for n in range(2, 200):
+        await trio.sleep(1)
+        handle = timers.rearm(handle, float(n), _do_nothing)
+
+    gc.collect()  # the young pass stops tracking tuples of plain numbers
+
+    assert timers._heap
+    assert not [entry for entry in timers._heap if gc.is_tracked(entry)]
+
+
+async def test_timers_armed_and_cancelled_by_a_firing_timer_fire_once_each_or_not_at_all(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[int] = []
+    made: list[TimerHandle] = []
+
+    def arm_many() -> None:  # enough to compact the heap while the timer task fires
+        now = trio.current_time()
+        made.extend(timers.call_at(now, partial(fired.append, i)) for i in range(300))
+        for handle in made[::2]:
+            handle.cancel()
+
+    timers.call_at(1.0, arm_many)
+    await trio.sleep(2)
+
+    assert fired == list(range(1, 300, 2))
+    assert len(timers) == 0
+
+
+def _do_nothing() -> None:
+    pass
