@@ -308,6 +308,30 @@ async def test_a_timer_armed_again_and_again_leaves_no_object_for_the_collector_
     assert not [entry for entry in timers._heap if gc.is_tracked(entry)]
 
 
+async def test_a_burst_of_due_timers_lets_the_tasks_they_start_run_before_it_ends(
+    system, autojump_clock
+):
+    timers = system._timers
+    order: list[tuple[str, int]] = []
+
+    async with trio.open_nursery() as nursery:
+
+        async def started(i: int) -> None:
+            order.append(("ran", i))
+
+        def fire(i: int) -> None:
+            order.append(("fired", i))
+            nursery.start_soon(started, i)
+
+        for i in range(500):
+            timers.call_at(1.0, partial(fire, i))
+        await trio.sleep(2)
+
+    fired = [i for kind, i in order if kind == "fired"]
+    assert fired == list(range(500))  # all of them, in the order they were armed
+    assert order.index(("ran", 0)) < order.index(("fired", 499))
+
+
 async def test_timers_armed_and_cancelled_by_a_firing_timer_fire_once_each_or_not_at_all(
     system, autojump_clock
 ):
