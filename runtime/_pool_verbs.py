@@ -60,18 +60,4 @@ class PoolsAndEvents:
             TypeError: ``handler`` is not callable, or ``only`` is not a class, a union or a
                 tuple of classes.
         """
-        if only is None:
-            return self._events.subscribe(handler)
-        try:
-            isinstance(None, only)
-        except TypeError:
-            raise TypeError(
-                "subscribe only= takes an event class, a union or a tuple of them (e.g. "
-                f"only=RunFinished); got {only!r}"
-            ) from None
-
-        def filtered(event: Any) -> None:
-            if isinstance(event, only):
-                handler(event)
-
-        return self._events.subscribe(filtered)
+        return self._events.subscribe(handler, only=only)
