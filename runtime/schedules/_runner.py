@@ -59,11 +59,15 @@ class RunsMixin:
     _runs: dict[int, _Run]
     _buffer: deque[tuple[int, float | datetime, bool]]
     _stop_label: str
+    _plain: bool
+    """An async job with no jitter, no timeout and no cancel_other: awaited with no frame."""
 
     if TYPE_CHECKING:
 
         @property
         def nursery(self) -> trio.Nursery: ...
+
+        _nursery: trio.Nursery
 
         def _after_run(self) -> None: ...
 
@@ -75,7 +79,7 @@ class RunsMixin:
         self._runs[number] = run
         state.running = len(self._runs)
         try:
-            self.nursery.start_soon(self._execute, run)
+            self._nursery.start_soon(self._execute, run)
         except RuntimeError:  # the nursery closed under an accepted tick: report its end
             del self._runs[number]
             state.running = len(self._runs)
@@ -91,18 +95,13 @@ class RunsMixin:
         run.began = state.env.timers.now()
         outcome = RunOutcome.CANCELLED
         try:
-            if (
-                state.kind is JobKind.ASYNC
-                and not run.jitter
-                and options.timeout is None
-                and options.overlap is not Overlap.CANCEL_OTHER
-            ):
+            if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
                 events = state.env.events
                 if events:
                     self._started(run)
                 await state.job(*state.args)
-                if events:
+                if events.wants(ScheduleRunFinished):
                     self._finished(run)
                 outcome = RunOutcome.OK
             elif options.overlap is Overlap.CANCEL_OTHER:
@@ -166,22 +165,28 @@ class RunsMixin:
                 now = trio.current_time()
                 state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
                 return RunOutcome.TIMED_OUT
-        if events:
+        if events.wants(ScheduleRunFinished):
             self._finished(run)
         return RunOutcome.OK
 
     def _started(self, run: _Run) -> None:
-        """Report that ``run``'s job starts now (someone subscribes), in the run's own task."""
+        """Report that ``run``'s job starts now (someone subscribes), in the run's own task.
+
+        The event is built only for a subscriber that takes it; the run's context variable is
+        set for any (an exporter reads it from the events the job causes).
+        """
         state = self._state
         name = state.name
-        state.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
+        events = state.env.events
+        if events.wants(ScheduleRunStarted):
+            events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
         CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
 
     def _finished(self, run: _Run) -> None:
-        """Report that ``run``'s job returned (someone subscribes)."""
+        """Report that ``run``'s job returned (someone takes ScheduleRunFinished)."""
         state = self._state
         now = state.env.timers.now()
-        state.emit(ScheduleRunFinished(state.name, now, run.number, now - run.began))
+        state.env.events.emit(ScheduleRunFinished(state.name, now, run.number, now - run.began))
 
     def _finish_later(
         self, due: datetime, outcome: TickOutcome, reason: str | None, run_id: str | None

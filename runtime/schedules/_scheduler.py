@@ -44,7 +44,7 @@ from ._durable import drive
 from ._events import ScheduleEnded, ScheduleMissed, ScheduleSkipped, ScheduleTick
 from ._options import CatchUp, MissReason, Overlap, plan_catch_up
 from ._runner import RunsMixin, _Run
-from ._state import Crash, RunNow, ScheduleState
+from ._state import Crash, JobKind, RunNow, ScheduleState
 from ._triggers import Interval, Trigger, next_due
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
@@ -89,6 +89,13 @@ class Scheduler(RunsMixin, Actor):
         self._stopping = False
         self._stop_label = "scheduler crashed"
         self._drained: trio.Event | None = None  # made when a stop waits for runs in flight
+        options = state.options
+        self._plain = (  # a run needs none of _attempt's steps (see RunsMixin._execute)
+            state.kind is JobKind.ASYNC
+            and not options.jitter
+            and options.timeout is None
+            and options.overlap is not Overlap.CANCEL_OTHER
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -119,7 +126,8 @@ class Scheduler(RunsMixin, Actor):
 
         A scheduler being killed takes no tick: the next incarnation evaluates it instead.
         """
-        return not self._stopping and self.ref.is_alive and not self._cell.scope.cancel_called
+        cell = self._cell
+        return not self._stopping and cell.exit_reason is None and not cell.scope.cancel_called
 
     def on_failure(self, exc: BaseException) -> None:
         self._stop_label = "scheduler crashed"
@@ -348,9 +356,10 @@ class Scheduler(RunsMixin, Actor):
         state.runs += 1
         number = state.runs
         buffered = busy and policy in (Overlap.BUFFER_ONE, Overlap.BUFFER_ALL)
-        if state.env.events:
+        events = state.env.events
+        if events.wants(ScheduleTick):
             time = state.env.timers.now()
-            state.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
+            events.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
         if buffered:
             self._buffer.append((number, due, claimed))
         else:
@@ -366,13 +375,15 @@ class Scheduler(RunsMixin, Actor):
     def _arm(self, deadline: float) -> None:
         state = self._state
         timer = state.timer
-        if timer is not None and timer.active and timer.deadline == deadline:
-            return
         if timer is None:
             state.timer = state.env.timers.call_at(deadline, state.on_timer)
-        else:
-            timer.cancel()  # nothing to do if it fired: then rearm reuses it
-            state.timer = state.env.timers.rearm(timer, deadline, state.on_timer)
+            return
+        if timer.active:
+            if timer.deadline == deadline:
+                return
+            timer.cancel()
+        # A timer that fired (each tick's case) is armed again; a cancelled one is replaced.
+        state.timer = state.env.timers.rearm(timer, deadline, state.on_timer)
 
     def _end(self) -> None:
         """The schedule accepts no more ticks; announce it once its last run ended."""

@@ -1,4 +1,4 @@
-"""Idle schedules and the garbage collector: a tick leaves nothing behind for it to walk.
+"""What a tick costs: no object left behind for the collector, no event nobody takes.
 
 Every object that outlives the collector's young passes brings its next full pass closer, and
 a full pass walks every schedule's objects. At 10,000 schedules, two such objects per tick
@@ -9,12 +9,14 @@ seconds, each one stopping the process for hundreds of milliseconds.
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import trio
 
 from arborist.actors import open_actor_system
-from arborist.runtime import every
+from arborist.runtime import ScheduleRunFinished, ScheduleRunStarted, ScheduleTick, every
 from arborist.runtime.schedules import ScheduleManager
+from arborist.supervision._events import EventBus
 
 SCHEDULES = 500
 TICKS = 5
@@ -41,3 +43,27 @@ async def test_ticks_of_idle_schedules_leave_no_lasting_object_for_the_collector
     # Before the fix: 2 a schedule (1,000 here). What remains is the test's own waiting (~50
     # objects), whatever the count of schedules.
     assert len(new) < SCHEDULES / 4, sorted({type(obj).__name__ for obj in new})
+
+
+async def test_a_subscriber_of_run_starts_only_costs_no_tick_or_finish_events(
+    autojump_clock, monkeypatch
+):
+    built: list[str] = []
+    for kind in (ScheduleTick, ScheduleRunFinished):
+        init = kind.__init__
+
+        def counted(self: Any, *args: Any, init: Any = init, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            init(self, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "__init__", counted)
+    bus: EventBus[Any] = EventBus()
+    starts: list[ScheduleRunStarted] = []
+    bus.subscribe(starts.append, only=ScheduleRunStarted)
+
+    async with open_actor_system() as system, ScheduleManager(system, events=bus) as manager:
+        manager.schedule("poll", every(seconds=1), noop)
+        await trio.sleep(3.5)
+
+    assert [event.due for event in starts] == [1.0, 2.0, 3.0]
+    assert built == []
