@@ -2,7 +2,8 @@
 
 Every timer reads trio's clock, so ``MockClock`` drives them in tests. Thousands of timers
 cost one sleeping task, not one task each. Interval timers are anchored (the n-th tick is due
-at ``start + n * period``), so they do not drift.
+at ``start + n * period``, computed in one rounding, never by adding the period again and
+again), so they do not drift.
 
 The heap holds ``(deadline, number)`` pairs, and the handles sit in a dict by number. A pair of
 a float and an int is a tuple the garbage collector stops tracking at its first pass, so a
@@ -51,7 +52,7 @@ def _fired() -> None:
 class TimerHandle:
     """A scheduled one-shot or repeating timer. Cancel it with ``cancel()``; it is idempotent."""
 
-    __slots__ = ("_active", "_callback", "_on_cancel", "deadline", "period")
+    __slots__ = ("_active", "_callback", "_count", "_on_cancel", "_origin", "deadline", "period")
 
     def __init__(
         self,
@@ -59,12 +60,17 @@ class TimerHandle:
         period: float | None,
         callback: Callable[[], object],
         on_cancel: Callable[[TimerHandle], None] | None,
+        origin: float | None = None,
+        count: int = 0,
     ) -> None:
         self.deadline = deadline
         self.period = period
         self._callback = callback
         self._active = True
         self._on_cancel = on_cancel
+        # A repeating timer's k-th deadline is origin + k * period: one rounding, no drift.
+        self._origin = deadline if origin is None else origin
+        self._count = count
 
     @property
     def active(self) -> bool:
@@ -126,6 +132,18 @@ class TimerService:
         With ``period``, it runs again every ``period`` seconds after that (anchored).
         """
         handle = TimerHandle(deadline, period, callback, on_cancel)
+        self._push(handle)
+        return handle
+
+    def call_every(
+        self, origin: float, first: int, period: float, callback: Callable[[], object]
+    ) -> TimerHandle:
+        """Run ``callback`` at ``origin + n * period`` for n = ``first``, ``first + 1``, ...
+
+        Each deadline is computed in one rounding from the origin, so a caller that computes
+        its due times the same way (a schedule's ``nth_fire``) finds them equal to the bit.
+        """
+        handle = TimerHandle(origin + first * period, period, callback, None, origin, first)
         self._push(handle)
         return handle
 
@@ -234,7 +252,7 @@ class TimerService:
                 if fired == _BURST:
                     fired = 0
                     await trio.lowlevel.checkpoint()
-                deadline, number = heapq.heappop(heap)
+                _, number = heapq.heappop(heap)
                 handle = handles.pop(number)
                 if not handle.active:
                     continue
@@ -244,7 +262,8 @@ class TimerService:
                     handle._callback = _fired  # fired for good: drop what it holds
                     handle._on_cancel = None
                 else:
-                    handle.deadline = deadline + handle.period
+                    handle._count = count = handle._count + 1
+                    handle.deadline = handle._origin + count * handle.period
                     number = next(self._seq)
                     handles[number] = handle
                     heapq.heappush(heap, (handle.deadline, number))

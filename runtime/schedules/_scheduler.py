@@ -17,9 +17,11 @@ Algorithm of one evaluation (on start, and whenever the schedule's timer fires):
 3. Each tick to run meets the overlap policy: it starts a run, waits in the buffer, cancels
    the current run, or is skipped (`ScheduleSkipped("overlap" | "buffer_full")`). An accepted
    tick is a `ScheduleTick`; `max_runs` accepted ticks end the schedule.
-4. Arm the one timer of the schedule on the system's timer heap for the next due tick (wall
-   triggers re-check the wall clock at least every `recheck` seconds, so a clock step forwards
-   is noticed), or end the schedule (window closed, trigger exhausted).
+4. Arm the one timer of the schedule on the system's timer heap for the next due tick, or end
+   the schedule (window closed, trigger exhausted). An interval's timer repeats on its grid
+   (``call_every``), so on an on-time tick it already points at the next one; wall triggers
+   re-check the wall clock at least every `recheck` seconds, so a clock step forwards is
+   noticed.
 
 A run is a task in the actor's nursery (``_runner``): jitter, then the job under its timeout.
 Its outcome is an event; a failing job never crashes the scheduler. A durable schedule
@@ -198,7 +200,7 @@ class Scheduler(RunsMixin, Actor):
             ):
                 state.ending = "end"
             else:
-                self._arm(due)
+                self._arm(due, state.tick + 1)
         if state.ending is not None:
             self._end()
 
@@ -221,7 +223,7 @@ class Scheduler(RunsMixin, Actor):
         else:
             self._handle_due([due], now, 0, due)
         if state.ending is None:
-            self._arm(following)
+            self._arm(following, state.tick + 1)
         else:
             self._end()
         return True
@@ -372,18 +374,30 @@ class Scheduler(RunsMixin, Actor):
         if options.max_runs is not None and state.runs >= options.max_runs:
             state.ending = "max_runs"
 
-    def _arm(self, deadline: float) -> None:
+    def _arm(self, deadline: float, n: int | None = None) -> None:
+        """Arm the schedule's timer for ``deadline``: the ``n``-th tick of an interval.
+
+        An interval's timer repeats on the grid (``call_every``): at each tick it has already
+        moved to the next one, so arming it for that is a no-op. A wall trigger's one-shot
+        timer, once fired, is armed again.
+        """
         state = self._state
         timer = state.timer
-        if timer is None:
-            state.timer = state.env.timers.call_at(deadline, state.on_timer)
-            return
-        if timer.active:
-            if timer.deadline == deadline:
+        if timer is not None:
+            if timer.active:
+                if timer.deadline == deadline:
+                    return
+                timer.cancel()
+            elif n is None:  # a fired one-shot: armed again, no new handle
+                state.timer = state.env.timers.rearm(timer, deadline, state.on_timer)
                 return
-            timer.cancel()
-        # A timer that fired (each tick's case) is armed again; a cancelled one is replaced.
-        state.timer = state.env.timers.rearm(timer, deadline, state.on_timer)
+        trigger = state.trigger
+        if n is not None and isinstance(trigger, Interval):
+            state.timer = state.env.timers.call_every(
+                state.anchor, trigger.multiple(n), trigger.period, state.on_timer
+            )
+        else:
+            state.timer = state.env.timers.call_at(deadline, state.on_timer)
 
     def _end(self) -> None:
         """The schedule accepts no more ticks; announce it once its last run ended."""

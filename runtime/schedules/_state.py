@@ -134,10 +134,11 @@ class ScheduleState:
         thread, so it never interleaves with the scheduler's own (synchronous) handlers, and
         it costs no mailbox round trip. An error in it is sent to the scheduler, which
         crashes on it (and is restarted). If the scheduler is dead or restarting, nothing is
-        lost: every incarnation evaluates when it starts.
+        lost: every incarnation evaluates when it starts (and arms the timer again).
         """
         scheduler = self.scheduler
         if scheduler is None or not scheduler.alive:
+            self.cancel_timer()  # an interval's repeats: the next incarnation arms its own
             return
         try:
             scheduler._evaluate()

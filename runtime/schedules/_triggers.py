@@ -122,6 +122,10 @@ class Interval:
             raise ValueError(f"nth_fire() counts due times from 1, got n={n}")
         return start + (n - 1 if self.immediate else n) * self.period
 
+    def multiple(self, n: int) -> int:
+        """Return k such that the n-th due time is ``start + k * period`` (see `nth_fire`)."""
+        return n - 1 if self.immediate else n
+
     def missed_count(self, previous_due: float, now: float) -> int:
         """Return how many due times fell in `(previous_due, now]`, in constant time.
 

@@ -354,3 +354,23 @@ async def test_timers_armed_and_cancelled_by_a_firing_timer_fire_once_each_or_no
 
 def _do_nothing() -> None:
     pass
+
+
+async def test_a_repeating_timer_computes_each_deadline_from_its_first_in_one_rounding(
+    system, autojump_clock
+):
+    fired: list[float] = []
+    system._timers.call_at(0.1, lambda: fired.append(trio.current_time()), period=0.1)
+    await trio.sleep(10.05)
+
+    assert fired == [0.1 + k * 0.1 for k in range(100)]  # adding 0.1 each time drifts off these
+
+
+async def test_call_every_fires_at_origin_plus_n_periods_from_the_first_n(system, autojump_clock):
+    fired: list[float] = []
+    handle = system._timers.call_every(1.0, 3, 0.7, lambda: fired.append(trio.current_time()))
+    await trio.sleep(5.0)
+    handle.cancel()
+    await trio.sleep(5.0)
+
+    assert fired == [1.0 + n * 0.7 for n in (3, 4, 5)]

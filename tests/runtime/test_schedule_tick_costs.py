@@ -72,3 +72,21 @@ async def test_a_subscriber_of_run_starts_only_costs_no_tick_or_finish_events(
 
     assert [event.due for event in starts] == [1.0, 2.0, 3.0]
     assert built == []
+
+
+async def test_an_interval_schedule_keeps_one_repeating_timer_across_its_ticks(autojump_clock):
+    bus: EventBus[Any] = EventBus()
+    starts: list[ScheduleRunStarted] = []
+    bus.subscribe(starts.append, only=ScheduleRunStarted)
+    async with open_actor_system() as system, ScheduleManager(system, events=bus) as manager:
+        handle = manager.schedule("poll", every(seconds=0.3), noop)
+        await trio.sleep(0.45)
+        timer = handle._state.timer
+
+        await trio.sleep(3.0)
+
+        assert handle._state.timer is timer
+        assert timer is not None
+        assert timer.active
+        assert timer.period == 0.3  # it repeats on the grid: nothing re-arms it each tick
+    assert [event.due for event in starts] == [0.3 * n for n in range(1, 12)]
