@@ -120,10 +120,13 @@ class Interval:
         """
         if n < 1:
             raise ValueError(f"nth_fire() counts due times from 1, got n={n}")
-        return start + (n - 1 if self.immediate else n) * self.period
+        return start + self.multiple(n) * self.period
 
     def multiple(self, n: int) -> int:
-        """Return k such that the n-th due time is ``start + k * period`` (see `nth_fire`)."""
+        """Return k such that the n-th due time is ``start + k * period`` (see `nth_fire`).
+
+        A timer that repeats on the same grid (``TimerService.call_every``) starts from it.
+        """
         return n - 1 if self.immediate else n
 
     def missed_count(self, previous_due: float, now: float) -> int:
