@@ -18,12 +18,12 @@ import inspect
 import itertools
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import outcome
 import trio
-from trio.lowlevel import wait_task_rescheduled
+from trio.lowlevel import reschedule, wait_task_rescheduled
 
 from ._cell_sets import LazyCollections
 from ._envelopes import Call, MethodCall, StopRequest
@@ -31,7 +31,7 @@ from ._errors import ActorDiedError, ActorStartError
 from ._escapes import INTERRUPTS, Escape, first_leaf, sort_escape
 from ._logging import get_logger, log_context
 from ._mailbox import Mailbox
-from ._messages import Down, Exit, Monitor
+from ._messages import Down, Exit
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown, is_abnormal
 from ._ref import ActorRef
 from ._timers import TimerHandle
@@ -50,23 +50,6 @@ _BATCH = 1024
 _BATCH_RANGE = range(_BATCH)
 
 _ids = itertools.count(1)
-
-
-class _SendDown:
-    """A monitor's callback: put ``Down(target, reason)`` in the watcher's mailbox.
-
-    One object where a closure is four (function, cells, their tuple): every supervised
-    child has one, and the collector walks them all (W7 at 10,000 schedules).
-    """
-
-    __slots__ = ("mailbox", "target")
-
-    def __init__(self, mailbox: Mailbox, target: ActorRef) -> None:
-        self.mailbox = mailbox
-        self.target = target
-
-    def __call__(self, reason: ExitReason) -> None:
-        self.mailbox.put_system(Down(self.target, reason))
 
 
 class Cell(LazyCollections):
@@ -108,7 +91,10 @@ class Cell(LazyCollections):
         self.actor = actor
         self.name = name
         self.trap_exits = trap_exits
-        self.mailbox: Mailbox = type(actor)._mailbox_type(mailbox_size)
+        kind = type(actor)
+        self.mailbox: Mailbox = kind._mailbox_type(mailbox_size)
+        # A sync on_receive answers an ask in the step the ask woke it for (see ActorRef.ask).
+        self.mailbox._prompt = not (kind._receive_is_async or kind._runs_in_task)
         self.ref = ActorRef._create(self, next(_ids))
         self.scope = trio.CancelScope()
         self.started = False
@@ -196,6 +182,7 @@ class Cell(LazyCollections):
         is_async = type(actor)._receive_is_async
         task = self.task
         batch = _BATCH_RANGE
+        item: Any = None
         try:
             while True:
                 for _ in batch:  # at most _BATCH messages between checkpoints (see _BATCH)
@@ -217,8 +204,9 @@ class Cell(LazyCollections):
                         space.unpark()
                     kind = type(item)
                     if kind is Call:
+                        # While its handler runs, ``item`` is the call in hand (an exception
+                        # below records it for ``finish``: ``_in_hand``).
                         mailbox._kernel -= 1
-                        self.current_call = item
                         message = item.message
                         if type(message) is MethodCall:
                             result = getattr(actor, message.name)(*message.args, **message.kwargs)
@@ -228,8 +216,14 @@ class Cell(LazyCollections):
                             result = handler(message)
                             if is_async:
                                 result = await result
-                        self.current_call = None
-                        item.reply(outcome.Value(result))
+                        # ``item.reply(outcome.Value(result))``, inlined (W2).
+                        if not item.abandoned:
+                            caller = item.task
+                            if caller is not None:
+                                item.task = None
+                                reschedule(caller, outcome.Value(result))
+                            elif item.result is None:
+                                item.result = outcome.Value(result)
                     elif kind is StopRequest:
                         mailbox._kernel -= 1
                         return Normal()
@@ -242,14 +236,41 @@ class Cell(LazyCollections):
                     continue
                 if self.stop_reason is not None:
                     return self.stop_reason
-                item = message = result = None  # an idle actor holds nothing it handled
+                item = message = result = caller = None  # an idle actor holds nothing it handled
                 # Park until the next put (the mailbox is its own abort callback).
                 mailbox._receiver = task
                 await wait_task_rescheduled(mailbox)
         except Exception as exc:
+            self._in_hand(item)
             return Crashed(exc)
         except BaseException as exc:
+            self._in_hand(item)
+            self._time_unanswered(self.mailbox._queue)  # an interrupt: the exit may await
             return self._crash_or_raise(exc)  # cancelled (killed, the owner's scope): raised
+
+    def _in_hand(self, item: Any) -> None:
+        """The loop ended on an exception while handling ``item``: keep an unanswered call.
+
+        ``finish`` answers it first, with the actor's death. A call already answered (its
+        caller no longer waits) or abandoned is left alone.
+        """
+        if type(item) is Call and item.task is not None:
+            self.current_call = item
+
+    def _time_unanswered(self, queued: Iterable[Any]) -> None:
+        """Hand the deadlines of unanswered asks to the timer service: the loop ended early.
+
+        A prompt ask (see ``ActorRef.ask``) registers none, as its reply comes in the step it
+        woke the loop for; a stop found in that step, or a crash, ends the loop first, and the
+        hooks that follow may await. A call listed twice still expires once.
+        """
+        timers = self.system._timers
+        current = self.current_call
+        if current is not None and current.task is not None and current.deadline:
+            timers.expire_call(current)
+        for item in queued:
+            if type(item) is Call and item.task is not None and item.deadline:
+                timers.expire_call(item)
 
     async def _cancelled_from_inside(self) -> ExitReason:
         """The actor's own nursery ended cancelled while nothing outside it was cancelled.
@@ -290,6 +311,7 @@ class Cell(LazyCollections):
 
     async def _stop_hooks(self, reason: ExitReason) -> ExitReason:
         self.leftover = self.mailbox.close()
+        self._time_unanswered(self.leftover)
         actor = self.actor
         if isinstance(reason, Crashed):
             failure = await self._hook(actor.on_failure, reason.exc)
@@ -464,33 +486,7 @@ class Cell(LazyCollections):
         self.kill()
         return await self.wait_exit()
 
-    # -- monitors, links, timers -------------------------------------------------------------
-
-    def add_watcher(self, monitor: Monitor, callback: Callable[[ExitReason], object]) -> None:
-        """Call ``callback(reason)`` when this actor ends (at once if it already has)."""
-        if self.exit_reason is not None:
-            callback(self.exit_reason)
-            return
-        self.watchers[monitor] = callback
-        if monitor.watcher is not None:
-            monitor.watcher.watching.add(monitor)
-
-    def monitor(self, target: ActorRef) -> Monitor:
-        """Deliver ``Down(target, reason)`` to this actor's mailbox when ``target`` ends."""
-        monitor = Monitor(target, self)
-        mailbox = self.mailbox
-        target._cell.add_watcher(monitor, _SendDown(mailbox, target))
-        return monitor
-
-    def link(self, other: Cell) -> None:
-        """Link both ways; if ``other`` is already dead this actor gets its exit signal now."""
-        if other is self:
-            raise ValueError("an actor cannot link to itself")
-        if other.exit_reason is not None:
-            self.exit_signal(other.ref, other.exit_reason)
-            return
-        self.links.add(other)
-        other.links.add(self)
+    # -- timers ------------------------------------------------------------------------------
 
     def send_timer(self, delay: float, message: Any, period: float | None) -> TimerHandle:
         """Deliver ``message`` to this actor after ``delay`` seconds, then every ``period``."""

@@ -25,12 +25,12 @@ class Call:
 
     __slots__ = ("abandoned", "deadline", "message", "result", "task")
 
-    def __init__(self, message: Any) -> None:
+    def __init__(self, message: Any, task: Task | None = None, deadline: float = 0.0) -> None:
         self.message = message
-        self.task: Task | None = None
+        self.task = task
         self.result: outcome.Outcome[Any] | None = None
         self.abandoned = False
-        self.deadline = 0.0
+        self.deadline = deadline
 
     def reply(self, result: outcome.Outcome[Any]) -> None:
         """Deliver the reply (a value or an error) to the waiting caller, if still waiting."""

@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any
 
 import trio
-from trio.lowlevel import Abort, ParkingLot, Task, current_task, reschedule, wait_task_rescheduled
+from trio.lowlevel import Abort, ParkingLot, Task, reschedule
 
 __all__ = ["Mailbox", "NotifyingMailbox"]
 
@@ -30,7 +30,16 @@ class Mailbox:
     Not thread-safe: every call happens on the trio thread (threads go through ``from_thread``).
     """
 
-    __slots__ = ("_capacity", "_closed", "_fast", "_kernel", "_queue", "_receiver", "_space")
+    __slots__ = (
+        "_capacity",
+        "_closed",
+        "_fast",
+        "_kernel",
+        "_prompt",
+        "_queue",
+        "_receiver",
+        "_space",
+    )
 
     def __init__(self, capacity: int | None) -> None:
         self._queue: deque[Any] = deque()
@@ -45,6 +54,10 @@ class Mailbox:
         # lower than the truth (too high only costs the checks).
         self._kernel = 0
         self._space: ParkingLot | None = ParkingLot() if capacity is not None else None
+        # Set by the cell when its receiver, woken by a put into an empty queue, handles that
+        # item before its next checkpoint: a sync ``on_receive`` in the cell's loop. An ask
+        # then registers no deadline with the timer service (see ``ActorRef.ask``).
+        self._prompt = False
 
     @property
     def capacity(self) -> int | None:
@@ -115,17 +128,12 @@ class Mailbox:
             self._receiver = None
             reschedule(receiver)
 
-    async def wait(self) -> None:
-        """Park the receiver until an item is put or ``wake`` is called."""
-        if self._queue:
-            await trio.lowlevel.checkpoint()
-            return
-        self._receiver = current_task()
-        # The mailbox is its own abort callback: no closure is made each time an actor parks.
-        await wait_task_rescheduled(self)
-
     def __call__(self, _raise_cancel: Any) -> Abort:
-        """Trio's abort callback for ``wait``: the parked receiver was cancelled; forget it."""
+        """Trio's abort callback for the receiver parked in its loop: it was cancelled; forget it.
+
+        The cell's loop is the only receiver that parks (``Cell._loop``): it parks with the
+        queue empty, so the first put after that finds the receiver set.
+        """
         self._receiver = None
         return Abort.SUCCEEDED
 

@@ -158,20 +158,27 @@ class ActorRef:
         caller = current_task()
         if not mailbox._fast or cell.task is caller or not cell.system._open:
             return await self._call(Call(message), message, timeout)
-        call = Call(message)
+        timers = cell.system._timers
+        now = timers.now
+        deadline = now() + DEFAULT_ASK_TIMEOUT
+        call = Call(message, caller, deadline)  # the caller parks at once (below)
         mailbox._kernel += 1  # the loop dispatches on the item's type (see Mailbox._kernel)
         mailbox._queue.append(call)
         receiver = mailbox._receiver
         if receiver is not None:
             mailbox._receiver = None
             reschedule(receiver)
-        timers = cell.system._timers
-        now = timers.now
-        deadline = call.deadline = now() + DEFAULT_ASK_TIMEOUT
-        timers.expire_call(call)
+            # A parked loop with a sync on_receive (a prompt mailbox) handles this call first
+            # in the step it was woken for, with no checkpoint before the reply: the timer
+            # service need not know the deadline, and the check after the wait enforces it
+            # (a handler that outlasts it). If that step ends the loop (a stop, a crash) the
+            # cell registers the deadline before it awaits anything (Cell._time_unanswered).
+            if not mailbox._prompt:
+                timers.expire_call(call)
+        else:
+            timers.expire_call(call)
         # ``call.wait()``, inlined: a reply cannot come during this put (the actor runs in its
         # own task), so the caller parks at once; the call is its own abort callback.
-        call.task = caller
         try:
             result = await wait_task_rescheduled(call)
         except AskExpired:
