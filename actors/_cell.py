@@ -182,6 +182,7 @@ class Cell(LazyCollections):
         is_async = type(actor)._receive_is_async
         task = self.task
         batch = _BATCH_RANGE
+        plain = space is None and not is_async
         item: Any = None
         try:
             while True:
@@ -189,6 +190,9 @@ class Cell(LazyCollections):
                     if not queue:
                         break
                     if not mailbox._kernel:  # only plain messages queued, no stop requested
+                        if plain:  # unbounded, sync: nothing else to do per message (W1)
+                            handler(popleft())
+                            continue
                         item = popleft()
                         if space is not None and space:
                             space.unpark()

@@ -102,10 +102,8 @@ class ActorRef:
         mailbox = self._mailbox
         if mailbox._fast:  # open and unbounded: the put, inlined (W1)
             mailbox._queue.append(message)
-            receiver = mailbox._receiver
-            if receiver is not None:
-                mailbox._receiver = None
-                reschedule(receiver)
+            if mailbox._receiver is not None:
+                mailbox.wake()
             return
         try:
             mailbox.put_nowait(message)

@@ -116,8 +116,10 @@ async def api_shaped(n: int) -> float:
 
     async def drain() -> None:
         handler = counter.on_receive
-        while not done.is_set():
+        while True:
             if not queue:
+                if done.is_set():
+                    return
                 box.parked = current_task()
                 await wait_task_rescheduled(box)
                 continue
