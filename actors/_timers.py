@@ -254,7 +254,7 @@ class TimerService:
                     await trio.lowlevel.checkpoint()
                 _, number = heapq.heappop(heap)
                 handle = handles.pop(number)
-                if not handle.active:
+                if not handle._active:
                     continue
                 callback = handle._callback
                 if handle.period is None:

@@ -129,7 +129,9 @@ class Scheduler(RunsMixin, Actor):
         A scheduler being killed takes no tick: the next incarnation evaluates it instead.
         """
         cell = self._cell
-        return not self._stopping and cell.exit_reason is None and not cell.scope.cancel_called
+        # ``kill_reason`` is set exactly when the cell's scope is cancelled (Cell.kill), and
+        # reads no clock (``scope.cancel_called`` checks the deadline: W7, once a tick).
+        return not self._stopping and cell.exit_reason is None and cell.kill_reason is None
 
     def on_failure(self, exc: BaseException) -> None:
         self._stop_label = "scheduler crashed"
@@ -166,16 +168,17 @@ class Scheduler(RunsMixin, Actor):
         state = self._state
         if state.ending is not None or self._stopping:
             return
-        if isinstance(state.trigger, Interval):
-            self._evaluate_interval(state.trigger)
+        trigger = state.trigger
+        if isinstance(trigger, Interval):
+            now = state.env.timers.now()
+            if state.options.end is None and self._next_tick_only(trigger, now):
+                return
+            self._evaluate_interval(trigger, now)
         else:
-            self._evaluate_wall(state.trigger)
+            self._evaluate_wall(trigger)
 
-    def _evaluate_interval(self, trigger: Interval) -> None:
+    def _evaluate_interval(self, trigger: Interval, now: float) -> None:
         state = self._state
-        now = state.env.timers.now()
-        if state.options.end is None and self._next_tick_only(trigger, now):
-            return
         total = _grid_count(trigger, state.anchor, now)
         end = state.options.end
         wall_now = state.env.wall_clock.now() if end is not None else None
@@ -212,8 +215,10 @@ class Scheduler(RunsMixin, Actor):
         """
         state = self._state
         anchor = state.anchor
-        due = trigger.nth_fire(anchor, state.tick + 1)
-        following = trigger.nth_fire(anchor, state.tick + 2)
+        period = trigger.period
+        multiple = trigger.multiple(state.tick + 1)  # the next tick's, as nth_fire computes
+        due = anchor + multiple * period
+        following = anchor + (multiple + 1) * period
         if not due <= now < following:
             return False
         state.tick += 1
@@ -223,7 +228,10 @@ class Scheduler(RunsMixin, Actor):
         else:
             self._handle_due([due], now, 0, due)
         if state.ending is None:
-            self._arm(following, state.tick + 1)
+            timer = state.timer
+            # On time, the repeating timer already points at the following tick (see _arm).
+            if timer is None or not timer._active or timer.deadline != following:
+                self._arm(following, state.tick + 1)
         else:
             self._end()
         return True

@@ -554,6 +554,19 @@ async def test_a_scheduler_killed_exactly_at_a_due_time_still_runs_that_tick_onc
     assert h.times(ScheduleTick) == [10, 20]
 
 
+async def test_a_scheduler_being_killed_is_no_longer_alive_before_its_task_runs(autojump_clock):
+    async with open_harness() as h:
+        handle = h.manager.schedule("crashy", every(seconds=10), noop)
+        await trio.sleep_until(5)
+        scheduler = handle._state.scheduler
+        assert scheduler is not None
+        assert scheduler.alive
+        ref = handle.ref
+        assert ref is not None
+        ref.kill()  # the task has not run since: the wake-up of a tick now would skip it
+        assert not scheduler.alive
+
+
 async def test_runs_of_a_crashed_scheduler_are_reported_cancelled(autojump_clock):
     async with open_harness() as h:
         handle = h.manager.schedule("crashy", every(seconds=10), sleeper, args=(8,))
