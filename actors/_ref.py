@@ -130,6 +130,9 @@ class ActorRef:
 
         Cancellation or timeout abandons the request; the actor still handles it, and its
         late reply is dropped. On a full bounded mailbox, waits for room within the timeout.
+        The timeout costs nothing when the actor is idle and its ``on_receive`` is sync: the
+        reply then comes in the actor's very next step, and is checked against the deadline
+        when it arrives (a handler that takes longer still raises ``AskTimeoutError``).
 
         Args:
             message: the request.
