@@ -30,14 +30,17 @@ class EventBus(Generic[E]):
     that nobody takes.
     """
 
-    __slots__ = ("_filters", "_handlers", "_wanted")
+    __slots__ = ("_entries", "_handlers", "_routes", "_wanted")
 
     def __init__(self) -> None:
-        # A tuple, replaced on (un)subscribe: emit iterates it without copying, and a handler
+        # Tuples, replaced on (un)subscribe: emit iterates one without copying, and a handler
         # that subscribes or unsubscribes during an emit changes the next emit, not this one.
-        self._handlers: tuple[Callable[[E], Any], ...] = ()
-        self._filters: tuple[Any, ...] = ()  # each handler's ``only`` (None: every event)
-        self._wanted: dict[type, bool] = {}  # wants() answers, until the next (un)subscribe
+        self._entries: tuple[tuple[Callable[[E], Any], Any], ...] = ()  # (handler, only)
+        self._handlers: tuple[Callable[[E], Any], ...] = ()  # every handler, in order
+        # The handlers an event class reaches, worked out on first use until the next
+        # (un)subscribe: emit calls them directly, with no filter around each (W7).
+        self._routes: dict[type, tuple[Callable[[E], Any], ...]] = {}
+        self._wanted: dict[type, bool] = {}  # wants() answers, cached with the routes
 
     def subscribe(self, handler: Callable[[E], Any], *, only: Any = None) -> Unsubscribe:
         """Call ``handler(event)`` for every later event; return a function that unsubscribes.
@@ -52,7 +55,6 @@ class EventBus(Generic[E]):
         """
         if not callable(handler):
             raise TypeError(f"event handlers are callables taking one event; got {handler!r}")
-        delivered = handler
         if only is not None:
             try:
                 isinstance(None, only)
@@ -61,38 +63,45 @@ class EventBus(Generic[E]):
                     "subscribe only= takes an event class, a union or a tuple of them (e.g. "
                     f"only=RunFinished); got {only!r}"
                 ) from None
-
-            def delivered(event: E) -> None:
-                if isinstance(event, only):
-                    handler(event)
-
-        self._handlers = (*self._handlers, delivered)
-        self._filters = (*self._filters, only)
-        self._wanted = {}
+        entry = (handler, only)  # its identity is the subscription's
+        self._set((*self._entries, entry))
 
         def unsubscribe() -> None:
-            for index, known in enumerate(self._handlers):
-                if known is delivered:
-                    self._handlers = self._handlers[:index] + self._handlers[index + 1 :]
-                    self._filters = self._filters[:index] + self._filters[index + 1 :]
-                    self._wanted = {}
+            for index, known in enumerate(self._entries):
+                if known is entry:
+                    self._set(self._entries[:index] + self._entries[index + 1 :])
                     return
 
         return unsubscribe
+
+    def _set(self, entries: tuple[tuple[Callable[[E], Any], Any], ...]) -> None:
+        self._entries = entries
+        self._handlers = tuple(handler for handler, _ in entries)
+        self._routes = {}
+        self._wanted = {}
+
+    def _route(self, kind: type) -> tuple[Callable[[E], Any], ...]:
+        """The handlers an event of class ``kind`` reaches, in subscription order (cached)."""
+        route = self._routes[kind] = tuple(
+            handler for handler, only in self._entries if only is None or issubclass(kind, only)
+        )
+        self._wanted[kind] = bool(route)
+        return route
 
     def wants(self, kind: type) -> bool:
         """Whether an event of class ``kind`` emitted now would reach any handler."""
         try:
             return self._wanted[kind]
         except KeyError:
-            wanted = self._wanted[kind] = any(
-                only is None or issubclass(kind, only) for only in self._filters
-            )
-            return wanted
+            return bool(self._route(kind))
 
     def emit(self, event: E) -> None:
         """Deliver ``event`` to every handler; a failing handler is logged, never propagated."""
-        for handler in self._handlers:
+        try:
+            handlers = self._routes[type(event)]
+        except KeyError:
+            handlers = self._route(type(event))
+        for handler in handlers:
             try:
                 handler(event)
             except Exception:

@@ -84,3 +84,65 @@ def test_only_that_is_not_a_class_is_refused_with_what_to_pass():
 
     with pytest.raises(TypeError, match=r"only= takes an event class.*only=RunFinished"):
         bus.subscribe(print, only="Finished")
+
+
+def test_handlers_with_and_without_only_run_in_subscription_order():
+    bus: EventBus[object] = EventBus()
+    got: list[tuple[str, object]] = []
+    bus.subscribe(lambda event: got.append(("all", event)))
+    bus.subscribe(lambda event: got.append(("finished", event)), only=Finished)
+    bus.subscribe(lambda event: got.append(("all again", event)))
+
+    bus.emit(Finished("a"))
+    bus.emit(Started("b"))
+
+    assert got == [
+        ("all", Finished("a")),
+        ("finished", Finished("a")),
+        ("all again", Finished("a")),
+        ("all", Started("b")),
+        ("all again", Started("b")),
+    ]
+
+
+def test_the_same_handler_subscribed_twice_is_unsubscribed_one_subscription_at_a_time():
+    bus: EventBus[object] = EventBus()
+    got: list[object] = []
+    for_finished = bus.subscribe(got.append, only=Finished)
+    bus.subscribe(got.append, only=Started)
+
+    for_finished()
+    bus.emit(Finished("a"))
+    bus.emit(Started("b"))
+
+    assert got == [Started("b")]
+    assert not bus.wants(Finished)
+
+
+def test_a_subscription_made_during_an_emit_takes_the_next_event():
+    bus: EventBus[object] = EventBus()
+    got: list[object] = []
+
+    def subscribe_more(event: object) -> None:
+        bus.subscribe(got.append, only=Finished)
+
+    bus.subscribe(subscribe_more, only=Finished)
+    bus.emit(Finished("a"))
+    bus.emit(Finished("b"))
+
+    assert got == [Finished("b")]
+
+
+def test_a_failing_filtered_handler_is_logged_under_its_own_name(caplog):
+    bus: EventBus[object] = EventBus()
+
+    def broken(event: object) -> None:
+        raise ValueError("no")
+
+    bus.subscribe(broken, only=Finished)
+    bus.emit(Finished("a"))
+
+    (record,) = caplog.records
+    assert "broken" in record.getMessage()  # the handler's own name, not a wrapper's
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "no"
