@@ -269,10 +269,7 @@ class Cell(LazyCollections):
         hooks that follow may await. A call listed twice still expires once.
         """
         timers = self.system._timers
-        current = self.current_call
-        if current is not None and current.task is not None and current.deadline:
-            timers.expire_call(current)
-        for item in queued:
+        for item in (self.current_call, *queued):
             if type(item) is Call and item.task is not None and item.deadline:
                 timers.expire_call(item)
 

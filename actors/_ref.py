@@ -169,14 +169,12 @@ class ActorRef:
         if receiver is not None:
             mailbox._receiver = None
             reschedule(receiver)
-            # A parked loop with a sync on_receive (a prompt mailbox) handles this call first
-            # in the step it was woken for, with no checkpoint before the reply: the timer
-            # service need not know the deadline, and the check after the wait enforces it
-            # (a handler that outlasts it). If that step ends the loop (a stop, a crash) the
-            # cell registers the deadline before it awaits anything (Cell._time_unanswered).
-            if not mailbox._prompt:
-                timers.expire_call(call)
-        else:
+        # A parked loop with a sync on_receive (a prompt mailbox) handles this call first in
+        # the step it was woken for, with no checkpoint before the reply: the timer service
+        # need not know the deadline, and the check after the wait enforces it (a handler that
+        # outlasts it). If that step ends the loop (a stop, a crash) the cell registers the
+        # deadline before it awaits anything (Cell._time_unanswered).
+        if receiver is None or not mailbox._prompt:
             timers.expire_call(call)
         # ``call.wait()``, inlined: a reply cannot come during this put (the actor runs in its
         # own task), so the caller parks at once; the call is its own abort callback.

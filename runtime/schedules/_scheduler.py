@@ -228,10 +228,7 @@ class Scheduler(RunsMixin, Actor):
         else:
             self._handle_due([due], now, 0, due)
         if state.ending is None:
-            timer = state.timer
-            # On time, the repeating timer already points at the following tick (see _arm).
-            if timer is None or not timer._active or timer.deadline != following:
-                self._arm(following, state.tick + 1)
+            self._arm(following, state.tick + 1)  # on time: the repeating timer is there
         else:
             self._end()
         return True
@@ -392,7 +389,7 @@ class Scheduler(RunsMixin, Actor):
         state = self._state
         timer = state.timer
         if timer is not None:
-            if timer.active:
+            if timer._active:  # the handle's own flag: no property call on every tick (W7)
                 if timer.deadline == deadline:
                     return
                 timer.cancel()
