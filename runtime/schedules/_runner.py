@@ -59,6 +59,7 @@ class RunsMixin:
     _runs: dict[int, _Run]
     _buffer: deque[tuple[int, float | datetime, bool]]
     _stop_label: str
+    _stopping: bool
     _plain: bool
     """An async job with no jitter, no timeout and no cancel_other: awaited with no frame."""
 
@@ -80,15 +81,20 @@ class RunsMixin:
         state.running = len(self._runs)
         try:
             self._nursery.start_soon(self._execute, run)
-        except RuntimeError:  # the nursery closed under an accepted tick: report its end
-            del self._runs[number]
-            state.running = len(self._runs)
-            now = trio.current_time()
-            state.emit(ScheduleRunCancelled(state.name, now, number, 0.0, self._stop_label))
-            if claimed and isinstance(due, datetime):
-                self._finish_later(due, TickOutcome.CANCELLED, self._stop_label, None)
+        except RuntimeError:
+            self._not_launched(run)
 
-    async def _execute(self, run: _Run) -> None:
+    def _not_launched(self, run: _Run) -> None:
+        """The nursery closed under an accepted tick: report the end of its ``run``."""
+        state = self._state
+        del self._runs[run.number]
+        state.running = len(self._runs)
+        now = trio.current_time()
+        state.emit(ScheduleRunCancelled(state.name, now, run.number, 0.0, self._stop_label))
+        if run.claimed and isinstance(run.due, datetime):
+            self._finish_later(run.due, TickOutcome.CANCELLED, self._stop_label, None)
+
+    async def _execute(self, run: _Run) -> None:  # noqa: PLR0912,PLR0915 - one frame a run (W7)
         state = self._state
         name = state.name
         options = state.options
@@ -98,8 +104,10 @@ class RunsMixin:
             if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
                 events = state.env.events
-                if events:
-                    self._started(run)
+                if events:  # what _started does, without its frame
+                    if events.wants(ScheduleRunStarted):
+                        events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
+                    CURRENT_SCHEDULE_RUN.set((name, run.number))
                 await state.job(*state.args)
                 if events.wants(ScheduleRunFinished):
                     self._finished(run)
@@ -143,7 +151,8 @@ class RunsMixin:
             state.last_outcome = outcome
             if run.claimed and state.durable is not None and isinstance(run.due, datetime):
                 await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)
-            self._after_run()
+            if self._stopping or self._buffer or state.ending is not None:
+                self._after_run()  # else it has nothing to do (W7: no frame per run)
 
     async def _attempt(self, run: _Run) -> RunOutcome:
         """Jitter, then the job under its timeout; report how it ended (but a failure)."""

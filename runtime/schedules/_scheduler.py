@@ -98,6 +98,8 @@ class Scheduler(RunsMixin, Actor):
             and options.timeout is None
             and options.overlap is not Overlap.CANCEL_OTHER
         )
+        # An idle scheduler's on-time tick is then only a run to start (``_next_tick_only``).
+        self._quick = self._plain and options.max_runs is None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -224,7 +226,19 @@ class Scheduler(RunsMixin, Actor):
         state.tick += 1
         grace = state.options.misfire_grace
         if state.durable is None and not state.paused and (grace is None or now - due <= grace):
-            self._accept(due, manual=False)  # what _handle_due does with one due tick
+            idle = not self._runs and not self._buffer
+            if self._quick and idle and not state.env.events.wants(ScheduleTick):
+                # What _accept and _launch do for an idle plain run with no ScheduleTick
+                # subscriber and no max_runs (W7): nothing to refuse, emit or count against.
+                state.runs = number = state.runs + 1
+                run = self._runs[number] = _Run(number, due, 0.0)
+                state.running = 1
+                try:
+                    self._nursery.start_soon(self._execute, run)
+                except RuntimeError:
+                    self._not_launched(run)
+            else:
+                self._accept(due, manual=False)  # what _handle_due does with one due tick
         else:
             self._handle_due([due], now, 0, due)
         if state.ending is None:
@@ -420,6 +434,11 @@ class Scheduler(RunsMixin, Actor):
     # -- runs (launching them: RunsMixin) --------------------------------------------------
 
     def _after_run(self) -> None:
+        """A run ended: finish a stop, start a buffered tick, or end the schedule.
+
+        Called only while stopping, with ticks buffered, or once the schedule is ending
+        (``RunsMixin._execute``): otherwise there is nothing to do.
+        """
         state = self._state
         if self._stopping:
             if not self._runs and self._drained is not None:

@@ -90,3 +90,36 @@ async def test_an_interval_schedule_keeps_one_repeating_timer_across_its_ticks(a
         assert timer.active
         assert timer.period == 0.3  # it repeats on the grid: nothing re-arms it each tick
     assert [event.due for event in starts] == [0.3 * n for n in range(1, 12)]
+
+
+class _ClosedNursery:
+    """Stands in for a scheduler's nursery that closed: it refuses every new task."""
+
+    def start_soon(self, *_: Any, **__: Any) -> None:
+        raise RuntimeError("Nursery is closed to new arrivals")
+
+
+async def test_an_on_time_tick_refused_by_a_closed_nursery_is_reported_cancelled(autojump_clock):
+    from arborist.runtime import ScheduleRunCancelled
+
+    bus: EventBus[Any] = EventBus()
+    seen: list[Any] = []
+    bus.subscribe(seen.append, only=(ScheduleRunStarted, ScheduleRunCancelled))
+    async with open_actor_system() as system, ScheduleManager(system, events=bus) as manager:
+        handle = manager.schedule("s", every(seconds=1), noop)
+        await trio.sleep(1.5)  # run 1 started and ended
+        scheduler = handle._state.scheduler
+        assert scheduler is not None
+        nursery, scheduler._nursery = scheduler._nursery, _ClosedNursery()  # type: ignore[assignment]
+        await trio.sleep(1)  # tick 2, on time, idle: the quick path, refused
+        scheduler._nursery = nursery
+        await trio.sleep(1)  # tick 3 runs again
+        state = handle._state
+
+    kinds = [(type(event).__name__, event.run) for event in seen]
+    assert kinds == [
+        ("ScheduleRunStarted", 1),
+        ("ScheduleRunCancelled", 2),
+        ("ScheduleRunStarted", 3),
+    ]
+    assert state.running == 0
