@@ -1,6 +1,6 @@
 """Python opcodes per operation, counted: a steady companion to the timed benchmarks.
 
-``python -m benchmarks.opcodes [w1|w2|w5|w12-chain|w12-wide] [--top K]``
+``python -m benchmarks.opcodes [w1|w2|w5|w7|w12-chain|w12-wide] [--top K]``
 
 On a small shared machine two runs of the same code differ by 10-20% in time, which hides a
 change worth 3%. The number of Python opcodes the trio thread executes per operation moves
@@ -16,7 +16,8 @@ the first size only. Only the thread that calls ``trio.run`` is traced, so the d
 run with every commit made inline on the trio thread (``inline_commits``: no hand-off to the
 writer thread, no checkpoint on it, no deferred-start timer firing mid-run): then they are as
 steady as the in-memory rows, and they count the SQL's Python too, which a store's writer
-thread runs in a real run.
+thread runs in a real run. ``w7`` runs on trio's ``MockClock`` (autojump): 500 interval
+schedules due together every second, one operation a tick (a schedule's run started).
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ import contextlib
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import attrs
 import trio
+import trio.testing
 
-__all__ = ["Count", "count_trio", "inline_commits", "main", "marginal"]
+__all__ = ["CLOCKS", "Count", "count_trio", "inline_commits", "main", "marginal", "w7_ticks"]
 
 Key = tuple[str, str]
 
@@ -55,8 +58,10 @@ class Count:
         return sum(self.calls.values())
 
 
-def count_trio(fn: Callable[..., Awaitable[Any]], *args: Any) -> Count:
-    """Run ``trio.run(fn, *args)`` with every Python opcode of this thread counted."""
+def count_trio(
+    fn: Callable[..., Awaitable[Any]], *args: Any, clock: trio.abc.Clock | None = None
+) -> Count:
+    """Run ``trio.run(fn, *args, clock=clock)`` with every Python opcode of this thread counted."""
     opcodes: collections.Counter[Key] = collections.Counter()
     calls: collections.Counter[Key] = collections.Counter()
 
@@ -78,18 +83,23 @@ def count_trio(fn: Callable[..., Awaitable[Any]], *args: Any) -> Count:
         finally:
             sys.settrace(None)
 
-    trio.run(traced)
+    trio.run(traced, clock=clock)
     return Count(opcodes, calls)
 
 
-def marginal(make: Callable[[int], Callable[[], Awaitable[Any]]], n: int) -> tuple[float, Count]:
+def marginal(
+    make: Callable[[int], Callable[[], Awaitable[Any]]],
+    n: int,
+    clock: Callable[[], trio.abc.Clock | None] = lambda: None,
+) -> tuple[float, Count]:
     """Opcodes per operation: (count at 2n - count at n) / n, and the per-function difference.
 
-    ``make(size)`` returns the async function that does ``size`` operations.
+    ``make(size)`` returns the async function that does ``size`` operations; ``clock()``
+    makes each run's clock (None: trio's own).
     """
-    trio.run(make(1))  # untraced: lazy imports and first-use caches are not counted
-    small = count_trio(make(n))
-    large = count_trio(make(2 * n))
+    trio.run(make(1), clock=clock())  # untraced: lazy imports and first-use caches
+    small = count_trio(make(n), clock=clock())
+    large = count_trio(make(2 * n), clock=clock())
     opcodes = large.opcodes.copy()
     opcodes.subtract(small.opcodes)
     calls = large.calls.copy()
@@ -155,9 +165,38 @@ def _durable_shape(shape: str, store: bool) -> Callable[[int], Callable[[], Awai
     return make
 
 
+W7_SCHEDULES = 500
+
+
+def w7_ticks(
+    fn: Callable[..., Awaitable[Any]], schedules: int = W7_SCHEDULES, **kwargs: Any
+) -> Callable[[int], Callable[[], Awaitable[Any]]]:
+    """W7 at ``size`` ticks: ``schedules`` schedules every second, for ``size / schedules`` s.
+
+    The window ends half a period after a tick, so no run's start races the window's end.
+    Run it on ``CLOCKS["w7"]``.
+    """
+    from benchmarks.w7_timers import Load
+
+    def make(size: int) -> Callable[[], Awaitable[Any]]:
+        load = Load("opcodes", schedules, 1.0, window=max(1, size // schedules) + 0.5)
+
+        async def run() -> None:
+            extra = dict(kwargs)
+            if extra.pop("trio_wall_clock", False):  # made inside trio.run, as it must be
+                from arborist.runtime.schedules import TrioWallClock
+
+                extra["wall_clock"] = TrioWallClock(datetime.now(UTC))
+            await fn(load, **extra)
+
+        return run
+
+    return make
+
+
 def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[Any]]]]]:
     """The workloads this tool counts, each with its floor or in-memory row first."""
-    from benchmarks import w1_tell, w2_ask, w5_fire_and_forget
+    from benchmarks import w1_tell, w2_ask, w5_fire_and_forget, w7_timers
 
     return {
         "w1": {
@@ -173,6 +212,15 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
             "trio floor": _sized(w5_fire_and_forget.trio_floor),
             "arborist start_child": _sized(w5_fire_and_forget.arborist_start_child),
         },
+        "w7": {
+            "trio floor (one task, heap, checkpoint every 64 starts)": w7_ticks(
+                w7_timers.trio_floor, sliced=True
+            ),
+            "trio floor (one task, heap)": w7_ticks(w7_timers.trio_floor),
+            "arborist ScheduleManager": w7_ticks(
+                w7_timers.arborist_schedules, trio_wall_clock=True
+            ),
+        },
         "w12-chain": {
             "in memory": _durable_shape("chain", store=False),
             "SQLite normal (trio thread)": _durable_shape("chain", store=True),
@@ -184,7 +232,17 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
     }
 
 
-SIZES = {"w1": 20_000, "w2": 5_000, "w5": 5_000, "w12-chain": 200, "w12-wide": 500}
+SIZES = {
+    "w1": 20_000,
+    "w2": 5_000,
+    "w5": 5_000,
+    "w7": 4 * W7_SCHEDULES,
+    "w12-chain": 200,
+    "w12-wide": 500,
+}
+CLOCKS: dict[str, Callable[[], trio.abc.Clock | None]] = {
+    "w7": lambda: trio.testing.MockClock(autojump_threshold=0),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.n or SIZES[args.workload]
     first: float | None = None
     for name, make in workloads()[args.workload].items():
-        per_op, count = marginal(make, n)
+        per_op, count = marginal(make, n, CLOCKS.get(args.workload, lambda: None))
         first = per_op if first is None else first
         print(
             f"{name}: {per_op:,.0f} opcodes, {count.total_calls / n:.1f} Python calls per "
