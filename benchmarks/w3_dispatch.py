@@ -43,6 +43,12 @@ Implementations (one repetition = one full run of the graph, timed from "go" to 
 Unit: microseconds per step (lower is better; the note gives steps/second). Targets (issue
 #13): arborist rt.run, default mode, within 2x of the fastest floor (at least half its
 steps/second) and ahead of dask on every shape.
+
+One more row, ``W3 declaring a join of 10,000 names``: the time ``wf.step(join,
+wait_for=names)`` takes on a workflow that already has the 10,000 steps (the steps'
+declaration is not timed), against the same names de-duplicated in order by
+``dict.fromkeys`` (raw Python). Target (issue #13): linear, under 20 ms (it was a membership
+test per name against the names kept so far: ~0.4-0.5 s).
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ ARBORIST_COLD = "arborist plan+run"
 ASYNCIO = "asyncio graphlib"
 DASK = "dask threaded"
 PLAN = "arborist wf.plan()"
+DECLARE = "arborist wf.step(wait_for=names)"
+DEDUPE = "Python dict.fromkeys(names)"
 
 Graph = dict[str, tuple[str, ...]]
 """Node name -> the nodes it needs, in a topological order of the keys."""
@@ -169,6 +177,41 @@ def plan_time(make: Callable[[], Workflow]) -> float:
     started = time.perf_counter()
     wf.plan()
     return time.perf_counter() - started
+
+
+def declare_join_time(n: int) -> float:
+    """Seconds to declare a step that waits for ``n`` steps already declared."""
+    wf = Workflow("w3-declare")
+    names = [f"s{i}" for i in range(n)]
+    for name in names:
+        wf.step(_noop0, name=name)
+    started = time.perf_counter()
+    wf.step(_join, name="join", wait_for=names)
+    return time.perf_counter() - started
+
+
+def dedupe_time(n: int) -> float:
+    names = [f"s{i}" for i in range(n)]
+    started = time.perf_counter()
+    tuple(dict.fromkeys(names))
+    return time.perf_counter() - started
+
+
+def _declare_rows(quick: bool) -> list[Row]:
+    n = 100 if quick else 10_000
+    impls = {
+        DEDUPE: functools.partial(dedupe_time, n),
+        DECLARE: functools.partial(declare_join_time, n),
+    }
+    return rows(
+        f"W3 declaring a join of {n:,} names",
+        alternate(impls, repeats(quick)),
+        unit="ms",
+        floor=DEDUPE,
+        scale=1e3,
+        targets={DECLARE: [Target(20.0, absolute=True)]},
+        notes={DECLARE: f"the join's declaration only; its {n:,} steps are declared untimed"},
+    )
 
 
 # -- trio floors -------------------------------------------------------------------------------
@@ -390,4 +433,5 @@ def run(quick: bool) -> list[Row]:
                 notes=notes,
             )
         )
+    table.extend(_declare_rows(quick))
     return table

@@ -401,6 +401,30 @@ def test_wait_for_accepts_names_and_steps_and_drops_repeats():
     assert c.wait_for == ("a", "b")
 
 
+def test_wait_for_drops_repeats_in_linear_time():
+    comparisons = 0
+
+    class Name(str):
+        __slots__ = ()
+        __hash__ = str.__hash__
+
+        def __eq__(self, other):
+            nonlocal comparisons
+            comparisons += 1
+            return str.__eq__(self, other)
+
+    names = [Name(f"s{i}") for i in range(2_000)]
+    wf = Workflow("w")
+
+    @wf.step(wait_for=[*names, names[0]])
+    def join():
+        return 0
+
+    assert join.wait_for == tuple(names)
+    # A membership test against the names kept so far would compare ~2,000,000 times.
+    assert comparisons <= 2 * len(names)
+
+
 def test_wait_for_rejects_a_step_of_another_workflow():
     other = Workflow("other")
 
