@@ -37,7 +37,16 @@ import attrs
 import trio
 import trio.testing
 
-__all__ = ["CLOCKS", "Count", "count_trio", "inline_commits", "main", "marginal", "w7_ticks"]
+__all__ = [
+    "CLOCKS",
+    "Count",
+    "count_trio",
+    "inline_commits",
+    "main",
+    "marginal",
+    "w7_arborist_on_mock_clock",
+    "w7_ticks",
+]
 
 Key = tuple[str, str]
 
@@ -90,16 +99,20 @@ def count_trio(
 def marginal(
     make: Callable[[int], Callable[[], Awaitable[Any]]],
     n: int,
-    clock: Callable[[], trio.abc.Clock | None] = lambda: None,
+    clock: Callable[[], trio.abc.Clock] | None = None,
 ) -> tuple[float, Count]:
     """Opcodes per operation: (count at 2n - count at n) / n, and the per-function difference.
 
     ``make(size)`` returns the async function that does ``size`` operations; ``clock()``
     makes each run's clock (None: trio's own).
     """
-    trio.run(make(1), clock=clock())  # untraced: lazy imports and first-use caches
-    small = count_trio(make(n), clock=clock())
-    large = count_trio(make(2 * n), clock=clock())
+
+    def new_clock() -> trio.abc.Clock | None:
+        return None if clock is None else clock()
+
+    trio.run(make(1), clock=new_clock())  # untraced: lazy imports and first-use caches
+    small = count_trio(make(n), clock=new_clock())
+    large = count_trio(make(2 * n), clock=new_clock())
     opcodes = large.opcodes.copy()
     opcodes.subtract(small.opcodes)
     calls = large.calls.copy()
@@ -180,18 +193,20 @@ def w7_ticks(
 
     def make(size: int) -> Callable[[], Awaitable[Any]]:
         load = Load("opcodes", schedules, 1.0, window=max(1, size // schedules) + 0.5)
-
-        async def run() -> None:
-            extra = dict(kwargs)
-            if extra.pop("trio_wall_clock", False):  # made inside trio.run, as it must be
-                from arborist.runtime.schedules import TrioWallClock
-
-                extra["wall_clock"] = TrioWallClock(datetime.now(UTC))
-            await fn(load, **extra)
-
-        return run
+        return lambda: fn(load, **kwargs)
 
     return make
+
+
+async def w7_arborist_on_mock_clock(load: Any) -> Any:
+    """W7's arborist row with a wall clock that follows trio's (made inside ``trio.run``).
+
+    Every schedule then shares one anchor however long the traced setup takes.
+    """
+    from arborist.runtime.schedules import TrioWallClock
+    from benchmarks.w7_timers import arborist_schedules
+
+    return await arborist_schedules(load, wall_clock=TrioWallClock(datetime.now(UTC)))
 
 
 def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[Any]]]]]:
@@ -217,9 +232,7 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
                 w7_timers.trio_floor, sliced=True
             ),
             "trio floor (one task, heap)": w7_ticks(w7_timers.trio_floor),
-            "arborist ScheduleManager": w7_ticks(
-                w7_timers.arborist_schedules, trio_wall_clock=True
-            ),
+            "arborist ScheduleManager": w7_ticks(w7_arborist_on_mock_clock),
         },
         "w12-chain": {
             "in memory": _durable_shape("chain", store=False),
@@ -240,7 +253,7 @@ SIZES = {
     "w12-chain": 200,
     "w12-wide": 500,
 }
-CLOCKS: dict[str, Callable[[], trio.abc.Clock | None]] = {
+CLOCKS: dict[str, Callable[[], trio.abc.Clock]] = {
     "w7": lambda: trio.testing.MockClock(autojump_threshold=0),
 }
 
@@ -257,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.n or SIZES[args.workload]
     first: float | None = None
     for name, make in workloads()[args.workload].items():
-        per_op, count = marginal(make, n, CLOCKS.get(args.workload, lambda: None))
+        per_op, count = marginal(make, n, CLOCKS.get(args.workload))
         first = per_op if first is None else first
         print(
             f"{name}: {per_op:,.0f} opcodes, {count.total_calls / n:.1f} Python calls per "

@@ -59,7 +59,7 @@ import trio
 
 from arborist.actors import open_actor_system
 from arborist.runtime import ScheduleRunStarted, every
-from arborist.runtime.schedules import ScheduleManager, WallClock
+from arborist.runtime.schedules import ScheduleManager, SystemWallClock, WallClock
 from arborist.supervision._events import EventBus
 from benchmarks._harness import Row, Target, alternate, optional_import, repeats, rows
 
@@ -180,9 +180,10 @@ async def arborist_schedules(
         measure.samples.append((due, event.time - due))
 
     bus.subscribe(on_event, only=ScheduleRunStarted)  # as a user timing starts would
+    clock = SystemWallClock() if wall_clock is None else wall_clock
     async with (
         open_actor_system() as system,
-        ScheduleManager(system, events=bus, wall_clock=wall_clock) as manager,
+        ScheduleManager(system, events=bus, wall_clock=clock) as manager,
     ):
         base = trio.current_time()
         handles = []
@@ -196,8 +197,7 @@ async def arborist_schedules(
             # would spread the burst over the setup loop (~170 ms for 10,000 here).
             # Each call anchors at trio's time plus (start - the wall clock), two reads that a
             # collector's pass could split: none runs in this loop (setup is not measured).
-            now = datetime.now(UTC) if wall_clock is None else wall_clock.now()
-            start = now + timedelta(seconds=0.5 + load.schedules * 100e-6)
+            start = clock.now() + timedelta(seconds=0.5 + load.schedules * 100e-6)
             gc.disable()
             try:
                 handles = [

@@ -59,9 +59,7 @@ def test_inline_commits_puts_the_store_settings_back():
 
 
 def test_the_schedule_count_runs_on_the_mock_clock_one_run_a_tick():
-    from benchmarks.w7_timers import arborist_schedules
-
-    make = opcodes.w7_ticks(arborist_schedules, schedules=20, trio_wall_clock=True)
+    make = opcodes.w7_ticks(opcodes.w7_arborist_on_mock_clock, schedules=20)
     per_tick, count = opcodes.marginal(make, 20, opcodes.CLOCKS["w7"])
     # The window ends half a period after a tick: each extra second is exactly 20 runs.
     assert count.calls["w7_timers.py", "noop"] == 20
