@@ -63,5 +63,7 @@ def test_the_schedule_count_runs_on_the_mock_clock_one_run_a_tick():
     per_tick, count = opcodes.marginal(make, 20, opcodes.CLOCKS["w7"])
     # The window ends half a period after a tick: each extra second is exactly 20 runs.
     assert count.calls["w7_timers.py", "noop"] == 20
-    assert count.opcodes["_scheduler.py", "_next_tick_only"] > 0
+    # Every tick is an idle schedule's on-time tick: started in the timer's one frame.
+    assert count.calls["_scheduler.py", "_on_timer"] == 20
+    assert count.calls["_scheduler.py", "_evaluate"] == 0
     assert per_tick > 0

@@ -47,7 +47,7 @@ from ._events import ScheduleEnded, ScheduleMissed, ScheduleSkipped, ScheduleTic
 from ._options import CatchUp, MissReason, Overlap, plan_catch_up
 from ._runner import RunsMixin, _Run
 from ._state import Crash, JobKind, RunNow, ScheduleState
-from ._triggers import Interval, Trigger, next_due
+from ._triggers import Interval, Trigger, grid_count, next_due
 
 __all__ = ["BACKLOG_LIMIT", "Scheduler"]
 
@@ -58,17 +58,6 @@ BACKLOG_LIMIT = 1000
 
 _EARLY = timedelta(milliseconds=1)
 """A wall-clock tick this close ahead counts as due (float rounding of timer deadlines)."""
-
-
-def _grid_count(trigger: Interval, anchor: float, now: float) -> int:
-    """Return how many n >= 1 have ``trigger.nth_fire(anchor, n) <= now``."""
-    shift = 1 if trigger.immediate else 0
-    n = max(0, math.floor((now - anchor) / trigger.period) + shift)
-    while n >= 1 and trigger.nth_fire(anchor, n) > now:
-        n -= 1
-    while trigger.nth_fire(anchor, n + 1) <= now:
-        n += 1
-    return n
 
 
 def _seconds_between(earlier: float | datetime, later: float | datetime) -> float:
@@ -98,8 +87,20 @@ class Scheduler(RunsMixin, Actor):
             and options.timeout is None
             and options.overlap is not Overlap.CANCEL_OTHER
         )
-        # An idle scheduler's on-time tick is then only a run to start (``_next_tick_only``).
-        self._quick = self._plain and options.max_runs is None
+        # An idle scheduler's on-time tick is then only a run to start (``_on_timer``): an
+        # interval with no end, no store and no max_runs (nothing to claim, end or count).
+        interval = state.trigger if isinstance(state.trigger, Interval) else None
+        self._quick = (
+            self._plain
+            and options.max_runs is None
+            and options.end is None
+            and state.durable is None
+            and interval is not None
+        )
+        # Its grid, read with no call: the next tick is multiple ``tick + shift`` of the period.
+        self._grid_shift = 0 if interval is not None and interval.immediate else 1
+        self._period = interval.period if interval is not None else math.inf
+        self._now = state.env.timers.now
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -166,6 +167,55 @@ class Scheduler(RunsMixin, Actor):
 
     # -- ticks -------------------------------------------------------------------------------
 
+    def _on_timer(self) -> None:
+        """The schedule's timer fired (``ScheduleState.wake``): evaluate the due ticks.
+
+        An idle quick schedule (see ``__init__``) whose timer fired for exactly the next tick,
+        on time, with no ``ScheduleTick`` subscriber, only has a run to start: that is done
+        here, in one frame (W7: at 10,000 schedules each frame of a tick shows). Its effect is
+        what ``_evaluate`` then ``_accept`` and ``_launch`` would do with that tick.
+        """
+        state = self._state
+        cell = self._cell
+        # ``alive``, inlined: a scheduler stopping or being killed takes no tick, and lets its
+        # interval's repeats go (the next incarnation arms its own).
+        if self._stopping or cell.exit_reason is not None or cell.kill_reason is not None:
+            state.cancel_timer()
+            return
+        if (
+            self._quick
+            and state.ending is None
+            and not state.paused
+            and not self._runs
+            and not self._buffer
+        ):
+            multiple = state.tick + self._grid_shift  # trigger.multiple(state.tick + 1)
+            anchor = state.anchor
+            period = self._period
+            due = anchor + multiple * period
+            following = anchor + (multiple + 1) * period
+            now = self._now()
+            grace = state.options.misfire_grace
+            if (
+                due <= now < following
+                and (grace is None or now - due <= grace)
+                and not state.env.events.wants(ScheduleTick)
+            ):
+                state.tick += 1
+                state.runs = number = state.runs + 1
+                run = self._runs[number] = _Run(number, due, 0.0)
+                state.running = 1
+                try:
+                    self._nursery.start_soon(self._execute, run)
+                except RuntimeError:
+                    self._not_launched(run)
+                timer = state.timer
+                # On time, the repeating timer already points at the next tick (``_arm``).
+                if timer is None or not timer._active or timer.deadline != following:
+                    self._arm(following, state.tick + 1)
+                return
+        self._evaluate()
+
     def _evaluate(self) -> None:
         state = self._state
         if state.ending is not None or self._stopping:
@@ -181,7 +231,7 @@ class Scheduler(RunsMixin, Actor):
 
     def _evaluate_interval(self, trigger: Interval, now: float) -> None:
         state = self._state
-        total = _grid_count(trigger, state.anchor, now)
+        total = grid_count(trigger, state.anchor, now)
         end = state.options.end
         wall_now = state.env.wall_clock.now() if end is not None else None
         if total > state.tick:
@@ -212,8 +262,9 @@ class Scheduler(RunsMixin, Actor):
     def _next_tick_only(self, trigger: Interval, now: float) -> bool:
         """Handle the tick if the timer fired for exactly the next one; return whether it did.
 
-        The common case (W7): no grid count, no list of dues; the same handling and the same
-        next timer as the general path of ``_evaluate_interval``.
+        The common case: no grid count, no list of dues; the same handling and the same next
+        timer as the general path of ``_evaluate_interval``. (An idle quick schedule's on-time
+        tick does not get here: ``_on_timer`` starts its run.)
         """
         state = self._state
         anchor = state.anchor
@@ -226,19 +277,7 @@ class Scheduler(RunsMixin, Actor):
         state.tick += 1
         grace = state.options.misfire_grace
         if state.durable is None and not state.paused and (grace is None or now - due <= grace):
-            idle = not self._runs and not self._buffer
-            if self._quick and idle and not state.env.events.wants(ScheduleTick):
-                # What _accept and _launch do for an idle plain run with no ScheduleTick
-                # subscriber and no max_runs (W7): nothing to refuse, emit or count against.
-                state.runs = number = state.runs + 1
-                run = self._runs[number] = _Run(number, due, 0.0)
-                state.running = 1
-                try:
-                    self._nursery.start_soon(self._execute, run)
-                except RuntimeError:
-                    self._not_launched(run)
-            else:
-                self._accept(due, manual=False)  # what _handle_due does with one due tick
+            self._accept(due, manual=False)  # what _handle_due does with one due tick
         else:
             self._handle_due([due], now, 0, due)
         if state.ending is None:

@@ -137,11 +137,11 @@ class ScheduleState:
         lost: every incarnation evaluates when it starts (and arms the timer again).
         """
         scheduler = self.scheduler
-        if scheduler is None or not scheduler.alive:
+        if scheduler is None:
             self.cancel_timer()  # an interval's repeats: the next incarnation arms its own
             return
         try:
-            scheduler._evaluate()
+            scheduler._on_timer()  # a scheduler not ``alive`` cancels the timer
         except Exception as exc:  # a bug in the scheduler: crash it, never the timer task
             self.scheduler = None
             if self.ref is not None:

@@ -24,7 +24,7 @@ import attrs
 
 from arborist.actors._checks import MIN_PERIOD
 
-__all__ = ["At", "Interval", "Trigger", "at", "every", "next_due"]
+__all__ = ["At", "Interval", "Trigger", "at", "every", "grid_count", "next_due"]
 
 
 @runtime_checkable
@@ -168,6 +168,17 @@ class Interval:
         """
         count = self.missed_count(previous_due, now)
         return [previous_due + k * self.period for k in range(1, count + 1)]
+
+
+def grid_count(trigger: Interval, anchor: float, now: float) -> int:
+    """Return how many n >= 1 have ``trigger.nth_fire(anchor, n) <= now``: the ticks due by then."""
+    shift = 1 if trigger.immediate else 0
+    n = max(0, math.floor((now - anchor) / trigger.period) + shift)
+    while n >= 1 and trigger.nth_fire(anchor, n) > now:
+        n -= 1
+    while trigger.nth_fire(anchor, n + 1) <= now:
+        n += 1
+    return n
 
 
 def every(
