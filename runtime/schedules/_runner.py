@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,8 @@ class RunsMixin:
     _stopping: bool
     _plain: bool
     """An async job with no jitter, no timeout and no cancel_other: awaited with no frame."""
+    _now: Callable[[], float]
+    """trio's clock (the timer service's ``now``)."""
 
     if TYPE_CHECKING:
 
@@ -98,16 +101,16 @@ class RunsMixin:
         state = self._state
         name = state.name
         options = state.options
-        run.began = state.env.timers.now()
+        run.began = self._now()
         outcome = RunOutcome.CANCELLED
         try:
             if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
                 events = state.env.events
-                if events:  # what _started does, without its frame
-                    if events.wants(ScheduleRunStarted):
-                        events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
-                    CURRENT_SCHEDULE_RUN.set((name, run.number))
+                if events.wants(ScheduleRunStarted):  # what _started does, without its frame
+                    events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
+                # Set with no subscriber too: cheaper than asking the bus whether it has one.
+                CURRENT_SCHEDULE_RUN.set((name, run.number))
                 await state.job(*state.args)
                 if events.wants(ScheduleRunFinished):
                     self._finished(run)
@@ -163,8 +166,7 @@ class RunsMixin:
             await trio.sleep(run.jitter)
         began = run.began = trio.current_time()
         events = state.env.events
-        if events:
-            self._started(run)
+        self._started(run)
         if timeout is None:
             await self._call_job(run)
         else:
@@ -179,10 +181,10 @@ class RunsMixin:
         return RunOutcome.OK
 
     def _started(self, run: _Run) -> None:
-        """Report that ``run``'s job starts now (someone subscribes), in the run's own task.
+        """Report that ``run``'s job starts now, in the run's own task.
 
         The event is built only for a subscriber that takes it; the run's context variable is
-        set for any (an exporter reads it from the events the job causes).
+        always set (an exporter reads it from the events the job causes).
         """
         state = self._state
         name = state.name
