@@ -252,21 +252,27 @@ class TimerService:
                 if fired == _BURST:
                     fired = 0
                     await trio.lowlevel.checkpoint()
-                _, number = heapq.heappop(heap)
-                handle = handles.pop(number)
+                    continue  # the timers the woken tasks armed may be due first
+                number = heap[0][1]
+                handle = handles[number]
                 if not handle._active:
+                    heapq.heappop(heap)
+                    del handles[number]
                     continue
                 callback = handle._callback
-                if handle.period is None:
+                period = handle.period
+                if period is None:
+                    heapq.heappop(heap)
+                    del handles[number]
                     handle._active = False
                     handle._callback = _fired  # fired for good: drop what it holds
                     handle._on_cancel = None
                 else:
+                    # The next deadline replaces this one in the heap (one sift, not two) under
+                    # the same number: repeating timers due together keep their order.
                     handle._count = count = handle._count + 1
-                    handle.deadline = handle._origin + count * handle.period
-                    number = next(self._seq)
-                    handles[number] = handle
-                    heapq.heappush(heap, (handle.deadline, number))
+                    handle.deadline = deadline = handle._origin + count * period
+                    heapq.heapreplace(heap, (deadline, number))
                 fired += 1
                 callback()
             while heap and not handles[heap[0][1]].active:
