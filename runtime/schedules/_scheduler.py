@@ -87,19 +87,16 @@ class Scheduler(RunsMixin, Actor):
             and options.timeout is None
             and options.overlap is not Overlap.CANCEL_OTHER
         )
-        # An idle scheduler's on-time tick is then only a run to start (``_on_timer``): an
-        # interval with no end, no store and no max_runs (nothing to claim, end or count).
+        # An interval with no end and no store (a durable one turns into a wall-clock grid):
+        # a timer that fired on time for the next tick is that tick only (``_on_timer``).
         interval = state.trigger if isinstance(state.trigger, Interval) else None
-        self._quick = (
-            self._plain
-            and options.max_runs is None
-            and options.end is None
-            and state.durable is None
-            and interval is not None
-        )
+        self._on_grid = interval is not None and options.end is None and state.durable is None
         # Its grid, read with no call: the next tick is multiple ``tick + shift`` of the period.
         self._grid_shift = 0 if interval is not None and interval.immediate else 1
         self._period = interval.period if interval is not None else math.inf
+        # An idle scheduler's on-time tick is then only a run to start: nothing to count it
+        # against (``max_runs``), nothing its run needs (``_plain``).
+        self._quick = self._plain and options.max_runs is None and self._on_grid
         self._now = state.env.timers.now
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -168,12 +165,13 @@ class Scheduler(RunsMixin, Actor):
     # -- ticks -------------------------------------------------------------------------------
 
     def _on_timer(self) -> None:
-        """The schedule's timer fired (``ScheduleState.wake``): evaluate the due ticks.
+        """The schedule's timer fired (``ScheduleState.wake``): handle the ticks now due.
 
-        An idle quick schedule (see ``__init__``) whose timer fired for exactly the next tick,
-        on time, with no ``ScheduleTick`` subscriber, only has a run to start: that is done
-        here, in one frame (W7: at 10,000 schedules each frame of a tick shows). Its effect is
-        what ``_evaluate`` then ``_accept`` and ``_launch`` would do with that tick.
+        The common case, a timer that fired on time for exactly the next tick of an interval
+        with no end, is handled here: no grid count and no list of dues, the same handling and
+        the same next timer as ``_evaluate_interval``. An idle quick schedule's tick with no
+        ``ScheduleTick`` subscriber only has its run to start (W7: at 10,000 schedules each
+        frame of a tick shows). Anything else is ``_evaluate``.
         """
         state = self._state
         cell = self._cell
@@ -182,37 +180,33 @@ class Scheduler(RunsMixin, Actor):
         if self._stopping or cell.exit_reason is not None or cell.kill_reason is not None:
             state.cancel_timer()
             return
-        if (
-            self._quick
-            and state.ending is None
-            and not state.paused
-            and not self._runs
-            and not self._buffer
-        ):
+        if self._on_grid and state.ending is None:
             multiple = state.tick + self._grid_shift  # trigger.multiple(state.tick + 1)
             anchor = state.anchor
             period = self._period
             due = anchor + multiple * period
             following = anchor + (multiple + 1) * period
             now = self._now()
-            grace = state.options.misfire_grace
-            if (
-                due <= now < following
-                and (grace is None or now - due <= grace)
-                and not state.env.events.wants(ScheduleTick)
-            ):
+            if due <= now < following:
                 state.tick += 1
-                state.runs = number = state.runs + 1
-                run = self._runs[number] = _Run(number, due, 0.0)
-                state.running = 1
-                try:
-                    self._nursery.start_soon(self._execute, run)
-                except RuntimeError:
-                    self._not_launched(run)
-                timer = state.timer
-                # On time, the repeating timer already points at the next tick (``_arm``).
-                if timer is None or not timer._active or timer.deadline != following:
-                    self._arm(following, state.tick + 1)
+                grace = state.options.misfire_grace
+                if state.paused or (grace is not None and now - due > grace):
+                    self._handle_due([due], now, 0, due)
+                elif (
+                    self._quick
+                    and not self._runs
+                    and not self._buffer
+                    and not state.env.events.wants(ScheduleTick)
+                ):
+                    # What _accept does for it: nothing to refuse, emit or count against.
+                    state.runs = number = state.runs + 1
+                    self._launch(number, due)
+                else:
+                    self._accept(due, manual=False)  # what _handle_due does with one tick
+                if state.ending is None:
+                    self._arm(following, state.tick + 1)  # on time: the repeating timer is there
+                else:
+                    self._end()
                 return
         self._evaluate()
 
@@ -222,10 +216,7 @@ class Scheduler(RunsMixin, Actor):
             return
         trigger = state.trigger
         if isinstance(trigger, Interval):
-            now = state.env.timers.now()
-            if state.options.end is None and self._next_tick_only(trigger, now):
-                return
-            self._evaluate_interval(trigger, now)
+            self._evaluate_interval(trigger, self._now())
         else:
             self._evaluate_wall(trigger)
 
@@ -258,33 +249,6 @@ class Scheduler(RunsMixin, Actor):
                 self._arm(due, state.tick + 1)
         if state.ending is not None:
             self._end()
-
-    def _next_tick_only(self, trigger: Interval, now: float) -> bool:
-        """Handle the tick if the timer fired for exactly the next one; return whether it did.
-
-        The common case: no grid count, no list of dues; the same handling and the same next
-        timer as the general path of ``_evaluate_interval``. (An idle quick schedule's on-time
-        tick does not get here: ``_on_timer`` starts its run.)
-        """
-        state = self._state
-        anchor = state.anchor
-        period = trigger.period
-        multiple = trigger.multiple(state.tick + 1)  # the next tick's, as nth_fire computes
-        due = anchor + multiple * period
-        following = anchor + (multiple + 1) * period
-        if not due <= now < following:
-            return False
-        state.tick += 1
-        grace = state.options.misfire_grace
-        if state.durable is None and not state.paused and (grace is None or now - due <= grace):
-            self._accept(due, manual=False)  # what _handle_due does with one due tick
-        else:
-            self._handle_due([due], now, 0, due)
-        if state.ending is None:
-            self._arm(following, state.tick + 1)  # on time: the repeating timer is there
-        else:
-            self._end()
-        return True
 
     def _evaluate_wall(self, trigger: Trigger) -> None:
         state = self._state
