@@ -34,6 +34,7 @@ from ._mailbox import Mailbox
 from ._messages import Down, Exit
 from ._reasons import Crashed, ExitReason, Killed, Normal, Shutdown, is_abnormal
 from ._ref import ActorRef
+from ._runs import BATCH, RUN_MIN, end_run, handle_run
 from ._timers import TimerHandle
 
 if TYPE_CHECKING:
@@ -44,10 +45,7 @@ __all__ = ["Cell"]
 
 logger = get_logger("arborist.actors")
 
-# A sync handler hands control back to trio at least this often, so an actor that keeps
-# messaging itself cannot starve the other tasks.
-_BATCH = 1024
-_BATCH_RANGE = range(_BATCH)
+_BATCH_RANGE = range(BATCH)
 
 _ids = itertools.count(1)
 
@@ -186,7 +184,13 @@ class Cell(LazyCollections):
         item: Any = None
         try:
             while True:
-                for _ in batch:  # at most _BATCH messages between checkpoints (see _BATCH)
+                rounds = batch
+                if not mailbox._kernel and plain and len(queue) > RUN_MIN:
+                    count = handle_run(self, handler, popleft)  # all plain: a run (see _runs)
+                    if self.stop_reason is not None:
+                        return self.stop_reason
+                    rounds = range(BATCH - count)  # what is left of the batch, one at a time
+                for _ in rounds:  # at most BATCH messages between checkpoints (see _runs)
                     if not queue:
                         break
                     if not mailbox._kernel:  # only plain messages queued, no stop requested
@@ -440,6 +444,7 @@ class Cell(LazyCollections):
         if self.stop_reason is None:
             self.stop_reason = reason
         self.mailbox._kernel += 1  # the loop checks for a stop from now on
+        end_run(self)  # a run of messages the loop hands the handler ends with this one
         self.mailbox.refuse()
         self.mailbox.wake()
 

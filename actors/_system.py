@@ -43,6 +43,7 @@ class ActorSystem:
     _body: trio.CancelScope | None
     _interrupted: BaseException | None
     _starting: set[trio.CancelScope]
+    _draining: tuple[Cell, list[tuple[()]]] | None
 
     def __init__(self) -> None:
         raise TypeError("use `async with open_actor_system() as system:`")
@@ -57,6 +58,9 @@ class ActorSystem:
         self._body = None
         self._interrupted = None
         self._starting = set()
+        # The cell whose loop is handing a batch of messages to its handler from C, and the
+        # list that batch iterates: emptying it ends the batch (Cell.request_stop).
+        self._draining = None
         self.registry = Registry()
         self.shutdown_timeout = shutdown_timeout
         self.token = trio.lowlevel.current_trio_token()

@@ -67,3 +67,13 @@ def test_the_schedule_count_runs_on_the_mock_clock_one_run_a_tick():
     assert count.calls["_scheduler.py", "_on_timer"] == 20
     assert count.calls["_scheduler.py", "_evaluate"] == 0
     assert per_tick > 0
+
+
+def test_a_flood_of_tells_runs_no_loop_bytecode_per_message():
+    make = opcodes.workloads()["w1"]["arborist Actor"]
+    per_message, count = opcodes.marginal(make, 2048)
+    # Runs of queued messages go to the handler from C (actors._runs): each message costs its
+    # tell and its on_receive; the loop itself only sets up a run per 1,024 messages.
+    assert count.calls["w1_tell.py", "on_receive"] == 2048
+    assert count.opcodes["_cell.py", "_loop"] < 2048 / 10
+    assert per_message < 50
