@@ -37,7 +37,8 @@ _exhaust: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
 def handle_run(cell: Cell, handler: Callable[[Any], object], popleft: Callable[[], Any]) -> int:
     """Hand the messages queued now, at most ``BATCH``, to ``handler``; return how many.
 
-    The count includes the message in hand when the run ended early (a stop, a crash).
+    All of them were handled when it returns, unless a stop requested by the handler ended
+    the run early: the loop then ends, and the count does not matter. A crash raises.
     """
     count = min(len(cell.mailbox), BATCH)
     # One empty argument tuple per message: ``end_run`` empties the list to end the run.
