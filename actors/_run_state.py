@@ -17,7 +17,12 @@ from typing import Any
 
 import trio
 
-__all__ = ["idle_seconds", "idle_seconds_from_statistics"]
+__all__ = [
+    "idle_seconds",
+    "idle_seconds_from_statistics",
+    "runnable_now",
+    "runnable_now_from_statistics",
+]
 
 
 def idle_seconds_from_statistics() -> float:
@@ -31,8 +36,14 @@ def idle_seconds_from_statistics() -> float:
     return max(stats.seconds_to_next_deadline, 0.0)
 
 
-def _run_loop_reader() -> Callable[[], float] | None:
-    """A direct reading of trio's run loop, or None if this trio has no such layout."""
+def runnable_now_from_statistics() -> bool:
+    """Whether a task or a ``run_sync_soon`` callback waits to run (the public reading)."""
+    stats = trio.lowlevel.current_statistics()
+    return bool(stats.tasks_runnable or stats.run_sync_soon_queue_size)
+
+
+def _run_loop_readers() -> tuple[Callable[[], float], Callable[[], bool]] | None:
+    """Direct readings of trio's run loop, or None if this trio has no such layout."""
     try:
         from trio._core import _run  # private: probed once, with a fallback
 
@@ -55,11 +66,23 @@ def _run_loop_reader() -> Callable[[], float] | None:
         now: float = runner.clock.current_time()
         return max(next_deadline - now, 0.0)
 
-    return idle
+    def runnable() -> bool:
+        runner = context.runner
+        return bool(runner.runq or runner.entry_queue.size())
+
+    return idle, runnable
 
 
-idle_seconds: Callable[[], float] = _run_loop_reader() or idle_seconds_from_statistics
+_readers = _run_loop_readers()
+
+idle_seconds: Callable[[], float] = _readers[0] if _readers else idle_seconds_from_statistics
 """Seconds until trio's next deadline, or 0 if a task or callback is waiting to run.
+
+Call it on the trio thread, inside ``trio.run``.
+"""
+
+runnable_now: Callable[[], bool] = _readers[1] if _readers else runnable_now_from_statistics
+"""Whether a task or a ``run_sync_soon`` callback is waiting to run: half of ``idle_seconds``.
 
 Call it on the trio thread, inside ``trio.run``.
 """

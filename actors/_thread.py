@@ -56,19 +56,19 @@ class ThreadActor(Actor):
       ask yourself (it deadlocks, as in any actor).
 
     A quick reply is waited for on the trio thread (``reply_wait``, 100 us by default): when
-    an ask hands its message to an idle actor while no other trio task is runnable and no
-    deadline falls within the wait, the asker makes the ask's checkpoint while the thread
-    handles the message, then (if trio still has nothing else to run) trio blocks on a lock
-    for at most ``reply_wait`` seconds for the reply (as pykka's blocking ``ask`` is woken by
-    a lock), instead of parking until the reply comes through the trio token's wake-up
-    socket. The trade-off: for that long trio runs nothing else, so a socket that
-    becomes readable then, or a task of the same scheduler pass, waits up to ``reply_wait``
-    more. A wait that runs out costs exactly ``reply_wait`` and makes the next asks to this
-    actor skip it (2, 4, ... up to 1,024 of them), so a slow handler is hardly ever waited
-    for. The check reads trio's run queue, its ``run_sync_soon`` queue and its next deadline
-    (what ``trio.lowlevel.current_statistics()`` reports, read without building the whole
-    record). Set ``reply_wait = 0`` on a subclass to never wait (for I/O-heavy programs with
-    strict latency budgets).
+    an ask hands its message to an idle actor while no other trio task is runnable, the asker
+    makes the ask's checkpoint while the thread handles the message, then, if trio still has
+    nothing else to run and no deadline falls within the wait, trio blocks on a lock for at
+    most ``reply_wait`` seconds for the reply (as pykka's blocking ``ask`` is woken by a
+    lock), instead of parking until the reply comes through the trio token's wake-up socket.
+    The trade-off: for that long trio runs nothing else, so a socket that becomes readable
+    then, or a task of the same scheduler pass, waits up to ``reply_wait`` more. A wait that
+    runs out costs exactly ``reply_wait`` and makes the next asks to this actor skip it (2,
+    4, ... up to 1,024 of them), so a slow handler is hardly ever waited for. The checks read
+    trio's run queue, its ``run_sync_soon`` queue and (the second) its next deadline (what
+    ``trio.lowlevel.current_statistics()`` reports, read without building the whole record).
+    Set ``reply_wait = 0`` on a subclass to never wait (for I/O-heavy programs with strict
+    latency budgets).
 
     Testing: trio cannot see work in flight on a thread, so under ``MockClock`` with autojump
     virtual time may leap ahead while a handler runs (an ask timeout or a shutdown timeout can

@@ -46,7 +46,7 @@ from ._escapes import find_interrupt
 from ._logging import get_logger, log_context
 from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
-from ._run_state import idle_seconds
+from ._run_state import idle_seconds, runnable_now
 from ._thread_jobs import Batch, Job, Runner
 
 if TYPE_CHECKING:
@@ -216,6 +216,8 @@ class ThreadCell(Cell):
 
         Only for an ask, only while no trio task is runnable and no ``run_sync_soon`` call
         is pending, never past trio's next deadline, and not again soon after a wait ran out.
+        For the ask being put (``put_ask``) only the run queues are read: its asker reads
+        trio's next deadline too after its checkpoint, right before it waits (``Batch.settle``).
         """
         wait = self.reply_wait
         if not wait or type(last) is not Call:
@@ -223,6 +225,8 @@ class ThreadCell(Cell):
         if self.wait_skips:
             self.wait_skips -= 1
             return 0.0
+        if last is self.asking:
+            return 0.0 if runnable_now() else wait
         return min(wait, idle_seconds())
 
     def wake_loop(self, batch: Batch | None) -> None:

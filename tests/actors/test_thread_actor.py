@@ -22,6 +22,7 @@ from arborist.actors import (
     Normal,
     Shutdown,
     ThreadActor,
+    _thread_jobs,
 )
 from arborist.actors._thread_jobs import Batch
 
@@ -767,13 +768,18 @@ class NeverWaits(PatientEcho):
 
 
 def record_waits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Record what each wait for a quick reply returned (True: the reply came in time)."""
+    """Record what each wait for a quick reply returned (True: the reply came in time).
+
+    Only waits that may block count: a zero-second look (a batch left to the token) does not.
+    """
     waits: list[bool] = []
     wait_here = Batch.wait_here
 
     def recording(batch: Batch, seconds: float) -> bool:
-        waits.append(wait_here(batch, seconds))
-        return waits[-1]
+        came = wait_here(batch, seconds)
+        if seconds > 0:
+            waits.append(came)
+        return came
 
     monkeypatch.setattr(Batch, "wait_here", recording)
     return waits
@@ -795,11 +801,35 @@ async def test_an_ask_is_not_waited_for_while_another_trio_task_is_runnable(
 ):
     waits = record_waits(monkeypatch)
     ref = await spawn_idle(system, PatientEcho)
+    # What trio's run loop says after the ask's checkpoint: a task or a callback to run.
+    monkeypatch.setattr(_thread_jobs, "idle_seconds", lambda: 0.0)
+    with trio.fail_after(GUARD):
+        assert await ref.ask("busy") == "busy"
+    assert waits == []
+
+
+async def test_a_task_runnable_when_the_ask_is_put_runs_before_the_asker_waits(
+    system: ActorSystem, monkeypatch: pytest.MonkeyPatch
+):
+    order: list[str] = []
+    wait_here = Batch.wait_here
+
+    def recording(batch: Batch, seconds: float) -> bool:
+        if seconds > 0:
+            order.append("wait")
+        return wait_here(batch, seconds)
+
+    monkeypatch.setattr(Batch, "wait_here", recording)
+    ref = await spawn_idle(system, PatientEcho)
+
+    async def other() -> None:
+        order.append("other")
+
     with trio.fail_after(GUARD):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(trio.sleep, 0)  # runnable in the next scheduler pass
+            nursery.start_soon(other)  # runnable now: in the scheduler pass the ask makes
             assert await ref.ask("busy") == "busy"
-    assert waits == []
+    assert order[0] == "other"
 
 
 async def test_a_quick_reply_still_makes_the_ask_a_checkpoint(system: ActorSystem):
