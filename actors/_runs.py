@@ -28,7 +28,7 @@ __all__ = ["BATCH", "RUN_MIN", "end_run", "handle_run"]
 BATCH = 1024
 
 RUN_MIN = 32
-"""The fewest queued messages, plus one, worth a run."""
+"""The loop makes a run when more plain messages than this are queued."""
 
 # Consumes an iterator in C, keeping nothing.
 _exhaust: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
