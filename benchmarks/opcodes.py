@@ -1,6 +1,6 @@
 """Python opcodes per operation, counted: a steady companion to the timed benchmarks.
 
-``python -m benchmarks.opcodes [w1|w2|w5|w7|w12-chain|w12-wide] [--top K]``
+``python -m benchmarks.opcodes [w1|w2|w2-thread|w5|w7|w12-chain|w12-wide] [--top K]``
 
 On a small shared machine two runs of the same code differ by 10-20% in time, which hides a
 change worth 3%. The number of Python opcodes the trio thread executes per operation moves
@@ -19,6 +19,10 @@ steady as the in-memory rows, and they count the SQL's Python too, which a store
 thread runs in a real run. ``w7`` runs on trio's ``MockClock`` (autojump): 500 interval
 schedules due together every second, one operation a tick (a schedule's run started). ``w5``
 runs on it too, so that the supervisor's shutdown grace cannot run out in a slow traced run.
+``w2-thread`` is the exception to "only the trio thread": a ThreadActor's ask against its
+floor (a hand-over to a plain thread), counted on every thread the run starts, because with
+one GIL the Python of both sides is run one after the other and each side's share is the
+point; it moves by 1-3% between runs (whether a quick reply came in time picks the path).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import collections
 import contextlib
 import sys
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +45,7 @@ import trio.testing
 
 __all__ = [
     "CLOCKS",
+    "THREADED",
     "Count",
     "count_trio",
     "inline_commits",
@@ -68,12 +74,10 @@ class Count:
         return sum(self.calls.values())
 
 
-def count_trio(
-    fn: Callable[..., Awaitable[Any]], *args: Any, clock: trio.abc.Clock | None = None
-) -> Count:
-    """Run ``trio.run(fn, *args, clock=clock)`` with every Python opcode of this thread counted."""
-    opcodes: collections.Counter[Key] = collections.Counter()
-    calls: collections.Counter[Key] = collections.Counter()
+def _tracer() -> tuple[Count, Callable[[FrameType, str, Any], Any]]:
+    """A trace function that counts into a ``Count`` of its own (one per thread: no races)."""
+    count = Count(collections.Counter(), collections.Counter())
+    opcodes, calls = count.opcodes, count.calls
 
     def trace(frame: FrameType, event: str, _arg: Any) -> Any:
         code = frame.f_code
@@ -86,34 +90,63 @@ def count_trio(
             opcodes[key] += 1
         return trace
 
+    return count, trace
+
+
+def count_trio(
+    fn: Callable[..., Awaitable[Any]],
+    *args: Any,
+    clock: trio.abc.Clock | None = None,
+    threads: bool = False,
+) -> Count:
+    """Run ``trio.run(fn, *args, clock=clock)`` with every Python opcode of this thread counted.
+
+    With ``threads``, also those of every thread started during the run (a ThreadActor's).
+    """
+    count, trace = _tracer()
+    counts = [count]
+
+    def thread_trace(frame: FrameType, event: str, arg: Any) -> Any:
+        own, trace_here = _tracer()  # the first event of a new thread
+        counts.append(own)
+        sys.settrace(trace_here)
+        return trace_here(frame, event, arg)
+
     async def traced() -> None:
         sys.settrace(trace)
+        if threads:
+            threading.settrace(thread_trace)
         try:
             await fn(*args)
         finally:
             sys.settrace(None)
+            threading.settrace(None)  # type: ignore[arg-type]
 
     trio.run(traced, clock=clock)
-    return Count(opcodes, calls)
+    for other in counts[1:]:
+        count.opcodes.update(other.opcodes)
+        count.calls.update(other.calls)
+    return count
 
 
 def marginal(
     make: Callable[[int], Callable[[], Awaitable[Any]]],
     n: int,
     clock: Callable[[], trio.abc.Clock] | None = None,
+    threads: bool = False,
 ) -> tuple[float, Count]:
     """Opcodes per operation: (count at 2n - count at n) / n, and the per-function difference.
 
     ``make(size)`` returns the async function that does ``size`` operations; ``clock()``
-    makes each run's clock (None: trio's own).
+    makes each run's clock (None: trio's own); ``threads`` counts the run's threads too.
     """
 
     def new_clock() -> trio.abc.Clock | None:
         return None if clock is None else clock()
 
     trio.run(make(1), clock=new_clock())  # untraced: lazy imports and first-use caches
-    small = count_trio(make(n), clock=new_clock())
-    large = count_trio(make(2 * n), clock=new_clock())
+    small = count_trio(make(n), clock=new_clock(), threads=threads)
+    large = count_trio(make(2 * n), clock=new_clock(), threads=threads)
     opcodes = large.opcodes.copy()
     opcodes.subtract(small.opcodes)
     calls = large.calls.copy()
@@ -224,6 +257,12 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
             "trio deque floor": _sized(w2_ask.deque_floor),
             "arborist Actor": _sized(w2_ask.arborist_actor),
         },
+        "w2-thread": {
+            "trio-thread hand-over, checkpoint while the thread works": _sized(
+                w2_ask.thread_overlapped_hand_over
+            ),
+            "arborist ThreadActor": _sized(_thread_actor_asks),
+        },
         "w5": {
             "trio floor": _sized(w5_fire_and_forget.trio_floor),
             "arborist start_child": _sized(w5_fire_and_forget.arborist_start_child),
@@ -246,9 +285,18 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
     }
 
 
+def _thread_actor_asks(size: int) -> Awaitable[float]:
+    from benchmarks import w2_ask
+
+    cls = w2_ask.thread_actor_class()
+    assert cls is not None
+    return w2_ask.arborist_thread_actor(cls, size)
+
+
 SIZES = {
     "w1": 20_000,
     "w2": 5_000,
+    "w2-thread": 1_000,
     "w5": 5_000,
     "w7": 4 * W7_SCHEDULES,
     "w12-chain": 200,
@@ -261,6 +309,9 @@ CLOCKS: dict[str, Callable[[], trio.abc.Clock]] = {
     "w5": lambda: trio.testing.MockClock(autojump_threshold=0),
     "w7": lambda: trio.testing.MockClock(autojump_threshold=0),
 }
+# Counted on every thread of the run, not only trio's. Not as steady as the rest: whether a
+# quick reply came within ``reply_wait`` picks the path, so two runs differ by 1-3%.
+THREADED = {"w2-thread"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.n or SIZES[args.workload]
     first: float | None = None
     for name, make in workloads()[args.workload].items():
-        per_op, count = marginal(make, n, CLOCKS.get(args.workload))
+        per_op, count = marginal(make, n, CLOCKS.get(args.workload), args.workload in THREADED)
         first = per_op if first is None else first
         print(
             f"{name}: {per_op:,.0f} opcodes, {count.total_calls / n:.1f} Python calls per "

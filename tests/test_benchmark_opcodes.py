@@ -77,3 +77,20 @@ def test_a_flood_of_tells_runs_no_loop_bytecode_per_message():
     assert count.calls["w1_tell.py", "on_receive"] == 2048
     assert count.opcodes["_cell.py", "_loop"] < 2048 / 10
     assert per_message < 50
+
+
+def test_a_thread_actor_ask_is_counted_on_both_threads():
+    make = opcodes.workloads()["w2-thread"]["arborist ThreadActor"]
+    per_ask, count = opcodes.marginal(make, 50, threads=True)
+    # The handler and the batch's loop run on the actor's thread; the ask on trio's.
+    assert count.calls["w2_ask.py", "on_receive"] == 50
+    assert count.opcodes["_thread_jobs.py", "run"] > 0
+    assert count.opcodes["_ref.py", "_call"] > 0
+    assert per_ask > 0
+
+
+def test_without_threads_only_the_trio_thread_is_counted():
+    make = opcodes.workloads()["w2-thread"]["arborist ThreadActor"]
+    _, count = opcodes.marginal(make, 50)
+    assert count.calls["w2_ask.py", "on_receive"] == 0
+    assert count.opcodes["_ref.py", "_call"] > 0
