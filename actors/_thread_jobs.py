@@ -222,6 +222,7 @@ class Batch:
         if self.reply is not None:
             self.items[-1].reply(self.reply)
         if self.error is None and self.handled == len(self.items) and cell.stop_reason is None:
-            cell.pump()  # all handled: the next batch, if any is queued
+            if cell.mailbox._queue:
+                cell.pump()  # all handled: the next batch (no stop asked: nothing else to do)
         else:
             cell.wake_loop(self)  # a crash or a stop: the cell's task decides
