@@ -186,7 +186,7 @@ class Cell(LazyCollections):
             while True:
                 rounds = batch
                 if not mailbox._kernel and plain and len(queue) > RUN_MIN:
-                    count = handle_run(self, handler, popleft)  # all plain: a run (see _runs)
+                    count = handle_run(self, handler, queue)  # all plain: a run (see _runs)
                     if self.stop_reason is not None:
                         return self.stop_reason
                     rounds = range(BATCH - count)  # what is left of the batch, one at a time

@@ -34,19 +34,20 @@ RUN_MIN = 32
 _exhaust: Callable[[Iterable[object]], None] = deque[object](maxlen=0).extend
 
 
-def handle_run(cell: Cell, handler: Callable[[Any], object], popleft: Callable[[], Any]) -> int:
-    """Hand the messages queued now, at most ``BATCH``, to ``handler``; return how many.
+def handle_run(cell: Cell, handler: Callable[[Any], object], queue: deque[Any]) -> int:
+    """Hand the messages in ``queue`` now, at most ``BATCH``, to ``handler``; return how many.
 
-    All of them were handled when it returns, unless a stop requested by the handler ended
-    the run early: the loop then ends, and the count does not matter. A crash raises.
+    ``queue`` is the cell's mailbox queue. All of them were handled when it returns, unless a
+    stop requested by the handler ended the run early: the loop then ends, and the count does
+    not matter. A crash raises.
     """
-    count = min(len(cell.mailbox), BATCH)
+    count = min(len(queue), BATCH)
     # One empty argument tuple per message: ``end_run`` empties the list to end the run.
     ticks: list[tuple[()]] = [()] * count
     system = cell.system
     system._draining = (cell, ticks)
     try:
-        _exhaust(map(handler, starmap(popleft, ticks)))
+        _exhaust(map(handler, starmap(queue.popleft, ticks)))
     finally:
         system._draining = None
     return count

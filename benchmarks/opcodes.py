@@ -302,12 +302,16 @@ SIZES = {
     "w12-chain": 200,
     "w12-wide": 500,
 }
+def _autojump_clock() -> trio.abc.Clock:
+    return trio.testing.MockClock(autojump_threshold=0)
+
+
 CLOCKS: dict[str, Callable[[], trio.abc.Clock]] = {
     # A traced run is some 20x slower: on the real clock, a 10,000-job W5 run outlasted the
     # supervisor's 5 s shutdown grace now and then, and cancelled the jobs left (its count
     # jumped from ~1,040 to ~4,500 opcodes a job). Time stands still while tasks can run.
-    "w5": lambda: trio.testing.MockClock(autojump_threshold=0),
-    "w7": lambda: trio.testing.MockClock(autojump_threshold=0),
+    "w5": _autojump_clock,
+    "w7": _autojump_clock,
 }
 # Counted on every thread of the run, not only trio's. Not as steady as the rest: whether a
 # quick reply came within ``reply_wait`` picks the path, so two runs differ by 1-3%.

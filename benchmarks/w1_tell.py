@@ -37,6 +37,7 @@ import trio.testing
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from arborist import actors
+from arborist.actors._runs import RUN_MIN
 from benchmarks._actor_bench import ACTOR, CHANNEL_FLOOR, DEQUE_FLOOR, PYKKA, compare_actors
 from benchmarks._harness import Row, Target
 
@@ -44,9 +45,7 @@ __all__ = ["run"]
 
 API_SHAPED = "deque floor + tell()/on_receive() calls"
 
-# Runs longer than this go to the handler from C, as the Actor's loop does (actors._cell).
-_C_RUN = 32
-_exhaust = deque(maxlen=0).extend
+_exhaust = deque(maxlen=0).extend  # consumes an iterator in C
 
 N = 200_000
 QUICK_N = 2_000
@@ -130,7 +129,7 @@ async def api_shaped(n: int) -> float:
                 box.parked = current_task()
                 await wait_task_rescheduled(box)
                 continue
-            if len(queue) > _C_RUN:  # a long run: C pops each and calls the handler
+            if len(queue) > RUN_MIN:  # a long run, as the Actor's loop makes (actors._runs)
                 _exhaust(map(handler, starmap(popleft, repeat((), len(queue)))))
             else:
                 handler(popleft())
