@@ -81,7 +81,6 @@ class RunsMixin:
         delay = state.env.rng.uniform(0.0, jitter) if jitter else 0.0
         run = _Run(number, due, delay, claimed=claimed)
         self._runs[number] = run
-        state.running = len(self._runs)
         try:
             self._nursery.start_soon(self._execute, run)
         except RuntimeError:
@@ -91,13 +90,12 @@ class RunsMixin:
         """The nursery closed under an accepted tick: report the end of its ``run``."""
         state = self._state
         del self._runs[run.number]
-        state.running = len(self._runs)
         now = trio.current_time()
         state.emit(ScheduleRunCancelled(state.name, now, run.number, 0.0, self._stop_label))
         if run.claimed and isinstance(run.due, datetime):
             self._finish_later(run.due, TickOutcome.CANCELLED, self._stop_label, None)
 
-    async def _execute(self, run: _Run) -> None:  # noqa: PLR0912,PLR0915 - one frame a run (W7)
+    async def _execute(self, run: _Run) -> None:  # noqa: PLR0912 - one frame a run (W7)
         state = self._state
         name = state.name
         options = state.options
@@ -150,7 +148,6 @@ class RunsMixin:
                 raise
         finally:
             self._runs.pop(run.number, None)  # over: the overlap policy no longer sees it
-            state.running = len(self._runs)
             state.last_outcome = outcome
             if run.claimed and state.durable is not None and isinstance(run.due, datetime):
                 await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)

@@ -106,7 +106,7 @@ class Scheduler(RunsMixin, Actor):
         state.ref = self.ref
         state.scheduler = self
         state.incarnations += 1
-        state.running = 0
+        state.in_flight = self._runs
         if state.durable is not None:
             self.nursery.start_soon(drive, self)  # claims need the store: a task of its own
         else:

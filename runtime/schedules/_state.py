@@ -111,7 +111,8 @@ class ScheduleState:
     paused: bool = False
     runs: int = 0
     """Ticks accepted to run (run numbers); ``max_runs`` counts these."""
-    running: int = 0
+    in_flight: Mapping[int, object] = attrs.field(factory=dict, repr=False)
+    """The latest incarnation's runs by number (its own dict, counted by ``running``)."""
     last_outcome: RunOutcome | None = None
     ending: str | None = None
     """Why no tick is accepted any more (the ScheduleEnded reason), once decided."""
@@ -126,6 +127,11 @@ class ScheduleState:
 
     def __attrs_post_init__(self) -> None:
         self.on_timer = self.wake
+
+    @property
+    def running(self) -> int:
+        """Runs in flight now: the latest incarnation's (a crashed one's end with it)."""
+        return len(self.in_flight)
 
     def wake(self) -> None:
         """Timer callback: the current scheduler evaluates its due ticks now. Never raises.

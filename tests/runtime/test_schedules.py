@@ -188,6 +188,19 @@ async def test_overlap_allow_runs_ticks_concurrently(autojump_clock):
     assert running == 3
 
 
+async def test_running_counts_the_runs_a_removed_schedule_still_drains(autojump_clock):
+    async with open_harness() as h:
+        handle = h.manager.schedule("slow", every(seconds=10), sleeper, args=(3,))
+        await trio.sleep_until(11)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(h.manager.remove, "slow")
+            await trio.sleep(1)  # the removal waits for the run, due to end at 13
+            draining = handle.info().running
+        after = handle.info().running
+
+    assert (draining, after) == (1, 0)
+
+
 # -- late ticks: catch-up and misfire grace ----------------------------------------------------
 
 
