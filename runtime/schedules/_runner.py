@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import attrs
 import trio
 import trio.lowlevel
 
@@ -40,17 +39,29 @@ __all__ = ["RunsMixin"]
 logger = get_logger("arborist.runtime.schedules")
 
 
-@attrs.define(eq=False)
 class _Run:
+    """One accepted tick's run, in the scheduler's ``_runs`` while it is in flight.
+
+    A plain class: the fields most runs never set are class defaults, so making one (every
+    tick) assigns three (W7).
+    """
+
     number: int
     due: float | datetime
-    jitter: float
+    claimed: bool
+    """A durable schedule's run of a due instant this process claimed in the store."""
+    jitter: float = 0.0
+    """Seconds the run waits before its job (``jitter_delay``)."""
     scope: trio.CancelScope | None = None
+    """A cancel_other run's scope, for the next tick to cancel."""
     cancel_reason: str = "cancel_other"
     began: float = 0.0
-    claimed: bool = False
-    """A durable schedule's run of a due instant this process claimed in the store."""
     run_id: str | None = None
+
+    def __init__(self, number: int, due: float | datetime, claimed: bool) -> None:
+        self.number = number
+        self.due = due
+        self.claimed = claimed
 
 
 class RunsMixin:
@@ -76,10 +87,10 @@ class RunsMixin:
         def _after_run(self) -> None: ...
 
     def _launch(self, number: int, due: float | datetime, claimed: bool = False) -> None:
-        state = self._state
-        jitter = state.options.jitter
-        delay = state.env.rng.uniform(0.0, jitter) if jitter else 0.0
-        run = _Run(number, due, delay, claimed=claimed)
+        run = _Run(number, due, claimed)
+        jitter = self._state.options.jitter
+        if jitter:
+            run.jitter = self._state.env.rng.uniform(0.0, jitter)
         self._runs[number] = run
         try:
             self._nursery.start_soon(self._execute, run)
