@@ -198,13 +198,22 @@ class Scheduler(RunsMixin, Actor):
                     and not self._buffer
                     and not state.env.events.wants(ScheduleTick)
                 ):
-                    # What _accept does for it: nothing to refuse, emit or count against.
+                    # What _accept does for it: nothing to refuse, emit or count against; and
+                    # what _launch does for a plain run (no jitter to draw).
                     state.runs = number = state.runs + 1
-                    self._launch(number, due)
+                    run = self._runs[number] = _Run(number, due, False)
+                    try:
+                        self._nursery.start_soon(self._execute, run)
+                    except RuntimeError:
+                        self._not_launched(run)
                 else:
                     self._accept(due, manual=False)  # what _handle_due does with one tick
                 if state.ending is None:
-                    self._arm(following, state.tick + 1)  # on time: the repeating timer is there
+                    # On time, the repeating timer already points at the next tick (``_arm``
+                    # would return at once): checked here, with no call.
+                    timer = state.timer
+                    if timer is None or not timer._active or timer.deadline != following:
+                        self._arm(following, state.tick + 1)
                 else:
                     self._end()
                 return
