@@ -109,22 +109,21 @@ class RunsMixin:
     async def _execute(self, run: _Run) -> None:  # noqa: PLR0912 - one frame a run (W7)
         state = self._state
         name = state.name
-        options = state.options
-        run.began = self._now()
+        run.began = began = self._now()
         outcome = RunOutcome.CANCELLED
         try:
             if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
                 events = state.env.events
                 if events.wants(ScheduleRunStarted):  # what _started does, without its frame
-                    events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
+                    events.emit(ScheduleRunStarted(name, began, run.due, run.number))
                 # Set with no subscriber too: cheaper than asking the bus whether it has one.
                 CURRENT_SCHEDULE_RUN.set((name, run.number))
                 await state.job(*state.args)
                 if events.wants(ScheduleRunFinished):
                     self._finished(run)
                 outcome = RunOutcome.OK
-            elif options.overlap is Overlap.CANCEL_OTHER:
+            elif state.options.overlap is Overlap.CANCEL_OTHER:
                 with trio.CancelScope() as scope:
                     run.scope = scope
                     outcome = await self._attempt(run)
