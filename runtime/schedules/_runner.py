@@ -13,7 +13,7 @@ import functools
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 import trio.lowlevel
@@ -33,6 +33,9 @@ from ._events import (
 )
 from ._options import Overlap
 from ._state import JobKind, RunOutcome, ScheduleState
+
+if TYPE_CHECKING:
+    from arborist.supervision._events import EventBus
 
 __all__ = ["RunsMixin"]
 
@@ -76,6 +79,8 @@ class RunsMixin:
     """An async job with no jitter, no timeout and no cancel_other: awaited with no frame."""
     _now: Callable[[], float]
     """trio's clock (the timer service's ``now``)."""
+    _events: EventBus[Any]
+    """The manager's event bus (``state.env.events``)."""
 
     if TYPE_CHECKING:
 
@@ -114,7 +119,7 @@ class RunsMixin:
         try:
             if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
-                events = state.env.events
+                events = self._events
                 if events.wants(ScheduleRunStarted):  # what _started does, without its frame
                     events.emit(ScheduleRunStarted(name, began, run.due, run.number))
                 # Set with no subscriber too: cheaper than asking the bus whether it has one.

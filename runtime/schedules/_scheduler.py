@@ -98,6 +98,8 @@ class Scheduler(RunsMixin, Actor):
         # against (``max_runs``), nothing its run needs (``_plain``).
         self._quick = self._plain and options.max_runs is None and self._on_grid
         self._now = state.env.timers.now
+        self._events = state.env.events  # the manager's, fixed (read on every tick)
+        self._grace = options.misfire_grace
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -189,14 +191,14 @@ class Scheduler(RunsMixin, Actor):
             now = self._now()
             if due <= now < following:
                 state.tick += 1
-                grace = state.options.misfire_grace
+                grace = self._grace
                 if state.paused or (grace is not None and now - due > grace):
                     self._handle_due([due], now, 0, due)
                 elif (
                     self._quick
                     and not self._runs
                     and not self._buffer
-                    and not state.env.events.wants(ScheduleTick)
+                    and not self._events.wants(ScheduleTick)
                 ):
                     # What _accept does for it: nothing to refuse, emit or count against; and
                     # what _launch does for a plain run (no jitter to draw).
