@@ -31,7 +31,7 @@ from ._events import (
     ScheduleRunStarted,
     ScheduleRunTimedOut,
 )
-from ._options import Overlap
+from ._options import Overlap, jitter_delay
 from ._state import JobKind, RunOutcome, ScheduleState
 
 if TYPE_CHECKING:
@@ -92,10 +92,9 @@ class RunsMixin:
         def _after_run(self) -> None: ...
 
     def _launch(self, number: int, due: float | datetime, claimed: bool = False) -> None:
+        state = self._state
         run = _Run(number, due, claimed)
-        jitter = self._state.options.jitter
-        if jitter:
-            run.jitter = self._state.env.rng.uniform(0.0, jitter)
+        run.jitter = jitter_delay(state.options, state.env.rng)
         self._runs[number] = run
         try:
             self._nursery.start_soon(self._execute, run)
