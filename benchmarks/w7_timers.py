@@ -21,7 +21,13 @@ Implementations:
 - trio floor, in slices: the same task, letting the jobs it started run after every 64 starts
   (one checkpoint). A burst of 10,000 due ticks then never holds 10,000 unstarted jobs at once:
   their objects die young, so the collector's young passes stay short and move nothing to the
-  old generation. The faster of the two floors is the one every ratio is to.
+  old generation.
+- trio floor, grouped: the sliced floor with the ticks due at the same instant under one heap
+  entry (a heap of distinct due times, a list of schedules under each), so a burst of 10,000
+  ticks due together costs one heap pop instead of 10,000 sifts through a 10,000-entry heap.
+  (Added 2026-12-07: on ``10k x 1 s`` it was 16% ahead of the sliced floor in p99 and 9% in
+  CPU, so the sliced floor was not the limit.) The fastest of the three floors is the one
+  every ratio is to.
 - arborist ScheduleManager: ``every(seconds=period)`` schedules (a scheduler actor each, one
   shared timer heap); lateness from ``ScheduleRunStarted`` (time - due), the one event class
   the benchmark subscribes to (``only=``), so the ticks' other events are not built.
@@ -67,7 +73,8 @@ __all__ = ["run"]
 
 FLOOR = "trio floor (one task, heap)"
 SLICED = "trio floor (one task, heap, checkpoint every 64 starts)"
-FLOORS = (FLOOR, SLICED)
+GROUPED = "trio floor (heap of due times, one entry per instant, checkpoint every 64)"
+FLOORS = (FLOOR, SLICED, GROUPED)
 SLICE = 64
 ARBORIST = "arborist ScheduleManager"
 FROZEN = "arborist ScheduleManager + gc.freeze() after setup (recipe)"
@@ -155,6 +162,46 @@ async def trio_floor(load: Load, *, sliced: bool = False) -> Measure:
                 due, i = heap[0]
                 nursery.start_soon(job, due)
                 heapq.heapreplace(heap, (due + load.period, i))  # one sift, not a pop and a push
+        measure.cpu = time.process_time() - cpu
+        measure.wall = load.window
+    return measure
+
+
+async def grouped_floor(load: Load) -> Measure:
+    """The sliced floor with one heap entry per distinct due time, not one per schedule."""
+    measure = Measure()
+
+    async def job(due: float) -> None:
+        measure.samples.append((due, trio.current_time() - due))
+
+    async with trio.open_nursery() as nursery:
+        now = trio.current_time()
+        due_at: dict[float, list[int]] = {}
+        for i in range(load.schedules):
+            due_at.setdefault(now + load.period + load.offset(i), []).append(i)
+        heap = list(due_at)
+        heapq.heapify(heap)
+        measure.opened = now + load.period
+        end = measure.opened + load.window
+        cpu = time.process_time()
+        while heap[0] < end:
+            await trio.sleep_until(heap[0])
+            now = trio.current_time()
+            started = 0
+            while heap[0] <= now:
+                due = heapq.heappop(heap)
+                following = due + load.period
+                after = due_at.get(following)
+                if after is None:
+                    after = due_at[following] = []
+                    heapq.heappush(heap, following)
+                for i in due_at.pop(due):
+                    if started == SLICE:
+                        started = 0
+                        await trio.lowlevel.checkpoint()
+                    started += 1
+                    nursery.start_soon(job, due)
+                    after.append(i)
         measure.cpu = time.process_time() - cpu
         measure.wall = load.window
     return measure
@@ -307,6 +354,7 @@ def _measure_load(load: Load, quick: bool) -> list[Row]:
     impls: dict[str, Callable[[], float]] = {
         FLOOR: keep(FLOOR, lambda: trio.run(trio_floor, load)),
         SLICED: keep(SLICED, lambda: trio.run(partial(trio_floor, sliced=True), load)),
+        GROUPED: keep(GROUPED, lambda: trio.run(grouped_floor, load)),
         ARBORIST: keep(ARBORIST, lambda: trio.run(arborist_schedules, load)),
     }
     if load.schedules > 100:
