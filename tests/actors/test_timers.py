@@ -8,8 +8,10 @@ from functools import partial
 import pytest
 import trio
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arborist.actors import Actor, TimerHandle
+from arborist.actors import Actor, TimerHandle, open_actor_system
 
 
 class Clocked(Actor):
@@ -374,3 +376,150 @@ async def test_call_every_fires_at_origin_plus_n_periods_from_the_first_n(system
     await trio.sleep(5.0)
 
     assert fired == [1.0 + n * 0.7 for n in (3, 4, 5)]
+
+
+async def test_timers_due_at_the_same_instant_share_one_heap_entry_and_fire_in_arming_order(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[int] = []
+    for i in range(1000):
+        timers.call_at(1.0, partial(fired.append, i))
+
+    assert len(timers._heap) == 1
+    await trio.sleep(2)
+
+    assert fired == list(range(1000))
+    assert not timers._heap
+    assert not timers._groups
+    assert not timers._leaders
+
+
+async def test_repeating_timers_on_one_grid_keep_one_heap_entry_and_their_order_every_tick(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[tuple[float, int]] = []
+    for i in range(200):
+        timers.call_every(0.0, 1, 1.0, lambda i=i: fired.append((trio.current_time(), i)))
+
+    await trio.sleep(3.5)
+
+    assert len(timers._heap) == 1
+    assert fired == [(float(t), i) for t in (1, 2, 3) for i in range(200)]
+
+
+async def test_the_followers_of_a_cancelled_leader_still_fire_at_their_instant(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[tuple[str, float]] = []
+    leader = timers.call_at(1.0, lambda: fired.append(("leader", trio.current_time())))
+    timers.call_at(1.0, lambda: fired.append(("b", trio.current_time())))
+    timers.call_at(1.0, lambda: fired.append(("c", trio.current_time())))
+    leader.cancel()
+
+    await trio.sleep(2)
+
+    assert fired == [("b", 1.0), ("c", 1.0)]
+    assert len(timers) == 0
+
+
+async def test_a_compaction_while_a_group_fires_neither_repeats_nor_loses_a_follower(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[int] = []
+    handles: list[TimerHandle] = []
+
+    def churn() -> None:  # arms and cancels enough long timers to compact mid-group
+        fired.append(-1)
+        for _ in range(400):
+            timers.call_at(3600.0, _do_nothing).cancel()
+        handles[150].cancel()  # a follower still to fire: it must stay silent
+
+    handles.extend(
+        timers.call_at(1.0, churn if i == 100 else partial(fired.append, i)) for i in range(300)
+    )
+    compactions: list[float] = []
+    compact = timers._compact
+
+    def counted() -> None:
+        compactions.append(trio.current_time())
+        compact()
+
+    timers._compact = counted
+    await trio.sleep(2)
+
+    assert compactions  # at 1.0, inside churn: while the timer task held the group
+    assert fired == [*range(100), -1, *range(101, 150), *range(151, 300)]
+    assert len(timers) == 0
+
+
+async def test_repeating_followers_lose_no_tick_when_a_compaction_runs_while_they_fire(
+    system, autojump_clock
+):
+    timers = system._timers
+    fired: list[tuple[float, int]] = []
+
+    def tick(i: int) -> None:
+        fired.append((trio.current_time(), i))
+        if i == 100:  # compacts the heap while the timer task holds the rest of the group
+            for _ in range(600):
+                timers.call_at(3600.0, _do_nothing).cancel()
+
+    for i in range(300):
+        timers.call_every(0.0, 1, 1.0, partial(tick, i))
+    await trio.sleep(3.5)
+
+    assert fired == [(float(t), i) for t in (1, 2, 3) for i in range(300)]
+
+
+_TIMER = st.tuples(
+    st.sampled_from([1.0, 2.0, 3.0]),  # first deadline: few instants, so many share one
+    st.sampled_from([None, 1.0, 2.0]),  # one-shot, or repeating
+    st.sampled_from([None, 0.5, 1.5, 2.5]),  # cancelled then, or never
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_TIMER, min_size=1, max_size=40))
+def test_timers_sharing_instants_fire_exactly_at_their_deadlines_until_cancelled(specs):
+    fired: list[tuple[float, int]] = []
+
+    async def main() -> None:
+        async with open_actor_system() as system:
+            timers = system._timers
+            handles = []
+            for i, (deadline, period, _) in enumerate(specs):
+                fire = partial(lambda i: fired.append((trio.current_time(), i)), i)
+                if period is None:
+                    handles.append(timers.call_at(deadline, fire))
+                else:
+                    handles.append(timers.call_every(deadline - period, 1, period, fire))
+            for moment in (0.5, 1.5, 2.5):
+                await trio.sleep_until(moment)
+                for handle, (_, _, cancel_at) in zip(handles, specs, strict=True):
+                    if cancel_at == moment:
+                        handle.cancel()
+            await trio.sleep_until(4.25)
+            for handle in handles:
+                handle.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    expected = []
+    for i, (deadline, period, cancel_at) in enumerate(specs):
+        moment = deadline
+        while moment <= 4.25 and (cancel_at is None or moment < cancel_at):
+            expected.append((moment, i))
+            if period is None:
+                break
+            moment += period
+    assert sorted(fired) == sorted(expected)
+    assert [t for t, _ in fired] == sorted(t for t, _ in fired)  # instants in order
+    one_shots = [i for t, i in fired if specs[i][1] is None]
+    for instant in {t for t, _ in fired}:  # one-shots of one instant: in the order armed
+        here = [i for t, i in fired if t == instant and specs[i][1] is None]
+        assert here == sorted(here)
+    assert len(one_shots) == len(set(one_shots))
