@@ -272,6 +272,9 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
                 w7_timers.trio_floor, sliced=True
             ),
             "trio floor (one task, heap)": w7_ticks(w7_timers.trio_floor),
+            "trio floor (heap of due times, one entry per instant)": w7_ticks(
+                w7_timers.grouped_floor
+            ),
             "arborist ScheduleManager": w7_ticks(w7_arborist_on_mock_clock),
         },
         "w12-chain": {
