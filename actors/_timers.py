@@ -94,6 +94,12 @@ class TimerHandle:
             if on_cancel is not None:
                 on_cancel(self)
 
+    def _retire(self) -> None:
+        """A one-shot timer fired: off the heap for good; let go of what its callback holds."""
+        self._active = False
+        self._callback = _fired
+        self._on_cancel = None
+
     def __repr__(self) -> str:
         kind = f"every {self.period} s" if self.period is not None else "once"
         state = "active" if self._active else "inactive"
@@ -309,9 +315,7 @@ class TimerService:
                     period = handle.period
                     if period is None:
                         del handles[number]
-                        handle._active = False
-                        handle._callback = _fired  # fired for good: drop what it holds
-                        handle._on_cancel = None
+                        handle._retire()
                     else:
                         handle._count = count = handle._count + 1
                         handle.deadline = deadline = handle._origin + count * period
@@ -347,9 +351,7 @@ class TimerService:
                 if period is None:
                     heapq.heappop(heap)
                     del handles[number]
-                    handle._active = False
-                    handle._callback = _fired
-                    handle._on_cancel = None
+                    handle._retire()
                 else:
                     handle._count = count = handle._count + 1
                     handle.deadline = deadline = handle._origin + count * period
