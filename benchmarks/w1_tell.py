@@ -30,6 +30,7 @@ import threading
 import time
 from collections import deque
 from itertools import repeat, starmap
+from types import ModuleType
 from typing import Any
 
 import trio
@@ -170,22 +171,32 @@ async def channel_floor(n: int) -> float:
         return time.perf_counter() - started
 
 
-class Counter(actors.Actor):
-    def __init__(self, n: int, done: trio.Event) -> None:
-        self.n = n
-        self.count = 0
-        self.done = done
+def counter_class(base: type[Any]) -> type[Any]:
+    """W1's actor on ``base``: ``Actor``, ``ThreadActor``, or another revision's ``Actor``
+    (``benchmarks.ab``). It sets ``done`` (a trio or a threading event) at the n-th message."""
 
-    def on_receive(self, message: Any) -> None:
-        self.count += 1
-        if self.count == self.n:
-            self.done.set()
+    class Counter(base):  # type: ignore[valid-type,misc]
+        def __init__(self, n: int, done: trio.Event | threading.Event) -> None:
+            self.n = n
+            self.count = 0
+            self.done = done
+
+        def on_receive(self, message: Any) -> None:
+            self.count += 1
+            if self.count == self.n:
+                self.done.set()
+
+    return Counter
 
 
-async def arborist_actor(n: int) -> float:
+Counter = counter_class(actors.Actor)
+
+
+async def arborist_actor(n: int, kernel: ModuleType = actors) -> float:
+    counter = Counter if kernel is actors else counter_class(kernel.Actor)
     done = trio.Event()
-    async with actors.open_actor_system() as system:
-        ref = await system.spawn(Counter, n, done)
+    async with kernel.open_actor_system() as system:
+        ref = await system.spawn(counter, n, done)
         await trio.testing.wait_all_tasks_blocked()
         started = time.perf_counter()
         for i in range(n):
@@ -196,21 +207,7 @@ async def arborist_actor(n: int) -> float:
 
 def thread_actor_class() -> type[actors.Actor] | None:
     base = getattr(actors, "ThreadActor", None)
-    if base is None:
-        return None
-
-    class ThreadCounter(base):  # type: ignore[valid-type,misc]
-        def __init__(self, n: int, done: threading.Event) -> None:
-            self.n = n
-            self.count = 0
-            self.done = done
-
-        def on_receive(self, message: Any) -> None:
-            self.count += 1
-            if self.count == self.n:
-                self.done.set()
-
-    return ThreadCounter
+    return None if base is None else counter_class(base)
 
 
 async def arborist_thread_actor(cls: type[actors.Actor], n: int) -> float:

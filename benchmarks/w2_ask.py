@@ -42,6 +42,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import outcome
@@ -220,14 +221,23 @@ async def channel_floor(n: int) -> float:
     return elapsed
 
 
-class Echo(actors.Actor):
-    def on_receive(self, message: Any) -> Any:
-        return message + 1
+def echo_class(kernel: ModuleType) -> type[Any]:
+    """W2's actor on ``kernel``: ``arborist.actors``, or another revision's (``benchmarks.ab``)."""
+
+    class Echo(kernel.Actor):  # type: ignore[misc,name-defined]
+        def on_receive(self, message: Any) -> Any:
+            return message + 1
+
+    return Echo
 
 
-async def arborist_actor(n: int) -> float:
-    async with actors.open_actor_system() as system:
-        ref = await system.spawn(Echo)
+Echo = echo_class(actors)
+
+
+async def arborist_actor(n: int, kernel: ModuleType = actors) -> float:
+    echo = Echo if kernel is actors else echo_class(kernel)
+    async with kernel.open_actor_system() as system:
+        ref = await system.spawn(echo)
         await trio.testing.wait_all_tasks_blocked()
         started = time.perf_counter()
         for i in range(n):
