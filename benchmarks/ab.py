@@ -4,8 +4,9 @@
 
 Two processes running the same code differ by 3-5% in time on a small shared machine, so
 a change worth 2% to W1 or W2 cannot be told apart by timing one tree's process, then the
-other's. In one process, the two kernels' repetitions alternated with the deque floor's
-differ by well under 1% when both are the same code (A/A runs here: 0.995 to 1.002).
+other's. In one process, with the two kernels' repetitions alternated with the deque
+floor's, the ratio of their medians stays within about 1% when both are the same code (eight
+A/A runs of W2 here: 0.988 to 1.004, six of them within 0.6%).
 
 ``actors/`` imports only from itself, so another revision's copy can be imported beside the
 current ``arborist.actors`` as a package of its own name. This tool takes that copy from git
@@ -135,20 +136,35 @@ def compare(
     workload: str, revision: str, kernel: ModuleType, *, repeats: int, size: int | None = None
 ) -> str:
     """Time ``workload`` on this tree's kernel, on ``kernel`` (from ``revision``) and on the
-    floor, interleaved; return the table and the ratio of the two kernels' medians."""
+    floor, interleaved; return the table and the ratio of the two kernels' medians.
+
+    Each repetition runs the floor, then the two kernels, in turns: the kernel that runs
+    right after the floor alternates, so neither always has that place.
+
+    Raises:
+        ValueError: ``workload`` is not one of ``WORKLOADS``, or ``repeats`` is below 1.
+    """
+    if workload not in WORKLOADS:
+        raise ValueError(f"no workload {workload!r}; choose from {', '.join(sorted(WORKLOADS))}")
+    if repeats < 1:
+        raise ValueError(f"compare() needs at least 1 repetition; got repeats={repeats!r}")
     run_on, floor, default_size, unit = WORKLOADS[workload]
     n = default_size if size is None else size
     floor_name = f"{workload} trio deque floor"
     other = f"arborist.actors at {revision}"
     current = "arborist.actors of this tree"
-    samples = alternate(
-        {
-            floor_name: lambda: trio.run(floor, n),
-            other: lambda: trio.run(run_on, n, kernel),
-            current: lambda: trio.run(run_on, n, actors),
-        },
-        repeats,
-    )
+    runs: dict[str, Callable[[], float]] = {
+        floor_name: lambda: trio.run(floor, n),
+        other: lambda: trio.run(run_on, n, kernel),
+        current: lambda: trio.run(run_on, n, actors),
+    }
+    orders = ([floor_name, other, current], [floor_name, current, other])
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for repetition in range(repeats):
+        order = orders[repetition % 2]
+        once = alternate({name: runs[name] for name in order}, 1, warmup=repetition == 0)
+        for name, values in once.items():
+            samples[name] += values
     table = rows(
         f"{workload} in one process, {repeats} alternating repetitions of {n:,}",
         samples,

@@ -88,3 +88,8 @@ def test_the_command_refuses_a_count_below_one(capsys):
     with pytest.raises(SystemExit):
         ab.main(["w2", "--against", "HEAD", "--repeats", "0"])
     assert "--repeats takes a positive count; got 0" in capsys.readouterr().err
+
+
+def test_an_unknown_workload_is_refused_with_the_choices(tmp_path):
+    with pytest.raises(ValueError, match="no workload 'w9'; choose from w1, w2"):
+        ab.compare("w9", "HEAD", actors, repeats=1)
