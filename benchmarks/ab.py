@@ -5,8 +5,8 @@
 Two processes running the same code differ by 3-5% in time on a small shared machine, so
 a change worth 2% to W1 or W2 cannot be told apart by timing one tree's process, then the
 other's. In one process, with the two kernels' repetitions alternated with the deque
-floor's, the ratio of their medians stays within about 1% when both are the same code (eight
-A/A runs of W2 here: 0.988 to 1.004, six of them within 0.6%).
+floor's, the ratio of their medians stays within about 1% when both are the same code (six
+A/A runs of W2 here: 0.988 to 1.004, five of them within 0.6%).
 
 ``actors/`` imports only from itself, so another revision's copy can be imported beside the
 current ``arborist.actors`` as a package of its own name. This tool takes that copy from git
