@@ -46,7 +46,6 @@ __all__ = ["Cell"]
 logger = get_logger("arborist.actors")
 
 _BATCH_RANGE = range(BATCH)
-
 _ids = itertools.count(1)
 
 
@@ -245,8 +244,9 @@ class Cell(LazyCollections):
                 if self.stop_reason is not None:
                     return self.stop_reason
                 item = message = result = caller = None  # an idle actor holds nothing it handled
-                # Park until the next put (the mailbox is its own abort callback).
+                # Park until a put wakes it (the mailbox is its own abort callback).
                 mailbox._receiver = task
+                mailbox._just_append = False
                 await wait_task_rescheduled(mailbox)
         except Exception as exc:
             self._in_hand(item)

@@ -34,6 +34,7 @@ class Mailbox:
         "_capacity",
         "_closed",
         "_fast",
+        "_just_append",
         "_kernel",
         "_prompt",
         "_queue",
@@ -48,6 +49,10 @@ class Mailbox:
         # Open and unbounded: ``ActorRef.tell`` appends without asking anything else (W1).
         self._fast = capacity is None
         self._receiver: Task | None = None
+        # ``_fast`` and no receiver parked: all a ``tell`` does is append (W1). Lowered when
+        # the receiver parks (``Cell._loop``), raised again by whoever wakes it; always
+        # ``_fast and _receiver is None``.
+        self._just_append = self._fast
         # Nonzero while a kernel item (an ask's ``Call``, a ``StopRequest``) may be queued, or
         # once a stop was requested: the actor loop's type dispatch and stop check run only
         # then. Raised before such an item is queued, lowered as the loop takes one; never
@@ -83,6 +88,7 @@ class Mailbox:
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
+            self._just_append = self._fast
             reschedule(receiver)
 
     def put_system(self, item: Any) -> bool:
@@ -97,6 +103,7 @@ class Mailbox:
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
+            self._just_append = self._fast
             reschedule(receiver)
         return True
 
@@ -120,12 +127,14 @@ class Mailbox:
         """Refuse new messages from now on; those queued stay (a stop marker may follow them)."""
         self._closed = True
         self._fast = False
+        self._just_append = False
 
     def wake(self) -> None:
         """Wake the parked receiver, if any, without queueing anything."""
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
+            self._just_append = self._fast
             reschedule(receiver)
 
     def __call__(self, _raise_cancel: Any) -> Abort:
@@ -135,12 +144,14 @@ class Mailbox:
         queue empty, so the first put after that finds the receiver set.
         """
         self._receiver = None
+        self._just_append = self._fast
         return Abort.SUCCEEDED
 
     def close(self) -> list[Any]:
         """Refuse further puts; return (and remove) every item still queued."""
         self._closed = True
         self._fast = False
+        self._just_append = False
         items = list(self._queue)
         self._queue.clear()
         if self._space is not None:
@@ -160,7 +171,7 @@ class NotifyingMailbox(Mailbox):
 
     def __init__(self, capacity: int | None) -> None:
         super().__init__(capacity)
-        self._fast = False
+        self._fast = self._just_append = False
 
     def put_nowait(self, item: Any) -> None:
         super().put_nowait(item)

@@ -100,10 +100,8 @@ class ActorRef:
             MailboxFullError: the bounded mailbox is full; use ``await send(msg)`` instead.
         """
         mailbox = self._mailbox
-        if mailbox._fast:  # open and unbounded: the put, inlined (W1)
+        if mailbox._just_append:  # open, unbounded, its receiver busy: the put, inlined (W1)
             mailbox._queue.append(message)
-            if mailbox._receiver is not None:
-                mailbox.wake()
             return
         try:
             mailbox.put_nowait(message)
@@ -168,6 +166,7 @@ class ActorRef:
         receiver = mailbox._receiver
         if receiver is not None:
             mailbox._receiver = None
+            mailbox._just_append = True  # ``_fast``, checked above
             reschedule(receiver)
         # A parked loop with a sync on_receive (a prompt mailbox) handles this call first in
         # the step it was woken for, with no checkpoint before the reply: the timer service

@@ -252,3 +252,49 @@ def test_random_interleavings_of_tells_and_asks_preserve_each_senders_order(scri
     for index, script in enumerate(scripts):
         assert [seq for sender, seq in seen if sender == index] == list(range(len(script)))
     assert len(seen) == sum(len(script) for script in scripts)
+
+
+# --- the tell fast path as a property ----------------------------------------------------------
+
+step = st.sampled_from(["tell", "ask", "checkpoint", "idle"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(script=st.lists(step, min_size=1, max_size=40))
+def test_a_tell_reaches_a_sync_actor_whether_it_is_parked_busy_or_just_woken(script):
+    # A tell only appends while the actor's task is not parked; a parked one must be woken.
+    # Whatever the actor was doing, every message arrives, in order, and the mailbox's
+    # "just append" flag always says exactly that: open, unbounded and no receiver parked.
+    seen: list[int] = []
+
+    class Log(Actor):
+        def on_receive(self, message: int) -> int:
+            seen.append(message)
+            return message
+
+    def flag_is_exact(mailbox) -> bool:
+        return mailbox._just_append == (mailbox._fast and mailbox._receiver is None)
+
+    async def main() -> None:
+        async with open_actor_system() as system:
+            ref = await system.spawn(Log)
+            mailbox = ref._mailbox
+            for number, kind in enumerate(script):
+                if kind == "tell":
+                    ref.tell(number)
+                elif kind == "ask":
+                    assert await ref.ask(number) == number
+                elif kind == "checkpoint":
+                    await trio.lowlevel.checkpoint()
+                else:
+                    await trio.testing.wait_all_tasks_blocked()
+                assert flag_is_exact(mailbox), (kind, number)
+            await ref.stop()
+            assert flag_is_exact(mailbox)
+            assert mailbox._just_append is False
+            with pytest.raises(ActorDeadError):
+                ref.tell("late")
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    assert seen == [number for number, kind in enumerate(script) if kind in ("tell", "ask")]
