@@ -15,6 +15,12 @@ Implementations:
   same counter as the Actor's; a run of more than 32 queued messages is handed to it by
   ``map``, from C, as the Actor's loop does): what the public API's shape adds to the floor.
   Not a floor; it shows how close to the floor an actor with this API can get.
+- deque floor + on_receive() calls, tell as the deque's append: the row above, with the
+  sender calling the deque's own ``append`` (C) while the drain is not parked (a Python
+  ``tell`` wakes it once it parks). What the receiving side of the API costs alone: no tell
+  written in Python can be cheaper than this, so it bounds what any ``ActorRef.tell`` reaches.
+  Not a floor either, and not a design (a caller holding the bound ``tell`` would keep the
+  append after the drain parked, and never wake it).
 - arborist Actor: ``ref.tell(i)`` to an ``Actor`` with a sync ``on_receive``.
 - arborist ThreadActor: the same with ``ThreadActor`` (when the kernel has it).
 - pykka ThreadingActor: ``ref.tell(i)`` from the main thread, a ``threading.Event`` at N.
@@ -29,6 +35,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import repeat, starmap
 from types import ModuleType
 from typing import Any
@@ -45,6 +52,7 @@ from benchmarks._harness import Row, Target
 __all__ = ["run"]
 
 API_SHAPED = "deque floor + tell()/on_receive() calls"
+C_TELL = "deque floor + on_receive() calls, tell as the deque's append (C)"
 
 _exhaust = deque(maxlen=0).extend  # consumes an iterator in C
 
@@ -109,40 +117,70 @@ class _Box:
             self.parked = None
             reschedule(task)
 
+    def park(self) -> None:
+        self.parked = current_task()
+
     def __call__(self, _: Any) -> Abort:
         self.parked = None
         return Abort.SUCCEEDED
 
 
-async def api_shaped(n: int) -> float:
-    box = _Box()
-    done = trio.Event()
-    counter = Counter(n, done)
+class _AppendingBox(_Box):
+    """``_Box`` whose ``send`` is the deque's own ``append`` while the drain is not parked."""
+
+    __slots__ = ("send",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.send: Callable[[int], None] = self.queue.append
+
+    def tell(self, message: int) -> None:
+        super().tell(message)
+        self.send = self.queue.append
+
+    def park(self) -> None:
+        super().park()
+        self.send = self.tell
+
+
+async def _drain(box: _Box, handler: Callable[[int], None], done: trio.Event) -> None:
     queue = box.queue
+    popleft = queue.popleft
+    while True:
+        if not queue:
+            if done.is_set():
+                return
+            box.park()
+            await wait_task_rescheduled(box)
+            continue
+        if len(queue) > RUN_MIN:  # a long run, as the Actor's loop makes (actors._runs)
+            _exhaust(map(handler, starmap(popleft, repeat((), len(queue)))))
+        else:
+            handler(popleft())
 
-    async def drain() -> None:
-        handler = counter.on_receive
-        popleft = queue.popleft
-        while True:
-            if not queue:
-                if done.is_set():
-                    return
-                box.parked = current_task()
-                await wait_task_rescheduled(box)
-                continue
-            if len(queue) > RUN_MIN:  # a long run, as the Actor's loop makes (actors._runs)
-                _exhaust(map(handler, starmap(popleft, repeat((), len(queue)))))
-            else:
-                handler(popleft())
 
+async def _through_box(n: int, box: _Box) -> float:
+    done = trio.Event()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(drain)
+        nursery.start_soon(_drain, box, Counter(n, done).on_receive, done)
         await trio.testing.wait_all_tasks_blocked()
         started = time.perf_counter()
-        for i in range(n):
-            box.tell(i)
+        if isinstance(box, _AppendingBox):
+            for i in range(n):
+                box.send(i)
+        else:
+            for i in range(n):
+                box.tell(i)
         await done.wait()
         return time.perf_counter() - started
+
+
+async def api_shaped(n: int) -> float:
+    return await _through_box(n, _Box())
+
+
+async def tell_as_append(n: int) -> float:
+    return await _through_box(n, _AppendingBox())
 
 
 async def channel_floor(n: int) -> float:
@@ -255,7 +293,7 @@ def run(quick: bool) -> list[Row]:
         n=n,
         thread_n=QUICK_THREAD_N if quick else THREAD_N,
         floors={DEQUE_FLOOR: deque_floor, CHANNEL_FLOOR: channel_floor},
-        extra={API_SHAPED: api_shaped},
+        extra={API_SHAPED: api_shaped, C_TELL: tell_as_append},
         actor=arborist_actor,
         thread_class=thread_actor_class(),
         thread_actor=arborist_thread_actor,
