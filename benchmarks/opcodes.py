@@ -250,7 +250,8 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
     return {
         "w1": {
             "trio deque floor": _sized(w1_tell.deque_floor),
-            "deque floor + tell()/on_receive() calls": _sized(w1_tell.api_shaped),
+            w1_tell.C_TELL: _sized(w1_tell.tell_as_append),
+            w1_tell.API_SHAPED: _sized(w1_tell.api_shaped),
             "arborist Actor": _sized(w1_tell.arborist_actor),
         },
         "w2": {
