@@ -46,7 +46,7 @@ class Mailbox:
         self._queue: deque[Any] = deque()
         self._capacity = capacity
         self._closed = False
-        # Open and unbounded: ``ActorRef.tell`` appends without asking anything else (W1).
+        # Open and unbounded, with no put hook: ``ActorRef.ask`` inlines its put (W2).
         self._fast = capacity is None
         self._receiver: Task | None = None
         # ``_fast`` and no receiver parked: all a ``tell`` does is append (W1). Lowered when
@@ -85,11 +85,7 @@ class Mailbox:
         if self._capacity is not None and len(queue) >= self._capacity:
             raise MailboxFull
         queue.append(item)
-        receiver = self._receiver
-        if receiver is not None:
-            self._receiver = None
-            self._just_append = self._fast
-            reschedule(receiver)
+        self._wake_receiver()
 
     def put_system(self, item: Any) -> bool:
         """Append a kernel message (Down, Exit, timer) regardless of capacity.
@@ -100,11 +96,7 @@ class Mailbox:
         if self._closed:
             return False
         self._queue.append(item)
-        receiver = self._receiver
-        if receiver is not None:
-            self._receiver = None
-            self._just_append = self._fast
-            reschedule(receiver)
+        self._wake_receiver()
         return True
 
     async def put(self, item: Any) -> None:
@@ -131,6 +123,14 @@ class Mailbox:
 
     def wake(self) -> None:
         """Wake the parked receiver, if any, without queueing anything."""
+        self._wake_receiver()
+
+    def _wake_receiver(self) -> None:
+        """``wake``, never overridden (``NotifyingMailbox`` adds its hook to the public ones).
+
+        The one place, besides the inlined ask (``ActorRef.ask``) and the abort callback,
+        that clears the parked receiver, so ``_just_append`` is raised again here.
+        """
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
@@ -149,9 +149,7 @@ class Mailbox:
 
     def close(self) -> list[Any]:
         """Refuse further puts; return (and remove) every item still queued."""
-        self._closed = True
-        self._fast = False
-        self._just_append = False
+        self.refuse()
         items = list(self._queue)
         self._queue.clear()
         if self._space is not None:
