@@ -91,8 +91,13 @@ class Actor:
             "define on_receive(self, message), or call methods through ref.proxy()"
         )
 
-    async def _run_in_task(self, cell: Cell, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
-        """The whole life of a ``_runs_in_task`` actor in its cell's task (see there)."""
+    async def _run_in_task(
+        self, cell: Cell, pending: list[trio.TaskStatus[ActorRef]]
+    ) -> ExitReason:
+        """The whole life of a ``_runs_in_task`` actor in its cell's task (see there).
+
+        ``pending`` holds the task status; pop it to hand the ref over (see ``Cell.run``).
+        """
         raise NotImplementedError
 
     def on_failure(self, exc: BaseException) -> Awaitable[None] | None:

@@ -28,7 +28,7 @@ from trio.lowlevel import reschedule, wait_task_rescheduled
 from ._cell_sets import LazyCollections
 from ._envelopes import Call, MethodCall, StopRequest
 from ._errors import ActorDiedError, ActorStartError
-from ._escapes import INTERRUPTS, Escape, first_leaf, sort_escape
+from ._escapes import INTERRUPTS, Escape, cancelled_from_inside, first_leaf, sort_escape
 from ._logging import get_logger, log_context
 from ._mailbox import Mailbox
 from ._messages import Down, Exit
@@ -111,6 +111,10 @@ class Cell(LazyCollections):
     async def run(self, task_status: trio.TaskStatus[ActorRef] = trio.TASK_STATUS_IGNORED) -> None:
         """The actor's task: start, handle messages, stop. Never raises after ``started``."""
         self.task = trio.lowlevel.current_task()
+        # trio's start() keeps its nursery alive as long as the task status is: popped once the
+        # ref is handed over, not held by this frame for the actor's life (W8: 1.1 KiB each).
+        status = [task_status]
+        del task_status
         reason: ExitReason | None = None
         try:
             with self.scope:
@@ -118,7 +122,7 @@ class Cell(LazyCollections):
                     try:
                         async with trio.open_nursery() as nursery:
                             self.actor._nursery = nursery
-                            reason = await self._lifecycle(task_status)
+                            reason = await self._lifecycle(status)
                             nursery.cancel_scope.cancel()
                     except BaseExceptionGroup as group:
                         escape = self._escaped(group)
@@ -136,7 +140,7 @@ class Cell(LazyCollections):
                     if reason is None:
                         reason = await self._cancelled_from_inside()
                 else:
-                    reason = await self._lifecycle(task_status)
+                    reason = await self._lifecycle(status)
         finally:
             if reason is None:
                 reason = self.kill_reason if self.kill_reason is not None else Killed()
@@ -151,10 +155,10 @@ class Cell(LazyCollections):
         if self.start_error is not None:
             raise ActorStartError(self.describe(), self.start_error) from self.start_error
 
-    async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+    async def _lifecycle(self, status: list[trio.TaskStatus[ActorRef]]) -> ExitReason:
         actor = self.actor
         if type(actor)._runs_in_task:  # a function child (supervision._function)
-            return await actor._run_in_task(self, task_status)
+            return await actor._run_in_task(self, status)
         try:
             started = actor.on_start()
             if inspect.isawaitable(started):
@@ -165,7 +169,7 @@ class Cell(LazyCollections):
         except BaseException as exc:
             return self._start_crashed(exc)  # cancelled while starting: raised
         self.started = True
-        task_status.started(self.ref)
+        status.pop().started(self.ref)
         reason = await self._loop()
         return await self._stop_hooks(reason)
 
@@ -269,8 +273,8 @@ class Cell(LazyCollections):
         """Hand the deadlines of unanswered asks to the timer service: the loop ended early.
 
         A prompt ask (see ``ActorRef.ask``) registers none, as its reply comes in the step it
-        woke the loop for; a stop found in that step, or a crash, ends the loop first, and the
-        hooks that follow may await. A call listed twice still expires once.
+        woke the loop for; a stop or crash in that step ends the loop first, and the hooks that
+        follow may await. A call listed twice still expires once.
         """
         timers = self.system._timers
         for item in (self.current_call, *queued):
@@ -278,17 +282,8 @@ class Cell(LazyCollections):
                 timers.expire_call(item)
 
     async def _cancelled_from_inside(self) -> ExitReason:
-        """The actor's own nursery ended cancelled while nothing outside it was cancelled.
-
-        Trio turns a ``trio.Cancelled`` raised by a task of a nursery into a cancellation of
-        that nursery (and swallows it), so the original cannot be reported: the actor crashes
-        with an error that says what happened.
-        """
-        error = RuntimeError(
-            f"the own nursery of {self.describe()} was cancelled from inside: a task in it "
-            "raised trio.Cancelled while nothing was being cancelled, or its cancel scope was "
-            "cancelled; end an actor with self.stop()"
-        )
+        """The actor's own nursery ended cancelled while nothing outside it was cancelled."""
+        error = cancelled_from_inside(self.describe())
         if not self.started:
             self.start_error = error
             return Crashed(error)

@@ -26,6 +26,7 @@ __all__ = [
     "INTERRUPTS",
     "Escape",
     "being_cancelled",
+    "cancelled_from_inside",
     "find_interrupt",
     "first_leaf",
     "sort_escape",
@@ -43,6 +44,20 @@ def being_cancelled() -> bool:
     the kernel catches it the task's effective deadline is minus infinity.
     """
     return trio.current_effective_deadline() == -math.inf
+
+
+def cancelled_from_inside(actor: str) -> RuntimeError:
+    """The crash of ``actor`` (described) whose own nursery ended cancelled from inside.
+
+    Trio turns a ``trio.Cancelled`` raised by a task of a nursery into a cancellation of that
+    nursery (and swallows it), so the original cannot be reported: the actor crashes with an
+    error that says what happened.
+    """
+    return RuntimeError(
+        f"the own nursery of {actor} was cancelled from inside: a task in it raised "
+        "trio.Cancelled while nothing was being cancelled, or its cancel scope was cancelled; "
+        "end an actor with self.stop()"
+    )
 
 
 def first_leaf(exc: BaseException) -> BaseException:

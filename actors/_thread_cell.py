@@ -128,7 +128,7 @@ class ThreadCell(Cell):
         runner.tell(job)
         return await job.wait()
 
-    async def _lifecycle(self, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
+    async def _lifecycle(self, status: list[trio.TaskStatus[ActorRef]]) -> ExitReason:
         runner = Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
         self.runner = runner
         started = await self.on_thread(self.actor.on_start)
@@ -136,7 +136,7 @@ class ThreadCell(Cell):
             self.start_error = self._thread_failure(started.error)
             return Crashed(self.start_error)
         self.started = True
-        task_status.started(self.ref)
+        status.pop().started(self.ref)  # see Cell.run
         reason = await self._thread_loop()
         return await self._stop_hooks(reason)
 

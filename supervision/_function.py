@@ -61,14 +61,19 @@ class FunctionActor(Actor):
         self._args = args
         self._kwargs = kwargs
 
-    async def _run_in_task(self, cell: Cell, task_status: trio.TaskStatus[ActorRef]) -> ExitReason:
-        """Run the function in the cell's task; return the exit reason (hooks run)."""
+    async def _run_in_task(
+        self, cell: Cell, pending: list[trio.TaskStatus[ActorRef]]
+    ) -> ExitReason:
+        """Run the function in the cell's task; return the exit reason (hooks run).
+
+        ``pending`` holds the task status until ``started`` takes it (see ``Cell.run``).
+        """
         scope = trio.CancelScope()
         mailbox: _FunctionMailbox = cell.mailbox  # type: ignore[assignment]
 
         def started() -> None:  # the actor counts as started: the ref goes to the spawner
             cell.started = True
-            task_status.started(cell.ref)
+            pending.pop().started(cell.ref)
             mailbox.interrupt = scope.cancel
             if mailbox._queue or cell.stop_reason is not None:
                 scope.cancel()  # put (or asked to stop) before it started
