@@ -256,6 +256,7 @@ def workloads() -> dict[str, dict[str, Callable[[int], Callable[[], Awaitable[An
         },
         "w2": {
             "trio deque floor": _sized(w2_ask.deque_floor),
+            w2_ask.API_SHAPED: _sized(w2_ask.api_shaped),
             "arborist Actor": _sized(w2_ask.arborist_actor),
         },
         "w2-thread": {
@@ -306,6 +307,8 @@ SIZES = {
     "w12-chain": 200,
     "w12-wide": 500,
 }
+
+
 def _autojump_clock() -> trio.abc.Clock:
     return trio.testing.MockClock(autojump_threshold=0)
 

@@ -8,6 +8,11 @@ Implementations:
   parked with ``wait_task_rescheduled`` when it is empty and woken with ``reschedule``; the
   client parks the same way and the server hands the reply straight to it
   (``reschedule(client, Value(reply))``).
+- deque floor + ask()/on_receive() calls and the timeout's clock reads (not a floor): the
+  deque floor with what any ask of this API pays on top of it: the caller's ``await ask(i)``
+  (a coroutine of its own), the two clock reads a 5 s timeout needs (its deadline, and the
+  check once the reply came), and the server calling the user's ``on_receive``. No actor,
+  no checks, no call object: the least an ``ask`` with the Actor's API and semantics costs.
 - trio channel floor: two memory channels (request, reply) and a server task; the client sends
   a request and awaits the reply, sequentially. (The first floor; kept for comparison.)
 - arborist Actor: ``await ref.ask(i)`` (default 5 s timeout, as users call it).
@@ -75,6 +80,7 @@ QUICK_N = 200
 THREAD_N = 5_000
 QUICK_THREAD_N = 50
 PLAIN_THREAD = "ThreadActor from a plain thread: bg.call(ref.ask)"
+API_SHAPED = "deque floor + ask()/on_receive() calls and the timeout's clock reads"
 
 
 def _abort(_: Any) -> Abort:
@@ -106,6 +112,45 @@ async def deque_floor(n: int) -> float:
                 parked[0] = None
                 reschedule(task)
             await wait_task_rescheduled(_abort)
+        elapsed = time.perf_counter() - started
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
+async def api_shaped(n: int) -> float:
+    requests: deque[tuple[int, Task]] = deque()
+    parked: list[Task | None] = [None]
+    now = trio.lowlevel.current_clock().current_time  # as the Actor's ask reads it
+
+    def on_receive(message: int) -> int:
+        return message + 1
+
+    async def server() -> None:
+        while True:
+            while requests:
+                message, client = requests.popleft()
+                reschedule(client, outcome.Value(on_receive(message)))
+            parked[0] = current_task()
+            await wait_task_rescheduled(_abort)
+
+    async def ask(message: int) -> int:
+        deadline = now() + 5.0
+        requests.append((message, current_task()))
+        task = parked[0]
+        if task is not None:
+            parked[0] = None
+            reschedule(task)
+        result: int = await wait_task_rescheduled(_abort)
+        if now() >= deadline:
+            raise TimeoutError
+        return result
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server)
+        await trio.testing.wait_all_tasks_blocked()
+        started = time.perf_counter()
+        for i in range(n):
+            await ask(i)
         elapsed = time.perf_counter() - started
         nursery.cancel_scope.cancel()
     return elapsed
@@ -306,6 +351,7 @@ def run(quick: bool) -> list[Row]:
         n=n,
         thread_n=QUICK_THREAD_N if quick else THREAD_N,
         floors={DEQUE_FLOOR: deque_floor, CHANNEL_FLOOR: channel_floor},
+        extra={API_SHAPED: api_shaped},
         actor=arborist_actor,
         thread_class=thread_actor_class(),
         thread_actor=arborist_thread_actor,

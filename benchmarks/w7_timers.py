@@ -167,18 +167,36 @@ async def trio_floor(load: Load, *, sliced: bool = False) -> Measure:
     return measure
 
 
-async def grouped_floor(load: Load) -> Measure:
-    """The sliced floor with one heap entry per distinct due time, not one per schedule."""
+async def _nursery_owner(task_status: trio.TaskStatus[trio.Nursery]) -> None:
+    async with trio.open_nursery() as nursery:
+        task_status.started(nursery)
+        del task_status  # it keeps start()'s own nursery alive (as Cell.run avoids)
+        await trio.sleep_forever()
+
+
+async def grouped_floor(load: Load, *, nursery_per_schedule: bool = False) -> Measure:
+    """The sliced floor with one heap entry per distinct due time, not one per schedule.
+
+    With ``nursery_per_schedule`` (not a floor: ``benchmarks.tick_scaling``'s reference row),
+    each schedule's jobs start in a nursery of its own, held open by a task of its own.
+    """
     measure = Measure()
 
     async def job(due: float) -> None:
         measure.samples.append((due, trio.current_time() - due))
 
     async with trio.open_nursery() as nursery:
+        if nursery_per_schedule:
+            starts = [
+                (await nursery.start(_nursery_owner)).start_soon for _ in range(load.schedules)
+            ]
+        else:
+            starts = [nursery.start_soon] * load.schedules
         now = trio.current_time()
-        due_at: dict[float, list[int]] = {}
-        for i in range(load.schedules):
-            due_at.setdefault(now + load.period + load.offset(i), []).append(i)
+        # Each schedule is its jobs' start function (the one nursery's, or its own nursery's).
+        due_at: dict[float, list[Callable[..., None]]] = {}
+        for i, start in enumerate(starts):
+            due_at.setdefault(now + load.period + load.offset(i), []).append(start)
         heap = list(due_at)
         heapq.heapify(heap)
         measure.opened = now + load.period
@@ -195,15 +213,17 @@ async def grouped_floor(load: Load) -> Measure:
                 if after is None:
                     after = due_at[following] = []
                     heapq.heappush(heap, following)
-                for i in due_at.pop(due):
+                for start in due_at.pop(due):
                     if started == SLICE:
                         started = 0
                         await trio.lowlevel.checkpoint()
                     started += 1
-                    nursery.start_soon(job, due)
-                    after.append(i)
+                    start(job, due)
+                    after.append(start)
         measure.cpu = time.process_time() - cpu
         measure.wall = load.window
+        if nursery_per_schedule:
+            nursery.cancel_scope.cancel()  # the owners (a job never reaches a checkpoint)
     return measure
 
 

@@ -3,10 +3,13 @@
 import sys
 from pathlib import Path
 
+import trio
+import trio.testing
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import opcodes
-from benchmarks.w2_ask import deque_floor
+from benchmarks.w2_ask import API_SHAPED, deque_floor
 
 
 def sized(size):
@@ -31,9 +34,9 @@ def test_the_command_prints_each_row_with_its_ratio_to_the_first(capsys):
     assert opcodes.main(["w2", "-n", "20", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if "opcodes," in line]
-    assert [row.split(":")[0] for row in rows] == ["trio deque floor", "arborist Actor"]
+    assert [row.split(":")[0] for row in rows] == ["trio deque floor", API_SHAPED, "arborist Actor"]
     assert "(1.00x the first row)" in rows[0]
-    assert len(lines) == 2 + 2 * 2  # each row, then its two costliest functions
+    assert len(lines) == 3 + 3 * 2  # each row, then its two costliest functions
 
 
 def test_a_durable_run_counts_the_same_opcodes_every_time():
@@ -94,3 +97,32 @@ def test_without_threads_only_the_trio_thread_is_counted():
     _, count = opcodes.marginal(make, 50)
     assert count.calls["w2_ask.py", "on_receive"] == 0
     assert count.opcodes["_ref.py", "_call"] > 0
+
+
+def test_tick_scaling_prints_cpu_per_tick_for_each_implementation_at_each_count(capsys):
+    from benchmarks import tick_scaling
+
+    assert tick_scaling.main(["5", "20", "--repeats", "1", "--ticks", "60"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if not line.startswith("  ")] == [
+        "5 schedules, CPU per tick (median of 1):",
+        "20 schedules, CPU per tick (median of 1):",
+    ]
+    rows = [line.strip().split(":")[0] for line in lines if line.startswith("  ")]
+    assert rows == list(tick_scaling.IMPLEMENTATIONS) * 2
+    assert "(1.00x the grouped floor)" in lines[1]
+
+
+def test_the_nursery_per_schedule_floor_runs_every_tick_due_in_its_window():
+    from benchmarks.tick_scaling import nursery_per_schedule_floor
+    from benchmarks.w7_timers import Load, grouped_floor
+
+    load = Load("4 x 1 s", 4, 1.0, window=3.5)
+
+    def ticks(floor):
+        measure = trio.run(floor, load, clock=trio.testing.MockClock(autojump_threshold=0))
+        return sorted(measure.inside(load))
+
+    lateness = ticks(nursery_per_schedule_floor)
+    assert len(lateness) == 3 * 4  # four schedules, due at the window's 0, 1 and 2 s
+    assert lateness == ticks(grouped_floor) == [0.0] * 12  # the mock clock stands still
