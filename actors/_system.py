@@ -355,4 +355,5 @@ async def _shielded_nursery(
     with trio.CancelScope(shield=True) as scope:
         async with trio.open_nursery() as nursery:
             task_status.started((nursery, scope))
+            del task_status  # it keeps trio's start() nursery alive (see Cell.run)
             await trio.sleep_forever()

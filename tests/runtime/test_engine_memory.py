@@ -182,3 +182,31 @@ async def test_the_objects_left_after_many_runs_do_not_grow_with_their_number(au
         after = len(gc.get_objects())
     # Before the fix every finished run left ~48 objects (78 kB per 1,000 runs): 96,000 here.
     assert after - before < 500
+
+
+def task_statuses() -> int:
+    """How many of trio's task statuses are alive (each keeps its start() nursery alive)."""
+    gc.collect()
+    return sum(type(obj).__name__ == "_TaskStatus" for obj in gc.get_objects())
+
+
+async def test_a_runtime_with_workflows_in_flight_keeps_no_trio_task_status():
+    release = trio.Event()
+    wf = Workflow("waiting")
+
+    @wf.step
+    async def first():
+        await release.wait()
+        return 1
+
+    @wf.step
+    async def second(first):
+        return first + 1
+
+    wf.returns("second")
+    async with Runtime() as rt:
+        handles = [await rt.start(wf) for _ in range(5)]
+        await trio.testing.wait_all_tasks_blocked()
+        assert task_statuses() == 0
+        release.set()
+        assert [await handle.result() for handle in handles] == [2] * 5
