@@ -22,6 +22,15 @@ Implementations:
   is the structure of a design in which each schedule's runs are supervised by a task of its
   own (arborist's scheduler actor owns the nursery its runs start in), with nothing else of
   such a design: what trio itself charges for that structure as the count grows.
+- grouped floor, five objects per schedule (a reference too): the grouped floor, with each
+  tick calling a method of its own schedule that reads and writes five objects of that
+  schedule (a timer, a state, a scheduler, its cell and a dict of runs, as a tick of arborist's
+  touches) before it starts the job. At 10,000 schedules those objects are some 2 MB: if
+  memory traffic to objects of this kind grew a tick's cost with the count, it would show here.
+- grouped floor, five objects per schedule, 4 KiB apart (a reference): the same, with twelve
+  more of each of those objects made after each schedule's and kept, so that one schedule's
+  objects sit some 4 KiB from the next one's, as an arborist schedule's 4.4 KiB spread them
+  (some 42 MB at 10,000, beyond this machine's caches).
 - arborist ScheduleManager: ``w7_timers.arborist_schedules`` with a wall clock that follows
   trio's (as ``benchmarks.opcodes w7`` runs it).
 """
@@ -38,9 +47,23 @@ from datetime import UTC, datetime
 import trio
 import trio.testing
 
-from benchmarks.w7_timers import Load, Measure, arborist_schedules, grouped_floor
+from benchmarks.w7_timers import (
+    Load,
+    Measure,
+    StartJob,
+    arborist_schedules,
+    grouped_floor,
+    nursery_of_its_own,
+)
 
-__all__ = ["IMPLEMENTATIONS", "cpu_per_tick", "main", "nursery_per_schedule_floor"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "cpu_per_tick",
+    "main",
+    "nursery_per_schedule_floor",
+    "spread_touching_floor",
+    "touching_floor",
+]
 
 TICKS = 60_000
 """Ticks per repetition (at least 3 periods, so the window's edges do not dominate)."""
@@ -48,7 +71,81 @@ TICKS = 60_000
 
 async def nursery_per_schedule_floor(load: Load) -> Measure:
     """``grouped_floor``, with each schedule's jobs started in a nursery of its own."""
-    return await grouped_floor(load, nursery_per_schedule=True)
+    return await grouped_floor(load, per_schedule=nursery_of_its_own)
+
+
+class _Timer:
+    __slots__ = ("count", "state")
+
+
+class _State:
+    __slots__ = ("runs", "scheduler", "tick")
+
+
+class _Scheduler:
+    __slots__ = ("cell", "nursery", "runs")
+
+
+class _Cell:
+    __slots__ = ("exit_reason", "kill_reason")
+
+
+class _Schedule:
+    """A schedule's own objects, touched on each of its ticks: a timer, a state, a scheduler,
+    its cell and its runs dict (the ones a tick of arborist's reads and writes)."""
+
+    __slots__ = ("timer",)
+
+    def __init__(self, nursery: trio.Nursery) -> None:
+        timer, state, scheduler, cell = _Timer(), _State(), _Scheduler(), _Cell()
+        timer.count, timer.state = 0, state
+        state.tick, state.runs, state.scheduler = 0, 0, scheduler
+        scheduler.cell, scheduler.nursery, scheduler.runs = cell, nursery, {}
+        cell.exit_reason = cell.kill_reason = None
+        self.timer = timer
+
+    def start(self, job: Callable[[float], Awaitable[None]], due: float) -> None:
+        timer = self.timer
+        timer.count += 1
+        state = timer.state
+        state.tick += 1
+        scheduler = state.scheduler
+        cell = scheduler.cell
+        if cell.exit_reason is None and cell.kill_reason is None:
+            state.runs = number = state.runs + 1
+            runs = scheduler.runs
+            runs[number] = due
+            runs.pop(number - 1, None)  # the run before, over by now
+            scheduler.nursery.start_soon(job, due)
+
+
+class _SpreadSchedule(_Schedule):
+    """A ``_Schedule`` made with twelve more of each of its objects after it, kept alive: the
+    next schedule's objects then sit some 4 KiB further on (an arborist schedule holds 4.4)."""
+
+    __slots__ = ("_spacers",)
+
+    def __init__(self, nursery: trio.Nursery) -> None:
+        super().__init__(nursery)
+        self._spacers = [(_Timer(), _State(), _Scheduler(), _Cell(), {}) for _ in range(12)]
+
+
+async def _objects_of_its_own(nursery: trio.Nursery) -> StartJob:
+    return _Schedule(nursery).start
+
+
+async def _spread_objects_of_its_own(nursery: trio.Nursery) -> StartJob:
+    return _SpreadSchedule(nursery).start
+
+
+async def touching_floor(load: Load) -> Measure:
+    """``grouped_floor``, each tick reading and writing five objects of its own schedule."""
+    return await grouped_floor(load, per_schedule=_objects_of_its_own)
+
+
+async def spread_touching_floor(load: Load) -> Measure:
+    """``touching_floor`` with each schedule's objects some 4 KiB from the next one's."""
+    return await grouped_floor(load, per_schedule=_spread_objects_of_its_own)
 
 
 async def _arborist(load: Load) -> Measure:
@@ -60,6 +157,8 @@ async def _arborist(load: Load) -> Measure:
 IMPLEMENTATIONS: dict[str, Callable[[Load], Awaitable[Measure]]] = {
     "grouped floor": grouped_floor,
     "grouped floor, a nursery per schedule": nursery_per_schedule_floor,
+    "grouped floor, five objects per schedule": touching_floor,
+    "grouped floor, five objects per schedule, 4 KiB apart": spread_touching_floor,
     "arborist ScheduleManager": _arborist,
 }
 

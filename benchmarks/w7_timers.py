@@ -55,7 +55,7 @@ import logging
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -174,11 +174,24 @@ async def _nursery_owner(task_status: trio.TaskStatus[trio.Nursery]) -> None:
         await trio.sleep_forever()
 
 
-async def grouped_floor(load: Load, *, nursery_per_schedule: bool = False) -> Measure:
+StartJob = Callable[[Callable[[float], Awaitable[None]], float], None]
+"""How a floor starts one schedule's job: ``start(job, due)``."""
+
+
+async def nursery_of_its_own(nursery: trio.Nursery) -> StartJob:
+    """A schedule whose jobs start in a nursery of its own, held open by a task of its own."""
+    own: trio.Nursery = await nursery.start(_nursery_owner)
+    return own.start_soon
+
+
+async def grouped_floor(
+    load: Load, *, per_schedule: Callable[[trio.Nursery], Awaitable[StartJob]] | None = None
+) -> Measure:
     """The sliced floor with one heap entry per distinct due time, not one per schedule.
 
-    With ``nursery_per_schedule`` (not a floor: ``benchmarks.tick_scaling``'s reference row),
-    each schedule's jobs start in a nursery of its own, held open by a task of its own.
+    With ``per_schedule`` (not a floor: ``benchmarks.tick_scaling``'s reference rows), each
+    schedule starts its jobs through what ``await per_schedule(nursery)`` returned for it (say
+    ``nursery_of_its_own``); the owners it starts are cancelled at the end.
     """
     measure = Measure()
 
@@ -186,15 +199,13 @@ async def grouped_floor(load: Load, *, nursery_per_schedule: bool = False) -> Me
         measure.samples.append((due, trio.current_time() - due))
 
     async with trio.open_nursery() as nursery:
-        if nursery_per_schedule:
-            starts = [
-                (await nursery.start(_nursery_owner)).start_soon for _ in range(load.schedules)
-            ]
+        if per_schedule is None:
+            starts: list[StartJob] = [nursery.start_soon] * load.schedules
         else:
-            starts = [nursery.start_soon] * load.schedules
+            starts = [await per_schedule(nursery) for _ in range(load.schedules)]
         now = trio.current_time()
         # Each schedule is its jobs' start function (the one nursery's, or its own nursery's).
-        due_at: dict[float, list[Callable[..., None]]] = {}
+        due_at: dict[float, list[StartJob]] = {}
         for i, start in enumerate(starts):
             due_at.setdefault(now + load.period + load.offset(i), []).append(start)
         heap = list(due_at)
@@ -222,8 +233,8 @@ async def grouped_floor(load: Load, *, nursery_per_schedule: bool = False) -> Me
                     after.append(start)
         measure.cpu = time.process_time() - cpu
         measure.wall = load.window
-        if nursery_per_schedule:
-            nursery.cancel_scope.cancel()  # the owners (a job never reaches a checkpoint)
+        if per_schedule is not None:
+            nursery.cancel_scope.cancel()  # any owners (a job never reaches a checkpoint)
     return measure
 
 
