@@ -91,12 +91,10 @@ class Actor:
             "define on_receive(self, message), or call methods through ref.proxy()"
         )
 
-    async def _run_in_task(
-        self, cell: Cell, pending: list[trio.TaskStatus[ActorRef]]
-    ) -> ExitReason:
+    async def _run_in_task(self, cell: Cell) -> ExitReason:
         """The whole life of a ``_runs_in_task`` actor in its cell's task (see there).
 
-        ``pending`` holds the task status; pop it to hand the ref over (see ``Cell.run``).
+        It calls ``cell.hand_over()`` once the actor counts as started.
         """
         raise NotImplementedError
 

@@ -4,7 +4,7 @@ Life of a cell, in order:
 
 1. ``run`` enters the cell's cancel scope (and the actor's own nursery if it asks for one).
 2. ``on_start`` runs; if it raises, the spawner gets ``ActorStartError`` and nothing else happens.
-3. The ref is handed to the spawner (``task_status.started``), then messages are handled one at
+3. The ref is handed to the spawner (``hand_over``), then messages are handled one at
    a time in mailbox order until a stop is requested, the stop marker is reached, or a handler
    raises (``Crashed``).
 4. The mailbox closes; ``on_failure(exc)`` runs after a crash, then ``on_stop(reason)`` always.
@@ -68,6 +68,7 @@ class Cell(LazyCollections):
         "ref",
         "scope",
         "start_error",
+        "start_status",
         "started",
         "stop_reason",
         "system",
@@ -99,6 +100,7 @@ class Cell(LazyCollections):
         self.exit_reason: ExitReason | None = None
         self.kill_reason: ExitReason | None = None
         self.start_error: BaseException | None = None
+        self.start_status: trio.TaskStatus[ActorRef] = trio.TASK_STATUS_IGNORED  # see hand_over
         self.current_call: Call | None = None
         self.task: trio.lowlevel.Task | None = None
         self._timers = self._watchers = self._watching = self._links = None  # made on first use
@@ -111,9 +113,7 @@ class Cell(LazyCollections):
     async def run(self, task_status: trio.TaskStatus[ActorRef] = trio.TASK_STATUS_IGNORED) -> None:
         """The actor's task: start, handle messages, stop. Never raises after ``started``."""
         self.task = trio.lowlevel.current_task()
-        # trio's start() keeps its nursery alive as long as the task status is: popped once the
-        # ref is handed over, not held by this frame for the actor's life (W8: 1.1 KiB each).
-        status = [task_status]
+        self.start_status = task_status  # dropped once started (hand_over): W8, 1.1 KiB an actor
         del task_status
         reason: ExitReason | None = None
         try:
@@ -122,7 +122,7 @@ class Cell(LazyCollections):
                     try:
                         async with trio.open_nursery() as nursery:
                             self.actor._nursery = nursery
-                            reason = await self._lifecycle(status)
+                            reason = await self._lifecycle()
                             nursery.cancel_scope.cancel()
                     except BaseExceptionGroup as group:
                         escape = self._escaped(group)
@@ -140,7 +140,7 @@ class Cell(LazyCollections):
                     if reason is None:
                         reason = await self._cancelled_from_inside()
                 else:
-                    reason = await self._lifecycle(status)
+                    reason = await self._lifecycle()
         finally:
             if reason is None:
                 reason = self.kill_reason if self.kill_reason is not None else Killed()
@@ -155,10 +155,10 @@ class Cell(LazyCollections):
         if self.start_error is not None:
             raise ActorStartError(self.describe(), self.start_error) from self.start_error
 
-    async def _lifecycle(self, status: list[trio.TaskStatus[ActorRef]]) -> ExitReason:
+    async def _lifecycle(self) -> ExitReason:
         actor = self.actor
         if type(actor)._runs_in_task:  # a function child (supervision._function)
-            return await actor._run_in_task(self, status)
+            return await actor._run_in_task(self)
         try:
             started = actor.on_start()
             if inspect.isawaitable(started):
@@ -168,8 +168,7 @@ class Cell(LazyCollections):
             return Crashed(exc)
         except BaseException as exc:
             return self._start_crashed(exc)  # cancelled while starting: raised
-        self.started = True
-        status.pop().started(self.ref)
+        self.hand_over()
         reason = await self._loop()
         return await self._stop_hooks(reason)
 
@@ -259,6 +258,12 @@ class Cell(LazyCollections):
             self._in_hand(item)
             self._time_unanswered(self.mailbox._queue)  # an interrupt: the exit may await
             return self._crash_or_raise(exc)  # cancelled (killed, the owner's scope): raised
+
+    def hand_over(self) -> None:
+        """Started: hand the ref over and drop the task status (it keeps trio's start() nursery)."""
+        self.started = True
+        self.start_status.started(self.ref)
+        self.start_status = trio.TASK_STATUS_IGNORED
 
     def _in_hand(self, item: Any) -> None:
         """The loop ended on an exception while handling ``item``: keep an unanswered call.

@@ -355,5 +355,5 @@ async def _shielded_nursery(
     with trio.CancelScope(shield=True) as scope:
         async with trio.open_nursery() as nursery:
             task_status.started((nursery, scope))
-            del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+            del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
             await trio.sleep_forever()

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import outcome
 import pykka
@@ -48,9 +48,6 @@ from ._mailbox import Mailbox, NotifyingMailbox
 from ._reasons import Crashed, ExitReason, Normal
 from ._run_state import idle_seconds, runnable_now
 from ._thread_jobs import Batch, Job, Runner
-
-if TYPE_CHECKING:
-    from ._ref import ActorRef
 
 __all__ = ["ThreadCell", "ThreadMailbox"]
 
@@ -128,15 +125,14 @@ class ThreadCell(Cell):
         runner.tell(job)
         return await job.wait()
 
-    async def _lifecycle(self, status: list[trio.TaskStatus[ActorRef]]) -> ExitReason:
+    async def _lifecycle(self) -> ExitReason:
         runner = Runner.start(self, f"{type(self.actor).__name__}#{self.ref.id}")
         self.runner = runner
         started = await self.on_thread(self.actor.on_start)
         if type(started) is outcome.Error:
             self.start_error = self._thread_failure(started.error)
             return Crashed(self.start_error)
-        self.started = True
-        status.pop().started(self.ref)  # see Cell.run
+        self.hand_over()
         reason = await self._thread_loop()
         return await self._stop_hooks(reason)
 

@@ -170,7 +170,7 @@ async def trio_floor(load: Load, *, sliced: bool = False) -> Measure:
 async def _nursery_owner(task_status: trio.TaskStatus[trio.Nursery]) -> None:
     async with trio.open_nursery() as nursery:
         task_status.started(nursery)
-        del task_status  # it keeps start()'s own nursery alive (as Cell.run avoids)
+        del task_status  # it keeps start()'s own nursery alive (as Cell.hand_over avoids)
         await trio.sleep_forever()
 
 

@@ -134,7 +134,7 @@ class ScheduleHost:
             async with self._make() as manager:
                 self.manager = manager
                 task_status.started()
-                del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+                del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
                 await self._stop.wait()
         finally:
             self._done.set()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import trio
 
-from arborist.actors import Actor, ActorRef, Crashed, ExitReason, Normal
+from arborist.actors import Actor, Crashed, ExitReason, Normal
 from arborist.actors._escapes import being_cancelled
 from arborist.actors._mailbox import NotifyingMailbox
 
@@ -61,19 +61,13 @@ class FunctionActor(Actor):
         self._args = args
         self._kwargs = kwargs
 
-    async def _run_in_task(
-        self, cell: Cell, pending: list[trio.TaskStatus[ActorRef]]
-    ) -> ExitReason:
-        """Run the function in the cell's task; return the exit reason (hooks run).
-
-        ``pending`` holds the task status until ``started`` takes it (see ``Cell.run``).
-        """
+    async def _run_in_task(self, cell: Cell) -> ExitReason:
+        """Run the function in the cell's task; return the exit reason (hooks run)."""
         scope = trio.CancelScope()
         mailbox: _FunctionMailbox = cell.mailbox  # type: ignore[assignment]
 
         def started() -> None:  # the actor counts as started: the ref goes to the spawner
-            cell.started = True
-            pending.pop().started(cell.ref)
+            cell.hand_over()
             mailbox.interrupt = scope.cancel
             if mailbox._queue or cell.stop_reason is not None:
                 scope.cancel()  # put (or asked to stop) before it started

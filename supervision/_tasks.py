@@ -155,7 +155,7 @@ class TaskSupervisor(Actor):
             async with trio.open_nursery() as jobs:
                 self._jobs = jobs
                 task_status.started()
-                del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+                del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
                 await trio.sleep_forever()
         finally:
             self._ledger.close(self)

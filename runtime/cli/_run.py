@@ -100,7 +100,7 @@ async def _watch_interrupts(
     """
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         task_status.started()
-        del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+        del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
         async for _ in signals:
             interrupted.append(1)
             if len(interrupted) > 1:

@@ -492,5 +492,5 @@ async def _steps_nursery(task_status: trio.TaskStatus[trio.Nursery]) -> None:
     """The nursery step actors run in; cancelling its scope cancels every step in flight."""
     async with trio.open_nursery() as nursery:
         task_status.started(nursery)
-        del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+        del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
         await trio.sleep_forever()

@@ -365,7 +365,7 @@ class Writer(InlineSide):
         self._pumping = True
         try:
             task_status.started()  # the pump parks below before its opener goes on
-            del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+            del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
             if not self._inline_max:
                 await trio.sleep_forever()
             # trio's public home of this is trio.testing, whose import also loads pytest where

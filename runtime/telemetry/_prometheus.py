@@ -328,7 +328,7 @@ class Metrics:
             raise ValueError(f"interval must be a number of seconds > 0; got {interval!r}")
         await self.refresh()
         task_status.started()
-        del task_status  # it keeps trio's start() nursery alive (see Cell.run)
+        del task_status  # it keeps trio's start() nursery alive (see Cell.hand_over)
         while True:
             await trio.sleep(interval)
             await self.refresh()
