@@ -1,6 +1,7 @@
 """Fixtures shared by every layer's tests."""
 
-from collections.abc import AsyncIterator, Iterator
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -13,6 +14,22 @@ async def system() -> AsyncIterator[ActorSystem]:
     """An open actor system; its actors are shut down when the test ends."""
     async with open_actor_system() as opened:
         yield opened
+
+
+@pytest.fixture
+def live() -> Callable[[type | str], int]:
+    """``live(kind)``: how many objects of ``kind`` are alive once garbage is collected.
+
+    ``kind`` is a class (``trio.Nursery``), or a class name for a private one (``"_TaskStatus"``).
+    """
+
+    def count(kind: type | str) -> int:
+        gc.collect()
+        if isinstance(kind, str):
+            return sum(type(obj).__name__ == kind for obj in gc.get_objects())
+        return sum(type(obj) is kind for obj in gc.get_objects())
+
+    return count
 
 
 @pytest.fixture(scope="session")

@@ -193,12 +193,6 @@ async def test_a_stopped_thread_actor_is_freed_once_its_thread_ended(system):
     assert alive(weak_refs) == []
 
 
-def nurseries() -> int:
-    """How many trio nurseries are alive."""
-    gc.collect()
-    return sum(type(obj) is trio.Nursery for obj in gc.get_objects())
-
-
 class Idle(Actor):
     def on_receive(self, message: Any) -> Any:
         return message
@@ -208,28 +202,28 @@ class IdleWithNursery(Idle):
     owns_nursery = True
 
 
-async def test_a_started_actor_keeps_nothing_of_the_nursery_trio_started_it_in(system):
-    before = nurseries()
+async def test_a_started_actor_keeps_nothing_of_the_nursery_trio_started_it_in(system, live):
+    before = live(trio.Nursery)
     refs = [await system.spawn(Idle) for _ in range(20)]
     await trio.testing.wait_all_tasks_blocked()
 
-    assert nurseries() == before
+    assert live(trio.Nursery) == before
     assert [await ref.ask(i) for i, ref in enumerate(refs)] == list(range(20))
 
 
-async def test_an_actor_that_owns_a_nursery_keeps_only_its_own(system):
-    before = nurseries()
+async def test_an_actor_that_owns_a_nursery_keeps_only_its_own(system, live):
+    before = live(trio.Nursery)
     for _ in range(20):
         await system.spawn(IdleWithNursery)
     await trio.testing.wait_all_tasks_blocked()
 
-    assert nurseries() == before + 20
+    assert live(trio.Nursery) == before + 20
 
 
-async def test_a_started_thread_actor_keeps_nothing_of_the_nursery_trio_started_it_in(system):
-    before = nurseries()
+async def test_a_started_thread_actor_keeps_nothing_of_the_nursery_trio_started_it_in(system, live):
+    before = live(trio.Nursery)
     with trio.fail_after(GUARD):
         refs = [await system.spawn(TrackedThread, []) for _ in range(3)]
         assert [await ref.ask(i) for i, ref in enumerate(refs)] == [0, 1, 2]
 
-    assert nurseries() == before
+    assert live(trio.Nursery) == before

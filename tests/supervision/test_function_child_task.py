@@ -4,8 +4,6 @@ The function replaces the actor's message loop; a message, an ask, a stop marker
 shutdown interrupts it and is then handled as by an actor without ``on_receive``.
 """
 
-import gc
-
 import pytest
 import trio
 import trio.testing
@@ -118,29 +116,25 @@ async def test_a_task_status_function_raising_before_it_started_fails_its_start(
     assert caught.value.__cause__ is error
 
 
-def nurseries() -> int:
-    """How many trio nurseries are alive."""
-    gc.collect()
-    return sum(type(obj) is trio.Nursery for obj in gc.get_objects())
-
-
-async def test_a_started_function_child_keeps_nothing_of_the_nursery_trio_started_it_in(system):
-    before = nurseries()
+async def test_a_started_function_child_keeps_nothing_of_the_nursery_trio_started_it_in(
+    system, live
+):
+    before = live(trio.Nursery)
     for _ in range(10):
         await system.spawn(function_actor_class(trio.sleep_forever))
     await trio.testing.wait_all_tasks_blocked()
 
-    assert nurseries() == before
+    assert live(trio.Nursery) == before
 
 
-async def test_a_task_status_function_child_keeps_nothing_of_its_start_once_started(system):
+async def test_a_task_status_function_child_keeps_nothing_of_its_start_once_started(system, live):
     async def starts(task_status=trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         await trio.sleep_forever()
 
-    before = nurseries()
+    before = live(trio.Nursery)
     for _ in range(10):
         await system.spawn(function_actor_class(starts))
     await trio.testing.wait_all_tasks_blocked()
 
-    assert nurseries() == before
+    assert live(trio.Nursery) == before
