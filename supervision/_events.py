@@ -7,7 +7,8 @@ does not stop the others or the supervisor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from arborist.actors._logging import get_logger
@@ -22,6 +23,25 @@ Unsubscribe = Callable[[], None]
 """Call it to remove the handler it was returned for (idempotent)."""
 
 
+class _Wanted(dict[type, bool]):
+    """Whether an event class reaches any handler of a bus (``EventBus.wanted`` shows it).
+
+    The answers are cached until the next (un)subscribe; a class asked for the first time is
+    routed then (``__missing__``). Looking one up is a C-level subscript with no Python frame,
+    which is what a producer asking on every tick pays (W7: three questions a tick). The one
+    mapping lives as long as its bus, so a producer may keep it.
+    """
+
+    __slots__ = ("_bus",)
+
+    def __init__(self, bus: EventBus[Any]) -> None:
+        super().__init__()
+        self._bus = bus
+
+    def __missing__(self, kind: type) -> bool:
+        return bool(self._bus._route(kind))
+
+
 class EventBus(Generic[E]):
     """An ordered list of handlers; ``emit`` calls each with the event.
 
@@ -30,7 +50,7 @@ class EventBus(Generic[E]):
     that nobody takes.
     """
 
-    __slots__ = ("_entries", "_handlers", "_routes", "_wanted")
+    __slots__ = ("_entries", "_handlers", "_routes", "_wanted", "_wanted_view")
 
     def __init__(self) -> None:
         # Tuples, replaced on (un)subscribe: emit iterates one without copying, and a handler
@@ -40,7 +60,8 @@ class EventBus(Generic[E]):
         # The handlers an event class reaches, worked out on first use until the next
         # (un)subscribe: emit calls them directly, with no filter around each (W7).
         self._routes: dict[type, tuple[Callable[[E], Any], ...]] = {}
-        self._wanted: dict[type, bool] = {}  # wants() answers, cached with the routes
+        self._wanted = _Wanted(self)  # wants() answers, cached with the routes
+        self._wanted_view: Mapping[type, bool] = MappingProxyType(self._wanted)
 
     def subscribe(self, handler: Callable[[E], Any], *, only: Any = None) -> Unsubscribe:
         """Call ``handler(event)`` for every later event; return a function that unsubscribes.
@@ -78,7 +99,7 @@ class EventBus(Generic[E]):
         self._entries = entries
         self._handlers = tuple(handler for handler, _ in entries)
         self._routes = {}
-        self._wanted = {}
+        self._wanted.clear()  # the one mapping: whoever keeps it sees the new answers
 
     def _route(self, kind: type) -> tuple[Callable[[E], Any], ...]:
         """The handlers an event of class ``kind`` reaches, in subscription order (cached)."""
@@ -90,10 +111,16 @@ class EventBus(Generic[E]):
 
     def wants(self, kind: type) -> bool:
         """Whether an event of class ``kind`` emitted now would reach any handler."""
-        try:
-            return self._wanted[kind]
-        except KeyError:
-            return bool(self._route(kind))
+        return self._wanted[kind]
+
+    @property
+    def wanted(self) -> Mapping[type, bool]:
+        """``wants()`` as a read-only mapping: ``bus.wanted[kind]``, with no Python frame.
+
+        The same mapping for the bus's whole life (it follows every (un)subscribe), so a
+        producer that asks on every operation can keep it.
+        """
+        return self._wanted_view
 
     def emit(self, event: E) -> None:
         """Deliver ``event`` to every handler; a failing handler is logged, never propagated."""

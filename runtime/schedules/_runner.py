@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["RunsMixin"]
 
 logger = get_logger("arborist.runtime.schedules")
+
+# Read on every run (W7): a module global is one dict lookup; ``RunOutcome.OK`` goes through
+# the enum class's member lookup, some 50 ns more on Python 3.11.
+_OK = RunOutcome.OK
+_CANCELLED = RunOutcome.CANCELLED
 
 
 class _Run:
@@ -81,6 +86,8 @@ class RunsMixin:
     """trio's clock (the timer service's ``now``)."""
     _events: EventBus[Any]
     """The manager's event bus (``state.env.events``)."""
+    _wanted: Mapping[type, bool]
+    """Its ``wanted``: whether an event class reaches a handler, with no call (W7)."""
 
     if TYPE_CHECKING:
 
@@ -114,19 +121,19 @@ class RunsMixin:
         state = self._state
         name = state.name
         run.began = began = self._now()
-        outcome = RunOutcome.CANCELLED
+        outcome = _CANCELLED
         try:
             if self._plain:
                 # The common case (W7): what _attempt and _call_job do, without their frames.
-                events = self._events
-                if events.wants(ScheduleRunStarted):  # what _started does, without its frame
-                    events.emit(ScheduleRunStarted(name, began, run.due, run.number))
+                wanted = self._wanted
+                if wanted[ScheduleRunStarted]:  # what _started does, without its frame
+                    self._events.emit(ScheduleRunStarted(name, began, run.due, run.number))
                 # Set with no subscriber too: cheaper than asking the bus whether it has one.
                 CURRENT_SCHEDULE_RUN.set((name, run.number))
                 await state.job(*state.args)
-                if events.wants(ScheduleRunFinished):
+                if wanted[ScheduleRunFinished]:
                     self._finished(run)
-                outcome = RunOutcome.OK
+                outcome = _OK
             elif state.options.overlap is Overlap.CANCEL_OTHER:
                 with trio.CancelScope() as scope:
                     run.scope = scope

@@ -99,6 +99,7 @@ class Scheduler(RunsMixin, Actor):
         self._quick = self._plain and options.max_runs is None and self._on_grid
         self._now = state.env.timers.now
         self._events = state.env.events  # the manager's, fixed (read on every tick)
+        self._wanted = self._events.wanted
         self._grace = options.misfire_grace
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -198,7 +199,7 @@ class Scheduler(RunsMixin, Actor):
                     self._quick
                     and not self._runs
                     and not self._buffer
-                    and not self._events.wants(ScheduleTick)
+                    and not self._wanted[ScheduleTick]
                 ):
                     # What _accept does for it: nothing to refuse, emit or count against; and
                     # what _launch does for a plain run (no jitter to draw).

@@ -66,6 +66,21 @@ def test_wants_says_whether_any_handler_would_take_an_event_of_that_class():
     assert not bus
 
 
+def test_wanted_is_one_read_only_mapping_that_follows_every_subscription():
+    bus: EventBus[object] = EventBus()
+    wanted = bus.wanted  # kept, as a producer asking on every operation keeps it
+    assert not wanted[Started]
+
+    unsubscribe = bus.subscribe(print, only=Finished)
+    assert bus.wanted is wanted
+    assert (wanted[Started], wanted[Finished], wanted[FinishedLate]) == (False, True, True)
+
+    unsubscribe()
+    assert not wanted[Finished]
+    with pytest.raises(TypeError):
+        wanted[Finished] = True  # type: ignore[index]
+
+
 def test_unsubscribing_a_filtered_handler_stops_it_and_is_idempotent():
     bus: EventBus[object] = EventBus()
     got: list[object] = []
