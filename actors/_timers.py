@@ -129,6 +129,13 @@ class TimerService:
         self._calls_compact_at = _MIN_COMPACT
         # trio's clock, read without the three calls of trio.current_time() (twice an ask).
         self.now: Callable[[], float] = trio.lowlevel.current_clock().current_time
+        self.fired_at = -math.inf
+        """trio's time at which the firing loop found due the timers it is firing now.
+
+        Read again after each burst's checkpoint, so it is never behind by more than one
+        burst of callbacks (``_BURST``). A callback that needs the time can read it instead
+        of the clock (a schedule's timer, once a tick: W7).
+        """
 
     def __len__(self) -> int:
         """Live timers: active ones on the heap and asks still waiting for their reply."""
@@ -297,13 +304,15 @@ class TimerService:
         group: list[int] = []  # the followers of the instant being fired, from ``at`` on
         at = 0
         while True:
-            now = trio.current_time()
+            now = self.fired_at = trio.current_time()
             fired = 0
             while at < len(group) or (heap and heap[0][0] <= now):
                 if fired == _BURST:
                     fired = 0
                     await trio.lowlevel.checkpoint()
-                    continue  # the timers the woken tasks armed may be due first
+                    # The woken tasks ran: time went on, and what they armed may be due first.
+                    now = self.fired_at = trio.current_time()
+                    continue
                 if at < len(group):  # a follower: off the heap already, with its leader
                     number = group[at]
                     at += 1

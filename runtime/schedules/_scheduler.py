@@ -98,6 +98,7 @@ class Scheduler(RunsMixin, Actor):
         # against (``max_runs``), nothing its run needs (``_plain``).
         self._quick = self._plain and options.max_runs is None and self._on_grid
         self._now = state.env.timers.now
+        self._timers = state.env.timers
         self._events = state.env.events  # the manager's, fixed (read on every tick)
         self._wanted = self._events.wanted
         self._grace = options.misfire_grace
@@ -189,7 +190,8 @@ class Scheduler(RunsMixin, Actor):
             period = self._period
             due = anchor + multiple * period
             following = anchor + (multiple + 1) * period
-            now = self._now()
+            # The time the timer service found this timer due at: the clock, with no call.
+            now = self._timers.fired_at
             if due <= now < following:
                 state.tick += 1
                 grace = self._grace

@@ -334,6 +334,38 @@ async def test_a_burst_of_due_timers_lets_the_tasks_they_start_run_before_it_end
     assert order.index(("ran", 0)) < order.index(("fired", 499))
 
 
+async def test_a_callback_reads_the_time_its_timer_was_found_due_at_in_fired_at(
+    system, autojump_clock
+):
+    timers = system._timers
+    seen: list[float] = []
+    timers.call_at(1.25, lambda: seen.append(timers.fired_at))
+
+    await trio.sleep(2)
+
+    assert seen == [1.25]
+
+
+async def test_fired_at_is_read_again_after_a_bursts_checkpoint(system, autojump_clock):
+    timers = system._timers
+    seen: list[float] = []
+    async with trio.open_nursery() as nursery:
+
+        async def took_a_while() -> None:
+            autojump_clock.jump(0.5)  # the first burst's tasks run: time goes on
+
+        def fire() -> None:
+            if not seen:
+                nursery.start_soon(took_a_while)
+            seen.append(timers.fired_at)
+
+        for _ in range(100):  # more than one burst (64)
+            timers.call_at(1.0, fire)
+        await trio.sleep(3)
+
+    assert seen == [1.0] * 64 + [1.5] * 36
+
+
 async def test_timers_armed_and_cancelled_by_a_firing_timer_fire_once_each_or_not_at_all(
     system, autojump_clock
 ):
