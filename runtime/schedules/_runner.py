@@ -76,12 +76,11 @@ class RunsMixin:
     """The run side of `Scheduler` (which provides the nursery and ``_after_run``)."""
 
     _state: ScheduleState
-    _runs: dict[int, _Run]
+    _runs: dict[int, _Run | None]
+    """Runs in flight by number: a quick run has no `_Run` (None)."""
     _buffer: deque[tuple[int, float | datetime, bool]]
     _stop_label: str
     _stopping: bool
-    _plain: bool
-    """An async job with no jitter, no timeout and no cancel_other: awaited with no frame."""
     _now: Callable[[], float]
     """trio's clock (the timer service's ``now``)."""
     _events: EventBus[Any]
@@ -106,35 +105,54 @@ class RunsMixin:
         try:
             self._nursery.start_soon(self._execute, run)
         except RuntimeError:
-            self._not_launched(run)
+            self._not_launched(number, due, claimed)
 
-    def _not_launched(self, run: _Run) -> None:
-        """The nursery closed under an accepted tick: report the end of its ``run``."""
+    def _not_launched(self, number: int, due: float | datetime, claimed: bool) -> None:
+        """The nursery closed under an accepted tick: report the end of its run."""
         state = self._state
-        del self._runs[run.number]
+        del self._runs[number]
         now = trio.current_time()
-        state.emit(ScheduleRunCancelled(state.name, now, run.number, 0.0, self._stop_label))
-        if run.claimed and isinstance(run.due, datetime):
-            self._finish_later(run.due, TickOutcome.CANCELLED, self._stop_label, None)
+        state.emit(ScheduleRunCancelled(state.name, now, number, 0.0, self._stop_label))
+        if claimed and isinstance(due, datetime):
+            self._finish_later(due, TickOutcome.CANCELLED, self._stop_label, None)
 
-    async def _execute(self, run: _Run) -> None:  # noqa: PLR0912 - one frame a run (W7)
+    async def _execute_quick(self, number: int, due: float) -> None:
+        """The run of an idle quick schedule's on-time tick (``Scheduler._on_timer``).
+
+        What `_execute` does for an async job with no jitter, no timeout, no cancel_other and
+        no store, in one frame: nothing to cancel or record later, so the run has no `_Run`
+        (None in ``_runs``). W7: every tick of an idle interval schedule is one.
+        """
         state = self._state
         name = state.name
-        run.began = began = self._now()
+        began = self._now()
         outcome = _CANCELLED
         try:
-            if self._plain:
-                # The common case (W7): what _attempt and _call_job do, without their frames.
-                wanted = self._wanted
-                if wanted[ScheduleRunStarted]:  # what _started does, without its frame
-                    self._events.emit(ScheduleRunStarted(name, began, run.due, run.number))
-                # Set with no subscriber too: cheaper than asking the bus whether it has one.
-                CURRENT_SCHEDULE_RUN.set((name, run.number))
-                await state.job(*state.args)
-                if wanted[ScheduleRunFinished]:
-                    self._finished(run)
-                outcome = _OK
-            elif state.options.overlap is Overlap.CANCEL_OTHER:
+            wanted = self._wanted
+            if wanted[ScheduleRunStarted]:  # what _started does, without its frame
+                self._events.emit(ScheduleRunStarted(name, began, due, number))
+            # Set with no subscriber too: cheaper than asking the bus whether it has one.
+            CURRENT_SCHEDULE_RUN.set((name, number))
+            await state.job(*state.args)
+            if wanted[ScheduleRunFinished]:
+                self._finished(number, began)
+            outcome = _OK
+        except BaseException as exc:
+            if not self._failed(exc, number, began):
+                raise  # cancelled, reported: it goes on up
+            outcome = RunOutcome.FAILED
+        finally:
+            self._runs.pop(number, None)  # over: the overlap policy no longer sees it
+            state.last_outcome = outcome
+            if self._stopping or self._buffer or state.ending is not None:
+                self._after_run()  # else it has nothing to do (W7: no frame per run)
+
+    async def _execute(self, run: _Run) -> None:
+        state = self._state
+        run.began = self._now()
+        outcome = _CANCELLED
+        try:
+            if state.options.overlap is Overlap.CANCEL_OTHER:
                 with trio.CancelScope() as scope:
                     run.scope = scope
                     outcome = await self._attempt(run)
@@ -142,38 +160,45 @@ class RunsMixin:
                     now = trio.current_time()
                     state.emit(
                         ScheduleRunCancelled(
-                            name, now, run.number, now - run.began, run.cancel_reason
+                            state.name, now, run.number, now - run.began, run.cancel_reason
                         )
                     )
             else:
                 outcome = await self._attempt(run)
-        except Exception as exc:
-            outcome = RunOutcome.FAILED
-            now = trio.current_time()
-            logger.warning("schedule %r: run %d failed", name, run.number, exc_info=exc)
-            state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, exc))
         except BaseException as exc:
-            # Sorted as the kernel sorts what escapes an actor: an interrupt or a real
-            # cancellation (from a job's own nursery too) ends the run cancelled and goes on
-            # up; anything else is the run's failure.
-            escape = sort_escape(exc)
-            now = trio.current_time()
-            if escape.interrupt is None and escape.cancellation is None:
-                outcome = RunOutcome.FAILED
-                error = escape.crash if escape.crash is not None else exc
-                logger.warning("schedule %r: run %d failed", name, run.number, exc_info=error)
-                state.emit(ScheduleRunFailed(name, now, run.number, now - run.began, error))
-            else:
-                label = self._stop_label
-                state.emit(ScheduleRunCancelled(name, now, run.number, now - run.began, label))
-                raise
+            if not self._failed(exc, run.number, run.began):
+                raise  # cancelled, reported: it goes on up
+            outcome = RunOutcome.FAILED
         finally:
             self._runs.pop(run.number, None)  # over: the overlap policy no longer sees it
             state.last_outcome = outcome
             if run.claimed and state.durable is not None and isinstance(run.due, datetime):
                 await state.durable.finish(run.due, tick_outcome(outcome), None, run.run_id)
             if self._stopping or self._buffer or state.ending is not None:
-                self._after_run()  # else it has nothing to do (W7: no frame per run)
+                self._after_run()
+
+    def _failed(self, exc: BaseException, number: int, began: float) -> bool:
+        """Report what ended run ``number`` by escaping its job; whether the run failed.
+
+        Sorted as the kernel sorts what escapes an actor: an interrupt or a real cancellation
+        (from a job's own nursery too) ends the run cancelled, and the caller raises it again
+        (False); anything else is the run's failure (True).
+        """
+        state = self._state
+        name = state.name
+        now = trio.current_time()
+        if isinstance(exc, Exception):
+            error: BaseException = exc
+        else:
+            escape = sort_escape(exc)
+            if escape.interrupt is not None or escape.cancellation is not None:
+                label = self._stop_label
+                state.emit(ScheduleRunCancelled(name, now, number, now - began, label))
+                return False
+            error = escape.crash if escape.crash is not None else exc
+        logger.warning("schedule %r: run %d failed", name, number, exc_info=error)
+        state.emit(ScheduleRunFailed(name, now, number, now - began, error))
+        return True
 
     async def _attempt(self, run: _Run) -> RunOutcome:
         """Jitter, then the job under its timeout; report how it ended (but a failure)."""
@@ -195,7 +220,7 @@ class RunsMixin:
                 state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
                 return RunOutcome.TIMED_OUT
         if events.wants(ScheduleRunFinished):
-            self._finished(run)
+            self._finished(run.number, began)
         return RunOutcome.OK
 
     def _started(self, run: _Run) -> None:
@@ -211,11 +236,11 @@ class RunsMixin:
             events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
         CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
 
-    def _finished(self, run: _Run) -> None:
-        """Report that ``run``'s job returned (someone takes ScheduleRunFinished)."""
+    def _finished(self, number: int, began: float) -> None:
+        """Report that run ``number``'s job returned (someone takes ScheduleRunFinished)."""
         state = self._state
         now = state.env.timers.now()
-        state.env.events.emit(ScheduleRunFinished(state.name, now, run.number, now - run.began))
+        state.env.events.emit(ScheduleRunFinished(state.name, now, number, now - began))
 
     def _finish_later(
         self, due: datetime, outcome: TickOutcome, reason: str | None, run_id: str | None

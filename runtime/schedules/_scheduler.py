@@ -75,13 +75,13 @@ class Scheduler(RunsMixin, Actor):
 
     def __init__(self, state: ScheduleState) -> None:
         self._state = state
-        self._runs: dict[int, _Run] = {}
+        self._runs: dict[int, _Run | None] = {}
         self._buffer: deque[tuple[int, float | datetime, bool]] = deque()
         self._stopping = False
         self._stop_label = "scheduler crashed"
         self._drained: trio.Event | None = None  # made when a stop waits for runs in flight
         options = state.options
-        self._plain = (  # a run needs none of _attempt's steps (see RunsMixin._execute)
+        plain = (  # a run needs none of _attempt's steps
             state.kind is JobKind.ASYNC
             and not options.jitter
             and options.timeout is None
@@ -95,8 +95,8 @@ class Scheduler(RunsMixin, Actor):
         self._grid_shift = 0 if interval is not None and interval.immediate else 1
         self._period = interval.period if interval is not None else math.inf
         # An idle scheduler's on-time tick is then only a run to start: nothing to count it
-        # against (``max_runs``), nothing its run needs (``_plain``).
-        self._quick = self._plain and options.max_runs is None and self._on_grid
+        # against (``max_runs``), nothing its run needs (``plain``): ``_execute_quick``.
+        self._quick = plain and options.max_runs is None and self._on_grid
         self._now = state.env.timers.now
         self._timers = state.env.timers
         self._events = state.env.events  # the manager's, fixed (read on every tick)
@@ -204,13 +204,13 @@ class Scheduler(RunsMixin, Actor):
                     and not self._wanted[ScheduleTick]
                 ):
                     # What _accept does for it: nothing to refuse, emit or count against; and
-                    # what _launch does for a plain run (no jitter to draw).
+                    # its run, with no record (``_execute_quick``).
                     state.runs = number = state.runs + 1
-                    run = self._runs[number] = _Run(number, due, False)
+                    self._runs[number] = None
                     try:
-                        self._nursery.start_soon(self._execute, run)
+                        self._nursery.start_soon(self._execute_quick, number, due)
                     except RuntimeError:
-                        self._not_launched(run)
+                        self._not_launched(number, due, False)
                 else:
                     self._accept(due, manual=False)  # what _handle_due does with one tick
                 if state.ending is None:
@@ -403,7 +403,7 @@ class Scheduler(RunsMixin, Actor):
         else:
             if busy and policy is Overlap.CANCEL_OTHER:
                 for run in self._runs.values():
-                    if run.scope is not None:
+                    if run is not None and run.scope is not None:
                         run.cancel_reason = "cancel_other"
                         run.scope.cancel()
             self._launch(number, due, claimed)

@@ -133,3 +133,26 @@ async def test_a_job_raising_a_base_exception_fails_its_run_and_the_schedule_goe
         await trio.sleep(5)
     assert [ledger.outcomes[("abort", n)] for n in (1, 2, 3)] == [["ScheduleRunFailed"]] * 3
     assert ledger.ended["abort"] == ["max_runs"]
+
+
+async def test_a_base_exception_fails_every_on_time_run_of_a_plain_interval_schedule(
+    autojump_clock,
+):
+    # No option at all: every tick after the first is an idle schedule's on-time tick, the
+    # scheduler's quick path (its own run frame, with no run record).
+    class Abort(BaseException):
+        pass
+
+    ledger = Ledger()
+
+    async def job():
+        raise Abort("no")
+
+    async with Runtime() as rt:
+        rt.subscribe(ledger, only=ScheduleEvent)
+        rt.schedule("abort", every(seconds=1), job)
+        await trio.sleep(4.5)
+        [info] = rt.schedules()
+        assert (info.runs, info.running, info.last_outcome.value) == (4, 0, "failed")
+    assert [ledger.outcomes[("abort", n)] for n in (1, 2, 3, 4)] == [["ScheduleRunFailed"]] * 4
+    assert ledger.runs_without_one_outcome() == []
