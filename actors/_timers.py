@@ -123,6 +123,7 @@ class TimerService:
         self._scope: trio.CancelScope | None = None
         self._waiting_until = math.inf
         self._compact_at = _MIN_COMPACT
+        self._compactions = 0  # counted: the firing loop holds lists a compaction replaces
         # Asks' deadlines, in the order made: with one timeout (the default 5 s) they never
         # decrease, so a FIFO holds them in deadline order at O(1), with no handle per ask.
         self._calls: deque[Call] = deque()
@@ -238,6 +239,7 @@ class TimerService:
             else:
                 del handles[number]  # the group in the firing loop's hands drops its own
         self._compact_at = max(_MIN_COMPACT, 2 * len(handles))
+        self._compactions += 1
 
     def expire_call(self, call: Call) -> None:
         """Expire ``call`` (``call.expire()``) at ``call.deadline`` unless it settles first.
@@ -313,35 +315,52 @@ class TimerService:
                     # The woken tasks ran: time went on, and what they armed may be due first.
                     now = self.fired_at = trio.current_time()
                     continue
-                if at < len(group):  # a follower: off the heap already, with its leader
-                    number = group[at]
-                    at += 1
-                    handle = handles[number]
-                    if not handle._active:
-                        del handles[number]
-                        continue
-                    callback = handle._callback
-                    period = handle.period
-                    if period is None:
-                        del handles[number]
-                        handle._retire()
-                    else:
-                        handle._count = count = handle._count + 1
-                        handle.deadline = deadline = handle._origin + count * period
-                        # ``_enter``, inlined (a burst's every follower): under the same
-                        # number, behind the followers before it, so the order is kept.
-                        lead = leaders.get(deadline)
-                        if lead is None:
-                            leaders[deadline] = number
-                            heapq.heappush(heap, (deadline, number))
+                if at < len(group):
+                    # The followers of the instant being fired (off the heap already, with
+                    # their leader), up to the burst's end, in one loop. Repeating ones on one
+                    # grid are due again together: the timer they follow then is looked up for
+                    # the first of them, and the others join its list (``_enter``, inlined).
+                    stop = min(len(group), at + _BURST - fired)
+                    after: list[int] | None = None  # the list the last one joined
+                    joined = 0.0  # ... for this deadline
+                    compactions = self._compactions  # a compaction makes new lists
+                    while at < stop:
+                        number = group[at]
+                        at += 1
+                        handle = handles[number]
+                        if not handle._active:
+                            del handles[number]
+                            continue
+                        callback = handle._callback
+                        period = handle.period
+                        if period is None:
+                            del handles[number]
+                            handle._retire()
                         else:
-                            after = groups.get(lead)
-                            if after is None:
-                                groups[lead] = [number]
+                            handle._count = count = handle._count + 1
+                            handle.deadline = deadline = handle._origin + count * period
+                            if (
+                                after is not None
+                                and deadline == joined
+                                and compactions == self._compactions
+                            ):
+                                after.append(number)  # behind the one before: order kept
                             else:
-                                after.append(number)
-                    fired += 1
-                    callback()
+                                lead = leaders.get(deadline)
+                                if lead is None:
+                                    leaders[deadline] = number
+                                    heapq.heappush(heap, (deadline, number))
+                                    after = None  # the next one makes this one's list
+                                else:
+                                    after = groups.get(lead)
+                                    if after is None:
+                                        after = groups[lead] = [number]
+                                    else:
+                                        after.append(number)
+                                joined = deadline
+                                compactions = self._compactions
+                        fired += 1
+                        callback()
                     continue
                 deadline, number = heap[0]
                 if leaders.get(deadline) == number:
