@@ -5,7 +5,9 @@ on times and options are pure functions here, so the scheduler actor only execut
 `plan_catch_up` says which due ticks to run and which are missed (and why), `jitter_delay`
 draws the random delay to add before a run.
 
-A tick's *lateness* is how long after its due time the scheduler gets to decide on it. Two
+A tick's *lateness* is how long after its due time the scheduler gets to decide on it (for an
+interval's timer, at the time the timer service found it due: its pass reads the clock again
+after every 64 timers it fires, so that time is behind by one burst of callbacks at most). Two
 options govern late ticks, applied in this order by `plan_catch_up`:
 
 1. `misfire_grace`: a tick later than this many seconds is missed (`MissReason.LATE`), never
