@@ -30,16 +30,28 @@ class _Wanted(dict[type, bool]):
     routed then (``__missing__``). Looking one up is a C-level subscript with no Python frame,
     which is what a producer asking on every tick pays (W7: three questions a tick). The one
     mapping lives as long as its bus, so a producer may keep it.
+
+    It holds the bus's subscriptions and routes, not the bus: no reference cycle, so a bus
+    (a supervisor's, a run's) still goes with its last reference, not at a collector's pass.
     """
 
-    __slots__ = ("_bus",)
+    __slots__ = ("entries", "routes")
 
-    def __init__(self, bus: EventBus[Any]) -> None:
+    def __init__(self, routes: dict[type, tuple[Callable[[Any], Any], ...]]) -> None:
         super().__init__()
-        self._bus = bus
+        self.entries: tuple[tuple[Callable[[Any], Any], Any], ...] = ()  # (handler, only)
+        self.routes = routes  # the bus's own dict
 
     def __missing__(self, kind: type) -> bool:
-        return bool(self._bus._route(kind))
+        return bool(self.route(kind))
+
+    def route(self, kind: type) -> tuple[Callable[[Any], Any], ...]:
+        """The handlers an event of class ``kind`` reaches, in subscription order (cached)."""
+        route = self.routes[kind] = tuple(
+            handler for handler, only in self.entries if only is None or issubclass(kind, only)
+        )
+        self[kind] = bool(route)
+        return route
 
 
 class EventBus(Generic[E]):
@@ -60,7 +72,7 @@ class EventBus(Generic[E]):
         # The handlers an event class reaches, worked out on first use until the next
         # (un)subscribe: emit calls them directly, with no filter around each (W7).
         self._routes: dict[type, tuple[Callable[[E], Any], ...]] = {}
-        self._wanted = _Wanted(self)  # wants() answers, cached with the routes
+        self._wanted = _Wanted(self._routes)  # wants() answers, cached with the routes
         self._wanted_view: Mapping[type, bool] = MappingProxyType(self._wanted)
 
     def subscribe(self, handler: Callable[[E], Any], *, only: Any = None) -> Unsubscribe:
@@ -98,16 +110,11 @@ class EventBus(Generic[E]):
     def _set(self, entries: tuple[tuple[Callable[[E], Any], Any], ...]) -> None:
         self._entries = entries
         self._handlers = tuple(handler for handler, _ in entries)
-        self._routes = {}
-        self._wanted.clear()  # the one mapping: whoever keeps it sees the new answers
-
-    def _route(self, kind: type) -> tuple[Callable[[E], Any], ...]:
-        """The handlers an event of class ``kind`` reaches, in subscription order (cached)."""
-        route = self._routes[kind] = tuple(
-            handler for handler, only in self._entries if only is None or issubclass(kind, only)
-        )
-        self._wanted[kind] = bool(route)
-        return route
+        # Emptied, not replaced: they are the mappings whoever keeps them sees (an emit going
+        # on holds its route, a tuple, so it delivers to the handlers it started with).
+        self._routes.clear()
+        self._wanted.clear()
+        self._wanted.entries = entries
 
     def wants(self, kind: type) -> bool:
         """Whether an event of class ``kind`` emitted now would reach any handler."""
@@ -127,7 +134,7 @@ class EventBus(Generic[E]):
         try:
             handlers = self._routes[type(event)]
         except KeyError:
-            handlers = self._route(type(event))
+            handlers = self._wanted.route(type(event))
         for handler in handlers:
             try:
                 handler(event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import attrs
 import pytest
 
@@ -79,6 +81,23 @@ def test_wanted_is_one_read_only_mapping_that_follows_every_subscription():
     assert not wanted[Finished]
     with pytest.raises(TypeError):
         wanted[Finished] = True  # type: ignore[index]
+
+
+def test_a_bus_goes_with_its_last_reference_not_at_a_collectors_pass():
+    def buses() -> int:
+        return sum(1 for obj in gc.get_objects() if type(obj) is EventBus)
+
+    gc.disable()  # a reference cycle would keep it until the next pass
+    try:
+        before = buses()
+        bus: EventBus[object] = EventBus()
+        bus.subscribe(print, only=Finished)
+        assert bus.wanted[Finished]
+        bus.emit(Started("a"))
+        del bus
+        assert buses() == before
+    finally:
+        gc.enable()
 
 
 def test_unsubscribing_a_filtered_handler_stops_it_and_is_idempotent():
