@@ -33,15 +33,22 @@ Implementations:
   (some 42 MB at 10,000, beyond this machine's caches).
 - arborist ScheduleManager: ``w7_timers.arborist_schedules`` with a wall clock that follows
   trio's (as ``benchmarks.opcodes w7`` runs it).
+- arborist, no ScheduleRunStarted subscriber (a reference): the same with nobody taking the
+  event W7 reads its lateness from, so none is built; each job records its own start. What
+  building and delivering that event costs a tick.
+- arborist, every run in one shared nursery (a reference, not a design: a crashed scheduler's
+  runs would outlive it): each scheduler starts its runs in one nursery that every schedule
+  shares, instead of its own. What a nursery per scheduler costs a tick as the count grows.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import statistics
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 import trio
@@ -61,8 +68,10 @@ __all__ = [
     "cpu_per_tick",
     "main",
     "nursery_per_schedule_floor",
+    "shared_nursery_arborist",
     "spread_touching_floor",
     "touching_floor",
+    "unsubscribed_arborist",
 ]
 
 TICKS = 60_000
@@ -148,10 +157,44 @@ async def spread_touching_floor(load: Load) -> Measure:
     return await grouped_floor(load, per_schedule=_spread_objects_of_its_own)
 
 
-async def _arborist(load: Load) -> Measure:
+async def _arborist(load: Load, *, subscribed: bool = True) -> Measure:
     from arborist.runtime.schedules import TrioWallClock
 
-    return await arborist_schedules(load, wall_clock=TrioWallClock(datetime.now(UTC)))
+    return await arborist_schedules(
+        load, wall_clock=TrioWallClock(datetime.now(UTC)), subscribed=subscribed
+    )
+
+
+async def unsubscribed_arborist(load: Load) -> Measure:
+    """``_arborist`` with no ``ScheduleRunStarted`` subscriber: no event is built."""
+    return await _arborist(load, subscribed=False)
+
+
+@contextlib.contextmanager
+def _runs_started_in(nursery: trio.Nursery) -> Iterator[None]:
+    """While inside, every scheduler that starts puts its runs in ``nursery``, not its own."""
+    from arborist.runtime.schedules._scheduler import Scheduler
+
+    on_start = Scheduler.on_start
+
+    def start_in_shared(self: Scheduler) -> None:
+        self._nursery = nursery
+        on_start(self)
+
+    Scheduler.on_start = start_in_shared  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Scheduler.on_start = on_start  # type: ignore[method-assign]
+
+
+async def shared_nursery_arborist(load: Load) -> Measure:
+    """``_arborist`` with every schedule's runs in one nursery that they all share."""
+    async with trio.open_nursery() as shared:
+        with _runs_started_in(shared):
+            measure = await _arborist(load)
+        shared.cancel_scope.cancel()
+    return measure
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Load], Awaitable[Measure]]] = {
@@ -160,6 +203,8 @@ IMPLEMENTATIONS: dict[str, Callable[[Load], Awaitable[Measure]]] = {
     "grouped floor, five objects per schedule": touching_floor,
     "grouped floor, five objects per schedule, 4 KiB apart": spread_touching_floor,
     "arborist ScheduleManager": _arborist,
+    "arborist, no ScheduleRunStarted subscriber": unsubscribed_arborist,
+    "arborist, every run in one shared nursery": shared_nursery_arborist,
 }
 
 

@@ -246,10 +246,19 @@ async def noop() -> None:
 
 
 async def arborist_schedules(
-    load: Load, *, freeze: bool = False, wall_clock: WallClock | None = None
+    load: Load,
+    *,
+    freeze: bool = False,
+    wall_clock: WallClock | None = None,
+    subscribed: bool = True,
 ) -> Measure:
     """Run ``load`` on a ScheduleManager; ``wall_clock`` (say a ``TrioWallClock`` under a
-    ``MockClock``, as ``benchmarks.opcodes w7`` counts it) is where ``start=`` is read."""
+    ``MockClock``, as ``benchmarks.opcodes w7`` counts it) is where ``start=`` is read.
+
+    ``subscribed=False`` (``benchmarks.tick_scaling``'s reference row, on an autojumping
+    ``MockClock`` only) takes no ``ScheduleRunStarted``: each run's job records its start as
+    its due time, which it is on that clock (time stands still while tasks run).
+    """
     measure = Measure()
     bus: EventBus[Any] = EventBus()
 
@@ -257,7 +266,13 @@ async def arborist_schedules(
         due = event.due
         measure.samples.append((due, event.time - due))
 
-    bus.subscribe(on_event, only=ScheduleRunStarted)  # as a user timing starts would
+    async def record_start() -> None:
+        measure.samples.append((trio.current_time(), 0.0))
+
+    job: Callable[[], Awaitable[None]] = record_start
+    if subscribed:
+        bus.subscribe(on_event, only=ScheduleRunStarted)  # as a user timing starts would
+        job = noop
     clock = SystemWallClock() if wall_clock is None else wall_clock
     async with (
         open_actor_system() as system,
@@ -269,7 +284,7 @@ async def arborist_schedules(
         if load.staggered:  # anchored at creation: create schedule i at base + offset(i)
             for i in range(load.schedules):
                 await trio.sleep_until(base + load.offset(i))
-                handles.append(manager.schedule(f"s{i}", trigger, noop))
+                handles.append(manager.schedule(f"s{i}", trigger, job))
         else:
             # One anchor for all, as the floor has: each schedule anchored at its own call
             # would spread the burst over the setup loop (~170 ms for 10,000 here).
@@ -279,7 +294,7 @@ async def arborist_schedules(
             gc.disable()
             try:
                 handles = [
-                    manager.schedule(f"s{i}", trigger, noop, start=start)
+                    manager.schedule(f"s{i}", trigger, job, start=start)
                     for i in range(load.schedules)
                 ]
             finally:

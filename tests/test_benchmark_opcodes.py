@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
@@ -126,3 +127,39 @@ def test_the_nursery_per_schedule_floor_runs_every_tick_due_in_its_window():
     lateness = ticks(nursery_per_schedule_floor)
     assert len(lateness) == 3 * 4  # four schedules, due at the window's 0, 1 and 2 s
     assert lateness == ticks(grouped_floor) == [0.0] * 12  # the mock clock stands still
+
+
+@pytest.mark.parametrize("name", ["unsubscribed_arborist", "shared_nursery_arborist"])
+def test_the_arborist_reference_rows_run_every_tick_due_in_their_window(name):
+    from arborist.runtime.schedules._scheduler import Scheduler
+    from benchmarks import tick_scaling
+    from benchmarks.w7_timers import Load
+
+    on_start = Scheduler.on_start
+    load = Load("4 x 1 s", 4, 1.0, window=3.5)
+    row = getattr(tick_scaling, name)
+    measure = trio.run(row, load, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    assert sorted(measure.inside(load)) == [0.0] * 12  # four schedules, three ticks each
+    assert Scheduler.on_start is on_start  # the shared-nursery row patched it only inside
+
+
+@pytest.mark.parametrize(("name", "nurseries"), [("_arborist", 4), ("shared_nursery_arborist", 1)])
+def test_the_shared_nursery_row_starts_every_run_in_one_nursery(monkeypatch, name, nurseries):
+    from arborist.runtime.schedules._runner import RunsMixin
+    from benchmarks import tick_scaling
+    from benchmarks.w7_timers import Load
+
+    hosts: set[int] = set()
+
+    original = RunsMixin._execute_quick
+
+    async def recorded(self, number, due):
+        hosts.add(id(trio.lowlevel.current_task().parent_nursery))
+        await original(self, number, due)
+
+    monkeypatch.setattr(RunsMixin, "_execute_quick", recorded)
+    load = Load("4 x 1 s", 4, 1.0, window=3.5)
+    row = getattr(tick_scaling, name)
+    trio.run(row, load, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert len(hosts) == nurseries  # four schedulers: a nursery each, or one for all
