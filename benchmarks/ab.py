@@ -25,12 +25,9 @@ import argparse
 import ast
 import hashlib
 import importlib
-import io
 import re
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -42,11 +39,9 @@ import trio.testing
 from arborist import actors
 from benchmarks import w1_tell, w2_ask
 from benchmarks._harness import alternate, format_tables, rows
+from benchmarks._revision import extract
 
 __all__ = ["WORKLOADS", "Workload", "compare", "load_kernel", "main"]
-
-ROOT = Path(__file__).resolve().parent.parent
-"""The repository: ``actors/`` and ``benchmarks/`` sit side by side in it."""
 
 Workload = Callable[[int, ModuleType], Awaitable[float]]
 """``await workload(n, kernel)``: ``n`` operations on an actor of ``kernel``; the seconds."""
@@ -80,24 +75,13 @@ def _extract(revision: str, into: Path) -> Path:
     folder = Path(revision)
     if (folder / "actors" / "__init__.py").is_file():
         return folder / "actors"
-    try:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "actors"],
-            check=True,
-            capture_output=True,
-        ).stdout
-    except FileNotFoundError:
-        raise SystemExit("benchmarks.ab needs git to read another revision") from None
-    except subprocess.CalledProcessError as exc:
-        raise SystemExit(
-            f"git cannot give actors/ at {revision!r} (give a commit, a branch, a tag, or a "
-            f"folder that holds an actors/ package): {exc.stderr.decode().strip()}"
-        ) from None
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 on
-            tar.extractall(into, filter="data")
-        else:  # our own repository's archive
-            tar.extractall(into)
+    extract(
+        revision,
+        ["actors"],
+        into,
+        tool="benchmarks.ab",
+        hint="give a commit, a branch, a tag, or a folder that holds an actors/ package",
+    )
     return into / "actors"
 
 

@@ -26,23 +26,21 @@ each other (1.0007 in the eighth #13 session).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks._revision import ROOT, extract
+
 __all__ = ["child", "main", "tree"]
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The repository: ``benchmarks/`` beside ``actors/``, ``supervision/`` and ``runtime/``."""
-
 LAYERS = ("actors", "supervision", "runtime")
+_HINT = "give a commit, a branch or a tag"
 
 
 def tree(revision: str | None, into: Path) -> Path:
@@ -55,24 +53,7 @@ def tree(revision: str | None, into: Path) -> Path:
     if revision is not None:
         source = into / "source"
         source.mkdir(parents=True)
-        try:
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", "--format=tar", revision, *LAYERS],
-                check=True,
-                capture_output=True,
-            ).stdout
-        except FileNotFoundError:
-            raise SystemExit("benchmarks.tick_ab needs git to read another revision") from None
-        except subprocess.CalledProcessError as exc:
-            raise SystemExit(
-                f"git cannot give {', '.join(LAYERS)} at {revision!r} (give a commit, a "
-                f"branch or a tag): {exc.stderr.decode().strip()}"
-            ) from None
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 on
-                tar.extractall(source, filter="data")
-            else:  # our own repository's archive
-                tar.extractall(source)
+        extract(revision, LAYERS, source, tool="benchmarks.tick_ab", hint=_HINT)
     links = into / "links"
     (links / "arborist").mkdir(parents=True)
     for layer in LAYERS:

@@ -2,7 +2,6 @@
 against it in one process."""
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,22 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import git_checkout  # noqa: E402
+
 from arborist import actors  # noqa: E402
 from benchmarks import ab  # noqa: E402
 
-
-def in_a_git_checkout() -> bool:
-    if shutil.which("git") is None:
-        return False
-    probe = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--verify", "HEAD"], check=False, capture_output=True
-    )
-    return probe.returncode == 0
-
-
-needs_git = pytest.mark.skipif(
-    not in_a_git_checkout(), reason="benchmarks.ab reads revisions with git: no git checkout here"
-)
+needs_git = git_checkout.needs_git("benchmarks.ab")
 
 
 @needs_git

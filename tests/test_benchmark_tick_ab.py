@@ -1,31 +1,13 @@
 """``benchmarks/tick_ab.py``: W7's tick on this tree against a revision's, in process pairs."""
 
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
+import git_checkout
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks import tick_ab
 
-from benchmarks import tick_ab  # noqa: E402
-
-
-def in_a_git_checkout() -> bool:
-    if shutil.which("git") is None:
-        return False
-    probe = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--verify", "HEAD"], check=False, capture_output=True
-    )
-    return probe.returncode == 0
-
-
-needs_git = pytest.mark.skipif(
-    not in_a_git_checkout(), reason="benchmarks.tick_ab reads revisions with git: no checkout"
-)
+needs_git = git_checkout.needs_git("benchmarks.tick_ab")
 
 
 @needs_git

@@ -116,8 +116,11 @@ async def test_unscheduling_a_schedule_whose_run_outlives_the_grace_still_ends_i
     assert ledger.ended["slow"] == ["removed"]
 
 
+# With max_runs every run goes through _attempt; with no option at all every tick after the
+# first is an idle schedule's on-time tick, the scheduler's quick path (_execute_quick).
+@pytest.mark.parametrize("max_runs", [3, None], ids=["max_runs", "quick"])
 async def test_a_job_raising_a_base_exception_fails_its_run_and_the_schedule_goes_on(
-    autojump_clock,
+    autojump_clock, max_runs
 ):
     class Abort(BaseException):
         pass
@@ -129,30 +132,13 @@ async def test_a_job_raising_a_base_exception_fails_its_run_and_the_schedule_goe
 
     async with Runtime() as rt:
         rt.subscribe(ledger, only=ScheduleEvent)
-        rt.schedule("abort", every(seconds=1), job, max_runs=3)
-        await trio.sleep(5)
+        rt.schedule("abort", every(seconds=1), job, max_runs=max_runs)
+        await trio.sleep(3.5)
+        if max_runs is None:
+            [info] = rt.schedules()
+            assert (info.runs, info.running, info.last_outcome.value) == (3, 0, "failed")
+        else:
+            assert list(rt.schedules()) == []  # it ended with its third run
     assert [ledger.outcomes[("abort", n)] for n in (1, 2, 3)] == [["ScheduleRunFailed"]] * 3
-    assert ledger.ended["abort"] == ["max_runs"]
-
-
-async def test_a_base_exception_fails_every_on_time_run_of_a_plain_interval_schedule(
-    autojump_clock,
-):
-    # No option at all: every tick after the first is an idle schedule's on-time tick, the
-    # scheduler's quick path (its own run frame, with no run record).
-    class Abort(BaseException):
-        pass
-
-    ledger = Ledger()
-
-    async def job():
-        raise Abort("no")
-
-    async with Runtime() as rt:
-        rt.subscribe(ledger, only=ScheduleEvent)
-        rt.schedule("abort", every(seconds=1), job)
-        await trio.sleep(4.5)
-        [info] = rt.schedules()
-        assert (info.runs, info.running, info.last_outcome.value) == (4, 0, "failed")
-    assert [ledger.outcomes[("abort", n)] for n in (1, 2, 3, 4)] == [["ScheduleRunFailed"]] * 4
     assert ledger.runs_without_one_outcome() == []
+    assert ledger.ended["abort"] == ["max_runs" if max_runs else "stopped"]
