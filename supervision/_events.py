@@ -62,12 +62,12 @@ class EventBus(Generic[E]):
     that nobody takes.
     """
 
-    __slots__ = ("_entries", "_handlers", "_routes", "_wanted", "_wanted_view")
+    __slots__ = ("_handlers", "_routes", "_wanted", "_wanted_view")
 
     def __init__(self) -> None:
         # Tuples, replaced on (un)subscribe: emit iterates one without copying, and a handler
         # that subscribes or unsubscribes during an emit changes the next emit, not this one.
-        self._entries: tuple[tuple[Callable[[E], Any], Any], ...] = ()  # (handler, only)
+        # The subscriptions themselves, (handler, only) pairs, are ``_wanted.entries``.
         self._handlers: tuple[Callable[[E], Any], ...] = ()  # every handler, in order
         # The handlers an event class reaches, worked out on first use until the next
         # (un)subscribe: emit calls them directly, with no filter around each (W7).
@@ -97,18 +97,18 @@ class EventBus(Generic[E]):
                     f"only=RunFinished); got {only!r}"
                 ) from None
         entry = (handler, only)  # its identity is the subscription's
-        self._set((*self._entries, entry))
+        self._set((*self._wanted.entries, entry))
 
         def unsubscribe() -> None:
-            for index, known in enumerate(self._entries):
+            entries = self._wanted.entries
+            for index, known in enumerate(entries):
                 if known is entry:
-                    self._set(self._entries[:index] + self._entries[index + 1 :])
+                    self._set(entries[:index] + entries[index + 1 :])
                     return
 
         return unsubscribe
 
     def _set(self, entries: tuple[tuple[Callable[[E], Any], Any], ...]) -> None:
-        self._entries = entries
         self._handlers = tuple(handler for handler, _ in entries)
         # Emptied, not replaced: they are the mappings whoever keeps them sees (an emit going
         # on holds its route, a tuple, so it delivers to the handlers it started with).

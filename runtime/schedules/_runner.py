@@ -50,8 +50,8 @@ _CANCELLED = RunOutcome.CANCELLED
 class _Run:
     """One accepted tick's run, in the scheduler's ``_runs`` while it is in flight.
 
-    A plain class: the fields most runs never set are class defaults, so making one (every
-    tick) assigns three (W7).
+    A plain class: the fields most runs never set are class defaults, so making one assigns
+    three. (An idle quick schedule's on-time run, W7's every tick, makes none: ``_execute_quick``.)
     """
 
     number: int
@@ -208,7 +208,6 @@ class RunsMixin:
         if run.jitter:
             await trio.sleep(run.jitter)
         began = run.began = trio.current_time()
-        events = state.env.events
         self._started(run)
         if timeout is None:
             await self._call_job(run)
@@ -219,7 +218,7 @@ class RunsMixin:
                 now = trio.current_time()
                 state.emit(ScheduleRunTimedOut(name, now, run.number, now - began, timeout))
                 return RunOutcome.TIMED_OUT
-        if events.wants(ScheduleRunFinished):
+        if self._wanted[ScheduleRunFinished]:
             self._finished(run.number, began)
         return RunOutcome.OK
 
@@ -231,9 +230,8 @@ class RunsMixin:
         """
         state = self._state
         name = state.name
-        events = state.env.events
-        if events.wants(ScheduleRunStarted):
-            events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
+        if self._wanted[ScheduleRunStarted]:
+            self._events.emit(ScheduleRunStarted(name, run.began, run.due, run.number))
         CURRENT_SCHEDULE_RUN.set((name, run.number))  # this run's own task: for exporters
 
     def _finished(self, number: int, began: float) -> None:

@@ -394,10 +394,9 @@ class Scheduler(RunsMixin, Actor):
         state.runs += 1
         number = state.runs
         buffered = busy and policy in (Overlap.BUFFER_ONE, Overlap.BUFFER_ALL)
-        events = state.env.events
-        if events.wants(ScheduleTick):
-            time = state.env.timers.now()
-            events.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
+        if self._wanted[ScheduleTick]:
+            time = self._now()
+            self._events.emit(ScheduleTick(state.name, time, due, number, manual, buffered))
         if buffered:
             self._buffer.append((number, due, claimed))
         else:
